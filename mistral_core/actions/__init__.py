@@ -1,0 +1,1 @@
+"""The action plugin contract and the registry of actions."""

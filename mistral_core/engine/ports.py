@@ -1,0 +1,190 @@
+"""The engine's ports: what it needs from the outside, as Protocols.
+
+The engine imports no database, HTTP or plugin library. It is given an
+:class:`ExecutionStore`, an :class:`ActionCatalog`, an :class:`ActionRunner`, a
+:class:`Clock` and a :class:`HookRelay` in its constructor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from mistral_core.model import (
+    ActionExecution,
+    Query,
+    RunAction,
+    TaskExecution,
+    WorkflowDefinition,
+    WorkflowExecution,
+)
+
+Record = WorkflowExecution | TaskExecution | ActionExecution
+
+
+class ExecutionStore(Protocol):
+    """Durable storage of definitions and executions.
+
+    Every method may raise :class:`~mistral_core.errors.StoreError` when the
+    database fails. Lookups of a missing id raise
+    :class:`~mistral_core.errors.NotFoundError` with Mistral's message
+    (``WorkflowExecution not found [id=...]``).
+    """
+
+    # -- transactions -------------------------------------------------------------
+    def atomic(self) -> AbstractContextManager[None]:
+        """A transaction: committed when the block ends, rolled back if it raises.
+
+        Nested calls join the outermost transaction. On SQLite the transaction
+        takes the write lock at its start (``BEGIN IMMEDIATE``).
+        """
+        ...
+
+    def lock_workflow_execution(self, wf_ex_id: str) -> WorkflowExecution:
+        """Inside :meth:`atomic`: lock one workflow execution until commit and return it fresh.
+
+        Two transactions never hold the same workflow execution at once
+        (``SELECT ... FOR UPDATE`` on PostgreSQL; the database lock on SQLite).
+        """
+        ...
+
+    # -- workflow definitions -----------------------------------------------------
+    def create_workflow_definition(self, wf_def: WorkflowDefinition) -> None:
+        """Store a new definition; :class:`DuplicateError` if (name, namespace) exists."""
+        ...
+
+    def update_workflow_definition(self, wf_def: WorkflowDefinition) -> None:
+        """Replace the definition with the same (name, namespace); NotFoundError if none."""
+        ...
+
+    def get_workflow_definition(self, identifier: str, namespace: str = "") -> WorkflowDefinition:
+        """The definition whose id, or else name (in ``namespace``), is ``identifier``."""
+        ...
+
+    def delete_workflow_definition(self, identifier: str, namespace: str = "") -> None:
+        """Delete by id or name; NotFoundError if none."""
+        ...
+
+    def list_workflow_definitions(self, query: Query) -> list[WorkflowDefinition]:
+        """Definitions matching ``query``."""
+        ...
+
+    # -- spec snapshots -----------------------------------------------------------
+    def save_spec(self, checksum: str, spec: dict[str, Any]) -> None:
+        """Keep the parsed spec an execution runs with, once per checksum (idempotent)."""
+        ...
+
+    def get_spec(self, checksum: str) -> dict[str, Any]:
+        """The spec saved under ``checksum``; NotFoundError if none."""
+        ...
+
+    # -- executions ---------------------------------------------------------------
+    def insert(self, record: Record) -> None:
+        """Insert a workflow, task or action execution."""
+        ...
+
+    def update(self, record: Record, fields: Sequence[str]) -> None:
+        """Write ``fields`` of ``record`` (matched by id) and its ``updated_at``."""
+        ...
+
+    def get_workflow_execution(self, wf_ex_id: str) -> WorkflowExecution:
+        """One workflow execution."""
+        ...
+
+    def get_task_execution(self, task_ex_id: str) -> TaskExecution:
+        """One task execution."""
+        ...
+
+    def get_action_execution(self, action_ex_id: str) -> ActionExecution:
+        """One action execution."""
+        ...
+
+    def task_executions_of(self, wf_ex_id: str) -> list[TaskExecution]:
+        """Every task execution of a workflow execution, oldest first."""
+        ...
+
+    def action_executions_of(self, task_ex_id: str) -> list[ActionExecution]:
+        """Every action execution of a task execution, oldest first."""
+        ...
+
+    def list_workflow_executions(self, query: Query) -> list[WorkflowExecution]:
+        """Workflow executions matching ``query``."""
+        ...
+
+    def list_task_executions(self, query: Query) -> list[TaskExecution]:
+        """Task executions matching ``query``."""
+        ...
+
+    def list_action_executions(self, query: Query) -> list[ActionExecution]:
+        """Action executions matching ``query``."""
+        ...
+
+    def delete_workflow_execution(self, wf_ex_id: str) -> None:
+        """Delete a workflow execution with its tasks and action executions."""
+        ...
+
+    def unfinished_action_executions(self) -> list[ActionExecution]:
+        """Action executions still RUNNING or PAUSED (for recovery at start-up)."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PreparedAction:
+    """What the catalog says about one call of an action."""
+
+    name: str
+    is_sync: bool
+
+
+class ActionCatalog(Protocol):
+    """Which actions exist, and whether a call of one is valid."""
+
+    def prepare(self, name: str, action_input: dict[str, Any]) -> PreparedAction:
+        """Resolve ``name`` (exact, else ``std.<name>``) and check ``action_input``.
+
+        Raises:
+            ActionError: unknown action, missing or unexpected input.
+        """
+        ...
+
+
+class ActionRunner(Protocol):
+    """Hands actions to executors. Called only after the deciding transaction committed."""
+
+    def submit(self, commands: Sequence[RunAction]) -> None:
+        """Start these actions; must not block on their work."""
+        ...
+
+
+class Clock(Protocol):
+    """The time, injected so tests can control it."""
+
+    def now(self) -> dt.datetime:
+        """Now, timezone-naive UTC."""
+        ...
+
+
+class HookRelay(Protocol):
+    """Tells lifecycle observers what happened, after commit; never raises."""
+
+    def notify(self, hook_name: str, **kwargs: Any) -> None:
+        """Call every implementation of ``hook_name``; log and swallow their failures."""
+        ...
+
+
+class SystemClock:
+    """The wall clock (UTC)."""
+
+    def now(self) -> dt.datetime:
+        """Now, timezone-naive UTC, to the microsecond."""
+        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class NoHooks:
+    """A relay with no observers."""
+
+    def notify(self, hook_name: str, **kwargs: Any) -> None:
+        """Do nothing."""

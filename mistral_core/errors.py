@@ -1,0 +1,103 @@
+"""The one exception root of mistral-core.
+
+Every error that crosses a boundary (engine -> API, store -> engine, plugin ->
+executor) is a :class:`MistralError`. Library exceptions (peewee, yaml, yaql,
+stevedore, urllib3) are translated where they are raised and never escape.
+
+The tree::
+
+    MistralError
+    ├── LanguageError            a workflow document is invalid (path, line)
+    │   └── ExpressionError      an expression cannot be parsed or evaluated
+    ├── InputError               bad input from a client (wrong type, missing field)
+    │   └── WorkflowInputError   workflow input missing / unexpected
+    ├── NotFoundError            an id or name that does not exist
+    ├── ConflictError            the request conflicts with the current state
+    │   ├── DuplicateError       a name that already exists
+    │   └── StateConflictError   an invalid state transition (current state named)
+    ├── ActionError              an action cannot be found, built or run
+    └── StoreError               the database failed (not the client's fault)
+"""
+
+from __future__ import annotations
+
+
+class MistralError(Exception):
+    """Root of every mistral-core error.
+
+    Args:
+        message: one line a person understands; becomes the HTTP faultstring.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class LanguageError(MistralError):
+    """A workflow (or workbook/action) document is invalid.
+
+    Args:
+        message: what is wrong.
+        path: the dotted path in the document (``wf.tasks.t1.on-success``).
+        line: the 1-based line in the document, when known.
+    """
+
+    def __init__(self, message: str, path: str = "", line: int | None = None) -> None:
+        self.detail = message
+        self.path = path
+        self.line = line
+        where = ""
+        if line is not None:
+            where += f"line {line}: "
+        if path:
+            where += f"{path}: "
+        super().__init__(f"{where}{message}")
+
+
+class ExpressionError(LanguageError):
+    """An expression could not be parsed or evaluated."""
+
+
+class InputError(MistralError):
+    """Bad input from a client: malformed body, wrong type, missing field."""
+
+
+class WorkflowInputError(InputError):
+    """The input of a workflow execution does not match the workflow's declared input."""
+
+
+class NotFoundError(MistralError):
+    """An object that does not exist was asked for."""
+
+
+class ConflictError(MistralError):
+    """The request conflicts with the current state of an object."""
+
+
+class DuplicateError(ConflictError):
+    """An object with that name already exists."""
+
+
+class StateConflictError(ConflictError):
+    """A state change that the object's current state does not allow.
+
+    Args:
+        message: what was refused.
+        current_state: the object's state now.
+    """
+
+    def __init__(self, message: str, current_state: str | None = None) -> None:
+        super().__init__(message)
+        self.current_state = current_state
+
+
+class ActionError(MistralError):
+    """An action cannot be found, built (bad input) or run."""
+
+
+class StoreError(MistralError):
+    """The database failed; not the client's fault."""

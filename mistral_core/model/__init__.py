@@ -1,0 +1,31 @@
+"""The execution model: states, records, events, commands, queries. Standard library only."""
+
+from mistral_core.model.commands import Command, RunAction
+from mistral_core.model.events import ActionCompleted, ActionHandedOff, Event
+from mistral_core.model.query import Filter, Query
+from mistral_core.model.records import (
+    DISPATCH_HANDED_OFF,
+    DISPATCH_QUEUED,
+    ActionExecution,
+    TaskExecution,
+    WorkflowDefinition,
+    WorkflowExecution,
+)
+from mistral_core.model.states import State
+
+__all__ = [
+    "DISPATCH_HANDED_OFF",
+    "DISPATCH_QUEUED",
+    "ActionCompleted",
+    "ActionExecution",
+    "ActionHandedOff",
+    "Command",
+    "Event",
+    "Filter",
+    "Query",
+    "RunAction",
+    "State",
+    "TaskExecution",
+    "WorkflowDefinition",
+    "WorkflowExecution",
+]

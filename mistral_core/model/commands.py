@@ -1,0 +1,28 @@
+"""Commands: what the engine decided must happen after its transaction commits."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunAction:
+    """Run one action execution on an executor.
+
+    Carries everything an executor needs, so that it never reads the database.
+    """
+
+    action_execution_id: str
+    action_name: str
+    input: dict[str, Any]
+    is_sync: bool
+    workflow_name: str | None = None
+    workflow_execution_id: str | None = None
+    task_execution_id: str | None = None
+    safe_rerun: bool = False
+    target: str | None = None
+    timeout: float | None = None
+
+
+Command = RunAction

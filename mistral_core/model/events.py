@@ -1,0 +1,31 @@
+"""Events: the inputs the engine applies, each in one transaction."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from mistral_core.model.states import State
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ActionCompleted:
+    """An action execution has its result (from an executor or pushed over the API).
+
+    ``output`` is the result data for SUCCESS, the error data for ERROR, ignored
+    for CANCELLED.
+    """
+
+    action_execution_id: str
+    state: State
+    output: Any = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ActionHandedOff:
+    """An async action's ``run()`` returned: the third party has the work."""
+
+    action_execution_id: str
+
+
+Event = ActionCompleted | ActionHandedOff

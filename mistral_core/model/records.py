@@ -1,0 +1,121 @@
+"""Records of the execution model: frozen dataclasses, stdlib only.
+
+These are what the store returns and what the engine and the API pass around;
+ORM rows never leave ``persistence``. JSON-able fields hold plain Python data
+(dict/list/str/int/float/bool/None). Times are timezone-naive UTC ``datetime``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from mistral_core.model.states import State
+
+JSON = Any
+
+_field = dataclasses.field
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WorkflowDefinition:
+    """A stored workflow definition (one workflow of an uploaded document)."""
+
+    id: str
+    name: str
+    definition: str
+    spec: dict[str, JSON]
+    checksum: str
+    namespace: str = ""
+    tags: tuple[str, ...] = ()
+    scope: str = "private"
+    project_id: str = "<default-project>"
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WorkflowExecution:
+    """One run of a workflow."""
+
+    id: str
+    workflow_id: str
+    workflow_name: str
+    spec_checksum: str
+    state: State
+    workflow_namespace: str = ""
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    params: dict[str, JSON] = _field(default_factory=dict)
+    input: dict[str, JSON] = _field(default_factory=dict)
+    output: JSON = _field(default_factory=dict)
+    context: dict[str, JSON] = _field(default_factory=dict)
+    state_info: str | None = None
+    task_execution_id: str | None = None
+    root_execution_id: str | None = None
+    project_id: str = "<default-project>"
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TaskExecution:
+    """One run of a task of a workflow execution."""
+
+    id: str
+    workflow_execution_id: str
+    name: str
+    state: State
+    workflow_name: str
+    workflow_id: str
+    workflow_namespace: str = ""
+    type: str = "ACTION"
+    state_info: str | None = None
+    in_context: dict[str, JSON] = _field(default_factory=dict)
+    published: dict[str, JSON] = _field(default_factory=dict)
+    result: JSON = None
+    runtime_context: dict[str, JSON] = _field(default_factory=dict)
+    processed: bool = False
+    tags: tuple[str, ...] = ()
+    project_id: str = "<default-project>"
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+
+#: ``ActionExecution.dispatch`` values: how far the executor got with ``run()``.
+DISPATCH_QUEUED = 0
+DISPATCH_HANDED_OFF = 2
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ActionExecution:
+    """One call of an action.
+
+    ``output`` is stored as Mistral shows it, ``{"result": <value>}``, once the
+    action has finished; ``None`` while it runs. ``dispatch`` says whether an
+    async action's ``run()`` has returned (the third party has the work).
+    """
+
+    id: str
+    name: str
+    state: State
+    task_execution_id: str | None = None
+    workflow_execution_id: str | None = None
+    workflow_name: str | None = None
+    workflow_namespace: str = ""
+    task_name: str | None = None
+    is_sync: bool = True
+    accepted: bool = False
+    input: dict[str, JSON] = _field(default_factory=dict)
+    output: JSON = None
+    state_info: str | None = None
+    description: str = ""
+    tags: tuple[str, ...] | None = None
+    params: dict[str, JSON] = _field(default_factory=dict)
+    dispatch: int = DISPATCH_QUEUED
+    project_id: str = "<default-project>"
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
