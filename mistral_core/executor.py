@@ -1,0 +1,101 @@
+"""The executor: runs one action and says what came of it, as an engine event.
+
+It needs no database: a :class:`~mistral_core.model.RunAction` carries all it
+needs. A sync action's result becomes :class:`ActionCompleted`; an async action
+whose ``run()`` returned becomes :class:`ActionHandedOff` (the action stays
+RUNNING until its result is pushed). Anything ``run()`` raises fails the action
+with a one-line message; the traceback goes to the log only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Protocol
+
+from mistral_core.actions.base import ActionContext, ExecutionContext
+from mistral_core.errors import ActionError
+from mistral_core.model import ActionCompleted, ActionHandedOff, Event, RunAction, State
+
+LOG = logging.getLogger(__name__)
+
+
+class ActionBuilder(Protocol):
+    """Builds an action instance from its name and input (the registry)."""
+
+    def build(self, name: str, action_input: dict[str, Any]) -> Any:
+        """The action object; ActionError if it cannot be built."""
+        ...
+
+
+class Executor:
+    """Runs actions.
+
+    Args:
+        builder: makes action objects (the action registry).
+        public_url: the API's public base URL (for callback URLs in the action context).
+    """
+
+    def __init__(self, builder: ActionBuilder, public_url: str) -> None:
+        self._builder = builder
+        self._public_url = public_url.rstrip("/")
+
+    def run(self, cmd: RunAction) -> Event:
+        """Run ``cmd``'s action and return the event the engine must apply."""
+        try:
+            action = self._builder.build(cmd.action_name, cmd.input)
+        except ActionError as exc:
+            return ActionCompleted(cmd.action_execution_id, State.ERROR, str(exc))
+        try:
+            result = action.run(self._context(cmd))
+        except Exception as exc:  # plugin code: any failure fails the action, never the engine
+            LOG.warning("action %s (%s) raised", cmd.action_name, cmd.action_execution_id, exc_info=True)
+            return ActionCompleted(cmd.action_execution_id, State.ERROR,
+                                   f"Action {cmd.action_name} failed: {_describe(exc)}")
+        return self._outcome(cmd, result)
+
+    def _context(self, cmd: RunAction) -> ActionContext:
+        return ActionContext(execution=ExecutionContext(
+            workflow_name=cmd.workflow_name, workflow_execution_id=cmd.workflow_execution_id,
+            task_execution_id=cmd.task_execution_id, action_execution_id=cmd.action_execution_id,
+            callback_url=self._public_url,
+            action_execution_url=f"{self._public_url}/v2/action_executions/{cmd.action_execution_id}",
+        ))
+
+    def _outcome(self, cmd: RunAction, result: Any) -> Event:
+        ident = cmd.action_execution_id
+        if _is_result_object(result):
+            if result.is_error() if callable(getattr(result, "is_error", None)) else result.error is not None:
+                return ActionCompleted(ident, State.ERROR, _jsonable(result.error))
+            if getattr(result, "cancel", False):
+                return ActionCompleted(ident, State.CANCELLED, None)
+            result = result.data
+        if not cmd.is_sync:
+            return ActionHandedOff(ident)
+        if not _is_json(result):
+            return ActionCompleted(ident, State.ERROR, f"The result of action {cmd.action_name} is not "
+                                   f"JSON-serialisable ({type(result).__name__})")
+        return ActionCompleted(ident, State.SUCCESS, result)
+
+
+def _is_result_object(value: Any) -> bool:
+    return hasattr(value, "data") and hasattr(value, "error") and hasattr(value, "cancel")
+
+
+def _is_json(value: Any) -> bool:
+    if value is None or isinstance(value, str | int | float | bool):
+        return True
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _jsonable(value: Any) -> Any:
+    return value if _is_json(value) else str(value)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

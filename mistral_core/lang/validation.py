@@ -1,0 +1,200 @@
+"""Reading and validating a workflow document: structure, then meaning, then expressions.
+
+Every problem is reported as one :class:`LanguageError` naming the path and the
+line (``line 7: wf.tasks.t1.on-success: unknown task 't9'``), never a schema dump.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import jsonschema
+
+from mistral_core.errors import ExpressionError, LanguageError
+from mistral_core.lang import schema
+from mistral_core.lang.expressions import Evaluator, iter_expressions
+from mistral_core.lang.loader import Document, Path, load_document
+from mistral_core.lang.spec import WorkflowSpec, parse_with_items
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+_NAME = re.compile(r"^[\w.\-]+$")
+_TASK_NAME = re.compile(r"^\w+$")
+_WORKFLOW_VALIDATOR = jsonschema.Draft7Validator(schema.WORKFLOW)
+_RESERVED = frozenset({"version", "name", "description", "tags", "workflows", "actions"})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ParsedWorkflow:
+    """One workflow of a document: its name, body, checksum of the body and spec."""
+
+    name: str
+    body: dict[str, Any]
+    spec: WorkflowSpec
+    checksum: str
+
+
+def spec_checksum(name: str, body: Mapping[str, Any]) -> str:
+    """A stable digest of a workflow body (key of the spec snapshots executions run with)."""
+    text = json.dumps({"name": name, "body": body}, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def parse_workflows(text: str, evaluator: Evaluator) -> list[ParsedWorkflow]:
+    """Parse and validate a document holding one or more workflows.
+
+    Raises:
+        LanguageError: the first problem found, with its path and line.
+    """
+    doc = load_document(text)
+    if not isinstance(doc.data, dict):
+        raise LanguageError("a workflow document must be a mapping with 'version' and workflows", line=1)
+    _check_version(doc)
+    names = [k for k in doc.data if k != "version"]
+    if not names:
+        raise LanguageError("the document defines no workflow", line=doc.line_of(()))
+    return [_parse_one(str(name), doc, evaluator) for name in names]
+
+
+def _check_version(doc: Document) -> None:
+    version = doc.data.get("version")
+    if version is None:
+        raise LanguageError("missing 'version' (must be '2.0')", path="version", line=1)
+    if str(version) not in ("2.0", "2"):
+        raise LanguageError(f"unsupported version '{version}' (must be '2.0')", path="version",
+                            line=doc.line_of(("version",)))
+
+
+def _parse_one(name: str, doc: Document, evaluator: Evaluator) -> ParsedWorkflow:
+    body = doc.data[name]
+    where = (name,)
+    if name in _RESERVED or not _NAME.match(name) or _UUID.match(name):
+        raise LanguageError(f"invalid workflow name '{name}'", path=name, line=doc.line_of(where))
+    if not isinstance(body, dict):
+        raise LanguageError("a workflow must be a mapping with 'tasks'", path=name, line=doc.line_of(where))
+    _check_structure(name, body, doc)
+    try:
+        spec = WorkflowSpec.build(name, body)
+    except (ValueError, LanguageError) as exc:
+        raise LanguageError(str(exc), path=name, line=doc.line_of(where)) from None
+    _check_meaning(spec, doc)
+    _check_expressions(spec, body, doc, evaluator)
+    return ParsedWorkflow(name, body, spec, spec_checksum(name, body))
+
+
+def _check_structure(name: str, body: dict[str, Any], doc: Document) -> None:
+    error = jsonschema.exceptions.best_match(_WORKFLOW_VALIDATOR.iter_errors(body))
+    if error is None:
+        return
+    path: Path = (name, *error.absolute_path)
+    message, path = _describe_schema_error(error, path)
+    raise LanguageError(message, path=_dotted(path), line=doc.line_of(path))
+
+
+def _describe_schema_error(error: Any, path: Path) -> tuple[str, Path]:
+    instance, validator = error.instance, error.validator
+    if validator == "additionalProperties" and isinstance(instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        extra = sorted(str(k) for k in instance if k not in allowed)
+        if extra:
+            return f"unknown property '{extra[0]}'", (*path, extra[0])
+    if validator == "required":
+        missing = [k for k in error.validator_value if k not in instance]
+        return f"missing required property '{missing[0] if missing else '?'}'", path
+    if validator == "minProperties":
+        return "must not be empty", path
+    if validator == "enum":
+        return f"must be one of {', '.join(map(str, error.validator_value))}, not {instance!r}", path
+    if validator in ("anyOf", "oneOf", "type"):
+        return f"invalid value {_short(instance)} ({_expected(error)})", path
+    return error.message.split("\n")[0], path
+
+
+def _expected(error: Any) -> str:
+    schemas = error.validator_value if error.validator in ("anyOf", "oneOf") else [error.schema]
+    kinds: list[str] = []
+    for sub in schemas:
+        kind = sub.get("type") if isinstance(sub, dict) else None
+        names = kind if isinstance(kind, list) else [kind] if kind else ["enum" if "enum" in sub else "value"]
+        kinds.extend(n for n in names if n not in kinds)
+    return "expected " + " or ".join(kinds)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _dotted(path: Path) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def _check_meaning(spec: WorkflowSpec, doc: Document) -> None:
+    for task in spec.tasks.values():
+        base: Path = (spec.name, "tasks", task.name)
+        if not _TASK_NAME.match(task.name) or len(task.name) > 255:
+            _fail(doc, base, f"invalid task name '{task.name}' (letters, digits and _ only)")
+        body = spec.body["tasks"][task.name] or {}
+        if "action" in body and "workflow" in body:
+            _fail(doc, base, "a task may have 'action' or 'workflow', not both")
+        _check_transitions(spec, task.name, doc)
+        if spec.type == "reverse":
+            _check_reverse_task(spec, task.name, doc)
+        elif "requires" in body:
+            _fail(doc, (*base, "requires"), "'requires' is only for reverse workflows")
+        if task.join is not None and spec.type != "direct":
+            _fail(doc, (*base, "join"), "'join' is only for direct workflows")
+        if isinstance(task.join, int) and task.join > len(spec.inbound.get(task.name, ())):
+            _fail(doc, (*base, "join"), f"join: {task.join} but only "
+                  f"{len(spec.inbound.get(task.name, ()))} task(s) lead to '{task.name}'")
+    if spec.type == "direct" and not spec.start_tasks:
+        _fail(doc, (spec.name, "tasks"), "no start task: every task is the target of a transition")
+
+
+def _check_transitions(spec: WorkflowSpec, task_name: str, doc: Document) -> None:
+    task = spec.tasks[task_name]
+    body = spec.body["tasks"][task_name] or {}
+    for key, clause in task.clauses():
+        if clause.transitions and spec.type == "reverse":
+            _fail(doc, (spec.name, "tasks", task_name, key), f"'{key}' is only for direct workflows")
+        for transition in clause.transitions:
+            if transition.is_command or transition.target in spec.tasks:
+                continue
+            where = (spec.name, "tasks", task_name, key) if key in body else (spec.name, "task-defaults", key)
+            _fail(doc, where, f"unknown task '{transition.target}'")
+
+
+def _check_reverse_task(spec: WorkflowSpec, task_name: str, doc: Document) -> None:
+    for required in spec.tasks[task_name].requires:
+        if required not in spec.tasks:
+            _fail(doc, (spec.name, "tasks", task_name, "requires"), f"unknown task '{required}'")
+
+
+def _check_expressions(spec: WorkflowSpec, body: Mapping[str, Any], doc: Document, evaluator: Evaluator) -> None:
+    for key in ("output", "output-on-error", "vars", "input", "task-defaults"):
+        _check_value(evaluator, body.get(key), (spec.name, key), doc)
+    for task_name, task_body in (body.get("tasks") or {}).items():
+        base: Path = (spec.name, "tasks", task_name)
+        for key, value in (task_body or {}).items():
+            _check_value(evaluator, value, (*base, key), doc)
+        if task_body and "with-items" in task_body:
+            try:
+                parse_with_items(task_body["with-items"])
+            except ValueError as exc:
+                _fail(doc, (*base, "with-items"), str(exc))
+
+
+def _check_value(evaluator: Evaluator, value: Any, path: Path, doc: Document) -> None:
+    for text in iter_expressions(value):
+        try:
+            evaluator.check(text)
+        except ExpressionError as exc:
+            _fail(doc, path, exc.detail)
+
+
+def _fail(doc: Document, path: Path, message: str) -> None:
+    raise LanguageError(message, path=_dotted(path), line=doc.line_of(path))

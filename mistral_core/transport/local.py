@@ -1,0 +1,113 @@
+"""The local transport: executors as a thread pool, and one engine loop, in this process.
+
+Actions handed to :meth:`LocalTransport.submit` run on the pool; the events they
+produce are queued and applied by a single engine thread in batches (many
+events, one transaction), which is what makes a busy server fast on SQLite.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+from mistral_core.executor import Executor
+from mistral_core.model import Event, RunAction
+
+LOG = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+class EventSink(Protocol):
+    """Applies events (the engine)."""
+
+    def apply_events(self, events: Sequence[Event]) -> None:
+        """Apply a batch of events."""
+        ...
+
+
+class LocalTransport:
+    """Runs actions on a pool of threads and feeds their events to the engine from one thread.
+
+    Args:
+        executor: runs one action.
+        workers: executor threads (actions that block, like std.sleep or std.http, each hold one).
+        max_batch: the most events applied in one transaction.
+    """
+
+    def __init__(self, executor: Executor, workers: int = 16, max_batch: int = 512) -> None:
+        self._executor = executor
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="executor")
+        self._events: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._max_batch = max_batch
+        self._engine: EventSink | None = None
+        self._thread: threading.Thread | None = None
+        self._pending = 0
+        self._idle = threading.Condition()
+
+    def start(self, engine: EventSink) -> None:
+        """Start the engine thread that applies events to ``engine``."""
+        self._engine = engine
+        self._thread = threading.Thread(target=self._loop, name="engine-loop", daemon=True)
+        self._thread.start()
+
+    def submit(self, commands: Sequence[RunAction]) -> None:
+        """Run these actions on the pool (never blocks on their work)."""
+        with self._idle:
+            self._pending += len(commands)
+        for cmd in commands:
+            self._pool.submit(self._run, cmd)
+
+    def _run(self, cmd: RunAction) -> None:
+        try:
+            event = self._executor.run(cmd)
+        except Exception:  # the executor already turns action failures into events; this is a bug guard
+            LOG.exception("executor failed on %s", cmd.action_execution_id)
+            self._done(1)
+            return
+        self._events.put(event)
+
+    def _loop(self) -> None:
+        assert self._engine is not None
+        while True:
+            first = self._events.get()
+            if first is _STOP:
+                return
+            batch = [first]
+            while len(batch) < self._max_batch:
+                try:
+                    item = self._events.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    self._events.put(_STOP)
+                    break
+                batch.append(item)
+            try:
+                self._engine.apply_events(batch)  # type: ignore[arg-type]
+            except Exception:  # keep the loop alive whatever happens; the engine logged it
+                LOG.exception("applying %d events failed", len(batch))
+            self._done(len(batch))
+
+    def _done(self, count: int) -> None:
+        with self._idle:
+            self._pending -= count
+            if self._pending <= 0:
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until every submitted action and its event were handled (for tests and shutdown)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending <= 0, timeout)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish running actions (up to ``timeout``), apply their events, stop the threads."""
+        self.wait_idle(timeout)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._events.put(_STOP)
+        if self._thread is not None:
+            self._thread.join(timeout)
