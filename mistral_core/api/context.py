@@ -1,0 +1,27 @@
+"""What every resource is given: the engine, the public URL, the body limit."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mistral_core.api.facade import EngineFacade
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ApiContext:
+    """The collaborators and settings of the API, built once by ``create_app``.
+
+    Attributes:
+        engine: the engine facade (writes) and its store (reads).
+        public_url: the API's public base URL, without a trailing slash
+            (``http://127.0.0.1:8989``); links are built from it.
+        max_body_bytes: the largest request body accepted (413 past it).
+    """
+
+    engine: EngineFacade
+    public_url: str
+    max_body_bytes: int
+
+    def url(self, path: str) -> str:
+        """The public URL of ``path`` (``/v2/executions``)."""
+        return self.public_url + path

@@ -1,0 +1,109 @@
+"""``/v2/action_executions``: list, get, and the result push.
+
+The push is ``PUT /v2/action_executions/<id>``; ``POST`` and the seed's spelling
+``/v2/action-executions/<id>`` are accepted too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import falcon
+
+from mistral_core.api import querying as q
+from mistral_core.api import serializers as ser
+from mistral_core.api.context import ApiContext
+from mistral_core.api.media import read_json_object, write_json
+from mistral_core.api.resources.common import page_document
+from mistral_core.errors import InputError
+from mistral_core.model import ActionExecution, State
+from mistral_core.model.states import PUTTABLE_ACTION_STATES, RESULT_STATES
+
+LISTING = q.Listing(
+    resource="action_executions",
+    fields=ser.ACTION_EXECUTION.names,
+    columns={
+        "id": q.text, "workflow_name": q.text, "workflow_namespace": q.text, "task_name": q.text,
+        "task_execution_id": q.text, "state": q.state, "state_info": q.text, "name": q.text,
+        "description": q.text, "project_id": q.text, "accepted": q.boolean,
+        "created_at": q.timestamp, "updated_at": q.timestamp,
+    },
+    flags=frozenset({"include_output"}),
+)
+
+_PUTTABLE = {state.value: state for state in PUTTABLE_ACTION_STATES}
+_EXPECTED_STATES = f"Error. Expected one of {[state.value for state in PUTTABLE_ACTION_STATES]}, actual: "
+
+
+def listed_view(listed: q.ListRequest) -> ser.View[ActionExecution]:
+    """The default view of a list of action executions (``include_output=true`` adds ``output``)."""
+    return ser.ACTION_EXECUTION if listed.flag("include_output") else ser.ACTION_EXECUTION_LISTED
+
+
+def parse_update(body: Mapping[str, Any]) -> tuple[State, Any]:
+    """``(state, output)`` of a ``PUT /v2/action_executions/<id>`` body.
+
+    ``state`` must be one of SUCCESS, ERROR, CANCELLED, PAUSED, RUNNING (case-sensitive).
+    ``output`` may be any JSON value; a string that holds a JSON object is taken as
+    that object (as Mistral does); any other string stays a string.
+
+    Raises:
+        InputError: a missing or unknown state (Mistral's message).
+    """
+    raw_state = body.get("state")
+    state = _PUTTABLE.get(raw_state) if isinstance(raw_state, str) else None
+    if state is None:
+        raise InputError(_EXPECTED_STATES + ("Unset" if raw_state is None else str(raw_state)))
+    return state, _output(body.get("output"))
+
+
+def _output(value: Any) -> Any:
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            parsed = json.loads(value)
+        except (ValueError, RecursionError):
+            return value
+        if isinstance(parsed, dict):
+            return parsed
+    return value
+
+
+class ActionExecutionCollection:
+    """``GET /v2/action_executions``."""
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self._ctx = ctx
+        self._url = ctx.url("/v2/action_executions")
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """List action executions (without ``output`` unless ``include_output=true``)."""
+        listed = LISTING.parse(req.params, self._url)
+        action_exs = self._ctx.engine.store.list_action_executions(listed.query)
+        write_json(resp, page_document("action_executions", action_exs, listed, listed_view(listed),
+                                       ser.ACTION_EXECUTION))
+
+
+class ActionExecutionItem:
+    """``GET``, ``PUT`` and ``POST /v2/action_executions/{id}`` (and ``/v2/action-executions/{id}``)."""
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self._ctx = ctx
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, action_ex_id: str) -> None:
+        """One action execution, with its ``output``."""
+        action_ex = self._ctx.engine.store.get_action_execution(action_ex_id)
+        write_json(resp, ser.ACTION_EXECUTION.render(action_ex))
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, action_ex_id: str) -> None:
+        """Deliver a result (SUCCESS/ERROR/CANCELLED) or pause/resume (PAUSED/RUNNING): 200."""
+        state, output = parse_update(read_json_object(req, self._ctx.max_body_bytes))
+        engine = self._ctx.engine
+        if state in RESULT_STATES:
+            action_ex = engine.complete_action(action_ex_id, state, output)
+        else:
+            action_ex = engine.update_action_state(action_ex_id, state)
+        write_json(resp, ser.ACTION_EXECUTION.render(action_ex))
+
+    on_post = on_put

@@ -1,0 +1,97 @@
+"""``/v2/workflows``: list, get, create and update (YAML bodies), delete, validate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from mistral_core.api import querying as q
+from mistral_core.api import serializers as ser
+from mistral_core.api.context import ApiContext
+from mistral_core.api.media import read_text, write_json
+from mistral_core.api.resources.common import page_document
+from mistral_core.errors import InputError, LanguageError
+
+LISTING = q.Listing(
+    resource="workflows",
+    fields=ser.WORKFLOW.names,
+    columns={
+        "id": q.text, "name": q.text, "namespace": q.text, "definition": q.text, "checksum": q.text,
+        "scope": q.text, "project_id": q.text, "created_at": q.timestamp, "updated_at": q.timestamp,
+    },
+)
+SCOPES = ("private", "public")
+
+
+def _namespace_and_scope(req: falcon.Request) -> tuple[str, str]:
+    """``?namespace=&scope=`` of a create or update (defaults ``""`` and ``private``)."""
+    scope = req.get_param("scope") or "private"
+    if scope not in SCOPES:
+        raise InputError(f"Invalid value for parameter scope: '{scope}'; choose from {', '.join(SCOPES)}")
+    return req.get_param("namespace") or "", scope
+
+
+class WorkflowCollection:
+    """``GET``, ``POST`` and ``PUT /v2/workflows``."""
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self._ctx = ctx
+        self._url = ctx.url("/v2/workflows")
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """List workflows (paged, filtered, ``fields``)."""
+        listed = LISTING.parse(req.params, self._url)
+        wf_defs = self._ctx.engine.store.list_workflow_definitions(listed.query)
+        write_json(resp, page_document("workflows", wf_defs, listed, ser.WORKFLOW, ser.WORKFLOW))
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Create every workflow of a YAML document (any content type, any Accept): 201."""
+        namespace, scope = _namespace_and_scope(req)
+        text = read_text(req, self._ctx.max_body_bytes)
+        wf_defs = self._ctx.engine.create_workflows(text, namespace=namespace, scope=scope)
+        write_json(resp, {"workflows": [ser.render_written_workflow(w) for w in wf_defs]}, falcon.HTTP_201)
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Replace the workflows of a YAML document: 200."""
+        namespace, scope = _namespace_and_scope(req)
+        text = read_text(req, self._ctx.max_body_bytes)
+        wf_defs = self._ctx.engine.update_workflows(text, namespace=namespace, scope=scope)
+        write_json(resp, {"workflows": [ser.render_written_workflow(w) for w in wf_defs]})
+
+
+class WorkflowItem:
+    """``GET`` and ``DELETE /v2/workflows/{id or name}`` (``?namespace=``)."""
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self._ctx = ctx
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, identifier: str) -> None:
+        """One workflow."""
+        wf_def = self._ctx.engine.store.get_workflow_definition(identifier, req.get_param("namespace") or "")
+        write_json(resp, ser.WORKFLOW.render(wf_def))
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, identifier: str) -> None:
+        """Delete a workflow: 204."""
+        self._ctx.engine.delete_workflow(identifier, req.get_param("namespace") or "")
+        resp.status = falcon.HTTP_204
+
+
+class WorkflowValidation:
+    """``POST /v2/workflows/validate``: ``{"valid": true}`` or ``{"valid": false, "error": ...}``."""
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self._ctx = ctx
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Validate a YAML document without storing it."""
+        text = read_text(req, self._ctx.max_body_bytes)
+        write_json(resp, self._report(text))
+
+    def _report(self, text: str) -> dict[str, Any]:
+        # An invalid document is this endpoint's answer, not an error of the request.
+        try:
+            self._ctx.engine.validate_workflows(text)
+        except LanguageError as exc:
+            return {"valid": False, "error": exc.message}
+        return {"valid": True}

@@ -1,0 +1,273 @@
+"""Records -> Mistral's JSON, field by field, in Mistral's order.
+
+Each resource has a :class:`View`: its wire fields in order, each with a getter.
+Lists, single GETs and create responses differ only in which fields they show
+(Mistral omits ``output`` from execution lists, ``result`` from task lists, ...),
+so they are views of one table; ``fields=a,b`` is the same table narrowed.
+
+Mistral's conventions kept here:
+
+* JSON-typed fields (``input``, ``output``, ``params``, ``published``,
+  ``runtime_context``, ``result``, and a workflow's ``interface`` in GETs) are
+  JSON-encoded *strings*, encoded with ``json.dumps``' default separators as
+  Mistral does (``{"namespace": "", "env": {}}``).
+* Timestamps are ``YYYY-MM-DD HH:MM:SS``; a missing one is ``null``.
+* A workflow's ``input`` is Mistral's parameter string (``a, x="1"``).
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any, Generic, Protocol, TypeVar
+
+from mistral_core.model import ActionExecution, State, TaskExecution, WorkflowDefinition, WorkflowExecution
+from mistral_core.model.states import is_completed
+
+R = TypeVar("R")
+Getter = Callable[[R], Any]
+
+_json_text = json.JSONEncoder(default=str).encode
+_attr = operator.attrgetter
+
+
+class View(Generic[R]):
+    """An ordered set of wire fields of one resource, each with its getter.
+
+    Args:
+        fields: ``(wire name, getter)`` pairs in the order Mistral writes them.
+    """
+
+    __slots__ = ("_fields", "names")
+
+    def __init__(self, fields: Iterable[tuple[str, Getter[R]]]) -> None:
+        self._fields = tuple(fields)
+        self.names: tuple[str, ...] = tuple(name for name, _ in self._fields)
+
+    def render(self, record: R) -> dict[str, Any]:
+        """The wire document of ``record``."""
+        return {name: get(record) for name, get in self._fields}
+
+    def render_all(self, records: Iterable[R]) -> list[dict[str, Any]]:
+        """The wire documents of ``records``, in order."""
+        fields = self._fields
+        return [{name: get(record) for name, get in fields} for record in records]
+
+    def only(self, names: Collection[str]) -> View[R]:
+        """This view narrowed to ``names`` (kept in this view's order)."""
+        return View(pair for pair in self._fields if pair[0] in names)
+
+    def without(self, *names: str) -> View[R]:
+        """This view without ``names``."""
+        return View(pair for pair in self._fields if pair[0] not in names)
+
+
+class ActionInfo(Protocol):
+    """What the API shows of an action of the registry."""
+
+    @property
+    def name(self) -> str:
+        """The registered name (``std.echo``)."""
+
+    @property
+    def description(self) -> str:
+        """One line about it."""
+
+    @property
+    def is_sync(self) -> bool:
+        """Whether ``run()`` produces the result itself."""
+
+    @property
+    def input_spec(self) -> str:
+        """Its parameters as Mistral lists them: ``output, delay=0``."""
+
+
+# -- field helpers ---------------------------------------------------------------------
+def timestamp(value: Any) -> str | None:
+    """``YYYY-MM-DD HH:MM:SS`` of a datetime, ``None`` for ``None``."""
+    return None if value is None else value.isoformat(" ", "seconds")
+
+
+def json_text(value: Any) -> str:
+    """A JSON-typed field as Mistral writes it: JSON text with ``json.dumps``' default separators."""
+    return _json_text(value)
+
+
+def _ts(name: str) -> Getter[Any]:
+    get = _attr(name)
+    return lambda record: timestamp(get(record))
+
+
+def _js(name: str) -> Getter[Any]:
+    get = _attr(name)
+    return lambda record: _json_text(get(record))
+
+
+def _state(record: Any) -> str:
+    state: State = record.state
+    return state.value
+
+
+def _tags(record: Any) -> list[str] | None:
+    tags = record.tags
+    return None if tags is None else list(tags)
+
+
+def workflow_input_text(wf_def: WorkflowDefinition) -> str:
+    """Mistral's ``input`` string of a workflow: ``a, b="1"`` (defaults as Python text in quotes)."""
+    parts: list[str] = []
+    for item in _declared_input(wf_def):
+        if isinstance(item, Mapping):
+            parts.extend(f'{name}="{default}"' for name, default in item.items())
+        else:
+            parts.append(str(item))
+    return ", ".join(parts)
+
+
+def workflow_interface(wf_def: WorkflowDefinition) -> dict[str, Any]:
+    """Mistral's ``interface``: the declared input as written and the output names."""
+    output = wf_def.spec.get("output")
+    return {
+        "input": list(_declared_input(wf_def)),
+        "output": list(output) if isinstance(output, Mapping) else [],
+    }
+
+
+def _declared_input(wf_def: WorkflowDefinition) -> Sequence[Any]:
+    declared = wf_def.spec.get("input")
+    return declared if isinstance(declared, list) else []
+
+
+def _task_result(task_ex: TaskExecution) -> str:
+    # Mistral shows a task that has no result yet as an empty list of action results.
+    if task_ex.result is None and not is_completed(task_ex.state):
+        return "[]"
+    return _json_text(task_ex.result)
+
+
+def _action_output(action_ex: ActionExecution) -> str | None:
+    output = action_ex.output
+    return None if output is None else _json_text(output)
+
+
+# -- views -----------------------------------------------------------------------------
+WORKFLOW: View[WorkflowDefinition] = View([
+    ("id", _attr("id")),
+    ("name", _attr("name")),
+    ("namespace", _attr("namespace")),
+    ("input", workflow_input_text),
+    ("interface", lambda wf_def: _json_text(workflow_interface(wf_def))),
+    ("definition", _attr("definition")),
+    ("checksum", _attr("checksum")),
+    ("tags", _tags),
+    ("scope", _attr("scope")),
+    ("project_id", _attr("project_id")),
+    ("created_at", _ts("created_at")),
+    ("updated_at", _ts("updated_at")),
+])
+"""A workflow as GET shows it (``interface`` as a JSON string)."""
+
+_WORKFLOW_WRITTEN: View[WorkflowDefinition] = View(
+    ("interface", workflow_interface) if name == "interface" else (name, get)
+    for name, get in WORKFLOW._fields
+)
+
+
+def render_written_workflow(wf_def: WorkflowDefinition) -> dict[str, Any]:
+    """A workflow as POST/PUT answer it: ``interface`` an object, ``updated_at`` only when set."""
+    document = _WORKFLOW_WRITTEN.render(wf_def)
+    if document["updated_at"] is None:
+        del document["updated_at"]
+    return document
+
+
+EXECUTION: View[WorkflowExecution] = View([
+    ("id", _attr("id")),
+    ("workflow_id", _attr("workflow_id")),
+    ("workflow_name", _attr("workflow_name")),
+    ("workflow_namespace", _attr("workflow_namespace")),
+    ("description", _attr("description")),
+    ("tags", _tags),
+    ("params", _js("params")),
+    ("task_execution_id", _attr("task_execution_id")),
+    ("root_execution_id", _attr("root_execution_id")),
+    ("state", _state),
+    ("state_info", _attr("state_info")),
+    ("input", _js("input")),
+    ("output", _js("output")),
+    ("created_at", _ts("created_at")),
+    ("updated_at", _ts("updated_at")),
+    ("project_id", _attr("project_id")),
+    ("published_global", lambda wf_ex: "{}"),
+])
+"""A workflow execution as GET /v2/executions/<id> shows it."""
+
+EXECUTION_CREATED = EXECUTION.without("published_global")
+"""A workflow execution as POST /v2/executions answers it."""
+
+EXECUTION_LISTED = EXECUTION.without("output", "published_global")
+"""A workflow execution in a list (``include_output=true`` adds ``output``)."""
+
+TASK: View[TaskExecution] = View([
+    ("id", _attr("id")),
+    ("name", _attr("name")),
+    ("type", _attr("type")),
+    ("workflow_name", _attr("workflow_name")),
+    ("workflow_namespace", _attr("workflow_namespace")),
+    ("workflow_id", _attr("workflow_id")),
+    ("workflow_execution_id", _attr("workflow_execution_id")),
+    ("tags", _tags),
+    ("state", _state),
+    ("state_info", _attr("state_info")),
+    ("project_id", _attr("project_id")),
+    ("runtime_context", _js("runtime_context")),
+    ("result", _task_result),
+    ("published", _js("published")),
+    ("processed", _attr("processed")),
+    ("created_at", _ts("created_at")),
+    ("updated_at", _ts("updated_at")),
+    ("started_at", _ts("started_at")),
+    ("finished_at", _ts("finished_at")),
+])
+"""A task execution as GET /v2/tasks/<id> shows it."""
+
+TASK_LISTED = TASK.without("result")
+"""A task execution in a list."""
+
+ACTION_EXECUTION: View[ActionExecution] = View([
+    ("id", _attr("id")),
+    ("workflow_name", _attr("workflow_name")),
+    ("workflow_namespace", _attr("workflow_namespace")),
+    ("task_name", _attr("task_name")),
+    ("task_execution_id", _attr("task_execution_id")),
+    ("state", _state),
+    ("state_info", _attr("state_info")),
+    ("tags", _tags),
+    ("name", _attr("name")),
+    ("description", _attr("description")),
+    ("project_id", _attr("project_id")),
+    ("accepted", _attr("accepted")),
+    ("input", _js("input")),
+    ("output", _action_output),
+    ("created_at", _ts("created_at")),
+    ("updated_at", _ts("updated_at")),
+])
+"""An action execution as GET /v2/action_executions/<id> and PUT show it."""
+
+ACTION_EXECUTION_LISTED = ACTION_EXECUTION.without("output")
+"""An action execution in a list (``include_output=true`` adds ``output``)."""
+
+ACTION: View[ActionInfo] = View([
+    ("id", _attr("name")),
+    ("name", _attr("name")),
+    ("is_system", lambda action: True),
+    ("input", _attr("input_spec")),
+    ("description", _attr("description")),
+    ("tags", lambda action: []),
+    ("scope", lambda action: "public"),
+    ("is_sync", _attr("is_sync")),
+    ("created_at", lambda action: None),
+    ("updated_at", lambda action: None),
+])
+"""An action of the registry (a system action: no database row, so no timestamps)."""
