@@ -1,0 +1,262 @@
+"""How records map to table rows: one column per dataclass field, with a kind.
+
+Every backend stores the same *neutral row*: a tuple in field order where
+JSON-able fields are compact JSON text, tags are a JSON list (or ``None``),
+states are their string value, times are naive UTC ``datetime``. Filters and
+sorting work on these neutral values, so the in-memory store and the SQL
+stores compare exactly the same things. A backend may add one more layer (the
+SQLite store keeps times as ISO text).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import json
+import types
+import typing
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from mistral_core.errors import InputError, StoreError
+from mistral_core.model import (
+    ActionExecution,
+    State,
+    TaskExecution,
+    WorkflowDefinition,
+    WorkflowExecution,
+)
+
+AnyRecord = WorkflowDefinition | WorkflowExecution | TaskExecution | ActionExecution
+Row = tuple[Any, ...]
+Convert = Callable[[Any], Any]
+
+
+class Kind(enum.Enum):
+    """What a column holds, which decides its encoding and the filters it takes."""
+
+    TEXT = "text"
+    STATE = "state"
+    BOOL = "bool"
+    INT = "int"
+    DATETIME = "datetime"
+    JSON = "json"
+    TAGS = "tags"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Column:
+    """One column: a record field and its kind."""
+
+    name: str
+    kind: Kind
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TableSpec:
+    """A table of one record type."""
+
+    name: str
+    record_type: type[AnyRecord]
+    label: str
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Column names in field order."""
+        return tuple(column.name for column in self.columns)
+
+    def column(self, name: str) -> Column | None:
+        """The column called ``name``, or ``None``."""
+        for column in self.columns:
+            if column.name == name:
+                return column
+        return None
+
+    def index_of(self, name: str) -> int:
+        """Position of column ``name`` in a row."""
+        return self.names.index(name)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text, the one encoding of every JSON field."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+def naive_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A datetime as naive UTC (aware values are converted, naive ones trusted)."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+_STATES: dict[str, State] = {state.value: state for state in State}
+
+
+def _state_in(value: Any) -> str:
+    return value.value if isinstance(value, State) else str(value)
+
+
+def _state_out(value: str) -> State:
+    return _STATES[value]
+
+
+def _tags_in(value: Any) -> str | None:
+    return None if value is None else dumps(list(value))
+
+
+def _tags_out(value: str | None) -> tuple[str, ...] | None:
+    return None if value is None else tuple(json.loads(value))
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+ENCODE: dict[Kind, Convert] = {
+    Kind.TEXT: _same,
+    Kind.STATE: _state_in,
+    Kind.BOOL: bool,
+    Kind.INT: _same,
+    Kind.DATETIME: naive_utc,
+    Kind.JSON: dumps,
+    Kind.TAGS: _tags_in,
+}
+
+DECODE: dict[Kind, Convert] = {
+    Kind.TEXT: _same,
+    Kind.STATE: _state_out,
+    Kind.BOOL: bool,
+    Kind.INT: _same,
+    Kind.DATETIME: _same,
+    Kind.JSON: json.loads,
+    Kind.TAGS: _tags_out,
+}
+
+
+def _kind_of(hint: Any) -> Kind:
+    """The column kind of a dataclass field's type."""
+    if hint is Any:
+        return Kind.JSON
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        members = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        return _kind_of(members[0])
+    origin = typing.get_origin(hint)
+    simple = {State: Kind.STATE, str: Kind.TEXT, bool: Kind.BOOL, int: Kind.INT, dt.datetime: Kind.DATETIME}
+    if hint in simple:
+        return simple[hint]
+    if origin is dict:
+        return Kind.JSON
+    if origin is tuple:
+        return Kind.TAGS
+    raise TypeError(f"no column kind for type {hint!r}")
+
+
+def _table(name: str, record_type: type[AnyRecord], label: str) -> TableSpec:
+    hints = typing.get_type_hints(record_type)
+    columns = tuple(
+        Column(field.name, _kind_of(hints[field.name])) for field in dataclasses.fields(record_type)
+    )
+    return TableSpec(name, record_type, label, columns)
+
+
+WORKFLOW_DEFINITIONS = _table("workflow_definitions", WorkflowDefinition, "Workflow")
+WORKFLOW_EXECUTIONS = _table("workflow_executions", WorkflowExecution, "WorkflowExecution")
+TASK_EXECUTIONS = _table("task_executions", TaskExecution, "TaskExecution")
+ACTION_EXECUTIONS = _table("action_executions", ActionExecution, "ActionExecution")
+
+EXECUTION_TABLES: dict[type[Any], TableSpec] = {
+    WorkflowExecution: WORKFLOW_EXECUTIONS,
+    TaskExecution: TASK_EXECUTIONS,
+    ActionExecution: ACTION_EXECUTIONS,
+}
+
+ALL_TABLES = (WORKFLOW_DEFINITIONS, WORKFLOW_EXECUTIONS, TASK_EXECUTIONS, ACTION_EXECUTIONS)
+
+
+class Codec:
+    """Turns records into rows of one backend and back.
+
+    Args:
+        table: the table.
+        datetime_in: how this backend stores a naive UTC datetime.
+        datetime_out: how it reads one back.
+    """
+
+    def __init__(self, table: TableSpec, datetime_in: Convert = _same, datetime_out: Convert = _same) -> None:
+        self.table = table
+        self.names = table.names
+        self._type = table.record_type
+        self.encoders = [self._encoder(c.kind, datetime_in) for c in table.columns]
+        self.decoders = [self._decoder(c.kind, datetime_out) for c in table.columns]
+        self._created_at = table.index_of("created_at")
+        self._encode_updated_at = self.encoders[table.index_of("updated_at")]
+
+    @staticmethod
+    def _encoder(kind: Kind, datetime_in: Convert) -> Convert:
+        if kind is Kind.DATETIME and datetime_in is not _same:
+            return lambda value: None if value is None else datetime_in(naive_utc(value))
+        return ENCODE[kind]
+
+    @staticmethod
+    def _decoder(kind: Kind, datetime_out: Convert) -> Convert:
+        if kind is Kind.DATETIME and datetime_out is not _same:
+            return lambda value: None if value is None else datetime_out(value)
+        return DECODE[kind]
+
+    def row(self, record: Any) -> Row:
+        """The row of ``record``.
+
+        Raises:
+            StoreError: a field cannot be encoded (not JSON-able, say).
+        """
+        try:
+            pairs = zip(self.encoders, self.names, strict=True)
+            return tuple(encode(getattr(record, name)) for encode, name in pairs)
+        except (TypeError, ValueError, AttributeError):
+            for name in self.names:
+                self.value(name, record)
+            raise
+
+    def update_values(
+        self, record: Any, fields: Iterable[str], now: Callable[[], dt.datetime]
+    ) -> tuple[tuple[str, ...], list[Any]]:
+        """The columns to write for ``update(record, fields)`` and their values.
+
+        ``updated_at`` is always written: the record's own value, else ``now()``.
+
+        Raises:
+            InputError: an unknown field, or ``id``.
+        """
+        names = [name for name in dict.fromkeys(fields) if name != "updated_at"]
+        for name in names:
+            if name == "id" or name not in self.names:
+                raise InputError(f"Field '{name}' of {self.table.label} cannot be updated")
+        values = [self.value(name, record) for name in names]
+        updated_at = record.updated_at
+        values.append(self._encode_updated_at(updated_at if updated_at is not None else now()))
+        return (*names, "updated_at"), values
+
+    def insert_row(self, record: Any, now: Callable[[], dt.datetime]) -> Row:
+        """The row of a new record, with ``created_at`` set to ``now()`` if it has none."""
+        row = self.row(record)
+        at = self._created_at
+        if row[at] is None:
+            row = (*row[:at], self.encoders[at](now()), *row[at + 1 :])
+        return row
+
+    def value(self, name: str, record: Any) -> Any:
+        """The stored value of one field of ``record``.
+
+        Raises:
+            StoreError: the value cannot be encoded.
+        """
+        try:
+            return self.encoders[self.names.index(name)](getattr(record, name))
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise StoreError(f"Cannot store {self.table.label}.{name}: {exc}") from exc
+
+    def record(self, row: Row) -> Any:
+        """The record a row holds."""
+        return self._type(*[decode(value) for decode, value in zip(self.decoders, row, strict=True)])
