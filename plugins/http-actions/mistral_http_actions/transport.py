@@ -167,7 +167,7 @@ def _errors_named(request: HttpRequest, what: str) -> Iterator[None]:
 def _read_limited(response: urllib3.BaseHTTPResponse, request: HttpRequest) -> bytes:
     """The whole (decoded) body, refusing more than :data:`MAX_RESPONSE_BYTES`."""
     declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+    if request.method != "HEAD" and declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
         response.close()
         raise _too_large(request, f"Content-Length: {declared}")
     chunks: list[bytes] = []
