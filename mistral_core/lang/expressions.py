@@ -112,10 +112,7 @@ class Evaluator:
     """Evaluates and checks expressions. Thread-safe; build one per process."""
 
     def __init__(self) -> None:
-        self._yaql_engine = factory.YaqlFactory().create(options=_YAQL_OPTIONS)
-        self._yaql_root = yaql.create_context()
-        for name, func in functions.YAQL_FUNCTIONS.items():
-            self._yaql_root.register_function(func, name=name)
+        self._yaql_engine, self._yaql_root = _yaql_base()
         self._jinja = jinja2.sandbox.SandboxedEnvironment(
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
         )
@@ -215,6 +212,16 @@ class Evaluator:
         if isinstance(result, jinja2.Undefined):
             return None
         return result
+
+
+@functools.cache
+def _yaql_base() -> tuple[Any, Any]:
+    """YAQL's engine and root context with Mistral's functions: costly to build, so built once."""
+    engine = factory.YaqlFactory().create(options=_YAQL_OPTIONS)
+    root = yaql.create_context()
+    for name, func in functions.YAQL_FUNCTIONS.items():
+        root.register_function(func, name=name)
+    return engine, root
 
 
 def _follow_path(expr: str, path: str, data: Any) -> Any:

@@ -1,0 +1,59 @@
+"""The composition root: the one place where settings become wired parts."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+from mistral_core.actions.registry import ActionRegistry
+from mistral_core.api.app import create_app
+from mistral_core.config import Settings
+from mistral_core.engine.engine import Engine
+from mistral_core.executor import Executor
+from mistral_core.hooks import HookManager
+from mistral_core.persistence.sql import open_store
+from mistral_core.transport.local import LocalTransport
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Service:
+    """A running embedded service: API app, engine, transport, store."""
+
+    settings: Settings
+    app: Any
+    engine: Engine
+    transport: LocalTransport
+    store: Any
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Let running actions finish (up to ``timeout``), apply their results, close the store."""
+        self.transport.stop(timeout)
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            close()
+
+
+def build_service(settings: Settings, registry: ActionRegistry | None = None, store: Any = None,
+                  hooks: HookManager | None = None) -> Service:
+    """Wire store, registry, hooks, engine, executors and API for one process, and recover.
+
+    Args:
+        settings: the settings.
+        registry: the actions (default: every installed ``mistral.actions`` entry point).
+        store: the store (default: opened from ``settings.database_url``).
+        hooks: lifecycle hooks (default: the ``mistral_core.hooks`` entry points).
+    """
+    store = store if store is not None else open_store(settings.database_url)
+    registry = registry or ActionRegistry.from_entry_points()
+    engine = Engine(store, registry, hooks=hooks or HookManager())
+    transport = LocalTransport(Executor(registry, settings.base_url), workers=settings.executor_threads)
+    engine.attach_runner(transport)
+    transport.start(engine)
+    recovered = engine.recover()
+    if recovered:
+        LOG.warning("recovered %d action execution(s) left in doubt by the last stop", recovered)
+    app = create_app(engine, public_url=settings.base_url, max_body_bytes=settings.max_body_bytes)
+    return Service(settings, app, engine, transport, store)

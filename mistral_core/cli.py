@@ -1,0 +1,103 @@
+"""The ``mistral-core`` command: serve, db, actions."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+import click
+
+from mistral_core.config import Settings
+from mistral_core.errors import MistralError
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings.load(overrides)
+    except MistralError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@click.group()
+@click.version_option(package_name="mistral-core")
+def main() -> None:
+    """mistral-core: workflows in Mistral's language v2, with asynchronous actions."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on [127.0.0.1; env MISTRAL_CORE_HOST].")
+@click.option("--port", type=int, default=None, help="Port to listen on [8989; env MISTRAL_CORE_PORT].")
+@click.option("--database-url", default=None,
+              help="sqlite:///file.db or postgresql://... [sqlite:///mistral-core.db; env MISTRAL_CORE_DATABASE_URL].")
+@click.option("--public-url", default=None, help="Base URL third parties call back [http://HOST:PORT].")
+@click.option("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR [INFO].")
+def serve(host: str | None, port: int | None, database_url: str | None, public_url: str | None,
+          log_level: str | None) -> None:
+    """Run API, engine, executors and scheduler in this one process (the embedded default)."""
+    settings = _settings(host=host, port=port, database_url=database_url, public_url=public_url,
+                         log_level=log_level)
+    _logging(settings.log_level)
+    from mistral_core.bootstrap import build_service
+    from mistral_core.server import serve as run_server
+
+    try:
+        service = build_service(settings)
+    except MistralError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"mistral-core serving on http://{settings.host}:{settings.port} "
+               f"(database {settings.database_url})", err=True)
+    try:
+        run_server(service.app, settings.host, settings.port, on_stop=service.stop)
+    except OSError as exc:
+        service.stop()
+        raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc}") from None
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command()
+@click.option("--database-url", default=None, help="The database to upgrade.")
+def upgrade(database_url: str | None) -> None:
+    """Create or upgrade the schema (idempotent)."""
+    settings = _settings(database_url=database_url)
+    from mistral_core.persistence.sql import open_store
+
+    try:
+        store = open_store(settings.database_url)
+        store.upgrade()
+        store.close()
+    except MistralError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"database {settings.database_url} is up to date")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def actions(as_json: bool) -> None:
+    """List the installed actions with is_sync and their parameters."""
+    from mistral_core.actions.registry import ActionRegistry
+
+    descriptors = ActionRegistry.from_entry_points().list()
+    rows = [{"name": d.name, "is_sync": d.is_sync,
+             "input": ", ".join(p.name if p.required else f"{p.name}={json.dumps(p.default)}" for p in d.params),
+             "description": d.description} for d in descriptors]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max((len(r["name"]) for r in rows), default=4)
+    for row in rows:
+        click.echo(f"{row['name']:<{width}}  {'sync ' if row['is_sync'] else 'async'}  {row['input']}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

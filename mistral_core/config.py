@@ -1,0 +1,97 @@
+"""Settings: defaults < config file (TOML) < environment < command-line flags.
+
+The config file is ``$MISTRAL_CORE_CONFIG`` or ``./mistral-core.toml`` if it
+exists; keys are the field names below (``port = 8989``). Environment variables
+are ``MISTRAL_CORE_<FIELD>`` in capitals (``MISTRAL_CORE_DATABASE_URL``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from mistral_core.errors import InputError
+
+ENV_PREFIX = "MISTRAL_CORE_"
+DEFAULT_CONFIG_FILE = "mistral-core.toml"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the service can be told.
+
+    Attributes:
+        host: address the API listens on.
+        port: port the API listens on (Mistral's 8989).
+        database_url: ``sqlite:///mistral-core.db`` (embedded default) or ``postgresql://...``.
+        public_url: the base URL third parties reach the API at (callback URLs); default
+            ``http://<host>:<port>``.
+        executor_threads: actions run at once in this process.
+        http_threads: requests served at once by the embedded server.
+        max_body_bytes: largest request body accepted.
+        log_level: DEBUG, INFO, WARNING, ERROR.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8989
+    database_url: str = "sqlite:///mistral-core.db"
+    public_url: str = ""
+    executor_threads: int = 16
+    http_threads: int = 32
+    max_body_bytes: int = 1_048_576
+    log_level: str = "INFO"
+
+    @property
+    def base_url(self) -> str:
+        """``public_url``, or the listening address when it is not set."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @classmethod
+    def load(cls, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
+        """Settings from the config file, the environment and ``overrides`` (None values ignored).
+
+        Raises:
+            InputError: a value of the wrong type or an unknown key in the file.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        values.update(_from_file(env))
+        values.update(_from_env(env))
+        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        return cls(**{k: _coerce(k, v) for k, v in values.items()})
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def _from_file(env: Any) -> dict[str, Any]:
+    path = Path(env.get(ENV_PREFIX + "CONFIG", DEFAULT_CONFIG_FILE))
+    if not path.is_file():
+        if ENV_PREFIX + "CONFIG" in env:
+            raise InputError(f"config file {path} not found")
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, OSError) as exc:
+        raise InputError(f"cannot read config file {path}: {exc}") from None
+    unknown = sorted(set(data) - set(_FIELDS))
+    if unknown:
+        raise InputError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
+    return data
+
+
+def _from_env(env: Any) -> dict[str, Any]:
+    return {name: env[ENV_PREFIX + name.upper()] for name in _FIELDS if ENV_PREFIX + name.upper() in env}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = _FIELDS[name].type
+    if kind == "int" and not isinstance(value, int):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise InputError(f"setting {name} must be a whole number, not {value!r}") from None
+    return value
