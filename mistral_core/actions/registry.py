@@ -188,10 +188,6 @@ class ActionRegistry:
             return False
         return True
 
-    def __len__(self) -> int:
-        """How many actions are registered."""
-        return len(self._descriptors)
-
     # -- validation and construction ---------------------------------------------
     def check_input(self, name: str, action_input: Mapping[str, Any]) -> ActionDescriptor:
         """Check ``action_input`` against the signature of the action ``name``.

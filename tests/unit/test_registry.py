@@ -167,7 +167,8 @@ def test_unknown_action_is_one_human_line(registry: ActionRegistry, name: str) -
 def test_list_is_sorted_by_name(registry: ActionRegistry) -> None:
     names = [d.name for d in registry.list()]
     assert names == sorted(names)
-    assert len(registry) == len(names) == 7
+    assert len(names) == 7
+    assert ActionRegistry.from_classes({})  # an empty registry is still a registry (truthy)
 
 
 # -- input checks --------------------------------------------------------------------
