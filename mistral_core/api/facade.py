@@ -34,7 +34,7 @@ class EngineFacade(Protocol):
     def delete_workflow(self, identifier: str, namespace: str = "") -> None:
         """Delete a workflow by id or name. Raises NotFoundError."""
 
-    def validate_workflows(self, text: str) -> None:
+    def validate_workflows(self, text: str) -> object:
         """Check a document. Raises LanguageError."""
 
     def start_workflow(

@@ -62,6 +62,11 @@ def boolean(value: str) -> bool:
     raise ValueError(f"'{value}' is not a boolean; use true or false")
 
 
+def tag_list(value: str) -> list[str]:
+    """The ``tags`` column: a comma list of tags (``has:`` takes one tag)."""
+    return _csv(value)
+
+
 def timestamp(value: str) -> dt.datetime:
     """A time column: ``YYYY-MM-DD HH:MM:SS`` (or any ISO 8601 form), UTC."""
     try:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
 from mistral_core.model import ActionExecution, State, TaskExecution, WorkflowDefinition, WorkflowExecution
@@ -115,28 +115,15 @@ def _tags(record: Any) -> list[str] | None:
 
 
 def workflow_input_text(wf_def: WorkflowDefinition) -> str:
-    """Mistral's ``input`` string of a workflow: ``a, b="1"`` (defaults as Python text in quotes)."""
-    parts: list[str] = []
-    for item in _declared_input(wf_def):
-        if isinstance(item, Mapping):
-            parts.extend(f'{name}="{default}"' for name, default in item.items())
-        else:
-            parts.append(str(item))
-    return ", ".join(parts)
+    """Mistral's ``input`` string of a workflow (``a, b="1"``), computed by the engine at upload."""
+    text: str = wf_def.spec.get("input", "")
+    return text
 
 
 def workflow_interface(wf_def: WorkflowDefinition) -> dict[str, Any]:
-    """Mistral's ``interface``: the declared input as written and the output names."""
-    output = wf_def.spec.get("output")
-    return {
-        "input": list(_declared_input(wf_def)),
-        "output": list(output) if isinstance(output, Mapping) else [],
-    }
-
-
-def _declared_input(wf_def: WorkflowDefinition) -> Sequence[Any]:
-    declared = wf_def.spec.get("input")
-    return declared if isinstance(declared, list) else []
+    """Mistral's ``interface`` (declared input as written, output names), computed by the engine at upload."""
+    interface: dict[str, Any] = wf_def.spec.get("interface") or {"input": [], "output": []}
+    return interface
 
 
 def _task_result(task_ex: TaskExecution) -> str:

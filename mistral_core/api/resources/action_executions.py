@@ -26,7 +26,7 @@ LISTING = q.Listing(
     fields=ser.ACTION_EXECUTION.names,
     columns={
         "id": q.text, "workflow_name": q.text, "workflow_namespace": q.text, "task_name": q.text,
-        "task_execution_id": q.text, "state": q.state, "state_info": q.text, "name": q.text,
+        "task_execution_id": q.text, "state": q.state, "state_info": q.text, "tags": q.tag_list, "name": q.text,
         "description": q.text, "project_id": q.text, "accepted": q.boolean,
         "created_at": q.timestamp, "updated_at": q.timestamp,
     },

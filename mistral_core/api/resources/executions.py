@@ -22,7 +22,7 @@ LISTING = q.Listing(
     fields=ser.EXECUTION.names,
     columns={
         "id": q.text, "workflow_id": q.text, "workflow_name": q.text, "workflow_namespace": q.text,
-        "description": q.text, "task_execution_id": q.text, "root_execution_id": q.text,
+        "description": q.text, "tags": q.tag_list, "task_execution_id": q.text, "root_execution_id": q.text,
         "state": q.state, "state_info": q.text, "created_at": q.timestamp, "updated_at": q.timestamp,
         "project_id": q.text,
     },

@@ -20,7 +20,7 @@ LISTING = q.Listing(
     fields=ser.TASK.names,
     columns={
         "id": q.text, "name": q.text, "type": q.text, "workflow_name": q.text, "workflow_namespace": q.text,
-        "workflow_id": q.text, "workflow_execution_id": q.text, "state": q.state, "state_info": q.text,
+        "workflow_id": q.text, "workflow_execution_id": q.text, "tags": q.tag_list, "state": q.state, "state_info": q.text,
         "project_id": q.text, "processed": q.boolean, "created_at": q.timestamp, "updated_at": q.timestamp,
         "started_at": q.timestamp, "finished_at": q.timestamp,
     },

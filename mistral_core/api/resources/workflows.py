@@ -18,7 +18,7 @@ LISTING = q.Listing(
     fields=ser.WORKFLOW.names,
     columns={
         "id": q.text, "name": q.text, "namespace": q.text, "definition": q.text, "checksum": q.text,
-        "scope": q.text, "project_id": q.text, "created_at": q.timestamp, "updated_at": q.timestamp,
+        "tags": q.tag_list, "scope": q.text, "project_id": q.text, "created_at": q.timestamp, "updated_at": q.timestamp,
     },
 )
 SCOPES = ("private", "public")
