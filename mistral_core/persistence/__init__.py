@@ -5,5 +5,6 @@ Rows never leave this package: every store speaks the records of
 """
 
 from mistral_core.persistence.memory import MemoryStore
+from mistral_core.persistence.sql import SqlStore, open_store
 
-__all__ = ["MemoryStore"]
+__all__ = ["MemoryStore", "SqlStore", "open_store"]

@@ -70,7 +70,7 @@ def pg_url() -> Iterator[str]:
         conn.close()
 
 
-BACKENDS = ["memory"]  # TEMP
+BACKENDS = ["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(params=BACKENDS)

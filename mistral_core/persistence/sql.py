@@ -1,0 +1,613 @@
+"""SqlStore: the ExecutionStore over SQLite (embedded default) or PostgreSQL.
+
+The hot path (insert, update, get, children, lock) is prepared raw SQL on the
+thread's DB-API connection, with rows turned into records by the column codecs;
+peewee opens the per-thread connections and creates the schema. Every database
+exception becomes a :class:`~mistral_core.errors.StoreError` here.
+
+SQLite: WAL, ``synchronous=NORMAL``, foreign keys on. A transaction starts with
+``BEGIN IMMEDIATE`` while holding a process-wide lock for the database file, so
+the threads of one process queue on a Python lock instead of SQLite's sleeping
+busy handler. PostgreSQL: READ COMMITTED, and ``SELECT ... FOR UPDATE`` to lock
+a workflow execution.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import importlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import peewee
+
+from mistral_core.engine.ports import Clock, Record, SystemClock
+from mistral_core.errors import DuplicateError, InputError, MistralError, NotFoundError, StoreError
+from mistral_core.model import (
+    ActionExecution,
+    Query,
+    State,
+    TaskExecution,
+    WorkflowDefinition,
+    WorkflowExecution,
+)
+from mistral_core.persistence import sqlquery
+from mistral_core.persistence.columns import (
+    ACTION_EXECUTIONS,
+    ALL_TABLES,
+    EXECUTION_TABLES,
+    TASK_EXECUTIONS,
+    WORKFLOW_DEFINITIONS,
+    WORKFLOW_EXECUTIONS,
+    Codec,
+    Column,
+    Kind,
+    Row,
+    TableSpec,
+    dumps,
+)
+from mistral_core.persistence.querying import make_plan
+from mistral_core.persistence.sqlquery import quote, select_list
+from mistral_core.persistence.tables import SCHEMA_VERSION, build_models
+
+
+def _driver_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """(every database error, the integrity errors) of the drivers that are installed."""
+    errors: list[type[BaseException]] = [peewee.PeeweeException, sqlite3.Error, ValueError]
+    integrity: list[type[BaseException]] = [peewee.IntegrityError, sqlite3.IntegrityError]
+    try:
+        psycopg2 = importlib.import_module("psycopg2")
+    except ImportError:
+        pass
+    else:
+        errors.append(psycopg2.Error)
+        integrity.append(psycopg2.IntegrityError)
+    return tuple(errors), tuple(integrity)
+
+
+# ValueError is included because drivers raise it for values they cannot send (a NUL in a string).
+_DB_ERRORS, _INTEGRITY_ERRORS = _driver_errors()
+
+
+class _IntegrityFailure(StoreError):
+    """A constraint failed (duplicate id, missing referenced row)."""
+
+
+def _store_error(exc: BaseException) -> StoreError:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, _INTEGRITY_ERRORS):
+        return _IntegrityFailure(f"Database integrity error: {text}")
+    return StoreError(f"Database error: {text}")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Dialect:
+    """What differs between SQLite and PostgreSQL."""
+
+    begin: str
+    lock_suffix: str
+    contains: str
+    placeholder: str
+    collation: str | None
+    write_lock: contextlib.AbstractContextManager[Any]
+    datetime_in: Callable[[Any], Any] | None = None
+    datetime_out: Callable[[Any], Any] | None = None
+
+    def sql(self, text: str) -> str:
+        """``text`` with this backend's placeholders (``?`` is written everywhere)."""
+        return text if self.placeholder == "?" else text.replace("?", self.placeholder)
+
+    def codec(self, table: TableSpec) -> Codec:
+        """The record/row codec of ``table`` on this backend."""
+        if self.datetime_in is None or self.datetime_out is None:
+            return Codec(table)
+        return Codec(table, self.datetime_in, self.datetime_out)
+
+    def param(self, column: Column, value: Any) -> Any:
+        """A neutral filter value as a parameter of this backend."""
+        if column.kind is Kind.DATETIME and self.datetime_in is not None and value is not None:
+            return self.datetime_in(value)
+        return value
+
+
+_FILE_LOCKS: dict[str, threading.RLock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _file_lock(path: str) -> threading.RLock:
+    """The one write lock of a database file in this process."""
+    key = os.path.realpath(path)
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(key, threading.RLock())
+
+
+def _sqlite_datetime_in(value: dt.datetime) -> str:
+    # Fixed-width text keeps the lexical order of the column equal to time order.
+    return value.isoformat(sep=" ", timespec="microseconds")
+
+
+def _dialect_of(database: peewee.Database) -> _Dialect:
+    if isinstance(database, peewee.SqliteDatabase):
+        return _Dialect(
+            begin="BEGIN IMMEDIATE",
+            lock_suffix="",
+            contains="instr({col}, ?) > 0",
+            placeholder="?",
+            collation=None,
+            write_lock=_file_lock(database.database),
+            datetime_in=_sqlite_datetime_in,
+            datetime_out=dt.datetime.fromisoformat,
+        )
+    if isinstance(database, peewee.PostgresqlDatabase):
+        return _Dialect(
+            begin="BEGIN ISOLATION LEVEL READ COMMITTED",
+            lock_suffix=" FOR UPDATE",
+            contains="strpos({col}, ?) > 0",
+            placeholder="%s",
+            collation='"C"',
+            write_lock=contextlib.nullcontext(),
+        )
+    raise InputError(f"Unsupported database: {type(database).__name__}")
+
+
+_UNFINISHED = (State.RUNNING.value, State.PAUSED.value)
+
+
+class SqlStore:
+    """An :class:`~mistral_core.engine.ports.ExecutionStore` in SQLite or PostgreSQL.
+
+    Usually made by :func:`open_store`. Each thread uses its own connection;
+    :meth:`close` closes the calling thread's.
+
+    Args:
+        database: a peewee ``SqliteDatabase`` or ``PostgresqlDatabase`` (not yet connected).
+        clock: gives ``created_at``/``updated_at`` when a record has none.
+    """
+
+    def __init__(self, database: peewee.Database, clock: Clock | None = None) -> None:
+        self._db = database
+        self._dialect = _dialect_of(database)
+        self._clock: Clock = clock or SystemClock()
+        self._local = threading.local()
+        self._codecs = {table.name: self._dialect.codec(table) for table in ALL_TABLES}
+        self._models = build_models(database, self._dialect.collation)
+        self._update_sql: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._sql = self._statements()
+
+    def _statements(self) -> dict[str, str]:
+        sql: dict[str, str] = {}
+        for table in ALL_TABLES:
+            columns, marks = select_list(table), ", ".join("?" for _ in table.names)
+            sql[f"insert {table.name}"] = f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})"
+            sql[f"get {table.name}"] = f'SELECT {columns} FROM {quote(table.name)} WHERE "id" = ?'
+        sql["lock"] = sql[f"get {WORKFLOW_EXECUTIONS.name}"] + self._dialect.lock_suffix
+        for table, parent in (
+            (TASK_EXECUTIONS, "workflow_execution_id"),
+            (ACTION_EXECUTIONS, "task_execution_id"),
+        ):
+            sql[f"children {table.name}"] = (
+                f'SELECT {select_list(table)} FROM {quote(table.name)} WHERE "{parent}" = ? '
+                'ORDER BY "created_at", "seq"'
+            )
+        sql["unfinished"] = (
+            f"SELECT {select_list(ACTION_EXECUTIONS)} FROM {quote(ACTION_EXECUTIONS.name)} "
+            'WHERE "state" IN (?, ?) ORDER BY "created_at", "seq"'
+        )
+        sql["definition by name"] = (
+            f"SELECT {select_list(WORKFLOW_DEFINITIONS)} FROM {quote(WORKFLOW_DEFINITIONS.name)} "
+            'WHERE "name" = ? AND "namespace" = ?'
+        )
+        return {name: self._dialect.sql(text) for name, text in sql.items()}
+
+    # -- running SQL --------------------------------------------------------------
+    def _execute(self, sql: str, params: Sequence[Any]) -> Any:
+        try:
+            # The stubs leave Database.connection() untyped; it returns the thread's DB-API connection.
+            cursor = self._db.connection().cursor()  # type: ignore[no-untyped-call]
+            cursor.execute(sql, params)
+        except _DB_ERRORS as exc:
+            raise _store_error(exc) from exc
+        return cursor
+
+    def _one(self, sql: str, params: Sequence[Any]) -> Row | None:
+        cursor = self._execute(sql, params)
+        try:
+            row: Row | None = cursor.fetchone()
+        except _DB_ERRORS as exc:
+            raise _store_error(exc) from exc
+        return row
+
+    def _all(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        cursor = self._execute(sql, params)
+        try:
+            rows: list[Row] = cursor.fetchall()
+        except _DB_ERRORS as exc:
+            raise _store_error(exc) from exc
+        return rows
+
+    def _write(self, sql: str, params: Sequence[Any]) -> int:
+        count: int = self._execute(sql, params).rowcount
+        return count
+
+    # -- schema and connections ---------------------------------------------------
+    def upgrade(self) -> None:
+        """Create missing tables, columns and indexes, and record the schema version (idempotent).
+
+        Raises:
+            StoreError: the database fails, or its schema is newer than this code.
+        """
+        with self.atomic():
+            if self._dialect.placeholder == "%s":
+                # Two processes upgrading at once would race on CREATE TABLE IF NOT EXISTS.
+                self._one(self._dialect.sql("SELECT pg_advisory_xact_lock(?)"), (0x6D697374,))
+            try:
+                for model in self._models:
+                    model.create_table(safe=True)
+                self._add_missing_columns()
+            except _DB_ERRORS as exc:
+                raise _store_error(exc) from exc
+            self._check_version()
+
+    def _add_missing_columns(self) -> None:
+        """Add columns for record fields that are newer than the table (always nullable)."""
+        for model in self._models:
+            present = {column.name for column in self._db.get_columns(model._meta.table_name)}
+            for field in model._meta.sorted_fields:
+                if field.column_name in present:
+                    continue
+                context = self._db.get_sql_context()
+                # The stubs leave Context.sql() untyped; it renders the column's DDL.
+                ddl = context.sql(field.ddl(context)).query()[0]  # type: ignore[no-untyped-call]
+                self._execute(f"ALTER TABLE {quote(model._meta.table_name)} ADD COLUMN {ddl}", ())
+
+    def _check_version(self) -> None:
+        row = self._one('SELECT max("version") FROM "schema_version"', ())
+        version = row[0] if row else None
+        if version is None:
+            self._execute(
+                self._dialect.sql('INSERT INTO "schema_version" ("version") VALUES (?)'), (SCHEMA_VERSION,)
+            )
+        elif version > SCHEMA_VERSION:
+            raise StoreError(
+                f"The database schema is version {version}; this mistral-core knows {SCHEMA_VERSION}"
+            )
+
+    def close(self) -> None:
+        """Close the calling thread's connection (it reopens on next use).
+
+        Raises:
+            StoreError: called inside :meth:`atomic`.
+        """
+        if getattr(self._local, "depth", 0):
+            raise StoreError("Cannot close the connection inside atomic()")
+        try:
+            self._db.close()
+        except _DB_ERRORS as exc:
+            raise _store_error(exc) from exc
+
+    # -- transactions -------------------------------------------------------------
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """A transaction: committed when the block ends, rolled back if it raises.
+
+        Nested calls join the outermost transaction. On SQLite it begins with
+        ``BEGIN IMMEDIATE`` under the process-wide lock of the database file.
+        """
+        local = self._local
+        if getattr(local, "depth", 0):
+            local.depth += 1
+            try:
+                yield
+            finally:
+                local.depth -= 1
+            return
+        with self._dialect.write_lock:
+            self._execute(self._dialect.begin, ())
+            local.depth = 1
+            try:
+                yield
+            except BaseException:
+                local.depth = 0
+                self._roll_back()
+                raise
+            local.depth = 0
+            self._commit()
+
+    def _commit(self) -> None:
+        try:
+            self._execute("COMMIT", ())
+        except StoreError:
+            self._roll_back()
+            raise
+
+    def _roll_back(self) -> None:
+        try:
+            self._execute("ROLLBACK", ())
+        except StoreError:
+            # The connection is unusable (the server went away): drop it so the next call reconnects.
+            with contextlib.suppress(*_DB_ERRORS):
+                self._db.close()
+
+    def lock_workflow_execution(self, wf_ex_id: str) -> WorkflowExecution:
+        """Inside :meth:`atomic`: lock one workflow execution until commit and return it fresh.
+
+        Raises:
+            StoreError: called outside :meth:`atomic`.
+            NotFoundError: no such workflow execution.
+        """
+        if not getattr(self._local, "depth", 0):
+            raise StoreError("lock_workflow_execution() needs an open atomic() block")
+        record: WorkflowExecution = self._get(WORKFLOW_EXECUTIONS, wf_ex_id, self._sql["lock"])
+        return record
+
+    # -- workflow definitions -----------------------------------------------------
+    def create_workflow_definition(self, wf_def: WorkflowDefinition) -> None:
+        """Store a new definition.
+
+        Raises:
+            DuplicateError: a definition with that (name, namespace), or that id, exists.
+        """
+        duplicate = DuplicateError(
+            f"Workflow '{wf_def.name}' already exists in namespace '{wf_def.namespace}'"
+        )
+        codec = self._codecs[WORKFLOW_DEFINITIONS.name]
+        row = codec.insert_row(wf_def, self._clock.now)
+        if self._one(self._sql["definition by name"], (wf_def.name, wf_def.namespace)) is not None:
+            raise duplicate
+        if self._one(self._sql[f"get {WORKFLOW_DEFINITIONS.name}"], (wf_def.id,)) is not None:
+            raise DuplicateError(f"Workflow with id '{wf_def.id}' already exists")
+        try:
+            self._execute(self._sql[f"insert {WORKFLOW_DEFINITIONS.name}"], row)
+        except _IntegrityFailure as exc:
+            raise duplicate from exc
+
+    def update_workflow_definition(self, wf_def: WorkflowDefinition) -> None:
+        """Replace the definition with the same (name, namespace); its id and created_at stay.
+
+        Raises:
+            NotFoundError: no such definition.
+        """
+        codec = self._codecs[WORKFLOW_DEFINITIONS.name]
+        fields = [n for n in codec.names if n not in ("id", "name", "namespace", "created_at")]
+        names, values = codec.update_values(wf_def, fields, self._clock.now)
+        assignments = ", ".join(f"{quote(name)} = ?" for name in names)
+        table = quote(WORKFLOW_DEFINITIONS.name)
+        sql = f'UPDATE {table} SET {assignments} WHERE "name" = ? AND "namespace" = ?'
+        if not self._write(self._dialect.sql(sql), (*values, wf_def.name, wf_def.namespace)):
+            raise _definition_not_found(wf_def.name, wf_def.namespace)
+
+    def get_workflow_definition(self, identifier: str, namespace: str = "") -> WorkflowDefinition:
+        """The definition whose id, or else name (in ``namespace``), is ``identifier``.
+
+        Raises:
+            NotFoundError: no such definition.
+        """
+        record: WorkflowDefinition = self._codecs[WORKFLOW_DEFINITIONS.name].record(
+            self._definition_row(identifier, namespace)
+        )
+        return record
+
+    def delete_workflow_definition(self, identifier: str, namespace: str = "") -> None:
+        """Delete by id or name.
+
+        Raises:
+            NotFoundError: no such definition.
+        """
+        with self.atomic():
+            row = self._definition_row(identifier, namespace)
+            sql = f'DELETE FROM {quote(WORKFLOW_DEFINITIONS.name)} WHERE "id" = ?'
+            self._write(self._dialect.sql(sql), (row[0],))
+
+    def list_workflow_definitions(self, query: Query) -> list[WorkflowDefinition]:
+        """Definitions matching ``query``."""
+        return self._list(WORKFLOW_DEFINITIONS, query)
+
+    def _definition_row(self, identifier: str, namespace: str) -> Row:
+        row = self._one(self._sql[f"get {WORKFLOW_DEFINITIONS.name}"], (identifier,))
+        if row is None:
+            row = self._one(self._sql["definition by name"], (identifier, namespace))
+        if row is None:
+            raise _definition_not_found(identifier, namespace)
+        return row
+
+    # -- spec snapshots -----------------------------------------------------------
+    def save_spec(self, checksum: str, spec: dict[str, Any]) -> None:
+        """Keep ``spec`` under ``checksum`` unless one is kept already (idempotent).
+
+        Raises:
+            StoreError: the spec is not JSON-able, or the database fails.
+        """
+        try:
+            text = dumps(spec)
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"Cannot store spec {checksum}: {exc}") from exc
+        sql = 'INSERT INTO "specs" ("checksum", "spec") VALUES (?, ?) ON CONFLICT ("checksum") DO NOTHING'
+        self._execute(self._dialect.sql(sql), (checksum, text))
+
+    def get_spec(self, checksum: str) -> dict[str, Any]:
+        """The spec saved under ``checksum``.
+
+        Raises:
+            NotFoundError: none saved.
+        """
+        row = self._one(self._dialect.sql('SELECT "spec" FROM "specs" WHERE "checksum" = ?'), (checksum,))
+        if row is None:
+            raise NotFoundError(f"Spec not found [checksum={checksum}]")
+        spec: dict[str, Any] = json.loads(row[0])
+        return spec
+
+    # -- executions ---------------------------------------------------------------
+    def insert(self, record: Record) -> None:
+        """Insert a workflow, task or action execution (``created_at`` defaults to now).
+
+        Raises:
+            StoreError: the id exists, a referenced parent is missing, or a field is not JSON-able.
+        """
+        table = _table_of(record)
+        row = self._codecs[table.name].insert_row(record, self._clock.now)
+        self._execute(self._sql[f"insert {table.name}"], row)
+
+    def update(self, record: Record, fields: Sequence[str]) -> None:
+        """Write ``fields`` of ``record`` (matched by id) and its ``updated_at``.
+
+        Raises:
+            NotFoundError: no record with that id.
+            InputError: an unknown field name.
+        """
+        table = _table_of(record)
+        names, values = self._codecs[table.name].update_values(record, fields, self._clock.now)
+        key = (table.name, names)
+        sql = self._update_sql.get(key)
+        if sql is None:
+            assignments = ", ".join(f"{quote(name)} = ?" for name in names)
+            sql = self._dialect.sql(f'UPDATE {quote(table.name)} SET {assignments} WHERE "id" = ?')
+            self._update_sql[key] = sql
+        values.append(record.id)
+        if not self._write(sql, values):
+            raise _not_found(table, record.id)
+
+    def get_workflow_execution(self, wf_ex_id: str) -> WorkflowExecution:
+        """One workflow execution; NotFoundError if none."""
+        record: WorkflowExecution = self._get(WORKFLOW_EXECUTIONS, wf_ex_id)
+        return record
+
+    def get_task_execution(self, task_ex_id: str) -> TaskExecution:
+        """One task execution; NotFoundError if none."""
+        record: TaskExecution = self._get(TASK_EXECUTIONS, task_ex_id)
+        return record
+
+    def get_action_execution(self, action_ex_id: str) -> ActionExecution:
+        """One action execution; NotFoundError if none."""
+        record: ActionExecution = self._get(ACTION_EXECUTIONS, action_ex_id)
+        return record
+
+    def _get(self, table: TableSpec, record_id: str, sql: str | None = None) -> Any:
+        row = self._one(sql or self._sql[f"get {table.name}"], (record_id,))
+        if row is None:
+            raise _not_found(table, record_id)
+        return self._codecs[table.name].record(row)
+
+    def task_executions_of(self, wf_ex_id: str) -> list[TaskExecution]:
+        """Every task execution of a workflow execution, oldest first (ties: insertion order)."""
+        return self._children(TASK_EXECUTIONS, wf_ex_id)
+
+    def action_executions_of(self, task_ex_id: str) -> list[ActionExecution]:
+        """Every action execution of a task execution, oldest first (ties: insertion order)."""
+        return self._children(ACTION_EXECUTIONS, task_ex_id)
+
+    def _children(self, table: TableSpec, parent_id: str) -> list[Any]:
+        record = self._codecs[table.name].record
+        return [record(row) for row in self._all(self._sql[f"children {table.name}"], (parent_id,))]
+
+    def list_workflow_executions(self, query: Query) -> list[WorkflowExecution]:
+        """Workflow executions matching ``query``."""
+        return self._list(WORKFLOW_EXECUTIONS, query)
+
+    def list_task_executions(self, query: Query) -> list[TaskExecution]:
+        """Task executions matching ``query``."""
+        return self._list(TASK_EXECUTIONS, query)
+
+    def list_action_executions(self, query: Query) -> list[ActionExecution]:
+        """Action executions matching ``query``."""
+        return self._list(ACTION_EXECUTIONS, query)
+
+    def _list(self, table: TableSpec, query: Query) -> list[Any]:
+        plan = make_plan(table, query)
+        marker = None
+        if plan.marker is not None:
+            marker = self._one(self._sql[f"get {table.name}"], (plan.marker,))
+            if marker is None:
+                raise _not_found(table, plan.marker)
+        sql, params = sqlquery.select_page(table, plan, marker, self._dialect.param, self._dialect.contains)
+        record = self._codecs[table.name].record
+        return [record(row) for row in self._all(self._dialect.sql(sql), params)]
+
+    def delete_workflow_execution(self, wf_ex_id: str) -> None:
+        """Delete a workflow execution, its tasks, their action executions and sub-workflows.
+
+        Raises:
+            NotFoundError: no such workflow execution.
+        """
+        sql = self._dialect.sql
+        tasks_of = 'SELECT "id" FROM "task_executions" WHERE "workflow_execution_id" = ?'
+        children = sql(f'SELECT "id" FROM "workflow_executions" WHERE "task_execution_id" IN ({tasks_of})')
+        deletes = [
+            sql(f'DELETE FROM "action_executions" WHERE "task_execution_id" IN ({tasks_of})'),
+            sql('DELETE FROM "action_executions" WHERE "workflow_execution_id" = ?'),
+            sql('DELETE FROM "task_executions" WHERE "workflow_execution_id" = ?'),
+            sql('DELETE FROM "workflow_executions" WHERE "id" = ?'),
+        ]
+        with self.atomic():
+            if self._one(self._sql[f"get {WORKFLOW_EXECUTIONS.name}"], (wf_ex_id,)) is None:
+                raise _not_found(WORKFLOW_EXECUTIONS, wf_ex_id)
+            tree = [wf_ex_id]
+            for current in tree:  # grows while it is walked: breadth-first over sub-workflows
+                tree.extend(row[0] for row in self._all(children, (current,)))
+            for current in reversed(tree):
+                for statement in deletes:
+                    self._write(statement, (current,))
+
+    def unfinished_action_executions(self) -> list[ActionExecution]:
+        """Action executions still RUNNING or PAUSED, oldest first."""
+        record = self._codecs[ACTION_EXECUTIONS.name].record
+        return [record(row) for row in self._all(self._sql["unfinished"], _UNFINISHED)]
+
+
+def _table_of(record: Any) -> TableSpec:
+    table = EXECUTION_TABLES.get(type(record))
+    if table is None:
+        raise StoreError(f"Cannot store a {type(record).__name__}")
+    return table
+
+
+def _not_found(table: TableSpec, record_id: str) -> NotFoundError:
+    return NotFoundError(f"{table.label} not found [id={record_id}]")
+
+
+def _definition_not_found(identifier: str, namespace: str) -> NotFoundError:
+    return NotFoundError(f"Workflow not found [workflow_identifier={identifier}, namespace={namespace}]")
+
+
+SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1}
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+def open_store(database_url: str, clock: Clock | None = None) -> SqlStore:
+    """Open (and upgrade) the store at ``database_url``.
+
+    Args:
+        database_url: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or
+            ``postgresql://user@host:port/dbname`` (any libpq URI, query parameters included).
+        clock: see :class:`SqlStore`.
+
+    Raises:
+        InputError: the URL is not one of those.
+        StoreError: the database cannot be opened or upgraded.
+    """
+    if database_url.startswith("sqlite:///"):
+        path = database_url.removeprefix("sqlite:///")
+        if not path or path.startswith(":memory:") or path.startswith("file:"):
+            raise InputError("An SQLite store needs a file: sqlite:///<path>")
+        database: peewee.Database = peewee.SqliteDatabase(
+            path, pragmas=SQLITE_PRAGMAS, timeout=SQLITE_BUSY_TIMEOUT_S
+        )
+    elif database_url.startswith(("postgresql://", "postgres://")):
+        database = peewee.PostgresqlDatabase("postgresql://" + database_url.split("://", 1)[1])
+    else:
+        raise InputError(
+            f"Unsupported database URL {database_url!r}: use sqlite:///<path> or postgresql://<user>@<host>/<db>"
+        )
+    store = SqlStore(database, clock)
+    try:
+        store.upgrade()
+    except MistralError:
+        with contextlib.suppress(StoreError):
+            store.close()
+        raise
+    return store

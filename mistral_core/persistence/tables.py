@@ -1,0 +1,103 @@
+"""The schema as peewee models, used to create tables and indexes (queries use raw SQL).
+
+Models are built per database (each :class:`~mistral_core.persistence.sql.SqlStore`
+binds its own) from the column specs, so a field added to a record gets its column.
+Every execution table has ``seq``, an auto-increment key that orders rows created
+in the same instant by insertion; ``id`` is unique.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import peewee
+
+from mistral_core.persistence.columns import (
+    ACTION_EXECUTIONS,
+    TASK_EXECUTIONS,
+    WORKFLOW_DEFINITIONS,
+    WORKFLOW_EXECUTIONS,
+    Column,
+    Kind,
+    TableSpec,
+)
+
+SCHEMA_VERSION = 1
+
+#: Secondary indexes: the default list order, the common filters, the child lookups.
+INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
+    WORKFLOW_DEFINITIONS.name: ((("name", "namespace"), True), (("created_at", "id"), False)),
+    WORKFLOW_EXECUTIONS.name: (
+        (("created_at", "id"), False),
+        (("workflow_name",), False),
+        (("state",), False),
+        (("task_execution_id",), False),
+    ),
+    TASK_EXECUTIONS.name: (
+        (("workflow_execution_id",), False),
+        (("created_at", "id"), False),
+        (("workflow_name",), False),
+        (("state",), False),
+    ),
+    ACTION_EXECUTIONS.name: (
+        (("task_execution_id",), False),
+        (("workflow_execution_id",), False),
+        (("state",), False),
+        (("created_at", "id"), False),
+    ),
+}
+
+#: Columns that point at the row of another table.
+REFERENCES = {
+    (TASK_EXECUTIONS.name, "workflow_execution_id"): WORKFLOW_EXECUTIONS.name,
+    (ACTION_EXECUTIONS.name, "task_execution_id"): TASK_EXECUTIONS.name,
+}
+
+_TEXT_KINDS = (Kind.TEXT, Kind.STATE, Kind.JSON, Kind.TAGS)
+
+
+def column_field(table: TableSpec, column: Column, collation: str | None) -> peewee.Field:
+    """The peewee field of one column."""
+    if column.name == "id":
+        return peewee.TextField(unique=True, collation=collation)
+    options: dict[str, Any] = {"null": column.name != "created_at"}
+    target = REFERENCES.get((table.name, column.name))
+    if target is not None:
+        options["constraints"] = [peewee.SQL(f'REFERENCES "{target}" ("id")')]
+    if column.kind in _TEXT_KINDS:
+        return peewee.TextField(collation=collation, **options)
+    if column.kind is Kind.BOOL:
+        return peewee.BooleanField(**options)
+    if column.kind is Kind.INT:
+        return peewee.IntegerField(**options)
+    return peewee.DateTimeField(**options)
+
+
+def _model(database: peewee.Database, name: str, fields: dict[str, Any], indexes: Any) -> type[peewee.Model]:
+    meta = type("Meta", (), {"database": database, "table_name": name, "indexes": indexes})
+    model: type[peewee.Model] = type(name, (peewee.Model,), {**fields, "Meta": meta})
+    return model
+
+
+def build_models(database: peewee.Database, collation: str | None) -> list[type[peewee.Model]]:
+    """Every table's model bound to ``database``, in creation order (referenced tables first).
+
+    Args:
+        database: the database the models belong to.
+        collation: the collation of text columns (``'"C"'`` on PostgreSQL, so text
+            sorts by code point as on SQLite and in memory), or ``None``.
+    """
+    models = [
+        _model(database, "schema_version", {"version": peewee.IntegerField(primary_key=True)}, ()),
+        _model(
+            database,
+            "specs",
+            {"checksum": peewee.TextField(primary_key=True, collation=collation), "spec": peewee.TextField()},
+            (),
+        ),
+    ]
+    for table in (WORKFLOW_DEFINITIONS, WORKFLOW_EXECUTIONS, TASK_EXECUTIONS, ACTION_EXECUTIONS):
+        fields: dict[str, Any] = {"seq": peewee.BigAutoField()}
+        fields.update({c.name: column_field(table, c, collation) for c in table.columns})
+        models.append(_model(database, table.name, fields, INDEXES[table.name]))
+    return models
