@@ -16,8 +16,9 @@ from mistral_core.api.resources import action_executions, actions, executions, r
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 
 
-def create_app(engine: EngineFacade, *, public_url: str,
-               max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> falcon.App[falcon.Request, falcon.Response]:
+def create_app(
+    engine: EngineFacade, *, public_url: str, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> falcon.App[falcon.Request, falcon.Response]:
     """Build the REST API v2 application.
 
     Args:

@@ -71,8 +71,9 @@ def _write_fault(resp: falcon.Response, status: int, message: str) -> None:
     resp.text = fault_body(status, message)
 
 
-def handle_mistral_error(req: falcon.Request, resp: falcon.Response, exc: MistralError,
-                         params: dict[str, Any]) -> None:
+def handle_mistral_error(
+    req: falcon.Request, resp: falcon.Response, exc: MistralError, params: dict[str, Any]
+) -> None:
     """Error handler for :class:`MistralError`: status from the table, message from the error."""
     status = status_of(exc)
     if status >= 500:
@@ -80,8 +81,9 @@ def handle_mistral_error(req: falcon.Request, resp: falcon.Response, exc: Mistra
     _write_fault(resp, status, exc.message)
 
 
-def handle_unexpected(req: falcon.Request, resp: falcon.Response, exc: Exception,
-                      params: dict[str, Any]) -> None:
+def handle_unexpected(
+    req: falcon.Request, resp: falcon.Response, exc: Exception, params: dict[str, Any]
+) -> None:
     """Last-resort handler: log the traceback, answer 500 with a generic message."""
     LOG.error("%s %s crashed", req.method, req.path, exc_info=exc)
     _write_fault(resp, 500, INTERNAL_ERROR_MESSAGE)

@@ -23,12 +23,14 @@ class EngineFacade(Protocol):
     def store(self) -> ExecutionStore:
         """The store, for reads."""
 
-    def create_workflows(self, text: str, namespace: str = "",
-                         scope: str = "private") -> list[WorkflowDefinition]:
+    def create_workflows(
+        self, text: str, namespace: str = "", scope: str = "private"
+    ) -> list[WorkflowDefinition]:
         """Store every workflow of a document. Raises LanguageError, DuplicateError."""
 
-    def update_workflows(self, text: str, namespace: str = "",
-                         scope: str = "private") -> list[WorkflowDefinition]:
+    def update_workflows(
+        self, text: str, namespace: str = "", scope: str = "private"
+    ) -> list[WorkflowDefinition]:
         """Replace the workflows of a document. Raises LanguageError, NotFoundError."""
 
     def delete_workflow(self, identifier: str, namespace: str = "") -> None:

@@ -125,8 +125,9 @@ class Listing:
         dirs = _csv(dirs_param)
         for key in keys:
             if key not in self.columns:
-                raise InputError(f"Invalid sort key: {key} (parameter sort_keys); choose from "
-                                 f"{', '.join(self.columns)}")
+                raise InputError(
+                    f"Invalid sort key: {key} (parameter sort_keys); choose from {', '.join(self.columns)}"
+                )
         for direction in dirs:
             if direction not in ("asc", "desc"):
                 raise InputError("Unknown sort direction, must be 'desc' or 'asc'. (parameter sort_dirs)")
@@ -161,8 +162,10 @@ class Listing:
         asked = _csv(param)
         unknown = [name for name in asked if name not in self.fields]
         if unknown:
-            raise InputError(f"Some fields do not exist [{', '.join(unknown)}], please choose from "
-                             f"[{', '.join(self.fields)}] (parameter fields)")
+            raise InputError(
+                f"Some fields do not exist [{', '.join(unknown)}], please choose from "
+                f"[{', '.join(self.fields)}] (parameter fields)"
+            )
         return ("id", *dict.fromkeys(name for name in asked if name != "id"))
 
 
@@ -257,7 +260,7 @@ def _split_operator(raw: str) -> tuple[str, str]:
 def _operand(column: str, op: str, operand: str, convert: Converter) -> Any:
     try:
         if op in _LIST_OPS:
-            return [convert(item) for item in _csv(operand)]
+            return tuple(convert(item) for item in _csv(operand))
         if op == "has":
             return operand
         return convert(operand)
@@ -265,8 +268,9 @@ def _operand(column: str, op: str, operand: str, convert: Converter) -> Any:
         raise InputError(f"Invalid value for parameter {column}: {exc}") from None
 
 
-def _link_params(sort: Sequence[tuple[str, str]], filters: Sequence[tuple[str, str]],
-                 flags: Mapping[str, bool]) -> str:
+def _link_params(
+    sort: Sequence[tuple[str, str]], filters: Sequence[tuple[str, str]], flags: Mapping[str, bool]
+) -> str:
     parts = [
         "sort_keys=" + ",".join(key for key, _ in sort),
         "sort_dirs=" + ",".join(direction for _, direction in sort),

@@ -139,20 +139,22 @@ def _action_output(action_ex: ActionExecution) -> str | None:
 
 
 # -- views -----------------------------------------------------------------------------
-WORKFLOW: View[WorkflowDefinition] = View([
-    ("id", _attr("id")),
-    ("name", _attr("name")),
-    ("namespace", _attr("namespace")),
-    ("input", workflow_input_text),
-    ("interface", lambda wf_def: _json_text(workflow_interface(wf_def))),
-    ("definition", _attr("definition")),
-    ("checksum", _attr("checksum")),
-    ("tags", _tags),
-    ("scope", _attr("scope")),
-    ("project_id", _attr("project_id")),
-    ("created_at", _ts("created_at")),
-    ("updated_at", _ts("updated_at")),
-])
+WORKFLOW: View[WorkflowDefinition] = View(
+    [
+        ("id", _attr("id")),
+        ("name", _attr("name")),
+        ("namespace", _attr("namespace")),
+        ("input", workflow_input_text),
+        ("interface", lambda wf_def: _json_text(workflow_interface(wf_def))),
+        ("definition", _attr("definition")),
+        ("checksum", _attr("checksum")),
+        ("tags", _tags),
+        ("scope", _attr("scope")),
+        ("project_id", _attr("project_id")),
+        ("created_at", _ts("created_at")),
+        ("updated_at", _ts("updated_at")),
+    ]
+)
 """A workflow as GET shows it (``interface`` as a JSON string)."""
 
 _WORKFLOW_WRITTEN: View[WorkflowDefinition] = View(
@@ -169,25 +171,27 @@ def render_written_workflow(wf_def: WorkflowDefinition) -> dict[str, Any]:
     return document
 
 
-EXECUTION: View[WorkflowExecution] = View([
-    ("id", _attr("id")),
-    ("workflow_id", _attr("workflow_id")),
-    ("workflow_name", _attr("workflow_name")),
-    ("workflow_namespace", _attr("workflow_namespace")),
-    ("description", _attr("description")),
-    ("tags", _tags),
-    ("params", _js("params")),
-    ("task_execution_id", _attr("task_execution_id")),
-    ("root_execution_id", _attr("root_execution_id")),
-    ("state", _state),
-    ("state_info", _attr("state_info")),
-    ("input", _js("input")),
-    ("output", _js("output")),
-    ("created_at", _ts("created_at")),
-    ("updated_at", _ts("updated_at")),
-    ("project_id", _attr("project_id")),
-    ("published_global", lambda wf_ex: "{}"),
-])
+EXECUTION: View[WorkflowExecution] = View(
+    [
+        ("id", _attr("id")),
+        ("workflow_id", _attr("workflow_id")),
+        ("workflow_name", _attr("workflow_name")),
+        ("workflow_namespace", _attr("workflow_namespace")),
+        ("description", _attr("description")),
+        ("tags", _tags),
+        ("params", _js("params")),
+        ("task_execution_id", _attr("task_execution_id")),
+        ("root_execution_id", _attr("root_execution_id")),
+        ("state", _state),
+        ("state_info", _attr("state_info")),
+        ("input", _js("input")),
+        ("output", _js("output")),
+        ("created_at", _ts("created_at")),
+        ("updated_at", _ts("updated_at")),
+        ("project_id", _attr("project_id")),
+        ("published_global", lambda wf_ex: "{}"),
+    ]
+)
 """A workflow execution as GET /v2/executions/<id> shows it."""
 
 EXECUTION_CREATED = EXECUTION.without("published_global")
@@ -196,65 +200,71 @@ EXECUTION_CREATED = EXECUTION.without("published_global")
 EXECUTION_LISTED = EXECUTION.without("output", "published_global")
 """A workflow execution in a list (``include_output=true`` adds ``output``)."""
 
-TASK: View[TaskExecution] = View([
-    ("id", _attr("id")),
-    ("name", _attr("name")),
-    ("type", _attr("type")),
-    ("workflow_name", _attr("workflow_name")),
-    ("workflow_namespace", _attr("workflow_namespace")),
-    ("workflow_id", _attr("workflow_id")),
-    ("workflow_execution_id", _attr("workflow_execution_id")),
-    ("tags", _tags),
-    ("state", _state),
-    ("state_info", _attr("state_info")),
-    ("project_id", _attr("project_id")),
-    ("runtime_context", _js("runtime_context")),
-    ("result", _task_result),
-    ("published", _js("published")),
-    ("processed", _attr("processed")),
-    ("created_at", _ts("created_at")),
-    ("updated_at", _ts("updated_at")),
-    ("started_at", _ts("started_at")),
-    ("finished_at", _ts("finished_at")),
-])
+TASK: View[TaskExecution] = View(
+    [
+        ("id", _attr("id")),
+        ("name", _attr("name")),
+        ("type", _attr("type")),
+        ("workflow_name", _attr("workflow_name")),
+        ("workflow_namespace", _attr("workflow_namespace")),
+        ("workflow_id", _attr("workflow_id")),
+        ("workflow_execution_id", _attr("workflow_execution_id")),
+        ("tags", _tags),
+        ("state", _state),
+        ("state_info", _attr("state_info")),
+        ("project_id", _attr("project_id")),
+        ("runtime_context", _js("runtime_context")),
+        ("result", _task_result),
+        ("published", _js("published")),
+        ("processed", _attr("processed")),
+        ("created_at", _ts("created_at")),
+        ("updated_at", _ts("updated_at")),
+        ("started_at", _ts("started_at")),
+        ("finished_at", _ts("finished_at")),
+    ]
+)
 """A task execution as GET /v2/tasks/<id> shows it."""
 
 TASK_LISTED = TASK.without("result")
 """A task execution in a list."""
 
-ACTION_EXECUTION: View[ActionExecution] = View([
-    ("id", _attr("id")),
-    ("workflow_name", _attr("workflow_name")),
-    ("workflow_namespace", _attr("workflow_namespace")),
-    ("task_name", _attr("task_name")),
-    ("task_execution_id", _attr("task_execution_id")),
-    ("state", _state),
-    ("state_info", _attr("state_info")),
-    ("tags", _tags),
-    ("name", _attr("name")),
-    ("description", _attr("description")),
-    ("project_id", _attr("project_id")),
-    ("accepted", _attr("accepted")),
-    ("input", _js("input")),
-    ("output", _action_output),
-    ("created_at", _ts("created_at")),
-    ("updated_at", _ts("updated_at")),
-])
+ACTION_EXECUTION: View[ActionExecution] = View(
+    [
+        ("id", _attr("id")),
+        ("workflow_name", _attr("workflow_name")),
+        ("workflow_namespace", _attr("workflow_namespace")),
+        ("task_name", _attr("task_name")),
+        ("task_execution_id", _attr("task_execution_id")),
+        ("state", _state),
+        ("state_info", _attr("state_info")),
+        ("tags", _tags),
+        ("name", _attr("name")),
+        ("description", _attr("description")),
+        ("project_id", _attr("project_id")),
+        ("accepted", _attr("accepted")),
+        ("input", _js("input")),
+        ("output", _action_output),
+        ("created_at", _ts("created_at")),
+        ("updated_at", _ts("updated_at")),
+    ]
+)
 """An action execution as GET /v2/action_executions/<id> and PUT show it."""
 
 ACTION_EXECUTION_LISTED = ACTION_EXECUTION.without("output")
 """An action execution in a list (``include_output=true`` adds ``output``)."""
 
-ACTION: View[ActionInfo] = View([
-    ("id", _attr("name")),
-    ("name", _attr("name")),
-    ("is_system", lambda action: True),
-    ("input", _attr("input_spec")),
-    ("description", _attr("description")),
-    ("tags", lambda action: []),
-    ("scope", lambda action: "public"),
-    ("is_sync", _attr("is_sync")),
-    ("created_at", lambda action: None),
-    ("updated_at", lambda action: None),
-])
+ACTION: View[ActionInfo] = View(
+    [
+        ("id", _attr("name")),
+        ("name", _attr("name")),
+        ("is_system", lambda action: True),
+        ("input", _attr("input_spec")),
+        ("description", _attr("description")),
+        ("tags", lambda action: []),
+        ("scope", lambda action: "public"),
+        ("is_sync", _attr("is_sync")),
+        ("created_at", lambda action: None),
+        ("updated_at", lambda action: None),
+    ]
+)
 """An action of the registry (a system action: no database row, so no timestamps)."""

@@ -74,22 +74,79 @@ wf_http:
 """
 
 # Key sets of the wire transcript.
-WORKFLOW_CREATED_KEYS = {"id", "name", "namespace", "input", "interface", "definition", "checksum", "tags",
-                         "scope", "project_id", "created_at"}
+WORKFLOW_CREATED_KEYS = {
+    "id",
+    "name",
+    "namespace",
+    "input",
+    "interface",
+    "definition",
+    "checksum",
+    "tags",
+    "scope",
+    "project_id",
+    "created_at",
+}
 WORKFLOW_KEYS = WORKFLOW_CREATED_KEYS | {"updated_at"}
-EXECUTION_CREATED_KEYS = {"id", "workflow_id", "workflow_name", "workflow_namespace", "description", "tags",
-                          "params", "task_execution_id", "root_execution_id", "state", "state_info", "input",
-                          "output", "created_at", "updated_at", "project_id"}
+EXECUTION_CREATED_KEYS = {
+    "id",
+    "workflow_id",
+    "workflow_name",
+    "workflow_namespace",
+    "description",
+    "tags",
+    "params",
+    "task_execution_id",
+    "root_execution_id",
+    "state",
+    "state_info",
+    "input",
+    "output",
+    "created_at",
+    "updated_at",
+    "project_id",
+}
 EXECUTION_KEYS = EXECUTION_CREATED_KEYS | {"published_global"}
 EXECUTION_LISTED_KEYS = EXECUTION_CREATED_KEYS - {"output"}
-TASK_LISTED_KEYS = {"id", "name", "type", "workflow_name", "workflow_namespace", "workflow_id",
-                    "workflow_execution_id", "tags", "state", "state_info", "project_id", "runtime_context",
-                    "published", "processed", "created_at", "updated_at", "started_at", "finished_at"}
+TASK_LISTED_KEYS = {
+    "id",
+    "name",
+    "type",
+    "workflow_name",
+    "workflow_namespace",
+    "workflow_id",
+    "workflow_execution_id",
+    "tags",
+    "state",
+    "state_info",
+    "project_id",
+    "runtime_context",
+    "published",
+    "processed",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "finished_at",
+}
 TASK_KEYS = TASK_LISTED_KEYS | {"result"}
 # ``task_name`` is ours (Mistral lists it as a field but never fills it).
-ACTION_EX_LISTED_KEYS = {"id", "workflow_name", "workflow_namespace", "task_name", "task_execution_id",
-                         "state", "state_info", "tags", "name", "description", "project_id", "accepted",
-                         "input", "created_at", "updated_at"}
+ACTION_EX_LISTED_KEYS = {
+    "id",
+    "workflow_name",
+    "workflow_namespace",
+    "task_name",
+    "task_execution_id",
+    "state",
+    "state_info",
+    "tags",
+    "name",
+    "description",
+    "project_id",
+    "accepted",
+    "input",
+    "created_at",
+    "updated_at",
+}
 ACTION_EX_KEYS = ACTION_EX_LISTED_KEYS | {"output"}
 FAULT_KEYS = {"faultcode", "faultstring", "debuginfo"}
 
@@ -189,7 +246,8 @@ class Api:
         self.engine = Engine(self.store, registry, runner, clock=clock)
         runner.engine = self.engine
         self.client = falcon.testing.TestClient(
-            create_app(self.engine, public_url=PUBLIC_URL, max_body_bytes=max_body_bytes))
+            create_app(self.engine, public_url=PUBLIC_URL, max_body_bytes=max_body_bytes)
+        )
 
     # raw requests
     def get(self, path: str, **kwargs: Any) -> falcon.testing.Result:

@@ -12,10 +12,15 @@ def test_versions_document_links_the_public_url(api: Api) -> None:
 
     assert result.status_code == 200
     assert result.headers["content-type"] == "application/json"
-    assert result.json == {"versions": [{
-        "id": "v2.0", "status": "CURRENT",
-        "links": [{"href": f"{PUBLIC_URL}/v2", "target": "v2", "rel": "self"}],
-    }]}
+    assert result.json == {
+        "versions": [
+            {
+                "id": "v2.0",
+                "status": "CURRENT",
+                "links": [{"href": f"{PUBLIC_URL}/v2", "target": "v2", "rel": "self"}],
+            }
+        ]
+    }
 
 
 @pytest.mark.parametrize("path", ["/v2", "/v2/"])

@@ -42,13 +42,16 @@ def test_create_answers_the_transcript_shape(api: Api) -> None:
     assert TIMESTAMP.match(wf["created_at"])
 
 
-@pytest.mark.parametrize("headers", [
-    {"Content-Type": "text/plain"},
-    {"Content-Type": "text/plain", "Accept": "*/*"},
-    {"Content-Type": "text/plain", "Accept": "application/json"},  # Mistral: 406; we: 201
-    {"Content-Type": "application/json"},  # a YAML body with a JSON content type
-    {"Content-Type": "application/x-yaml", "Accept": "application/json"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Content-Type": "text/plain"},
+        {"Content-Type": "text/plain", "Accept": "*/*"},
+        {"Content-Type": "text/plain", "Accept": "application/json"},  # Mistral: 406; we: 201
+        {"Content-Type": "application/json"},  # a YAML body with a JSON content type
+        {"Content-Type": "application/x-yaml", "Accept": "application/json"},
+    ],
+)
 def test_create_accepts_any_content_type_and_accept(api: Api, headers: dict[str, str]) -> None:
     result = api.client.simulate_post("/v2/workflows", body=WF_SEQ, headers=headers)
 
@@ -57,8 +60,11 @@ def test_create_accepts_any_content_type_and_accept(api: Api, headers: dict[str,
 
 
 def test_create_as_the_cli_sends_it(api: Api) -> None:
-    result = api.client.simulate_post("/v2/workflows?scope=private&namespace=", body=WF_HTTP,
-                                      headers={"Content-Type": "text/plain", "Accept": "*/*"})
+    result = api.client.simulate_post(
+        "/v2/workflows?scope=private&namespace=",
+        body=WF_HTTP,
+        headers={"Content-Type": "text/plain", "Accept": "*/*"},
+    )
 
     assert result.status_code == 201
     assert result.json["workflows"][0]["input"] == "url"
@@ -84,12 +90,15 @@ def test_create_a_document_of_several_workflows(api: Api) -> None:
     assert [wf["name"] for wf in result.json["workflows"]] == ["wf_seq", "wf_two"]
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    (BROKEN_YAML, "Definition could not be parsed"),
-    (BAD_DSL, "bogus"),
-    ("", ""),
-    ("just text", ""),
-])
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (BROKEN_YAML, "Definition could not be parsed"),
+        (BAD_DSL, "bogus"),
+        ("", ""),
+        ("just text", ""),
+    ],
+)
 def test_create_rejects_an_invalid_document(api: Api, text: str, fragment: str) -> None:
     before = api.snapshot()
 
@@ -112,8 +121,11 @@ def test_create_rejects_an_unknown_scope(api: Api) -> None:
 
 
 def test_create_rejects_a_body_that_is_not_utf8(api: Api) -> None:
-    assert_fault(api.client.simulate_post("/v2/workflows", body=b"\xff\xfe\x00bad",
-                                          content_type="text/plain"), 400, "UTF-8")
+    assert_fault(
+        api.client.simulate_post("/v2/workflows", body=b"\xff\xfe\x00bad", content_type="text/plain"),
+        400,
+        "UTF-8",
+    )
     assert api.snapshot()["workflows"] == []
 
 
@@ -181,8 +193,9 @@ def test_update_replaces_the_definition(wf_api: Api) -> None:
     created = wf_api.get("/v2/workflows/wf_seq").json
     text = WF_SEQ.replace("action: std.noop", 'action: std.echo output="bye"')
 
-    result = wf_api.client.simulate_put("/v2/workflows?namespace=&scope=private", body=text,
-                                        content_type="text/plain")
+    result = wf_api.client.simulate_put(
+        "/v2/workflows?namespace=&scope=private", body=text, content_type="text/plain"
+    )
 
     assert result.status_code == 200, result.text
     (wf,) = result.json["workflows"]
@@ -246,4 +259,3 @@ def test_validate_an_invalid_document(api: Api, text: str, fragment: str) -> Non
 
 def test_validate_is_post_only(api: Api) -> None:
     assert_fault(api.get("/v2/workflows/validate"), 405)
-

@@ -25,10 +25,20 @@ LISTING = q.Listing(
     resource="action_executions",
     fields=ser.ACTION_EXECUTION.names,
     columns={
-        "id": q.text, "workflow_name": q.text, "workflow_namespace": q.text, "task_name": q.text,
-        "task_execution_id": q.text, "state": q.state, "state_info": q.text, "tags": q.tag_list, "name": q.text,
-        "description": q.text, "project_id": q.text, "accepted": q.boolean,
-        "created_at": q.timestamp, "updated_at": q.timestamp,
+        "id": q.text,
+        "workflow_name": q.text,
+        "workflow_namespace": q.text,
+        "task_name": q.text,
+        "task_execution_id": q.text,
+        "state": q.state,
+        "state_info": q.text,
+        "tags": q.tag_list,
+        "name": q.text,
+        "description": q.text,
+        "project_id": q.text,
+        "accepted": q.boolean,
+        "created_at": q.timestamp,
+        "updated_at": q.timestamp,
     },
     flags=frozenset({"include_output"}),
 )
@@ -81,8 +91,10 @@ class ActionExecutionCollection:
         """List action executions (without ``output`` unless ``include_output=true``)."""
         listed = LISTING.parse(req.params, self._url)
         action_exs = self._ctx.engine.store.list_action_executions(listed.query)
-        write_json(resp, page_document("action_executions", action_exs, listed, listed_view(listed),
-                                       ser.ACTION_EXECUTION))
+        write_json(
+            resp,
+            page_document("action_executions", action_exs, listed, listed_view(listed), ser.ACTION_EXECUTION),
+        )
 
 
 class ActionExecutionItem:

@@ -24,8 +24,15 @@ LISTING = q.Listing(
     resource="actions",
     fields=ser.ACTION.names,
     columns={
-        "id": q.text, "name": q.text, "is_system": q.boolean, "input": q.text, "description": q.text,
-        "scope": q.text, "is_sync": q.boolean, "created_at": q.timestamp, "updated_at": q.timestamp,
+        "id": q.text,
+        "name": q.text,
+        "is_system": q.boolean,
+        "input": q.text,
+        "description": q.text,
+        "scope": q.text,
+        "is_sync": q.boolean,
+        "created_at": q.timestamp,
+        "updated_at": q.timestamp,
     },
     default_sort=("name",),
 )
@@ -103,8 +110,9 @@ class ActionItem:
         """One action, by its exact name."""
         self.on_get_in_namespace(req, resp, name, "")
 
-    def on_get_in_namespace(self, req: falcon.Request, resp: falcon.Response, name: str,
-                            namespace: str) -> None:
+    def on_get_in_namespace(
+        self, req: falcon.Request, resp: falcon.Response, name: str, namespace: str
+    ) -> None:
         """One action of a namespace; system actions live in the default namespace ``""``."""
         for action in self._ctx.engine.list_actions():
             if action.name == name and not namespace:

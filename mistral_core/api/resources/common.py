@@ -20,8 +20,9 @@ def envelope(key: str, items: list[dict[str, Any]], request: ListRequest) -> dic
     return document
 
 
-def page_document(key: str, records: Sequence[R], request: ListRequest, default: View[R],
-                  full: View[R]) -> dict[str, Any]:
+def page_document(
+    key: str, records: Sequence[R], request: ListRequest, default: View[R], full: View[R]
+) -> dict[str, Any]:
     """The envelope of one page of records.
 
     Args:

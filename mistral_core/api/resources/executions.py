@@ -21,9 +21,18 @@ LISTING = q.Listing(
     resource="executions",
     fields=ser.EXECUTION.names,
     columns={
-        "id": q.text, "workflow_id": q.text, "workflow_name": q.text, "workflow_namespace": q.text,
-        "description": q.text, "tags": q.tag_list, "task_execution_id": q.text, "root_execution_id": q.text,
-        "state": q.state, "state_info": q.text, "created_at": q.timestamp, "updated_at": q.timestamp,
+        "id": q.text,
+        "workflow_id": q.text,
+        "workflow_name": q.text,
+        "workflow_namespace": q.text,
+        "description": q.text,
+        "tags": q.tag_list,
+        "task_execution_id": q.text,
+        "root_execution_id": q.text,
+        "state": q.state,
+        "state_info": q.text,
+        "created_at": q.timestamp,
+        "updated_at": q.timestamp,
         "project_id": q.text,
     },
     flags=frozenset({"include_output"}),
@@ -44,8 +53,9 @@ def start_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
     if not identifier:
         raise InputError(NO_WORKFLOW)
     if body.get("source_execution_id") is not None:
-        raise InputError("Invalid input for field 'source_execution_id': starting from another "
-                         "execution is not supported")
+        raise InputError(
+            "Invalid input for field 'source_execution_id': starting from another execution is not supported"
+        )
     params = object_field(body, "params")
     namespace = string_field(body, "workflow_namespace") or params.get("namespace") or ""
     if not isinstance(namespace, str):
@@ -110,5 +120,6 @@ class ExecutionTasks:
         url = self._ctx.url(f"/v2/executions/{quote(ex_id, safe='')}/tasks")
         listed = TASK_LISTING.parse(req.params, url)
         query = q.scoped(listed.query, Filter("workflow_execution_id", "eq", ex_id))
-        write_json(resp, page_document("tasks", store.list_task_executions(query), listed,
-                                       ser.TASK_LISTED, ser.TASK))
+        write_json(
+            resp, page_document("tasks", store.list_task_executions(query), listed, ser.TASK_LISTED, ser.TASK)
+        )

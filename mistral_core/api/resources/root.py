@@ -12,11 +12,13 @@ class Versions:
 
     def __init__(self, public_url: str) -> None:
         self._document = {
-            "versions": [{
-                "id": "v2.0",
-                "status": "CURRENT",
-                "links": [{"href": f"{public_url}/v2", "target": "v2", "rel": "self"}],
-            }]
+            "versions": [
+                {
+                    "id": "v2.0",
+                    "status": "CURRENT",
+                    "links": [{"href": f"{public_url}/v2", "target": "v2", "rel": "self"}],
+                }
+            ]
         }
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:

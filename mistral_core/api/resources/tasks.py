@@ -19,10 +19,22 @@ LISTING = q.Listing(
     resource="tasks",
     fields=ser.TASK.names,
     columns={
-        "id": q.text, "name": q.text, "type": q.text, "workflow_name": q.text, "workflow_namespace": q.text,
-        "workflow_id": q.text, "workflow_execution_id": q.text, "tags": q.tag_list, "state": q.state, "state_info": q.text,
-        "project_id": q.text, "processed": q.boolean, "created_at": q.timestamp, "updated_at": q.timestamp,
-        "started_at": q.timestamp, "finished_at": q.timestamp,
+        "id": q.text,
+        "name": q.text,
+        "type": q.text,
+        "workflow_name": q.text,
+        "workflow_namespace": q.text,
+        "workflow_id": q.text,
+        "workflow_execution_id": q.text,
+        "tags": q.tag_list,
+        "state": q.state,
+        "state_info": q.text,
+        "project_id": q.text,
+        "processed": q.boolean,
+        "created_at": q.timestamp,
+        "updated_at": q.timestamp,
+        "started_at": q.timestamp,
+        "finished_at": q.timestamp,
     },
 )
 
@@ -66,5 +78,9 @@ class TaskActionExecutions:
         listed = ACTION_EX_LISTING.parse(req.params, url)
         query = q.scoped(listed.query, Filter("task_execution_id", "eq", task_id))
         action_exs = store.list_action_executions(query)
-        write_json(resp, page_document("action_executions", action_exs, listed, action_ex_view(listed),
-                                       ser.ACTION_EXECUTION))
+        write_json(
+            resp,
+            page_document(
+                "action_executions", action_exs, listed, action_ex_view(listed), ser.ACTION_EXECUTION
+            ),
+        )

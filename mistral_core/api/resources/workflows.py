@@ -17,8 +17,16 @@ LISTING = q.Listing(
     resource="workflows",
     fields=ser.WORKFLOW.names,
     columns={
-        "id": q.text, "name": q.text, "namespace": q.text, "definition": q.text, "checksum": q.text,
-        "tags": q.tag_list, "scope": q.text, "project_id": q.text, "created_at": q.timestamp, "updated_at": q.timestamp,
+        "id": q.text,
+        "name": q.text,
+        "namespace": q.text,
+        "definition": q.text,
+        "checksum": q.text,
+        "tags": q.tag_list,
+        "scope": q.text,
+        "project_id": q.text,
+        "created_at": q.timestamp,
+        "updated_at": q.timestamp,
     },
 )
 SCOPES = ("private", "public")
