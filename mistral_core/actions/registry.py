@@ -6,14 +6,17 @@ named as users write them (``std.echo = mistral_std_actions:EchoAction``).
 
 Policies decided here:
 
+* **Discovery** — each :meth:`ActionRegistry.from_entry_points` call lists the
+  installed distributions anew (stevedore's process-wide and on-disk entry-point
+  caches are bypassed), so a registry built after ``pip install`` sees the plugin.
 * **Load failures** — an entry point whose module fails to import (or that is
   not a class, or whose signature cannot be read) is logged with its name and a
   one-line reason and skipped; it never stops the server.
 * **Duplicate names** — when two entry points share a name, the first one that
   loads (in ``importlib.metadata`` order) wins and a warning names both targets.
 * **Name resolution** — the exact name first; if there is none, ``std.<name>``
-  (so the seed's ``action: mistral_http`` finds ``std.mistral_http``; Mistral 23
-  fails that on purpose, we do not).
+  (so the seed's ``action: mistral_http`` finds ``std.mistral_http``: Mistral 23
+  fails that, we resolve it on purpose).
 * **Parameters** — the keyword parameters of the class's ``__init__``; those
   without a default are required. ``self``, ``*args`` and positional-only
   parameters are ignored, and so is ``action_context`` (Mistral's legacy
@@ -34,6 +37,7 @@ import inspect
 import json
 import logging
 from collections.abc import Iterable, Mapping
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from stevedore import ExtensionManager
@@ -322,12 +326,28 @@ def _input_problems(desc: ActionDescriptor, action_input: Mapping[str, Any]) -> 
 
 
 # -- stevedore ---------------------------------------------------------------------
+class _FreshExtensionManager(ExtensionManager[Any]):
+    """stevedore's manager, listing the group's entry points anew at each scan.
+
+    stevedore caches the entry points of a group for the life of the process (and on
+    disk); a registry built after a package was installed must see that package.
+    """
+
+    def list_entry_points(self) -> builtins.list[EntryPoint]:
+        """The entry points of the group, each (name, target) once, in discovery order."""
+        seen: set[tuple[str, str]] = set()
+        found = []
+        for entry_point in entry_points(group=self.namespace):
+            key = (entry_point.name, entry_point.value)
+            if key not in seen:  # one distribution seen twice on sys.path
+                seen.add(key)
+                found.append(entry_point)
+        return found
+
+
 def _load_entry_points(group: str) -> Iterable[tuple[str, Any]]:
     """(name, loaded object) of every entry point of ``group`` that imports."""
-    # stevedore keeps the entry points of a group in a class-level cache for the life
-    # of the process; drop it so that a new registry sees packages installed since.
-    ExtensionManager.ENTRY_POINT_CACHE.pop(group, None)
-    manager = ExtensionManager(
+    manager = _FreshExtensionManager(
         namespace=group,
         invoke_on_load=False,
         on_load_failure_callback=_log_load_failure,
