@@ -14,10 +14,15 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from mistral_core.model import (
+    ActionDefinition,
     ActionExecution,
+    CronTrigger,
+    Environment,
     Query,
     RunAction,
     TaskExecution,
+    Timer,
+    Workbook,
     WorkflowDefinition,
     WorkflowExecution,
 )
@@ -128,6 +133,121 @@ class ExecutionStore(Protocol):
 
     def unfinished_action_executions(self) -> list[ActionExecution]:
         """Action executions still RUNNING or PAUSED (for recovery at start-up)."""
+        ...
+
+    def mark_actions_started(self, action_ex_ids: Sequence[str]) -> None:
+        """In its own transaction: set ``dispatch`` to STARTED for these action executions
+        (those still QUEUED); durable when it returns."""
+        ...
+
+    # -- timers (durable delayed calls) -----------------------------------------------
+    def insert_timer(self, timer: Timer) -> None:
+        """Add a timer (inside the transaction of the decision that needs it)."""
+        ...
+
+    def delete_timer(self, timer_id: str) -> bool:
+        """Delete one timer; False if it was gone already (another engine fired it)."""
+        ...
+
+    def delete_timers(self, target_id: str, kind: str | None = None) -> int:
+        """Delete the timers of a target (all kinds, or one); how many were deleted."""
+        ...
+
+    def claim_due_timers(self, now: dt.datetime, owner: str, lease_until: dt.datetime,
+                         limit: int) -> list[Timer]:
+        """In its own transaction: claim up to ``limit`` timers due at ``now`` that are not
+        claimed (or whose claim expired), oldest due first; each is claimed by one caller only
+        (``FOR UPDATE SKIP LOCKED`` on PostgreSQL). Uses the due-time index, never a scan."""
+        ...
+
+    def next_timer_due(self) -> dt.datetime | None:
+        """The earliest ``due_at`` of all timers, or None."""
+        ...
+
+    def count_timers(self) -> int:
+        """How many timers are pending."""
+        ...
+
+    # -- cron triggers --------------------------------------------------------------------
+    def create_cron_trigger(self, trigger: CronTrigger) -> None:
+        """Store a new trigger; DuplicateError if the name exists."""
+        ...
+
+    def get_cron_trigger(self, identifier: str) -> CronTrigger:
+        """By id or name; NotFoundError ``CronTrigger not found [identifier=...]``."""
+        ...
+
+    def update_cron_trigger(self, trigger: CronTrigger, fields: Sequence[str]) -> None:
+        """Write these fields of the trigger (matched by id)."""
+        ...
+
+    def delete_cron_trigger(self, identifier: str) -> None:
+        """By id or name; NotFoundError if none."""
+        ...
+
+    def list_cron_triggers(self, query: Query) -> list[CronTrigger]:
+        """Triggers matching ``query``."""
+        ...
+
+    # -- environments, workbooks, ad-hoc actions ---------------------------------------------
+    def create_environment(self, env: Environment) -> None:
+        """DuplicateError if the name exists."""
+        ...
+
+    def update_environment(self, env: Environment) -> None:
+        """Replace the environment with that name; NotFoundError if none."""
+        ...
+
+    def get_environment(self, identifier: str) -> Environment:
+        """By id or name; NotFoundError ``Environment not found [name=...]``."""
+        ...
+
+    def delete_environment(self, identifier: str) -> None:
+        """By id or name."""
+        ...
+
+    def list_environments(self, query: Query) -> list[Environment]:
+        """Environments matching ``query``."""
+        ...
+
+    def create_workbook(self, workbook: Workbook) -> None:
+        """DuplicateError if (name, namespace) exists."""
+        ...
+
+    def update_workbook(self, workbook: Workbook) -> None:
+        """Replace by (name, namespace)."""
+        ...
+
+    def get_workbook(self, name: str, namespace: str = "") -> Workbook:
+        """NotFoundError ``Workbook not found [name=...]``."""
+        ...
+
+    def delete_workbook(self, name: str, namespace: str = "") -> None:
+        """Delete the workbook row (the engine deletes its workflows and actions)."""
+        ...
+
+    def list_workbooks(self, query: Query) -> list[Workbook]:
+        """Workbooks matching ``query``."""
+        ...
+
+    def create_action_definition(self, action_def: ActionDefinition) -> None:
+        """DuplicateError if (name, namespace) exists."""
+        ...
+
+    def update_action_definition(self, action_def: ActionDefinition) -> None:
+        """Replace by (name, namespace)."""
+        ...
+
+    def get_action_definition(self, identifier: str, namespace: str = "") -> ActionDefinition:
+        """By id or name; NotFoundError ``Action not found [name=...]``."""
+        ...
+
+    def delete_action_definition(self, identifier: str, namespace: str = "") -> None:
+        """By id or name."""
+        ...
+
+    def list_action_definitions(self, query: Query) -> list[ActionDefinition]:
+        """Ad-hoc actions matching ``query``."""
         ...
 
 

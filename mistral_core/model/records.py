@@ -86,7 +86,10 @@ class TaskExecution:
 
 
 #: ``ActionExecution.dispatch`` values: how far the executor got with ``run()``.
+#: QUEUED: decided, not started (safe to start after a crash); STARTED: ``run()`` began
+#: (a crash leaves it in doubt); HANDED_OFF: an async ``run()`` returned (wait for the result).
 DISPATCH_QUEUED = 0
+DISPATCH_STARTED = 1
 DISPATCH_HANDED_OFF = 2
 
 
@@ -116,6 +119,96 @@ class ActionExecution:
     tags: tuple[str, ...] | None = None
     params: dict[str, JSON] = _field(default_factory=dict)
     dispatch: int = DISPATCH_QUEUED
+    project_id: str = "<default-project>"
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Timer:
+    """A durable delayed call: at ``due_at`` the engine acts on ``target_id``.
+
+    ``kind`` says what to do: ``timeout`` (a task's action waited too long),
+    ``retry`` (run a task again), ``wait-before`` / ``wait-after`` (a task's
+    delay is over), ``cron`` (fire a cron trigger). A timer is claimed by one
+    engine at a time (``claimed_by`` until ``claimed_until``) and deleted in the
+    same transaction that applies it, so it fires exactly once.
+    """
+
+    id: str
+    due_at: dt.datetime
+    kind: str
+    target_id: str
+    workflow_execution_id: str | None = None
+    payload: dict[str, JSON] = _field(default_factory=dict)
+    claimed_by: str | None = None
+    claimed_until: dt.datetime | None = None
+    created_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CronTrigger:
+    """Starts a workflow on a crontab pattern (``remaining_executions`` None: forever)."""
+
+    id: str
+    name: str
+    workflow_name: str
+    workflow_id: str
+    pattern: str | None
+    next_execution_time: dt.datetime
+    workflow_input: dict[str, JSON] = _field(default_factory=dict)
+    workflow_params: dict[str, JSON] = _field(default_factory=dict)
+    first_execution_time: dt.datetime | None = None
+    remaining_executions: int | None = None
+    scope: str = "private"
+    project_id: str = "<default-project>"
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Environment:
+    """A named set of variables an execution can be started with (``env()``)."""
+
+    id: str
+    name: str
+    variables: dict[str, JSON] = _field(default_factory=dict)
+    description: str = ""
+    scope: str = "private"
+    project_id: str = "<default-project>"
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Workbook:
+    """An uploaded workbook document; its workflows and actions are stored as ``<name>.<item>``."""
+
+    id: str
+    name: str
+    definition: str
+    namespace: str = ""
+    tags: tuple[str, ...] = ()
+    scope: str = "private"
+    project_id: str = "<default-project>"
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ActionDefinition:
+    """An ad-hoc action written in YAML (``base``, ``base-input``, ``input``, ``output``)."""
+
+    id: str
+    name: str
+    definition: str
+    spec: dict[str, JSON]
+    namespace: str = ""
+    input: str = ""
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    workbook_name: str | None = None
+    scope: str = "private"
     project_id: str = "<default-project>"
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
