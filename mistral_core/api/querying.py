@@ -83,7 +83,6 @@ class Listing:
     """One list endpoint's vocabulary.
 
     Args:
-        resource: the collection's name in URLs and in the envelope (``executions``).
         fields: every wire field, for ``fields=`` (in the resource's order).
         columns: the record attributes one may filter and sort by, each with the
             converter of its query-string values; ordered as the resource's fields.
@@ -91,7 +90,6 @@ class Listing:
         default_sort: the sort keys when none are given.
     """
 
-    resource: str
     fields: tuple[str, ...]
     columns: Mapping[str, Converter]
     flags: frozenset[str] = frozenset()
@@ -117,8 +115,7 @@ class Listing:
         fields = self._fields(single.get("fields"))
         flags = {name: _flag(name, single[name]) for name in self.flags if name in single}
         query = Query(filters=tuple(filters), sort=sort, limit=limit, marker=single.get("marker") or None)
-        links = _link_params(sort, link_filters, flags)
-        return ListRequest(query=query, fields=fields, flags=flags, base_url=base_url, link_params=links)
+        return ListRequest(query, fields, flags, base_url, tuple(link_filters))
 
     def _sort(self, keys_param: str | None, dirs_param: str | None) -> tuple[tuple[str, str], ...]:
         keys = _csv(keys_param) or list(self.default_sort)
@@ -153,7 +150,7 @@ class Listing:
                 raise InputError(f"Unknown column in parameter nulls: {column}")
             filters.append(Filter(column, "eq", None))
         if "nulls" in params:
-            link.append(("nulls", params["nulls"]))
+            link.append(("nulls", params["nulls"]))  # as given: it was checked above
         return filters, link
 
     def _fields(self, param: str | None) -> tuple[str, ...] | None:
@@ -178,14 +175,14 @@ class ListRequest:
         fields: the wire fields to show (``id`` first), or ``None`` for the default set.
         flags: the endpoint's boolean parameters that were given.
         base_url: the public URL of the collection.
-        link_params: the ``next`` link's parameters before ``limit`` (already encoded).
+        link_filters: the filters as the ``next`` link repeats them (``("state", "eq:SUCCESS")``).
     """
 
     query: Query
     fields: tuple[str, ...] | None
     flags: Mapping[str, bool]
     base_url: str
-    link_params: str
+    link_filters: tuple[tuple[str, str], ...]
 
     def flag(self, name: str) -> bool:
         """The value of a boolean parameter (``False`` when not given)."""
@@ -197,7 +194,8 @@ class ListRequest:
         if limit is None or len(page) < limit or not page:
             return None
         marker = quote(str(page[-1]["id"]), safe="")
-        link = f"{self.base_url}?{self.link_params}&limit={limit}&marker={marker}"
+        params = _link_params(self.query.sort, self.link_filters, self.flags)
+        link = f"{self.base_url}?{params}&limit={limit}&marker={marker}"
         if self.fields is not None:
             link += "&fields=" + ",".join(self.fields)
         return link

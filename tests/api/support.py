@@ -1,7 +1,7 @@
 """What the API tests share: the app over the real engine and the in-memory store, the transcript's
 workflows and key sets, and helpers that speak the domain.
 
-No threads, no sleeps: an :class:`InlineRunner` runs each action in the calling
+No threads, no sleeps: a :class:`DrainingRunner` runs each action in the calling
 thread right after the engine's commit and feeds its event back, so when a
 request returns, every synchronous action it caused has finished.
 """
@@ -23,6 +23,7 @@ from mistral_core.engine.engine import Engine
 from mistral_core.executor import Executor
 from mistral_core.model import Query, RunAction
 from mistral_core.persistence.memory import MemoryStore
+from mistral_core.testing import InlineRunner
 
 PUBLIC_URL = "http://127.0.0.1:8989"
 
@@ -211,27 +212,21 @@ class SteppingClock:
         return self._now
 
 
-class InlineRunner:
-    """Runs actions in the calling thread after commit, applying their events at once (iteratively)."""
+class DrainingRunner(InlineRunner):
+    """The project's inline runner, drained at once: a request returns when its sync actions are done."""
 
     def __init__(self, executor: Executor) -> None:
-        self._executor = executor
-        self._queue: list[RunAction] = []
+        super().__init__(executor)
         self._draining = False
-        self.engine: Engine | None = None
 
     def submit(self, commands: Sequence[RunAction]) -> None:
-        self._queue.extend(commands)
-        if self._draining:
-            return
-        self._draining = True
-        try:
-            while self._queue:
-                event = self._executor.run(self._queue.pop(0))
-                assert self.engine is not None
-                self.engine.apply_events([event])
-        finally:
-            self._draining = False
+        super().submit(commands)
+        if not self._draining:  # an action's event leads to more actions: the running drain takes them
+            self._draining = True
+            try:
+                self.drain()
+            finally:
+                self._draining = False
 
 
 # -- the API ------------------------------------------------------------------------------------
@@ -242,7 +237,7 @@ class Api:
         clock = SteppingClock()
         self.store = MemoryStore(clock=clock)
         registry = ActionRegistry.from_classes(ACTIONS)
-        runner = InlineRunner(Executor(registry, PUBLIC_URL))
+        runner = DrainingRunner(Executor(registry, PUBLIC_URL))
         self.engine = Engine(self.store, registry, runner, clock=clock)
         runner.engine = self.engine
         self.client = falcon.testing.TestClient(

@@ -22,7 +22,6 @@ from mistral_core.model import ActionExecution, State
 from mistral_core.model.states import PUTTABLE_ACTION_STATES, RESULT_STATES
 
 LISTING = q.Listing(
-    resource="action_executions",
     fields=ser.ACTION_EXECUTION.names,
     columns={
         "id": q.text,

@@ -21,7 +21,6 @@ from mistral_core.errors import NotFoundError
 from mistral_core.model import Filter, Query
 
 LISTING = q.Listing(
-    resource="actions",
     fields=ser.ACTION.names,
     columns={
         "id": q.text,

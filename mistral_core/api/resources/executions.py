@@ -18,7 +18,6 @@ from mistral_core.errors import InputError
 from mistral_core.model import Filter
 
 LISTING = q.Listing(
-    resource="executions",
     fields=ser.EXECUTION.names,
     columns={
         "id": q.text,

@@ -16,7 +16,6 @@ from mistral_core.api.resources.common import page_document
 from mistral_core.model import Filter
 
 LISTING = q.Listing(
-    resource="tasks",
     fields=ser.TASK.names,
     columns={
         "id": q.text,

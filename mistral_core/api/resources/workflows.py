@@ -14,7 +14,6 @@ from mistral_core.api.resources.common import page_document
 from mistral_core.errors import InputError, LanguageError
 
 LISTING = q.Listing(
-    resource="workflows",
     fields=ser.WORKFLOW.names,
     columns={
         "id": q.text,
