@@ -28,6 +28,8 @@ from mistral_core.model.states import is_completed
 R = TypeVar("R")
 Getter = Callable[[R], Any]
 
+# JSON-typed fields as Mistral writes them: ``json.dumps``' default separators; a value JSON cannot
+# encode (it should never reach a record) is shown as its text rather than failing the request.
 _json_text = json.JSONEncoder(default=str).encode
 _attr = operator.attrgetter
 
@@ -87,11 +89,6 @@ class ActionInfo(Protocol):
 def timestamp(value: Any) -> str | None:
     """``YYYY-MM-DD HH:MM:SS`` of a datetime, ``None`` for ``None``."""
     return None if value is None else value.isoformat(" ", "seconds")
-
-
-def json_text(value: Any) -> str:
-    """A JSON-typed field as Mistral writes it: JSON text with ``json.dumps``' default separators."""
-    return _json_text(value)
 
 
 def _ts(name: str) -> Getter[Any]:
