@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import enum
 import json
+import operator
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -61,27 +62,30 @@ class TableSpec:
     record_type: type[AnyRecord]
     label: str
     columns: tuple[Column, ...]
+    names: tuple[str, ...] = ()
+    positions: dict[str, int] = dataclasses.field(default_factory=dict)
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        """Column names in field order."""
-        return tuple(column.name for column in self.columns)
+    def __post_init__(self) -> None:
+        names = tuple(column.name for column in self.columns)
+        object.__setattr__(self, "names", names)
+        object.__setattr__(self, "positions", {name: i for i, name in enumerate(names)})
 
     def column(self, name: str) -> Column | None:
         """The column called ``name``, or ``None``."""
-        for column in self.columns:
-            if column.name == name:
-                return column
-        return None
+        position = self.positions.get(name)
+        return None if position is None else self.columns[position]
 
     def index_of(self, name: str) -> int:
         """Position of column ``name`` in a row."""
-        return self.names.index(name)
+        return self.positions[name]
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 def dumps(value: Any) -> str:
     """Compact JSON text, the one encoding of every JSON field."""
-    return json.dumps(value, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def naive_utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -130,7 +134,7 @@ DECODE: dict[Kind, Convert] = {
     Kind.BOOL: bool,
     Kind.INT: _same,
     Kind.DATETIME: _same,
-    Kind.JSON: json.loads,
+    Kind.JSON: json.JSONDecoder().decode,
     Kind.TAGS: _tags_out,
 }
 
@@ -188,8 +192,12 @@ class Codec:
         self.table = table
         self.names = table.names
         self._type = table.record_type
+        self._fields = operator.attrgetter(*self.names)
         self.encoders = [self._encoder(c.kind, datetime_in) for c in table.columns]
-        self.decoders = [self._decoder(c.kind, datetime_out) for c in table.columns]
+        decoders = [self._decoder(c.kind, datetime_out) for c in table.columns]
+        # Only columns that need converting are touched on the hot path.
+        self._encoding = [(i, f) for i, f in enumerate(self.encoders) if f is not _same]
+        self._decoding = [(i, f) for i, f in enumerate(decoders) if f is not _same]
         self._created_at = table.index_of("created_at")
         self._encode_updated_at = self.encoders[table.index_of("updated_at")]
 
@@ -212,8 +220,10 @@ class Codec:
             StoreError: a field cannot be encoded (not JSON-able, say).
         """
         try:
-            pairs = zip(self.encoders, self.names, strict=True)
-            return tuple(encode(getattr(record, name)) for encode, name in pairs)
+            values = list(self._fields(record))
+            for i, encode in self._encoding:
+                values[i] = encode(values[i])
+            return tuple(values)
         except (TypeError, ValueError, AttributeError):
             for name in self.names:
                 self.value(name, record)
@@ -231,7 +241,7 @@ class Codec:
         """
         names = [name for name in dict.fromkeys(fields) if name != "updated_at"]
         for name in names:
-            if name == "id" or name not in self.names:
+            if name == "id" or name not in self.table.positions:
                 raise InputError(f"Field '{name}' of {self.table.label} cannot be updated")
         values = [self.value(name, record) for name in names]
         updated_at = record.updated_at
@@ -253,10 +263,13 @@ class Codec:
             StoreError: the value cannot be encoded.
         """
         try:
-            return self.encoders[self.names.index(name)](getattr(record, name))
+            return self.encoders[self.table.positions[name]](getattr(record, name))
         except (TypeError, ValueError, AttributeError) as exc:
             raise StoreError(f"Cannot store {self.table.label}.{name}: {exc}") from exc
 
     def record(self, row: Row) -> Any:
         """The record a row holds."""
-        return self._type(*[decode(value) for decode, value in zip(self.decoders, row, strict=True)])
+        values = list(row)
+        for i, decode in self._decoding:
+            values[i] = decode(values[i])
+        return self._type(*values)

@@ -54,7 +54,6 @@ def _at(table: TableSpec, name: str) -> int:
 _WF_NAME, _WF_NAMESPACE = _at(WORKFLOW_DEFINITIONS, "name"), _at(WORKFLOW_DEFINITIONS, "namespace")
 _TASK_WF = _at(TASK_EXECUTIONS, "workflow_execution_id")
 _ACTION_TASK = _at(ACTION_EXECUTIONS, "task_execution_id")
-_ACTION_WF = _at(ACTION_EXECUTIONS, "workflow_execution_id")
 _ACTION_STATE = _at(ACTION_EXECUTIONS, "state")
 _PARENT_TASK = _at(WORKFLOW_EXECUTIONS, "task_execution_id")
 _CREATED = {table.name: _at(table, "created_at") for table in ALL_TABLES}
@@ -362,7 +361,7 @@ class MemoryStore:
             doomed = self._execution_tree(wf_ex_id)
             actions = self._rows[ACTION_EXECUTIONS.name]
             for _, row in list(actions.values()):
-                if row[_ACTION_WF] in doomed or row[_ACTION_TASK] in doomed:
+                if row[_ACTION_TASK] in doomed:
                     self._delete(ACTION_EXECUTIONS, row)
             for table in (TASK_EXECUTIONS, WORKFLOW_EXECUTIONS):
                 for _, row in list(self._rows[table.name].values()):

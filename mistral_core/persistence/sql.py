@@ -32,7 +32,6 @@ from mistral_core.errors import DuplicateError, InputError, MistralError, NotFou
 from mistral_core.model import (
     ActionExecution,
     Query,
-    State,
     TaskExecution,
     WorkflowDefinition,
     WorkflowExecution,
@@ -54,7 +53,7 @@ from mistral_core.persistence.columns import (
 )
 from mistral_core.persistence.querying import make_plan
 from mistral_core.persistence.sqlquery import quote, select_list
-from mistral_core.persistence.tables import SCHEMA_VERSION, build_models
+from mistral_core.persistence.tables import SCHEMA_VERSION, UNFINISHED_ACTIONS, build_models
 
 
 def _driver_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
@@ -86,6 +85,18 @@ def _store_error(exc: BaseException) -> StoreError:
     return StoreError(f"Database error: {text}")
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A PostgreSQL statement planned once per connection (PREPARE), then run with EXECUTE."""
+
+    name: str
+    prepare: str
+    execute: str
+
+
+Statement = str | _Prepared
+
+
 @dataclasses.dataclass(frozen=True)
 class _Dialect:
     """What differs between SQLite and PostgreSQL."""
@@ -102,6 +113,17 @@ class _Dialect:
     def sql(self, text: str) -> str:
         """``text`` with this backend's placeholders (``?`` is written everywhere)."""
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
+
+    def statement(self, name: str, text: str) -> Statement:
+        """A statement run often: PostgreSQL plans it once per connection (SQLite's driver caches it)."""
+        if self.placeholder == "?":
+            return text
+        parts = text.split("?")
+        numbered = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))
+        marks = ", ".join("%s" for _ in parts[1:])
+        return _Prepared(
+            name, f"PREPARE {name} AS {numbered}", f"EXECUTE {name} ({marks})" if marks else f"EXECUTE {name}"
+        )
 
     def codec(self, table: TableSpec) -> Codec:
         """The record/row codec of ``table`` on this backend."""
@@ -156,9 +178,6 @@ def _dialect_of(database: peewee.Database) -> _Dialect:
     raise InputError(f"Unsupported database: {type(database).__name__}")
 
 
-_UNFINISHED = (State.RUNNING.value, State.PAUSED.value)
-
-
 class SqlStore:
     """An :class:`~mistral_core.engine.ports.ExecutionStore` in SQLite or PostgreSQL.
 
@@ -177,10 +196,11 @@ class SqlStore:
         self._local = threading.local()
         self._codecs = {table.name: self._dialect.codec(table) for table in ALL_TABLES}
         self._models = build_models(database, self._dialect.collation)
-        self._update_sql: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._update_sql: dict[tuple[str, tuple[str, ...]], Statement] = {}
+        self._update_lock = threading.Lock()
         self._sql = self._statements()
 
-    def _statements(self) -> dict[str, str]:
+    def _statements(self) -> dict[str, Statement]:
         sql: dict[str, str] = {}
         for table in ALL_TABLES:
             columns, marks = select_list(table), ", ".join("?" for _ in table.names)
@@ -197,25 +217,42 @@ class SqlStore:
             )
         sql["unfinished"] = (
             f"SELECT {select_list(ACTION_EXECUTIONS)} FROM {quote(ACTION_EXECUTIONS.name)} "
-            'WHERE "state" IN (?, ?) ORDER BY "created_at", "seq"'
+            f'WHERE {UNFINISHED_ACTIONS} ORDER BY "created_at", "seq"'
         )
         sql["definition by name"] = (
             f"SELECT {select_list(WORKFLOW_DEFINITIONS)} FROM {quote(WORKFLOW_DEFINITIONS.name)} "
             'WHERE "name" = ? AND "namespace" = ?'
         )
-        return {name: self._dialect.sql(text) for name, text in sql.items()}
+        return {key: self._dialect.statement(f"mc_{i}", text) for i, (key, text) in enumerate(sql.items())}
 
     # -- running SQL --------------------------------------------------------------
-    def _execute(self, sql: str, params: Sequence[Any]) -> Any:
+    def _execute(self, sql: Statement, params: Sequence[Any]) -> Any:
         try:
             # The stubs leave Database.connection() untyped; it returns the thread's DB-API connection.
-            cursor = self._db.connection().cursor()  # type: ignore[no-untyped-call]
-            cursor.execute(sql, params)
+            connection = self._db.connection()  # type: ignore[no-untyped-call]
+            cursor = connection.cursor()
+            if isinstance(sql, str):
+                cursor.execute(sql, params)
+                return cursor
+            prepared = self._prepared_on(connection)
+            if sql.name not in prepared:
+                cursor.execute(sql.prepare)
+                prepared.add(sql.name)
+            cursor.execute(sql.execute, params)
         except _DB_ERRORS as exc:
             raise _store_error(exc) from exc
         return cursor
 
-    def _one(self, sql: str, params: Sequence[Any]) -> Row | None:
+    def _prepared_on(self, connection: Any) -> set[str]:
+        """Names of the statements prepared on ``connection`` (a new connection has none)."""
+        local = self._local
+        if getattr(local, "connection", None) is not connection:
+            local.connection = connection
+            local.prepared = set()
+        prepared: set[str] = local.prepared
+        return prepared
+
+    def _one(self, sql: Statement, params: Sequence[Any]) -> Row | None:
         cursor = self._execute(sql, params)
         try:
             row: Row | None = cursor.fetchone()
@@ -223,7 +260,7 @@ class SqlStore:
             raise _store_error(exc) from exc
         return row
 
-    def _all(self, sql: str, params: Sequence[Any]) -> list[Row]:
+    def _all(self, sql: Statement, params: Sequence[Any]) -> list[Row]:
         cursor = self._execute(sql, params)
         try:
             rows: list[Row] = cursor.fetchall()
@@ -231,7 +268,7 @@ class SqlStore:
             raise _store_error(exc) from exc
         return rows
 
-    def _write(self, sql: str, params: Sequence[Any]) -> int:
+    def _write(self, sql: Statement, params: Sequence[Any]) -> int:
         count: int = self._execute(sql, params).rowcount
         return count
 
@@ -465,12 +502,20 @@ class SqlStore:
         key = (table.name, names)
         sql = self._update_sql.get(key)
         if sql is None:
-            assignments = ", ".join(f"{quote(name)} = ?" for name in names)
-            sql = self._dialect.sql(f'UPDATE {quote(table.name)} SET {assignments} WHERE "id" = ?')
-            self._update_sql[key] = sql
+            sql = self._update_statement(table, names)
         values.append(record.id)
         if not self._write(sql, values):
             raise _not_found(table, record.id)
+
+    def _update_statement(self, table: TableSpec, names: tuple[str, ...]) -> Statement:
+        with self._update_lock:  # the prepared name must stay unique per statement
+            sql = self._update_sql.get((table.name, names))
+            if sql is None:
+                assignments = ", ".join(f"{quote(name)} = ?" for name in names)
+                text = f'UPDATE {quote(table.name)} SET {assignments} WHERE "id" = ?'
+                sql = self._dialect.statement(f"mc_update_{len(self._update_sql)}", text)
+                self._update_sql[(table.name, names)] = sql
+            return sql
 
     def get_workflow_execution(self, wf_ex_id: str) -> WorkflowExecution:
         """One workflow execution; NotFoundError if none."""
@@ -487,7 +532,7 @@ class SqlStore:
         record: ActionExecution = self._get(ACTION_EXECUTIONS, action_ex_id)
         return record
 
-    def _get(self, table: TableSpec, record_id: str, sql: str | None = None) -> Any:
+    def _get(self, table: TableSpec, record_id: str, sql: Statement | None = None) -> Any:
         row = self._one(sql or self._sql[f"get {table.name}"], (record_id,))
         if row is None:
             raise _not_found(table, record_id)
@@ -539,7 +584,6 @@ class SqlStore:
         children = sql(f'SELECT "id" FROM "workflow_executions" WHERE "task_execution_id" IN ({tasks_of})')
         deletes = [
             sql(f'DELETE FROM "action_executions" WHERE "task_execution_id" IN ({tasks_of})'),
-            sql('DELETE FROM "action_executions" WHERE "workflow_execution_id" = ?'),
             sql('DELETE FROM "task_executions" WHERE "workflow_execution_id" = ?'),
             sql('DELETE FROM "workflow_executions" WHERE "id" = ?'),
         ]
@@ -556,7 +600,7 @@ class SqlStore:
     def unfinished_action_executions(self) -> list[ActionExecution]:
         """Action executions still RUNNING or PAUSED, oldest first."""
         record = self._codecs[ACTION_EXECUTIONS.name].record
-        return [record(row) for row in self._all(self._sql["unfinished"], _UNFINISHED)]
+        return [record(row) for row in self._all(self._sql["unfinished"], ())]
 
 
 def _table_of(record: Any) -> TableSpec:
@@ -574,7 +618,15 @@ def _definition_not_found(identifier: str, namespace: str) -> NotFoundError:
     return NotFoundError(f"Workflow not found [workflow_identifier={identifier}, namespace={namespace}]")
 
 
-SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1}
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": "normal",
+    "foreign_keys": 1,
+    # A checkpoint costs two fsyncs; every 10,000 pages instead of 1,000 makes a
+    # write transaction ~1.5x faster on average, for a WAL file of up to ~40 MB.
+    "wal_autocheckpoint": 10000,
+    "cache_size": -32768,
+}
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
 
