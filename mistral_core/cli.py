@@ -38,11 +38,13 @@ def main() -> None:
               help="sqlite:///file.db or postgresql://... [sqlite:///mistral-core.db; env MISTRAL_CORE_DATABASE_URL].")
 @click.option("--public-url", default=None, help="Base URL third parties call back [http://HOST:PORT].")
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR [INFO].")
+@click.option("--http-server", type=click.Choice(["granian", "stdlib"]), default=None,
+              help="The embedded HTTP server [granian; env MISTRAL_CORE_HTTP_SERVER].")
 def serve(host: str | None, port: int | None, database_url: str | None, public_url: str | None,
-          log_level: str | None) -> None:
+          log_level: str | None, http_server: str | None) -> None:
     """Run API, engine, executors and scheduler in this one process (the embedded default)."""
     settings = _settings(host=host, port=port, database_url=database_url, public_url=public_url,
-                         log_level=log_level)
+                         log_level=log_level, http_server=http_server)
     _logging(settings.log_level)
     from mistral_core.bootstrap import build_service
     from mistral_core.server import serve as run_server
@@ -54,7 +56,8 @@ def serve(host: str | None, port: int | None, database_url: str | None, public_u
     click.echo(f"mistral-core serving on http://{settings.host}:{settings.port} "
                f"(database {settings.database_url})", err=True)
     try:
-        run_server(service.app, settings.host, settings.port, on_stop=service.stop)
+        run_server(service.app, settings.host, settings.port, on_stop=service.stop,
+                   threads=settings.http_threads, kind=settings.http_server)
     except OSError as exc:
         service.stop()
         raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc}") from None

@@ -33,6 +33,7 @@ class Settings:
         http_threads: requests served at once by the embedded server.
         max_body_bytes: largest request body accepted.
         log_level: DEBUG, INFO, WARNING, ERROR.
+        http_server: the embedded HTTP server, ``granian`` or ``stdlib``.
     """
 
     host: str = "127.0.0.1"
@@ -43,6 +44,7 @@ class Settings:
     http_threads: int = 32
     max_body_bytes: int = 1_048_576
     log_level: str = "INFO"
+    http_server: str = "granian"
 
     @property
     def base_url(self) -> str:

@@ -39,7 +39,7 @@ class LocalTransport:
         max_batch: the most events applied in one transaction.
     """
 
-    def __init__(self, executor: Executor, workers: int = 16, max_batch: int = 512) -> None:
+    def __init__(self, executor: Executor, workers: int = 16, max_batch: int = 64) -> None:
         self._executor = executor
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="executor")
         self._events: queue.SimpleQueue[object] = queue.SimpleQueue()
