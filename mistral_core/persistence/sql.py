@@ -102,6 +102,7 @@ class _Dialect:
     """What differs between SQLite and PostgreSQL."""
 
     begin: str
+    catalog: str
     lock_suffix: str
     contains: str
     placeholder: str
@@ -158,6 +159,8 @@ def _dialect_of(database: peewee.Database) -> _Dialect:
     if isinstance(database, peewee.SqliteDatabase):
         return _Dialect(
             begin="BEGIN IMMEDIATE",
+            catalog="SELECT m.name, c.name FROM sqlite_master AS m, pragma_table_info(m.name) AS c "
+            "WHERE m.type = 'table'",
             lock_suffix="",
             contains="instr({col}, ?) > 0",
             placeholder="?",
@@ -169,6 +172,8 @@ def _dialect_of(database: peewee.Database) -> _Dialect:
     if isinstance(database, peewee.PostgresqlDatabase):
         return _Dialect(
             begin="BEGIN ISOLATION LEVEL READ COMMITTED",
+            catalog="SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema()",
             lock_suffix=" FOR UPDATE",
             contains="strpos({col}, ?) > 0",
             placeholder="%s",
@@ -293,10 +298,12 @@ class SqlStore:
 
     def _add_missing_columns(self) -> None:
         """Add columns for record fields that are newer than the table (always nullable)."""
+        present: dict[str, set[str]] = {}
+        for table, column in self._all(self._dialect.catalog, ()):
+            present.setdefault(table, set()).add(column)
         for model in self._models:
-            present = {column.name for column in self._db.get_columns(model._meta.table_name)}
             for field in model._meta.sorted_fields:
-                if field.column_name in present:
+                if field.column_name in present.get(model._meta.table_name, ()):
                     continue
                 context = self._db.get_sql_context()
                 # The stubs leave Context.sql() untyped; it renders the column's DDL.
