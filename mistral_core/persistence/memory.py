@@ -78,6 +78,9 @@ class MemoryStore:
         self._depth = 0
         self._undo: list[tuple[dict[str, Any], str, Any]] = []
 
+    def close(self) -> None:
+        """Nothing to release (here for symmetry with :meth:`SqlStore.close`)."""
+
     # -- transactions -------------------------------------------------------------
     @contextlib.contextmanager
     def atomic(self) -> Iterator[None]:

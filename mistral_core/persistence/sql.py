@@ -15,14 +15,9 @@ a workflow execution.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import datetime as dt
-import importlib
 import json
-import os
-import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import peewee
@@ -44,143 +39,22 @@ from mistral_core.persistence.columns import (
     TASK_EXECUTIONS,
     WORKFLOW_DEFINITIONS,
     WORKFLOW_EXECUTIONS,
-    Codec,
-    Column,
-    Kind,
     Row,
     TableSpec,
     dumps,
 )
+from mistral_core.persistence.dialects import (
+    DB_ERRORS,
+    SQLITE_BUSY_TIMEOUT_S,
+    SQLITE_PRAGMAS,
+    IntegrityFailure,
+    Statement,
+    dialect_of,
+    store_error,
+)
 from mistral_core.persistence.querying import make_plan
 from mistral_core.persistence.sqlquery import quote, select_list
 from mistral_core.persistence.tables import SCHEMA_VERSION, UNFINISHED_ACTIONS, build_models
-
-
-def _driver_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
-    """(every database error, the integrity errors) of the drivers that are installed."""
-    errors: list[type[BaseException]] = [peewee.PeeweeException, sqlite3.Error, ValueError]
-    integrity: list[type[BaseException]] = [peewee.IntegrityError, sqlite3.IntegrityError]
-    try:
-        psycopg2 = importlib.import_module("psycopg2")
-    except ImportError:
-        pass
-    else:
-        errors.append(psycopg2.Error)
-        integrity.append(psycopg2.IntegrityError)
-    return tuple(errors), tuple(integrity)
-
-
-# ValueError is included because drivers raise it for values they cannot send (a NUL in a string).
-_DB_ERRORS, _INTEGRITY_ERRORS = _driver_errors()
-
-
-class _IntegrityFailure(StoreError):
-    """A constraint failed (duplicate id, missing referenced row)."""
-
-
-def _store_error(exc: BaseException) -> StoreError:
-    text = " ".join(str(exc).split())
-    if isinstance(exc, _INTEGRITY_ERRORS):
-        return _IntegrityFailure(f"Database integrity error: {text}")
-    return StoreError(f"Database error: {text}")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Prepared:
-    """A PostgreSQL statement planned once per connection (PREPARE), then run with EXECUTE."""
-
-    name: str
-    prepare: str
-    execute: str
-
-
-Statement = str | _Prepared
-
-
-@dataclasses.dataclass(frozen=True)
-class _Dialect:
-    """What differs between SQLite and PostgreSQL."""
-
-    begin: str
-    catalog: str
-    lock_suffix: str
-    contains: str
-    placeholder: str
-    collation: str | None
-    write_lock: contextlib.AbstractContextManager[Any]
-    datetime_in: Callable[[Any], Any] | None = None
-    datetime_out: Callable[[Any], Any] | None = None
-
-    def sql(self, text: str) -> str:
-        """``text`` with this backend's placeholders (``?`` is written everywhere)."""
-        return text if self.placeholder == "?" else text.replace("?", self.placeholder)
-
-    def statement(self, name: str, text: str) -> Statement:
-        """A statement run often: PostgreSQL plans it once per connection (SQLite's driver caches it)."""
-        if self.placeholder == "?":
-            return text
-        parts = text.split("?")
-        numbered = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))
-        marks = ", ".join("%s" for _ in parts[1:])
-        return _Prepared(
-            name, f"PREPARE {name} AS {numbered}", f"EXECUTE {name} ({marks})" if marks else f"EXECUTE {name}"
-        )
-
-    def codec(self, table: TableSpec) -> Codec:
-        """The record/row codec of ``table`` on this backend."""
-        if self.datetime_in is None or self.datetime_out is None:
-            return Codec(table)
-        return Codec(table, self.datetime_in, self.datetime_out)
-
-    def param(self, column: Column, value: Any) -> Any:
-        """A neutral filter value as a parameter of this backend."""
-        if column.kind is Kind.DATETIME and self.datetime_in is not None and value is not None:
-            return self.datetime_in(value)
-        return value
-
-
-_FILE_LOCKS: dict[str, threading.RLock] = {}
-_FILE_LOCKS_GUARD = threading.Lock()
-
-
-def _file_lock(path: str) -> threading.RLock:
-    """The one write lock of a database file in this process."""
-    key = os.path.realpath(path)
-    with _FILE_LOCKS_GUARD:
-        return _FILE_LOCKS.setdefault(key, threading.RLock())
-
-
-def _sqlite_datetime_in(value: dt.datetime) -> str:
-    # Fixed-width text keeps the lexical order of the column equal to time order.
-    return value.isoformat(sep=" ", timespec="microseconds")
-
-
-def _dialect_of(database: peewee.Database) -> _Dialect:
-    if isinstance(database, peewee.SqliteDatabase):
-        return _Dialect(
-            begin="BEGIN IMMEDIATE",
-            catalog="SELECT m.name, c.name FROM sqlite_master AS m, pragma_table_info(m.name) AS c "
-            "WHERE m.type = 'table'",
-            lock_suffix="",
-            contains="instr({col}, ?) > 0",
-            placeholder="?",
-            collation=None,
-            write_lock=_file_lock(database.database),
-            datetime_in=_sqlite_datetime_in,
-            datetime_out=dt.datetime.fromisoformat,
-        )
-    if isinstance(database, peewee.PostgresqlDatabase):
-        return _Dialect(
-            begin="BEGIN ISOLATION LEVEL READ COMMITTED",
-            catalog="SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = current_schema()",
-            lock_suffix=" FOR UPDATE",
-            contains="strpos({col}, ?) > 0",
-            placeholder="%s",
-            collation='"C"',
-            write_lock=contextlib.nullcontext(),
-        )
-    raise InputError(f"Unsupported database: {type(database).__name__}")
 
 
 class SqlStore:
@@ -196,7 +70,7 @@ class SqlStore:
 
     def __init__(self, database: peewee.Database, clock: Clock | None = None) -> None:
         self._db = database
-        self._dialect = _dialect_of(database)
+        self._dialect = dialect_of(database)
         self._clock: Clock = clock or SystemClock()
         self._local = threading.local()
         self._codecs = {table.name: self._dialect.codec(table) for table in ALL_TABLES}
@@ -244,8 +118,8 @@ class SqlStore:
                 cursor.execute(sql.prepare)
                 prepared.add(sql.name)
             cursor.execute(sql.execute, params)
-        except _DB_ERRORS as exc:
-            raise _store_error(exc) from exc
+        except DB_ERRORS as exc:
+            raise store_error(exc) from exc
         return cursor
 
     def _prepared_on(self, connection: Any) -> set[str]:
@@ -261,16 +135,16 @@ class SqlStore:
         cursor = self._execute(sql, params)
         try:
             row: Row | None = cursor.fetchone()
-        except _DB_ERRORS as exc:
-            raise _store_error(exc) from exc
+        except DB_ERRORS as exc:
+            raise store_error(exc) from exc
         return row
 
     def _all(self, sql: Statement, params: Sequence[Any]) -> list[Row]:
         cursor = self._execute(sql, params)
         try:
             rows: list[Row] = cursor.fetchall()
-        except _DB_ERRORS as exc:
-            raise _store_error(exc) from exc
+        except DB_ERRORS as exc:
+            raise store_error(exc) from exc
         return rows
 
     def _write(self, sql: Statement, params: Sequence[Any]) -> int:
@@ -292,8 +166,8 @@ class SqlStore:
                 for model in self._models:
                     model.create_table(safe=True)
                 self._add_missing_columns()
-            except _DB_ERRORS as exc:
-                raise _store_error(exc) from exc
+            except DB_ERRORS as exc:
+                raise store_error(exc) from exc
             self._check_version()
 
     def _add_missing_columns(self) -> None:
@@ -332,8 +206,8 @@ class SqlStore:
             raise StoreError("Cannot close the connection inside atomic()")
         try:
             self._db.close()
-        except _DB_ERRORS as exc:
-            raise _store_error(exc) from exc
+        except DB_ERRORS as exc:
+            raise store_error(exc) from exc
 
     # -- transactions -------------------------------------------------------------
     @contextlib.contextmanager
@@ -375,7 +249,7 @@ class SqlStore:
             self._execute("ROLLBACK", ())
         except StoreError:
             # The connection is unusable (the server went away): drop it so the next call reconnects.
-            with contextlib.suppress(*_DB_ERRORS):
+            with contextlib.suppress(*DB_ERRORS):
                 self._db.close()
 
     def lock_workflow_execution(self, wf_ex_id: str) -> WorkflowExecution:
@@ -408,7 +282,7 @@ class SqlStore:
             raise DuplicateError(f"Workflow with id '{wf_def.id}' already exists")
         try:
             self._execute(self._sql[f"insert {WORKFLOW_DEFINITIONS.name}"], row)
-        except _IntegrityFailure as exc:
+        except IntegrityFailure as exc:
             raise duplicate from exc
 
     def update_workflow_definition(self, wf_def: WorkflowDefinition) -> None:
@@ -623,18 +497,6 @@ def _not_found(table: TableSpec, record_id: str) -> NotFoundError:
 
 def _definition_not_found(identifier: str, namespace: str) -> NotFoundError:
     return NotFoundError(f"Workflow not found [workflow_identifier={identifier}, namespace={namespace}]")
-
-
-SQLITE_PRAGMAS = {
-    "journal_mode": "wal",
-    "synchronous": "normal",
-    "foreign_keys": 1,
-    # A checkpoint costs two fsyncs; every 10,000 pages instead of 1,000 makes a
-    # write transaction ~1.5x faster on average, for a WAL file of up to ~40 MB.
-    "wal_autocheckpoint": 10000,
-    "cache_size": -32768,
-}
-SQLITE_BUSY_TIMEOUT_S = 30.0
 
 
 def open_store(database_url: str, clock: Clock | None = None) -> SqlStore:
