@@ -42,16 +42,17 @@ class Executor:
 
     def run(self, cmd: RunAction) -> Event:
         """Run ``cmd``'s action and return the event the engine must apply."""
+        wf_id = cmd.workflow_execution_id
         try:
             action = self._builder.build(cmd.action_name, cmd.input)
         except ActionError as exc:
-            return ActionCompleted(cmd.action_execution_id, State.ERROR, str(exc))
+            return ActionCompleted(cmd.action_execution_id, State.ERROR, str(exc), wf_id)
         try:
             result = action.run(self._context(cmd))
         except Exception as exc:  # plugin code: any failure fails the action, never the engine
             LOG.warning("action %s (%s) raised", cmd.action_name, cmd.action_execution_id, exc_info=True)
             return ActionCompleted(cmd.action_execution_id, State.ERROR,
-                                   f"Action {cmd.action_name} failed: {_describe(exc)}")
+                                   f"Action {cmd.action_name} failed: {_describe(exc)}", wf_id)
         return self._outcome(cmd, result)
 
     def _context(self, cmd: RunAction) -> ActionContext:
@@ -63,19 +64,19 @@ class Executor:
         ))
 
     def _outcome(self, cmd: RunAction, result: Any) -> Event:
-        ident = cmd.action_execution_id
+        ident, wf_id = cmd.action_execution_id, cmd.workflow_execution_id
         if _is_result_object(result):
             if result.is_error() if callable(getattr(result, "is_error", None)) else result.error is not None:
-                return ActionCompleted(ident, State.ERROR, _jsonable(result.error))
+                return ActionCompleted(ident, State.ERROR, _jsonable(result.error), wf_id)
             if getattr(result, "cancel", False):
-                return ActionCompleted(ident, State.CANCELLED, None)
+                return ActionCompleted(ident, State.CANCELLED, None, wf_id)
             result = result.data
         if not cmd.is_sync:
-            return ActionHandedOff(ident)
+            return ActionHandedOff(ident, wf_id)
         if not _is_json(result):
             return ActionCompleted(ident, State.ERROR, f"The result of action {cmd.action_name} is not "
-                                   f"JSON-serialisable ({type(result).__name__})")
-        return ActionCompleted(ident, State.SUCCESS, result)
+                                   f"JSON-serialisable ({type(result).__name__})", wf_id)
+        return ActionCompleted(ident, State.SUCCESS, result, wf_id)
 
 
 def _is_result_object(value: Any) -> bool:

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from mistral_core.engine.cache import StateCache
 from mistral_core.engine.conductor import Conductor
 from mistral_core.engine.ports import ActionCatalog, ActionRunner, Clock, ExecutionStore, HookRelay, NoHooks, SystemClock
 from mistral_core.engine.state import ExecutionState
@@ -68,6 +69,7 @@ class Engine:
         self._conductor = Conductor(self._evaluator, catalog)
         self._new_id = id_factory
         self._spec = functools.lru_cache(maxsize=512)(self._load_spec)
+        self._cache = StateCache()
 
     def attach_runner(self, runner: ActionRunner) -> None:
         """Give the engine its runner (the runner usually needs the engine too)."""
@@ -225,9 +227,15 @@ class Engine:
         action_ex = self.store.get_action_execution(action_ex_id)
         if action_ex.workflow_execution_id is None:
             return action_ex, None
-        wf_ex = self.store.lock_workflow_execution(action_ex.workflow_execution_id)
-        action_ex = self.store.get_action_execution(action_ex_id)  # fresh, under the lock
-        return action_ex, self._load_state(wf_ex)
+        st = self._load_state(self.store.lock_workflow_execution(action_ex.workflow_execution_id))
+        return self._action_of(st, action_ex_id), st
+
+    def _action_of(self, st: ExecutionState, action_ex_id: str) -> ActionExecution:
+        """The action execution as it is now: from the (current) view, else read under the lock."""
+        action_ex = st.actions.get(action_ex_id)
+        if action_ex is None:
+            action_ex = st.actions[action_ex_id] = self.store.get_action_execution(action_ex_id)
+        return action_ex
 
     def _repeated_result(self, action_ex: ActionExecution, state: State, output: Any) -> ActionExecution:
         expected = {"result": None if state is S.CANCELLED else output}
@@ -252,7 +260,7 @@ class Engine:
         if state not in (S.PAUSED, S.RUNNING):
             raise InputError(f"an action can only be set PAUSED or RUNNING this way, not {state.value}")
         with self.store.atomic():
-            action_ex = self.store.get_action_execution(action_ex_id)
+            action_ex, st = self._lock_action(action_ex_id)
             if action_ex.state is state:
                 return action_ex
             if is_action_finished(action_ex.state):
@@ -261,8 +269,13 @@ class Engine:
             if state is S.PAUSED and action_ex.is_sync:
                 raise StateConflictError(f"Action execution {action_ex_id} is synchronous: only asynchronous "
                                          "actions can be paused", action_ex.state.value)
-            updated = dataclasses.replace(action_ex, state=state, updated_at=self._clock.now())
-            self.store.update(updated, ("state",))
+            if st is None:
+                updated = dataclasses.replace(action_ex, state=state, updated_at=self._clock.now())
+                self.store.update(updated, ("state",))
+                return updated
+            updated = st.change(action_ex, state=state)  # type: ignore[assignment]
+            self._flush(st)
+        self._after_commit([st])
         return updated
 
     def apply_events(self, events: Sequence[Event]) -> None:
@@ -290,15 +303,16 @@ class Engine:
 
     def _apply_one(self, event: Event, states: dict[str, ExecutionState]) -> None:
         try:
-            action_ex = self.store.get_action_execution(event.action_execution_id)
+            wf_id = event.workflow_execution_id
+            if wf_id is None:
+                wf_id = self.store.get_action_execution(event.action_execution_id).workflow_execution_id
+            st = states.get(wf_id) if wf_id else None
+            if wf_id and st is None:
+                st = states[wf_id] = self._load_state(self.store.lock_workflow_execution(wf_id))
+            action_ex = (self._action_of(st, event.action_execution_id) if st is not None
+                         else self.store.get_action_execution(event.action_execution_id))
         except NotFoundError:
             return  # the execution was deleted meanwhile
-        wf_id = action_ex.workflow_execution_id
-        st = states.get(wf_id) if wf_id else None
-        if wf_id and st is None:
-            st = states[wf_id] = self._load_state(self.store.lock_workflow_execution(wf_id))
-        if st is not None:
-            action_ex = st.actions.get(action_ex.id, action_ex)
         if isinstance(event, ActionHandedOff):
             if action_ex.state in (S.RUNNING, S.PAUSED):
                 self._hand_off(st, action_ex)
@@ -340,6 +354,12 @@ class Engine:
 
     # -- plumbing -------------------------------------------------------------------------
     def _load_state(self, wf_ex: WorkflowExecution) -> ExecutionState:
+        """The view of a (locked) workflow execution: cached if still current, else read."""
+        cached = self._cache.take(wf_ex)
+        if cached is not None:
+            cached.wf_ex = wf_ex
+            cached.begin(self._clock.now())
+            return cached
         spec = self._spec(wf_ex.spec_checksum)
         tasks = {t.id: t for t in self.store.task_executions_of(wf_ex.id)}
         return ExecutionState(wf_ex, spec, tasks, self._clock.now(), self._new_id)
@@ -350,6 +370,9 @@ class Engine:
                 current = st.actions.get(action_ex.id, action_ex)
                 if current.state in (S.RUNNING, S.PAUSED):
                     st.change(current, state=S.CANCELLED, state_info=reason)
+        if not st.pending:
+            return
+        st.change(st.wf_ex, version=st.wf_ex.version + 1)
         for record, fields in st.pending.values():
             if fields is None:
                 self.store.insert(record)
@@ -359,6 +382,7 @@ class Engine:
     def _after_commit(self, states: Iterable[ExecutionState]) -> None:
         commands = []
         for st in states:
+            self._cache.keep(st)
             commands.extend(st.commands)
             for hook, key, record in st.notifications:
                 self._hooks.notify(hook, **{key: record})

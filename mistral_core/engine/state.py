@@ -68,6 +68,14 @@ class ExecutionState:
         else:
             self.actions[record.id] = record
 
+    def begin(self, now: dt.datetime) -> None:
+        """Start a new transaction on this (cached) view: forget the last one's outputs."""
+        self.now = now
+        self.pending = {}
+        self.commands = []
+        self.notifications = []
+        self.cancel_actions_of = []
+
     def notify(self, hook: str, key: str, record: Any) -> None:
         """Queue a hook call for after commit."""
         self.notifications.append((hook, key, record))

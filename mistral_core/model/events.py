@@ -19,6 +19,7 @@ class ActionCompleted:
     action_execution_id: str
     state: State
     output: Any = None
+    workflow_execution_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -26,6 +27,7 @@ class ActionHandedOff:
     """An async action's ``run()`` returned: the third party has the work."""
 
     action_execution_id: str
+    workflow_execution_id: str | None = None
 
 
 Event = ActionCompleted | ActionHandedOff

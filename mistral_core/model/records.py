@@ -57,6 +57,9 @@ class WorkflowExecution:
     project_id: str = "<default-project>"
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
+    #: Bumped by every engine transaction that changes this execution or its tasks/actions,
+    #: so an engine can tell whether its cached view is still current.
+    version: int = 0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
