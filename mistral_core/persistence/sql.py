@@ -106,6 +106,7 @@ class SqlStore:
 
     # -- running SQL --------------------------------------------------------------
     def _execute(self, sql: Statement, params: Sequence[Any]) -> Any:
+        connection = None
         try:
             # The stubs leave Database.connection() untyped; it returns the thread's DB-API connection.
             connection = self._db.connection()  # type: ignore[no-untyped-call]
@@ -119,8 +120,15 @@ class SqlStore:
                 prepared.add(sql.name)
             cursor.execute(sql.execute, params)
         except DB_ERRORS as exc:
+            if getattr(connection, "closed", 0) and not getattr(self._local, "depth", 0):
+                self._forget_connection()
             raise store_error(exc) from exc
         return cursor
+
+    def _forget_connection(self) -> None:
+        """Drop this thread's broken connection, so that the next call opens a new one."""
+        with contextlib.suppress(*DB_ERRORS):
+            self._db.close()
 
     def _prepared_on(self, connection: Any) -> set[str]:
         """Names of the statements prepared on ``connection`` (a new connection has none)."""
@@ -248,9 +256,8 @@ class SqlStore:
         try:
             self._execute("ROLLBACK", ())
         except StoreError:
-            # The connection is unusable (the server went away): drop it so the next call reconnects.
-            with contextlib.suppress(*DB_ERRORS):
-                self._db.close()
+            # The connection is unusable (the server went away): the next call reconnects.
+            self._forget_connection()
 
     def lock_workflow_execution(self, wf_ex_id: str) -> WorkflowExecution:
         """Inside :meth:`atomic`: lock one workflow execution until commit and return it fresh.

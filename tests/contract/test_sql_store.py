@@ -138,6 +138,24 @@ def test_close_inside_atomic_is_refused(sql_store: SqlStore) -> None:
         sql_store.close()
 
 
+@pytest.mark.postgres
+def test_a_lost_postgresql_connection_is_replaced(pg_url: str, rec: Any) -> None:
+    name = f"mc_lost_{rec.new_id()[:8]}"
+    store = open_store(f"{pg_url}&application_name={name}")
+    try:
+        wf_ex = rec.wf()
+        store.insert(wf_ex)
+        execute(
+            pg_url,
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{name}'",
+        )
+        with pytest.raises(StoreError):
+            store.get_workflow_execution(wf_ex.id)
+        assert store.get_workflow_execution(wf_ex.id).id == wf_ex.id
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize(
     "bad_url", ["mysql://root@localhost/db", "sqlite:///", "sqlite:///:memory:", "sqlite://relative.db", "x"]
 )
