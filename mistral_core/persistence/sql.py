@@ -187,10 +187,20 @@ class SqlStore:
             for field in model._meta.sorted_fields:
                 if field.column_name in present.get(model._meta.table_name, ()):
                     continue
-                context = self._db.get_sql_context()
-                # The stubs leave Context.sql() untyped; it renders the column's DDL.
-                ddl = context.sql(field.ddl(context)).query()[0]  # type: ignore[no-untyped-call]
-                self._execute(f"ALTER TABLE {quote(model._meta.table_name)} ADD COLUMN {ddl}", ())
+                self._add_column(model._meta.table_name, field)
+
+    def _add_column(self, table: str, field: peewee.Field) -> None:
+        """Add one column; rows already there get the field's default, as new records would."""
+        context = self._db.get_sql_context()
+        # The stubs leave Context.sql() untyped; it renders the column's DDL.
+        ddl = context.sql(field.ddl(context)).query()[0]  # type: ignore[no-untyped-call]
+        self._execute(f"ALTER TABLE {quote(table)} ADD COLUMN {ddl}", ())
+        codec = self._codecs.get(table)
+        if codec is not None and field.column_name in codec.table.positions:
+            default = codec.default(field.column_name)
+            if default is not None:
+                sql = f"UPDATE {quote(table)} SET {quote(field.column_name)} = ?"
+                self._execute(self._dialect.sql(sql), (default,))
 
     def _check_version(self) -> None:
         row = self._one('SELECT max("version") FROM "schema_version"', ())

@@ -87,6 +87,19 @@ def test_upgrade_adds_a_missing_column(sql_store: SqlStore, url: str, rec: Any) 
         store.close()
 
 
+def test_rows_older_than_an_added_column_get_its_default(sql_store: SqlStore, url: str, rec: Any) -> None:
+    wf_ex = rec.wf(context={"k": 1}, created_at=rec.at(0))
+    sql_store.insert(wf_ex)
+    sql_store.close()
+    execute(url, 'ALTER TABLE "workflow_executions" DROP COLUMN "params"')
+    execute(url, 'ALTER TABLE "workflow_executions" DROP COLUMN "state_info"')
+    store = open_store(url)
+    try:
+        assert store.get_workflow_execution(wf_ex.id) == wf_ex
+    finally:
+        store.close()
+
+
 def test_a_newer_schema_is_refused(sql_store: SqlStore, url: str) -> None:
     sql_store.close()
     execute(url, 'UPDATE "schema_version" SET "version" = 2')
