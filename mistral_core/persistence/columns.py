@@ -83,9 +83,23 @@ class TableSpec:
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
+_DECODE_JSON = json.JSONDecoder().decode
+
+
 def dumps(value: Any) -> str:
     """Compact JSON text, the one encoding of every JSON field."""
+    # Empty containers and None are most of the JSON fields a transition writes.
+    if value is None:
+        return "null"
+    if not value and type(value) in (dict, list):
+        return "{}" if type(value) is dict else "[]"
     return _ENCODER.encode(value)
+
+
+def _json_out(text: str) -> Any:
+    if text == "{}":
+        return {}
+    return _DECODE_JSON(text)
 
 
 def naive_utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -134,7 +148,7 @@ DECODE: dict[Kind, Convert] = {
     Kind.BOOL: bool,
     Kind.INT: _same,
     Kind.DATETIME: _same,
-    Kind.JSON: json.JSONDecoder().decode,
+    Kind.JSON: _json_out,
     Kind.TAGS: _tags_out,
 }
 
@@ -179,6 +193,9 @@ EXECUTION_TABLES: dict[type[Any], TableSpec] = {
 ALL_TABLES = (WORKFLOW_DEFINITIONS, WORKFLOW_EXECUTIONS, TASK_EXECUTIONS, ACTION_EXECUTIONS)
 
 
+_UpdatePlan = tuple[tuple[str, ...], Callable[[Any], Any], list[Convert]]
+
+
 class Codec:
     """Turns records into rows of one backend and back.
 
@@ -200,6 +217,7 @@ class Codec:
         self._decoding = [(i, f) for i, f in enumerate(decoders) if f is not _same]
         self._created_at = table.index_of("created_at")
         self._encode_updated_at = self.encoders[table.index_of("updated_at")]
+        self._update_plans: dict[tuple[str, ...], _UpdatePlan] = {}
 
     @staticmethod
     def _encoder(kind: Kind, datetime_in: Convert) -> Convert:
@@ -238,15 +256,32 @@ class Codec:
 
         Raises:
             InputError: an unknown field, or ``id``.
+            StoreError: a value cannot be encoded.
         """
-        names = [name for name in dict.fromkeys(fields) if name != "updated_at"]
+        key = tuple(fields)
+        plan = self._update_plans.get(key) or self._update_plan(key)
+        names, getter, encoders = plan
+        try:
+            current = getter(record)
+            values = [encode(value) for encode, value in zip(encoders, current, strict=False)]
+        except (TypeError, ValueError, AttributeError):
+            for name in names:
+                self.value(name, record)
+            raise
+        updated_at = current[-1]
+        values.append(self._encode_updated_at(updated_at if updated_at is not None else now()))
+        return (*names, "updated_at"), values
+
+    def _update_plan(self, fields: tuple[str, ...]) -> _UpdatePlan:
+        names = tuple(name for name in dict.fromkeys(fields) if name != "updated_at")
         for name in names:
             if name == "id" or name not in self.table.positions:
                 raise InputError(f"Field '{name}' of {self.table.label} cannot be updated")
-        values = [self.value(name, record) for name in names]
-        updated_at = record.updated_at
-        values.append(self._encode_updated_at(updated_at if updated_at is not None else now()))
-        return (*names, "updated_at"), values
+        encoders = [self.encoders[self.table.positions[name]] for name in names]
+        # ``id`` is fetched too so that the getter always returns a tuple.
+        plan = (names, operator.attrgetter(*names, "id", "updated_at"), encoders)
+        self._update_plans[fields] = plan
+        return plan
 
     def insert_row(self, record: Any, now: Callable[[], dt.datetime]) -> Row:
         """The row of a new record, with ``created_at`` set to ``now()`` if it has none."""
