@@ -1,0 +1,35 @@
+"""Fixtures of the integration tests: real server processes on loopback, each over a fresh SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.support import Api, ProcessGroup, ServerProcess, SumService, process_group
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[ProcessGroup]:
+    """Starts servers and services for one test; stops them (SIGTERM, then SIGKILL) afterwards."""
+    with process_group(tmp_path) as group:
+        yield group
+
+
+@pytest.fixture
+def server(processes: ProcessGroup) -> ServerProcess:
+    """``mistral-core serve`` on a free port over a new SQLite file, answering ``GET /v2``."""
+    return processes.server()
+
+
+@pytest.fixture
+def api(server: ServerProcess) -> Api:
+    """The REST API of :func:`server`."""
+    return server.api
+
+
+@pytest.fixture
+def sum_service(processes: ProcessGroup) -> SumService:
+    """The seed's sum service (contrib/sum_service) on a free port, calling back after 0.1 s."""
+    return processes.sum_service()
