@@ -19,7 +19,15 @@ from typing import Any
 
 
 class Action:
-    """Optional base class of actions."""
+    """Optional base class of actions.
+
+    Attributes:
+        safe_rerun: set it to ``True`` on a class whose ``run()`` has no side effect
+            (running it twice is harmless): after a crash such an action is simply
+            run again, and no "started" mark is written before it runs.
+    """
+
+    safe_rerun: bool = False
 
     def run(self, context: ActionContext) -> Any:
         """Do the work (sync) or hand it to a third party (async).

@@ -219,7 +219,8 @@ class ActionRegistry:
             ActionError: unknown action, missing or unexpected input.
         """
         desc = self.check_input(name, action_input)
-        return PreparedAction(name=desc.name, is_sync=desc.is_sync)
+        return PreparedAction(name=desc.name, is_sync=desc.is_sync,
+                              safe_rerun=bool(getattr(desc.cls, "safe_rerun", False)))
 
     def build(
         self,

@@ -49,7 +49,8 @@ class ExecutionStore(Protocol):
         ...
 
     def lock_workflow_execution(self, wf_ex_id: str) -> WorkflowExecution:
-        """Inside :meth:`atomic`: lock one workflow execution until commit and return it fresh.
+        """Inside :meth:`atomic` (StoreError outside): lock one workflow execution until commit
+        and return it fresh.
 
         Two transactions never hold the same workflow execution at once
         (``SELECT ... FOR UPDATE`` on PostgreSQL; the database lock on SQLite).
@@ -135,9 +136,15 @@ class ExecutionStore(Protocol):
         """Action executions still RUNNING or PAUSED (for recovery at start-up)."""
         ...
 
-    def mark_actions_started(self, action_ex_ids: Sequence[str]) -> None:
-        """In its own transaction: set ``dispatch`` to STARTED for these action executions
-        (those still QUEUED); durable when it returns."""
+    def raise_dispatch(self, action_ex_ids: Sequence[str], dispatch: int) -> None:
+        """Set ``dispatch`` of these action executions to ``dispatch`` where it is lower and the
+        action is unfinished (RUNNING, PAUSED, IDLE). Joins an open ``atomic()``, else commits at
+        once: durable when it returns. Does not touch ``updated_at`` or the workflow's version
+        (how far an executor got is not a change of the execution's state)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
         ...
 
     # -- timers (durable delayed calls) -----------------------------------------------
@@ -253,10 +260,15 @@ class ExecutionStore(Protocol):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PreparedAction:
-    """What the catalog says about one call of an action."""
+    """What the catalog says about one call of an action.
+
+    ``safe_rerun``: the action class declares that running it twice is harmless
+    (no side effects, like ``std.noop``), so after a crash it is simply run again.
+    """
 
     name: str
     is_sync: bool
+    safe_rerun: bool = False
 
 
 class ActionCatalog(Protocol):
@@ -276,6 +288,18 @@ class ActionRunner(Protocol):
 
     def submit(self, commands: Sequence[RunAction]) -> None:
         """Start these actions; must not block on their work."""
+        ...
+
+
+class CronSchedule(Protocol):
+    """Crontab arithmetic (croniter behind it)."""
+
+    def validate(self, pattern: str) -> None:
+        """Raise InputError naming the problem if ``pattern`` is not a valid 5-field crontab."""
+        ...
+
+    def next_after(self, pattern: str, after: dt.datetime) -> dt.datetime:
+        """The first time strictly after ``after`` that ``pattern`` matches (UTC)."""
         ...
 
 

@@ -1,6 +1,6 @@
 """The execution model: states, records, events, commands, queries. Standard library only."""
 
-from mistral_core.model.commands import Command, RunAction
+from mistral_core.model.commands import CancelAction, Command, RunAction
 from mistral_core.model.events import ActionCompleted, ActionHandedOff, Event
 from mistral_core.model.query import Filter, Query
 from mistral_core.model.records import (
@@ -27,6 +27,7 @@ __all__ = [
     "ActionDefinition",
     "ActionExecution",
     "ActionHandedOff",
+    "CancelAction",
     "Command",
     "CronTrigger",
     "Environment",

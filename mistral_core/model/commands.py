@@ -25,4 +25,15 @@ class RunAction:
     timeout: float | None = None
 
 
-Command = RunAction
+@dataclasses.dataclass(frozen=True, slots=True)
+class CancelAction:
+    """Tell an async action that its work is no longer wanted (its ``cancel()``, if it has one)."""
+
+    action_execution_id: str
+    action_name: str
+    input: dict[str, Any]
+    workflow_execution_id: str | None = None
+    task_execution_id: str | None = None
+
+
+Command = RunAction | CancelAction

@@ -33,6 +33,8 @@ def _seconds(value: Any, what: str) -> float:
 class NoopAction(Action):
     """Do nothing and succeed with no result."""
 
+    safe_rerun = True  # no side effect: run again after a crash
+
     def run(self, context: ActionContext) -> None:
         """Return ``None``."""
         return None
@@ -40,6 +42,8 @@ class NoopAction(Action):
 
 class AsyncNoopAction(Action):
     """Do nothing, asynchronously: the result must be pushed through the API."""
+
+    safe_rerun = True  # no side effect: run again after a crash
 
     def run(self, context: ActionContext) -> None:
         """Return at once; the action execution stays RUNNING."""
@@ -61,6 +65,8 @@ class EchoAction(Action):
         ValueError: ``delay`` is not a number.
     """
 
+    safe_rerun = True  # no side effect: run again after a crash
+
     def __init__(self, output: Any, delay: float | str = 0) -> None:
         self.output = output
         self.delay = _seconds(delay, "delay")
@@ -80,6 +86,8 @@ class FailAction(Action):
             ``publish-on-error``). Empty or missing: the action raises
             "Fail action expected exception." (Mistral's message).
     """
+
+    safe_rerun = True  # no side effect: run again after a crash
 
     def __init__(self, error_data: Any = None) -> None:
         self.error_data = error_data
@@ -105,6 +113,8 @@ class SleepAction(Action):
         ValueError: ``seconds`` is not a number.
     """
 
+    safe_rerun = True  # no side effect: run again after a crash
+
     def __init__(self, seconds: float | str = 1) -> None:
         self.seconds = _seconds(seconds, "seconds")
 
@@ -124,6 +134,8 @@ class TestDictAction(Action):
     Raises:
         ValueError: ``size`` is not a non-negative integer.
     """
+
+    safe_rerun = True  # no side effect: run again after a crash
 
     __test__ = False  # not a pytest test class, despite Mistral's name for it
 
