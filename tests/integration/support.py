@@ -15,9 +15,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
@@ -206,6 +208,84 @@ class Api:
             path: self.get(path)
             for path in ("/v2/workflows", "/v2/executions", "/v2/tasks", "/v2/action_executions")
         }
+
+
+@dataclasses.dataclass(frozen=True)
+class Recorded:
+    """A request a :class:`Recorder` received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+_NOT_FORWARDED = frozenset({"host", "connection", "content-length"})
+
+
+class Recorder:
+    """A loopback HTTP server in this process: records every request, answers 200 or forwards it.
+
+    Use as a context manager. With ``forward_to``, each request is sent on to that base URL
+    (same method, path, headers and body) and its answer relayed, so the recorder can sit
+    between std.mistral_http and a real service.
+
+    Args:
+        forward_to: the base URL to forward to, or None to answer ``200 {}`` itself.
+    """
+
+    def __init__(self, forward_to: str | None = None) -> None:
+        self.requests: list[Recorded] = []
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet: the test asserts on :attr:`Recorder.requests` instead."""
+
+            def _handle(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {name: value for name, value in self.headers.items()}
+                recorder.requests.append(Recorded(self.command, self.path, headers, body))
+                status, answer = recorder._answer(self.command, self.path, headers, body)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
+
+        self._forward_to = forward_to
+        self._server = ThreadingHTTPServer((HOST, 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="recorder", daemon=True)
+
+    @property
+    def url(self) -> str:
+        """Where the recorder listens."""
+        return f"http://{HOST}:{self._server.server_address[1]}"
+
+    def wait_requests(self, count: int = 1) -> list[Recorded]:
+        """Poll until at least ``count`` requests came; return them all."""
+        return wait_until(
+            lambda: list(self.requests) if len(self.requests) >= count else [], f"{count} request(s)"
+        )
+
+    def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        if self._forward_to is None:
+            return 200, b"{}"
+        passed = {k: v for k, v in headers.items() if k.lower() not in _NOT_FORWARDED}
+        answer = request(method, self._forward_to + path, data=body or None, headers=passed)
+        return answer.status, answer.body
+
+    def __enter__(self) -> Recorder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(STOP_TIMEOUT)
 
 
 # -- processes ----------------------------------------------------------------------------------
