@@ -449,11 +449,13 @@ class ProcessGroup:
         self._count += 1
         return self.directory / f"{stem}-{self._count}.log"
 
-    def server(self, database: Path | None = None, port: int | None = None) -> ServerProcess:
-        """Start ``mistral-core serve`` (by default on a new database) and wait until it answers."""
+    def server(
+        self, database: Path | None = None, port: int | None = None, wait: bool = True
+    ) -> ServerProcess:
+        """Start ``mistral-core serve`` (default: on a new database); with ``wait``, until it answers."""
         server = ServerProcess(database or self.directory / "mistral-core.db", self._log("server"), port)
         self.processes.append(server)
-        return server.wait_ready()
+        return server.wait_ready() if wait else server
 
     def sum_service(self, delay: float = 0.1) -> SumService:
         """Start the sum service and wait until it listens."""
