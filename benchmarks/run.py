@@ -22,7 +22,7 @@ from typing import Any
 
 from mcbench import proc, report, server
 from mcbench.rest import Client
-from mcbench.scenarios import SCENARIOS, Context
+from mcbench.scenarios import SCENARIOS, Context, one_line
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SIZES = {"a": 100, "b": 200, "c": 200, "d": 1000, "e": 100}
@@ -69,6 +69,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="a new connection for every request (as urllib does) instead of one per client thread",
     )
+    p.add_argument(
+        "--rev",
+        help="serve the code of this git revision (e.g. HEAD: the last commit, without uncommitted edits) "
+        "instead of the working tree the virtualenv has installed",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
     args = p.parse_args(argv)
     unknown = set(args.scenarios) - set(SCENARIOS)
@@ -76,6 +81,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--scenarios takes letters of abcde, not {args.scenarios!r}")
     if args.pid is not None and args.base is None:
         p.error("--pid needs --base")
+    if args.base and (args.rev or args.http_server or args.database_url):
+        p.error("--rev, --http-server and --database-url are for the server started here, not with --base")
     if args.repeat < 1:
         p.error("--repeat must be 1 or more")
     return args
@@ -125,8 +132,12 @@ def connect(args: argparse.Namespace) -> server.Server:
         if args.pid is None:
             log("no --pid: memory and CPU figures will be n/a")
         return server.Server(args.base.rstrip("/").removesuffix("/v2"), args.pid, args.db)
-    srv = server.start(http_server=args.http_server, database_url=args.database_url)
-    log(f"started mistral-core serve (pid {srv.pid}) on {srv.base}, files in {srv.workdir}")
+    revision = (REPO, args.rev) if args.rev else None
+    srv = server.start(http_server=args.http_server, database_url=args.database_url, revision=revision)
+    log(
+        f"started mistral-core serve (pid {srv.pid}) on {srv.base}; "
+        f"code from {srv.code}; files in {srv.workdir}"
+    )
     return srv
 
 
@@ -134,14 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run, print the tables, write the JSON."""
     args = parse_args(argv)
     sizes = {s: getattr(args, SIZE_OPTIONS[s]) for s in SCENARIOS}
-    machine, commit = proc.machine(), proc.git_commit(REPO)
+    machine, commit = proc.machine(), proc.git_commit(REPO, args.rev)
     srv = connect(args)
     client = Client(srv.base, keepalive=not args.no_keepalive, timeout=max(args.timeout, 120.0))
     ctx = Context(client, srv, poll=args.poll, timeout=args.timeout, concurrency=args.c_concurrency)
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     memory_at_start = ctx.memory()
     stopped: dict[str, object] = {}
-    problems: tuple[int, list[str]] = (0, [])
+    problems: list[tuple[int, str]] = []
     try:
         results = run_all(ctx, args, sizes)
     finally:
@@ -176,9 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         tables["linearity"] = data
         print()
         print(text)
-    if problems[0]:
-        print(f"\nthe server logged {problems[0]} warning/error line(s); the first:")
-        print("\n".join(f"  {line}" for line in problems[1]))
+    if problems:
+        total = sum(n for n, _ in problems)
+        print(f"\nTHE SERVER LOGGED {total:,} WARNING/ERROR RECORD(S) (see its log with --keep):")
+        print("\n".join(f"  {n:>6,} x {one_line(text, 200)}" for n, text in problems[:10]))
     if args.out:
         document = {
             "started": started,
@@ -191,8 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                 "pid": srv.pid,
                 "db": str(srv.db_path) if srv.db_path else None,
                 "rss_mib_at_start": memory_at_start.rss_mib if memory_at_start else None,
-                "log_problems": problems[0],
-                "log_first_problems": problems[1],
+                "log_problems": [{"count": n, "record": text} for n, text in problems],
                 **stopped,
             },
             "http": client.counts,

@@ -160,17 +160,19 @@ def machine() -> dict[str, object]:
     }
 
 
-def git_commit(directory: Path) -> str | None:
-    """``git rev-parse --short HEAD`` of ``directory``, with ``+dirty`` if tracked files changed."""
+def git_commit(directory: Path, revision: str | None = None) -> str | None:
+    """``git rev-parse --short`` of ``revision``, or of HEAD with ``+dirty`` if tracked files changed."""
     try:
         head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
+            ["git", "rev-parse", "--short", revision or "HEAD"],
             cwd=directory,
             capture_output=True,
             text=True,
             timeout=10,
             check=True,
         ).stdout.strip()
+        if revision is not None:
+            return head
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
             cwd=directory,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from mcbench.stats import median, ratio
 
 Figures = Mapping[str, Any]
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 #: Sizes at which benchmarks.md measured Mistral 23.0 (a: executions, b: items, c: round trips,
 #: d: pending actions, e: tasks).
@@ -107,7 +110,7 @@ def rows_a(m: Figures, n: int) -> list[Row]:
 def rows_b(m: Figures, n: int) -> list[Row]:
     """Scenario b: the target is linear, 0.1 s for 200 items (and 5 s for 10,000)."""
     limit = 0.0005 * n
-    seconds = m.get("not_supported") or m.get("seconds")
+    seconds = "not supported yet (below)" if m.get("not_supported") else m.get("seconds")
     return [
         Row(
             "seconds, POST -> execution finished",
@@ -287,8 +290,10 @@ def scenario_table(scenario: str, size: int, runs: Sequence[Figures]) -> tuple[s
     text = render(title, header, cells)
     notes = [f"  run failed: {e}" for e in failed]
     notes += [f"  problem: {p}" for r in runs for p in r.get("problems") or []]
+    notes += [f"  {r['not_supported']}" for r in runs if r.get("not_supported")]
     if notes:
-        text += "\n" + "\n".join(dict.fromkeys(notes))
+        unique = {_UUID.sub("<id>", note): note for note in reversed(notes)}
+        text += "\n" + "\n".join(reversed(unique.values()))
     data = [
         {
             "figure": r.label,

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from mcbench.rest import Client
@@ -26,6 +31,7 @@ class Server:
         db_path: the SQLite file (database growth figures need it), or None.
         process: the process when this harness started it.
         workdir: the temporary directory holding the database and the log, when started here.
+        code: where the server's ``mistral_core`` package was imported from, when started here.
     """
 
     base: str
@@ -33,6 +39,7 @@ class Server:
     db_path: Path | None = None
     process: subprocess.Popen[bytes] | None = None
     workdir: Path | None = None
+    code: str | None = None
 
     @property
     def log_path(self) -> Path | None:
@@ -50,20 +57,45 @@ class Server:
             return ""
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
-    def log_problems(self, limit: int = 10) -> tuple[int, list[str]]:
-        """How many WARNING/ERROR/Traceback lines the server logged, and the first ``limit``."""
+    def log_problems(self) -> list[tuple[int, str]]:
+        """The WARNING/ERROR records the server logged, alike ones counted together, most frequent first.
+
+        A record followed by a traceback is shown with the traceback's last line (the exception).
+        """
         path = self.log_path
         if path is None or not path.exists():
-            return 0, []
-        bad = [
-            line
-            for line in path.read_text(errors="replace").splitlines()
-            if " WARNING " in line
-            or " ERROR " in line
-            or " CRITICAL " in line
-            or line.startswith("Traceback")
-        ]
-        return len(bad), bad[:limit]
+            return []
+        counts: Counter[str] = Counter()
+        examples: dict[str, str] = {}
+        for record in _records(path.read_text(errors="replace").splitlines()):
+            key = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}|\d+", "#", record)
+            counts[key] += 1
+            examples.setdefault(key, record)
+        return [(n, examples[key]) for key, n in counts.most_common()]
+
+
+_LEVEL = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (WARNING|ERROR|CRITICAL) (.*)$")
+
+
+def _records(lines: list[str]) -> Iterator[str]:
+    """Each WARNING+ record of a log, ``: <exception line>`` appended when a traceback follows it."""
+    record: str | None = None
+    in_traceback = False
+    for line in lines:
+        match = _LEVEL.match(line)
+        if match or (not line.startswith((" ", "Traceback")) and not in_traceback):
+            if record is not None:
+                yield record
+            record = f"{match.group(1)} {match.group(2)}" if match else None
+            in_traceback = False
+        elif line.startswith("Traceback"):
+            in_traceback = True
+            record = record or "Traceback"
+        elif in_traceback and not line.startswith(" "):
+            record = f"{record}: {line.strip()}"
+            in_traceback = False
+    if record is not None:
+        yield record
 
 
 def _free_port() -> int:
@@ -96,6 +128,7 @@ def start(
     database_url: str | None = None,
     ready_seconds: float = 60.0,
     log_level: str = "WARNING",
+    revision: tuple[Path, str] | None = None,
 ) -> Server:
     """Start ``mistral-core serve`` on a free port with a new SQLite file in a temporary directory.
 
@@ -103,6 +136,8 @@ def start(
         http_server: ``granian`` or ``stdlib`` (None: the server's default).
         database_url: another database instead of the temporary SQLite file.
         ready_seconds: how long the server may take to answer.
+        revision: ``(repository, revision)``: serve that commit's code (``git archive`` into the
+            temporary directory, put first on PYTHONPATH) instead of what the virtualenv has installed.
 
     Raises:
         RuntimeError: the server did not come up (its log is in the message).
@@ -127,11 +162,17 @@ def start(
     if http_server:
         argv += ["--http-server", http_server]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MISTRAL_CORE_")}
+    if revision is not None:
+        roots = [str(p) for p in export_revision(*revision, workdir / "source")]
+        if env.get("PYTHONPATH"):
+            roots.append(env["PYTHONPATH"])
+        env["PYTHONPATH"] = os.pathsep.join(roots)
+    code = _imported_from(command, env, workdir)
     with (workdir / "server.log").open("wb") as log:
         process = subprocess.Popen(
             argv, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
-    server = Server(f"http://127.0.0.1:{port}", process.pid, db_path, process, workdir)
+    server = Server(f"http://127.0.0.1:{port}", process.pid, db_path, process, workdir, code)
     client = Client(server.base)
     try:
         client.wait_ready(ready_seconds, alive=server.alive)
@@ -141,6 +182,38 @@ def start(
     finally:
         client.close()
     return server
+
+
+def export_revision(repository: Path, revision: str, destination: Path) -> list[Path]:
+    """Write the files of ``revision`` into ``destination``; return the import roots (project, plugins).
+
+    Raises:
+        RuntimeError: git cannot export the revision.
+    """
+    done = subprocess.run(["git", "archive", "--format=tar", revision], cwd=repository, capture_output=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"git archive {revision}: {done.stderr.decode(errors='replace').strip()}")
+    destination.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
+        archive.extractall(destination, filter="data")
+    plugins = sorted(p for p in (destination / "plugins").glob("*") if (p / "setup.cfg").exists())
+    return [destination, *plugins]
+
+
+def _imported_from(command: Path, env: dict[str, str], cwd: Path) -> str | None:
+    """The directory ``mistral_core`` is imported from by the Python of ``command``."""
+    python = command.parent / "python"
+    if not python.exists():
+        return None
+    done = subprocess.run(
+        [str(python), "-c", "import mistral_core; print(mistral_core.__file__)"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return str(Path(done.stdout.strip()).parent) if done.returncode == 0 else None
 
 
 def stop(server: Server, keep_files: bool = False, grace: float = 60.0) -> dict[str, object]:
