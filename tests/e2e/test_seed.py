@@ -21,7 +21,7 @@ from tests.integration.support import (
     wait_until,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # the CLI takes ~0.4 s a command
 
 SEED = REPO_ROOT / "contrib" / "example_workflows" / "seed.yaml"
 FINISHED = ("SUCCESS", "ERROR", "CANCELLED")
