@@ -12,7 +12,9 @@ from mistral_core.config import Settings
 from mistral_core.engine.engine import Engine
 from mistral_core.executor import Executor
 from mistral_core.hooks import HookManager
+from mistral_core.model import DISPATCH_STARTED
 from mistral_core.persistence.sql import open_store
+from mistral_core.scheduler import CronTab, Scheduler
 from mistral_core.transport.local import LocalTransport
 
 LOG = logging.getLogger(__name__)
@@ -26,10 +28,12 @@ class Service:
     app: Any
     engine: Engine
     transport: LocalTransport
+    scheduler: Scheduler
     store: Any
 
     def stop(self, timeout: float = 30.0) -> None:
         """Let running actions finish (up to ``timeout``), apply their results, close the store."""
+        self.scheduler.stop()
         self.transport.stop(timeout)
         close = getattr(self.store, "close", None)
         if close is not None:
@@ -48,12 +52,16 @@ def build_service(settings: Settings, registry: ActionRegistry | None = None, st
     """
     store = store if store is not None else open_store(settings.database_url)
     registry = registry or ActionRegistry.from_entry_points()
-    engine = Engine(store, registry, hooks=hooks or HookManager())
-    transport = LocalTransport(Executor(registry, settings.base_url), workers=settings.executor_threads)
+    engine = Engine(store, registry, hooks=hooks or HookManager(), cron=CronTab())
+    transport = LocalTransport(Executor(registry, settings.base_url), workers=settings.executor_threads,
+                               mark_started=lambda ids: store.raise_dispatch(ids, DISPATCH_STARTED))
     engine.attach_runner(transport)
     transport.start(engine)
+    scheduler = Scheduler(store, engine)
+    engine.on_timers_added(scheduler.wake)
     recovered = engine.recover()
     if recovered:
-        LOG.warning("recovered %d action execution(s) left in doubt by the last stop", recovered)
+        LOG.warning("recovered %d action execution(s) left unfinished by the last stop", recovered)
+    scheduler.start()
     app = create_app(engine, public_url=settings.base_url, max_body_bytes=settings.max_body_bytes)
-    return Service(settings, app, engine, transport, store)
+    return Service(settings, app, engine, transport, scheduler, store)

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from mistral_core.actions.base import ActionContext, ExecutionContext
 from mistral_core.errors import ActionError
-from mistral_core.model import ActionCompleted, ActionHandedOff, Event, RunAction, State
+from mistral_core.model import ActionCompleted, ActionHandedOff, CancelAction, Event, RunAction, State
 
 LOG = logging.getLogger(__name__)
 
@@ -55,9 +55,20 @@ class Executor:
                                    f"Action {cmd.action_name} failed: {_describe(exc)}", wf_id)
         return self._outcome(cmd, result)
 
-    def _context(self, cmd: RunAction) -> ActionContext:
+    def cancel(self, cmd: CancelAction) -> None:
+        """Tell an async action its work is no longer wanted: its ``cancel(context)``, if it has one."""
+        try:
+            action = self._builder.build(cmd.action_name, cmd.input)
+            cancel = getattr(action, "cancel", None)
+            if callable(cancel):
+                cancel(self._context(cmd))
+        except Exception:  # plugin code: a failing cancel is logged, the action is CANCELLED anyway
+            LOG.warning("cancel() of action %s (%s) failed", cmd.action_name, cmd.action_execution_id,
+                        exc_info=True)
+
+    def _context(self, cmd: RunAction | CancelAction) -> ActionContext:
         return ActionContext(execution=ExecutionContext(
-            workflow_name=cmd.workflow_name, workflow_execution_id=cmd.workflow_execution_id,
+            workflow_name=getattr(cmd, "workflow_name", None), workflow_execution_id=cmd.workflow_execution_id,
             task_execution_id=cmd.task_execution_id, action_execution_id=cmd.action_execution_id,
             callback_url=self._public_url,
             action_execution_url=f"{self._public_url}/v2/action_executions/{cmd.action_execution_id}",

@@ -10,14 +10,31 @@
 from __future__ import annotations
 
 import collections
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.engine.engine import Engine
 from mistral_core.executor import Executor
-from mistral_core.model import RunAction, State, TaskExecution, WorkflowExecution
+from mistral_core.model import CancelAction, Command, RunAction, State, TaskExecution, WorkflowExecution
 from mistral_core.persistence.memory import MemoryStore
+from mistral_core.scheduler import CronTab, Scheduler
+
+
+class ManualClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: dt.datetime | None = None) -> None:
+        self.time = start or dt.datetime(2030, 1, 1, 12, 0, 0)
+
+    def now(self) -> dt.datetime:
+        """The current (fake) time."""
+        return self.time
+
+    def advance(self, seconds: float) -> None:
+        """Move the time forward."""
+        self.time += dt.timedelta(seconds=seconds)
 
 
 class InlineRunner:
@@ -26,11 +43,17 @@ class InlineRunner:
     def __init__(self, executor: Executor) -> None:
         self.executor = executor
         self.queue: collections.deque[RunAction] = collections.deque()
+        self.cancelled: list[CancelAction] = []
         self.engine: Engine | None = None
 
-    def submit(self, commands: Sequence[RunAction]) -> None:
-        """Queue the actions (run later by :meth:`drain`)."""
-        self.queue.extend(commands)
+    def submit(self, commands: Sequence[Command]) -> None:
+        """Queue the actions (run later by :meth:`drain`); remember cancellations."""
+        for cmd in commands:
+            if isinstance(cmd, RunAction):
+                self.queue.append(cmd)
+            else:
+                self.cancelled.append(cmd)
+                self.executor.cancel(cmd)
 
     def drain(self) -> int:
         """Run queued actions (and those they lead to) until none is left; return how many ran."""
@@ -54,12 +77,29 @@ class TestEngine:
     __test__ = False  # not a pytest test class
 
     def __init__(self, actions: Mapping[str, type] | None = None, public_url: str = "http://127.0.0.1:8989") -> None:
-        self.store = MemoryStore()
+        self.clock = ManualClock()
+        self.store = MemoryStore(clock=self.clock)
         self.registry = (ActionRegistry.from_classes(dict(actions)) if actions is not None
                          else ActionRegistry.from_entry_points())
         self.runner = InlineRunner(Executor(self.registry, public_url))
-        self.engine = Engine(self.store, self.registry, self.runner)
+        self.engine = Engine(self.store, self.registry, self.runner, clock=self.clock, cron=CronTab())
         self.runner.engine = self.engine
+        self.scheduler = Scheduler(self.store, self.engine, clock=self.clock)
+
+    def advance(self, seconds: float) -> int:
+        """Move the clock, fire every timer that fell due, run what follows; how many timers fired."""
+        self.clock.advance(seconds)
+        fired = 0
+        while True:
+            count = self.scheduler.run_once()
+            self.runner.drain()
+            fired += count
+            if not count:
+                return fired
+
+    def execution(self, wf_ex_id: str) -> WorkflowExecution:
+        """The workflow execution as stored."""
+        return self.store.get_workflow_execution(wf_ex_id)
 
     def run(self, workflow: str, wf_input: dict[str, Any] | None = None, **kwargs: Any) -> WorkflowExecution:
         """Start a workflow and run every sync action to completion; return the execution as it is then."""

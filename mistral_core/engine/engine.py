@@ -1,36 +1,61 @@
 """The engine: applies events to workflow executions, one transaction each, effects after commit.
 
 Every public method opens a transaction on the store, locks the workflow
-execution concerned, lets the :class:`Conductor` decide, writes what changed and
-commits; only then are actions handed to the runner and observers told (an
-outbox: a crash never loses an accepted result or runs an action twice).
+executions concerned, lets the :class:`Conductor` decide, writes what changed and
+commits; only then are actions handed to the runner, timers announced to the
+scheduler and observers told (an outbox: a crash never loses an accepted result
+or runs an action twice). What one execution's change means for another (a
+sub-workflow started or ended, a pause passed down) is applied in the same
+transaction, through the intents the conductor leaves.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import hashlib
+import datetime as dt
 import logging
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from mistral_core.engine.cache import StateCache
 from mistral_core.engine.conductor import Conductor
-from mistral_core.engine.ports import ActionCatalog, ActionRunner, Clock, ExecutionStore, HookRelay, NoHooks, SystemClock
-from mistral_core.engine.state import ExecutionState
-from mistral_core.errors import InputError, MistralError, NotFoundError, StateConflictError, WorkflowInputError
+from mistral_core.engine.definitions import Definitions
+from mistral_core.engine.ports import (
+    ActionCatalog,
+    ActionRunner,
+    Clock,
+    CronSchedule,
+    ExecutionStore,
+    HookRelay,
+    NoHooks,
+    SystemClock,
+)
+from mistral_core.engine.state import ACTIVE, ExecutionState
+from mistral_core.errors import (
+    InputError,
+    MistralError,
+    NotFoundError,
+    StateConflictError,
+    WorkflowInputError,
+)
 from mistral_core.lang.expressions import Evaluator
 from mistral_core.lang.spec import WorkflowSpec
-from mistral_core.lang.validation import ParsedWorkflow, parse_workflows
+from mistral_core.lang.validation import ParsedWorkflow
 from mistral_core.model import (
     DISPATCH_HANDED_OFF,
+    DISPATCH_QUEUED,
     ActionCompleted,
     ActionExecution,
     ActionHandedOff,
+    CancelAction,
+    CronTrigger,
     Event,
+    RunAction,
     State,
+    TaskExecution,
+    Timer,
     WorkflowDefinition,
     WorkflowExecution,
 )
@@ -38,10 +63,41 @@ from mistral_core.model.states import is_action_finished
 
 LOG = logging.getLogger(__name__)
 S = State
+FINISHED = (S.SUCCESS, S.ERROR, S.CANCELLED)
+#: Parameters of an execution (``params``) that a sub-workflow task may pass in its input.
+CHILD_PARAMS = ("env", "task_name", "evaluate_env", "notify")
 
 
 def _new_id() -> str:
     return str(uuid.uuid4())
+
+
+class _Work:
+    """The executions one transaction touched (locked once each), in the order it touched them."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.states: dict[str, ExecutionState] = {}
+
+    def state(self, wf_ex_id: str) -> ExecutionState:
+        """The view of an execution, locking and loading it the first time."""
+        st = self.states.get(wf_ex_id)
+        if st is None:
+            st = self.states[wf_ex_id] = self._engine.load_state(
+                self._engine.store.lock_workflow_execution(wf_ex_id))
+        return st
+
+    def add(self, st: ExecutionState) -> None:
+        """A new execution created in this transaction."""
+        self.states[st.wf_ex.id] = st
+
+    def owner_of_task(self, task_ex_id: str) -> ExecutionState:
+        """The view of the execution a task belongs to."""
+        for st in self.states.values():
+            if task_ex_id in st.tasks:
+                return st
+        task = self._engine.store.get_task_execution(task_ex_id)
+        return self.state(task.workflow_execution_id)
 
 
 class Engine:
@@ -54,108 +110,81 @@ class Engine:
         clock: the time (UTC).
         hooks: lifecycle observers.
         evaluator: expression evaluator (one per process).
+        cron: crontab arithmetic (needed for cron triggers).
         id_factory: makes ids for new records.
     """
 
     def __init__(self, store: ExecutionStore, catalog: ActionCatalog, runner: ActionRunner | None = None,
                  *, clock: Clock | None = None, hooks: HookRelay | None = None,
-                 evaluator: Evaluator | None = None, id_factory: Callable[[], str] = _new_id) -> None:
+                 evaluator: Evaluator | None = None, cron: CronSchedule | None = None,
+                 id_factory: Callable[[], str] = _new_id) -> None:
         self.store = store
         self.catalog = catalog
         self._runner = runner
         self._clock = clock or SystemClock()
         self._hooks = hooks or NoHooks()
         self._evaluator = evaluator or Evaluator()
+        self._cron = cron
         self._conductor = Conductor(self._evaluator, catalog)
         self._new_id = id_factory
-        self._spec = functools.lru_cache(maxsize=512)(self._load_spec)
+        self.definitions = Definitions(store, self._evaluator, self._clock, id_factory)
         self._cache = StateCache()
+        self._timer_listener: Callable[[dt.datetime], None] | None = None
 
     def attach_runner(self, runner: ActionRunner) -> None:
         """Give the engine its runner (the runner usually needs the engine too)."""
         self._runner = runner
 
-    # -- workflow definitions ---------------------------------------------------------
+    def on_timers_added(self, listener: Callable[[dt.datetime], None]) -> None:
+        """Be told (after commit) the earliest due time of timers a transaction added."""
+        self._timer_listener = listener
+
+    # == workflow definitions (delegated) =================================================
     def validate_workflows(self, text: str) -> list[ParsedWorkflow]:
         """Parse and validate a workflow document; raises LanguageError."""
-        return parse_workflows(text, self._evaluator)
+        return self.definitions.validate_workflows(text)
 
     def create_workflows(self, text: str, namespace: str = "", scope: str = "private") -> list[WorkflowDefinition]:
-        """Store every workflow of a document. DuplicateError if a name exists (nothing stored)."""
-        parsed = self.validate_workflows(text)
-        with self.store.atomic():
-            defs = [self._definition(p, text, namespace, scope, None) for p in parsed]
-            for wf_def in defs:
-                self.store.create_workflow_definition(wf_def)
-        return defs
+        """Store every workflow of a document (all or nothing)."""
+        return self.definitions.create_workflows(text, namespace, scope)
 
     def update_workflows(self, text: str, namespace: str = "", scope: str = "private") -> list[WorkflowDefinition]:
-        """Replace (or create) every workflow of a document; running executions keep their old spec."""
-        parsed = self.validate_workflows(text)
-        result = []
-        with self.store.atomic():
-            for p in parsed:
-                try:
-                    old: WorkflowDefinition | None = self.store.get_workflow_definition(p.name, namespace)
-                except NotFoundError:
-                    old = None
-                wf_def = self._definition(p, text, namespace, scope, old)
-                if old is None:
-                    self.store.create_workflow_definition(wf_def)
-                else:
-                    self.store.update_workflow_definition(wf_def)
-                result.append(wf_def)
-        return result
-
-    def _definition(self, parsed: ParsedWorkflow, text: str, namespace: str, scope: str,
-                    old: WorkflowDefinition | None) -> WorkflowDefinition:
-        self.store.save_spec(parsed.checksum, {"name": parsed.name, "body": parsed.body})
-        now = self._clock.now()
-        return WorkflowDefinition(
-            id=old.id if old else self._new_id(), name=parsed.name, definition=text,
-            spec={"checksum": parsed.checksum, "interface": parsed.spec.interface(),
-                  "input": parsed.spec.input_text()},
-            checksum=hashlib.md5(text.encode(), usedforsecurity=False).hexdigest(),
-            namespace=namespace, tags=parsed.spec.tags, scope=scope,
-            created_at=old.created_at if old else now, updated_at=now if old else None,
-        )
+        """Replace (or create) every workflow of a document."""
+        return self.definitions.update_workflows(text, namespace, scope)
 
     def delete_workflow(self, identifier: str, namespace: str = "") -> None:
-        """Delete a workflow definition (its executions keep running on their snapshot)."""
-        with self.store.atomic():
-            self.store.delete_workflow_definition(identifier, namespace)
+        """Delete a workflow definition."""
+        self.definitions.delete_workflow(identifier, namespace)
 
-    def _load_spec(self, checksum: str) -> WorkflowSpec:
-        stored = self.store.get_spec(checksum)
-        return WorkflowSpec.build(stored["name"], stored["body"])
+    def list_actions(self) -> list[Any]:
+        """The actions the catalog knows (for ``GET /v2/actions``)."""
+        lister = getattr(self.catalog, "list", None)
+        return list(lister()) if lister else []
 
-    # -- executions ---------------------------------------------------------------------
+    # == starting executions =============================================================
     def start_workflow(self, workflow_identifier: str, namespace: str = "", wf_input: dict[str, Any] | None = None,
                        params: dict[str, Any] | None = None, description: str = "",
                        ex_id: str | None = None) -> WorkflowExecution:
         """Create and start a workflow execution.
 
         Raises:
-            NotFoundError: no such workflow.
-            WorkflowInputError: input missing or unexpected.
+            NotFoundError: no such workflow (or environment).
+            WorkflowInputError / InputError: input or params not valid.
         """
         if ex_id is not None:
             existing = self._existing_execution(ex_id)
             if existing is not None:
                 return existing
-        wf_def = self.store.get_workflow_definition(workflow_identifier, namespace)
-        checksum = wf_def.spec["checksum"]
-        spec = self._spec(checksum)
+        wf_def, spec = self.definitions.resolve_workflow(workflow_identifier, namespace)
         full_input = self._check_input(spec, wf_input or {})
-        params = {"namespace": namespace, "env": {}, **(params or {})}
-        wf_ex = self._new_execution(wf_def, spec, checksum, full_input, params, description, ex_id)
+        full_params = self._check_params(spec, {"namespace": namespace, "env": {}, **(params or {})})
+        work = _Work(self)
         with self.store.atomic():
-            st = ExecutionState(wf_ex, spec, {}, wf_ex.created_at or self._clock.now(), self._new_id)
-            st.insert(wf_ex)
-            st.notify("mistral_workflow_execution_started", "wf_ex", wf_ex)
+            st = self._new_execution(wf_def, spec, full_input, full_params, description, ex_id, None)
+            work.add(st)
             self._conductor.start(st)
-            self._flush(st)
-        self._after_commit([st])
+            self._finish(work)
+        self._after_commit(work.states.values())
         return st.wf_ex
 
     def _existing_execution(self, ex_id: str) -> WorkflowExecution | None:
@@ -164,19 +193,25 @@ class Engine:
         except NotFoundError:
             return None
 
-    def _new_execution(self, wf_def: WorkflowDefinition, spec: WorkflowSpec, checksum: str,
-                       wf_input: dict[str, Any], params: dict[str, Any], description: str,
-                       ex_id: str | None) -> WorkflowExecution:
+    def _new_execution(self, wf_def: WorkflowDefinition, spec: WorkflowSpec, wf_input: dict[str, Any],
+                       params: dict[str, Any], description: str, ex_id: str | None,
+                       parent: tuple[WorkflowExecution, str] | None) -> ExecutionState:
         now = self._clock.now()
         context = dict(wf_input)
         if spec.vars:
-            context.update(self._evaluator.evaluate(dict(spec.vars), dict(wf_input)))
-        return WorkflowExecution(
+            context.update(self._evaluator.evaluate(dict(spec.vars), {**wf_input, "__env": params.get("env")}))
+        wf_ex = WorkflowExecution(
             id=ex_id or self._new_id(), workflow_id=wf_def.id, workflow_name=wf_def.name,
-            spec_checksum=checksum, state=S.RUNNING, workflow_namespace=wf_def.namespace,
+            spec_checksum=wf_def.spec["checksum"], state=S.RUNNING, workflow_namespace=wf_def.namespace,
             description=description, tags=spec.tags, params=params, input=wf_input, output={},
             context=context, created_at=now, updated_at=now,
+            task_execution_id=parent[1] if parent else None,
+            root_execution_id=(parent[0].root_execution_id or parent[0].id) if parent else None,
         )
+        st = ExecutionState(wf_ex, spec, {}, now, self._new_id, self.store.action_executions_of)
+        st.insert(wf_ex)
+        st.notify("mistral_workflow_execution_started", "wf_ex", wf_ex)
+        return st
 
     def _check_input(self, spec: WorkflowSpec, given: dict[str, Any]) -> dict[str, Any]:
         declared = {p.name: p for p in spec.input}
@@ -190,17 +225,136 @@ class Engine:
         full.update(given)
         return full
 
+    def _check_params(self, spec: WorkflowSpec, params: dict[str, Any]) -> dict[str, Any]:
+        env = params.get("env")
+        if isinstance(env, str):
+            get_env = getattr(self.store, "get_environment", None)
+            try:
+                params["env"] = get_env(env).variables if get_env else {}
+            except NotFoundError:
+                raise InputError(f"Environment not found [name={env}]") from None
+        elif env is not None and not isinstance(env, dict):
+            raise InputError(f"params.env must be an object or the name of an environment, not {env!r}")
+        if spec.type == "reverse":
+            target = params.get("task_name")
+            if not target:
+                raise InputError(f"Reverse workflow '{spec.name}' needs the parameter 'task_name' "
+                                 "(the task to run, with what it requires)")
+            if target not in spec.tasks:
+                raise InputError(f"Reverse workflow '{spec.name}' has no task '{target}'")
+        return params
+
+    # == execution control ===============================================================
+    def update_execution(self, wf_ex_id: str, state: State | None = None, state_info: str | None = None,
+                         description: str | None = None, env: dict[str, Any] | None = None) -> WorkflowExecution:
+        """Pause, resume, cancel, succeed or fail an execution; change its description or env.
+
+        Raises:
+            NotFoundError: no such execution.
+            StateConflictError: the change does not fit the execution's state (409).
+            InputError: a state that cannot be set this way (400).
+        """
+        work = _Work(self)
+        with self.store.atomic():
+            st = work.state(wf_ex_id)
+            if description is not None:
+                st.change(st.wf_ex, description=description)
+            if env is not None:
+                self._merge_env(st, env)
+            if state is not None:
+                self._set_state(work, st, state, state_info)
+            self._finish(work)
+        self._after_commit(work.states.values())
+        return st.wf_ex
+
+    def _merge_env(self, st: ExecutionState, env: dict[str, Any]) -> None:
+        if st.wf_ex.state not in (S.IDLE, S.PAUSED, S.ERROR, S.RUNNING):
+            raise StateConflictError(f"Execution {st.wf_ex.id} is {st.wf_ex.state.value}: its env can no "
+                                     "longer change", st.wf_ex.state.value)
+        current = st.wf_ex.params.get("env") or {}
+        st.change(st.wf_ex, params={**st.wf_ex.params, "env": {**current, **env}})
+
+    def _set_state(self, work: _Work, st: ExecutionState, state: State, info: str | None) -> None:
+        current = st.wf_ex.state
+        if state not in (S.RUNNING, S.PAUSED, S.CANCELLED, S.SUCCESS, S.ERROR):
+            raise InputError(f"An execution's state can be set to RUNNING, PAUSED, CANCELLED, SUCCESS or "
+                             f"ERROR, not {state.value}")
+        if current is state:
+            return
+        if current in FINISHED:
+            raise StateConflictError(f"Execution {st.wf_ex.id} is already {current.value}: it cannot be set "
+                                     f"{state.value}" + (" (re-run a failed task instead)" if state is S.RUNNING
+                                                         else ""), current.value)
+        if state is S.PAUSED:
+            self._conductor.pause(st, info)
+        elif state is S.RUNNING:
+            self._conductor.resume(st)
+            self._resume_parents(work, st)
+        elif state is S.CANCELLED:
+            self._conductor.cancel(st, info)
+        else:
+            self._conductor.finish(st, state, info)
+
+    def _resume_parents(self, work: _Work, st: ExecutionState) -> None:
+        while st.wf_ex.task_execution_id:
+            st = work.owner_of_task(st.wf_ex.task_execution_id)
+            if st.wf_ex.state is not S.PAUSED:
+                return
+            self._conductor.resume(st)
+
+    def rerun_task(self, task_ex_id: str, reset: bool = True, env: dict[str, Any] | None = None) -> TaskExecution:
+        """Run a failed task again (``PUT /v2/tasks/<id>`` with state RUNNING) and continue from it."""
+        work = _Work(self)
+        with self.store.atomic():
+            st = work.owner_of_task(task_ex_id)
+            task = st.tasks[task_ex_id]
+            if task.state not in (S.ERROR, S.CANCELLED):
+                raise StateConflictError(f"Task {task.name} [{task_ex_id}] is {task.state.value}: only a task in "
+                                         "ERROR (or CANCELLED) can be re-run", task.state.value)
+            if st.wf_ex.state is S.PAUSED:
+                raise StateConflictError(f"Execution {st.wf_ex.id} is PAUSED: resume it before re-running "
+                                         "a task", "PAUSED")
+            if env:
+                self._merge_env(st, env)
+            self._conductor.rerun_task(st, task, reset)
+            self._reopen_parents(work, st)
+            self._finish(work)
+        self._after_commit(work.states.values())
+        return st.tasks[task_ex_id]
+
+    def _reopen_parents(self, work: _Work, st: ExecutionState) -> None:
+        while st.wf_ex.task_execution_id:
+            parent = work.owner_of_task(st.wf_ex.task_execution_id)
+            self._conductor.reopen_task(parent, st.wf_ex.task_execution_id)
+            st = parent
+
+    def skip_task(self, task_ex_id: str) -> TaskExecution:
+        """Skip a failed task (``PUT /v2/tasks/<id>`` with state SKIPPED): the workflow goes on."""
+        work = _Work(self)
+        with self.store.atomic():
+            st = work.owner_of_task(task_ex_id)
+            task = st.tasks[task_ex_id]
+            if task.state is not S.ERROR:
+                raise StateConflictError(f"Task {task.name} [{task_ex_id}] is {task.state.value}: only a task "
+                                         "in ERROR can be skipped", task.state.value)
+            self._conductor.skip_task(st, task)
+            self._finish(work)
+        self._after_commit(work.states.values())
+        return st.tasks[task_ex_id]
+
     def delete_workflow_execution(self, wf_ex_id: str, force: bool = False) -> None:
         """Delete a finished workflow execution (or any, with ``force``)."""
         with self.store.atomic():
             wf_ex = self.store.lock_workflow_execution(wf_ex_id)
-            if wf_ex.state not in (S.SUCCESS, S.ERROR, S.CANCELLED) and not force:
+            if wf_ex.state not in FINISHED and not force:
                 raise StateConflictError(
                     f"Execution {wf_ex_id} is {wf_ex.state.value}: only a finished execution can be deleted "
                     "(add force=true to delete it anyway)", wf_ex.state.value)
             self.store.delete_workflow_execution(wf_ex_id)
+            self.store.delete_timers(wf_ex_id)
+        self._cache.drop(wf_ex_id)
 
-    # -- action results -------------------------------------------------------------------
+    # == action results ==================================================================
     def complete_action(self, action_ex_id: str, state: State, output: Any) -> ActionExecution:
         """Deliver an action's result (SUCCESS, ERROR or CANCELLED) and move the workflow on.
 
@@ -208,26 +362,27 @@ class Engine:
 
         Raises:
             NotFoundError: no such action execution.
-            StateConflictError: the action finished already with another result.
+            StateConflictError: the action finished already with another result (it may have timed out).
         """
         if state not in (S.SUCCESS, S.ERROR, S.CANCELLED):
             raise InputError(f"an action result must be SUCCESS, ERROR or CANCELLED, not {state.value}")
+        work = _Work(self)
         with self.store.atomic():
-            action_ex, st = self._lock_action(action_ex_id)
+            action_ex, st = self._lock_action(work, action_ex_id)
             if is_action_finished(action_ex.state):
                 return self._repeated_result(action_ex, state, output)
             if st is None:
                 return self._complete_orphan(action_ex, state, output)
             action_ex = self._conductor.on_action_completed(st, action_ex, state, output)
-            self._flush(st)
-        self._after_commit([st])
+            self._finish(work)
+        self._after_commit(work.states.values())
         return action_ex
 
-    def _lock_action(self, action_ex_id: str) -> tuple[ActionExecution, ExecutionState | None]:
+    def _lock_action(self, work: _Work, action_ex_id: str) -> tuple[ActionExecution, ExecutionState | None]:
         action_ex = self.store.get_action_execution(action_ex_id)
         if action_ex.workflow_execution_id is None:
             return action_ex, None
-        st = self._load_state(self.store.lock_workflow_execution(action_ex.workflow_execution_id))
+        st = work.state(action_ex.workflow_execution_id)
         return self._action_of(st, action_ex_id), st
 
     def _action_of(self, st: ExecutionState, action_ex_id: str) -> ActionExecution:
@@ -248,10 +403,9 @@ class Engine:
         raise StateConflictError(reason + "; its result cannot be changed", action_ex.state.value)
 
     def _complete_orphan(self, action_ex: ActionExecution, state: State, output: Any) -> ActionExecution:
-        now = self._clock.now()
         result = None if state is S.CANCELLED else output
         updated = dataclasses.replace(action_ex, state=state, output={"result": result}, accepted=True,
-                                      updated_at=now)
+                                      updated_at=self._clock.now())
         self.store.update(updated, ("state", "output", "accepted"))
         return updated
 
@@ -259,8 +413,9 @@ class Engine:
         """Pause (async actions only) or resume an action execution."""
         if state not in (S.PAUSED, S.RUNNING):
             raise InputError(f"an action can only be set PAUSED or RUNNING this way, not {state.value}")
+        work = _Work(self)
         with self.store.atomic():
-            action_ex, st = self._lock_action(action_ex_id)
+            action_ex, st = self._lock_action(work, action_ex_id)
             if action_ex.state is state:
                 return action_ex
             if is_action_finished(action_ex.state):
@@ -273,103 +428,268 @@ class Engine:
                 updated = dataclasses.replace(action_ex, state=state, updated_at=self._clock.now())
                 self.store.update(updated, ("state",))
                 return updated
-            updated = st.change(action_ex, state=state)  # type: ignore[assignment]
-            self._flush(st)
-        self._after_commit([st])
-        return updated
+            updated = st.change(action_ex, state=state)
+            self._finish(work)
+        self._after_commit(work.states.values())
+        return updated  # type: ignore[no-any-return]
 
+    # == events from executors and timers ================================================
     def apply_events(self, events: Sequence[Event]) -> None:
         """Apply events from executors, many in one transaction; a failing one is retried alone."""
-        try:
-            states = self._apply_batch(events)
-        except Exception:  # one bad event must not lose the others: retry one by one
-            if len(events) == 1:
-                self._fail_event(events[0])
-                return
-            LOG.exception("a batch of %d events failed; applying them one by one", len(events))
-            for event in events:
-                self.apply_events([event])
-            return
-        self._after_commit(states)
+        handed_off = [e.action_execution_id for e in events if isinstance(e, ActionHandedOff)]
+        if handed_off:
+            self.store.raise_dispatch(handed_off, DISPATCH_HANDED_OFF)
+        completed = [e for e in events if isinstance(e, ActionCompleted)]
+        if completed:
+            self._in_batches(completed, self._apply_completion, self._fail_event)
 
-    def _apply_batch(self, events: Sequence[Event]) -> list[ExecutionState]:
-        states: dict[str, ExecutionState] = {}
-        with self.store.atomic():
-            for event in sorted(events, key=lambda e: e.action_execution_id):
-                self._apply_one(event, states)
-            for st in states.values():
-                self._flush(st)
-        return list(states.values())
-
-    def _apply_one(self, event: Event, states: dict[str, ExecutionState]) -> None:
+    def _apply_completion(self, work: _Work, event: ActionCompleted) -> None:
         try:
             wf_id = event.workflow_execution_id
             if wf_id is None:
                 wf_id = self.store.get_action_execution(event.action_execution_id).workflow_execution_id
-            st = states.get(wf_id) if wf_id else None
-            if wf_id and st is None:
-                st = states[wf_id] = self._load_state(self.store.lock_workflow_execution(wf_id))
+            st = work.state(wf_id) if wf_id else None
             action_ex = (self._action_of(st, event.action_execution_id) if st is not None
                          else self.store.get_action_execution(event.action_execution_id))
         except NotFoundError:
             return  # the execution was deleted meanwhile
-        if isinstance(event, ActionHandedOff):
-            if action_ex.state in (S.RUNNING, S.PAUSED):
-                self._hand_off(st, action_ex)
-        elif isinstance(event, ActionCompleted) and not is_action_finished(action_ex.state):
-            if st is None:
-                self._complete_orphan(action_ex, event.state, event.output)
-            else:
-                self._conductor.on_action_completed(st, action_ex, event.state, event.output)
-
-    def _hand_off(self, st: ExecutionState | None, action_ex: ActionExecution) -> None:
-        if st is not None:
-            st.change(action_ex, dispatch=DISPATCH_HANDED_OFF)
+        if is_action_finished(action_ex.state):
+            return
+        if st is None:
+            self._complete_orphan(action_ex, event.state, event.output)
         else:
-            self.store.update(dataclasses.replace(action_ex, dispatch=DISPATCH_HANDED_OFF), ("dispatch",))
+            self._conductor.on_action_completed(st, action_ex, event.state, event.output)
 
-    def _fail_event(self, event: Event) -> None:
-        LOG.exception("could not apply %s", event)
-        if isinstance(event, ActionCompleted) and event.state is not S.ERROR:
-            try:
-                self.apply_events([ActionCompleted(event.action_execution_id, S.ERROR,
-                                                   "Internal error while applying the action's result; "
-                                                   "see the server log")])
-            except MistralError:
-                LOG.exception("could not fail action execution %s", event.action_execution_id)
+    def fire_timers(self, timers: Sequence[Timer]) -> None:
+        """Apply timers that fell due (claimed by this engine): each exactly once."""
+        self._in_batches(sorted(timers, key=lambda t: t.due_at), self._fire_one, self._timer_failed)
 
-    # -- recovery -----------------------------------------------------------------------
+    def _fire_one(self, work: _Work, timer: Timer) -> None:
+        if not self.store.delete_timer(timer.id):
+            return  # cancelled, or fired by another engine
+        if timer.kind == "cron":
+            self._fire_cron(work, timer)
+            return
+        if timer.workflow_execution_id is None:
+            return
+        try:
+            st = work.state(timer.workflow_execution_id)
+        except NotFoundError:
+            return
+        self._conductor.on_timer(st, timer)
+
+    def _in_batches(self, items: Sequence[Any], apply: Callable[[_Work, Any], None],
+                    on_failure: Callable[[Any], None]) -> None:
+        work = _Work(self)
+        try:
+            with self.store.atomic():
+                for item in items:
+                    apply(work, item)
+                self._finish(work)
+        except Exception:  # one bad item must not lose the others: retry one by one
+            if len(items) == 1:
+                LOG.exception("could not apply %s", items[0])
+                on_failure(items[0])
+                return
+            LOG.warning("a batch of %d failed; applying them one by one", len(items), exc_info=True)
+            for item in items:
+                self._in_batches([item], apply, on_failure)
+            return
+        self._after_commit(work.states.values())
+
+    def _fail_event(self, event: ActionCompleted) -> None:
+        if event.state is not S.ERROR:
+            self._in_batches([ActionCompleted(event.action_execution_id, S.ERROR,
+                                              "Internal error while applying the action's result; "
+                                              "see the server log", event.workflow_execution_id)],
+                             self._apply_completion, lambda e: None)
+
+    @staticmethod
+    def _timer_failed(timer: Timer) -> None:
+        LOG.error("timer %s (%s of %s) could not be applied and was dropped", timer.id, timer.kind,
+                  timer.target_id)
+
+    # == cron triggers ===================================================================
+    def create_cron_trigger(self, name: str, workflow: str, pattern: str | None = None,
+                            workflow_input: dict[str, Any] | None = None,
+                            workflow_params: dict[str, Any] | None = None,
+                            first_execution_time: dt.datetime | None = None,
+                            remaining_executions: int | None = None, namespace: str = "") -> CronTrigger:
+        """Create a cron trigger (validated: workflow, input, pattern, times, count).
+
+        Raises:
+            InputError: a bad pattern, a time in the past, a count below 1, bad input.
+            NotFoundError: no such workflow.
+            DuplicateError: the name exists.
+        """
+        if self._cron is None:
+            raise InputError("cron triggers are not available: the engine has no cron schedule")
+        if not pattern and first_execution_time is None:
+            raise InputError("a cron trigger needs a pattern, a first_execution_time, or both")
+        if pattern:
+            self._cron.validate(pattern)
+        if remaining_executions is not None and remaining_executions < 1:
+            raise InputError(f"remaining_executions must be at least 1, not {remaining_executions}")
+        now = self._clock.now()
+        if first_execution_time is not None and first_execution_time < now:
+            raise InputError(f"first_execution_time {first_execution_time:%Y-%m-%d %H:%M} is in the past")
+        wf_def, spec = self.definitions.resolve_workflow(workflow, namespace)
+        self._check_input(spec, workflow_input or {})
+        self._check_params(spec, {"env": {}, **(workflow_params or {})})
+        if remaining_executions is None and not pattern:
+            remaining_executions = 1
+        first = first_execution_time or self._cron.next_after(str(pattern), now)
+        trigger = CronTrigger(
+            id=self._new_id(), name=name, workflow_name=wf_def.name, workflow_id=wf_def.id, pattern=pattern,
+            next_execution_time=first, workflow_input=workflow_input or {},
+            workflow_params=workflow_params or {}, first_execution_time=first_execution_time,
+            remaining_executions=remaining_executions, created_at=now,
+        )
+        with self.store.atomic():
+            self.store.create_cron_trigger(trigger)
+            self.store.insert_timer(self._cron_timer(trigger))
+        if self._timer_listener is not None:
+            self._timer_listener(first)
+        return trigger
+
+    def delete_cron_trigger(self, identifier: str) -> None:
+        """Delete a cron trigger (and its pending firing)."""
+        with self.store.atomic():
+            trigger = self.store.get_cron_trigger(identifier)
+            self.store.delete_cron_trigger(trigger.id)
+            self.store.delete_timers(trigger.id, "cron")
+
+    def _cron_timer(self, trigger: CronTrigger) -> Timer:
+        return Timer(id=self._new_id(), due_at=trigger.next_execution_time, kind="cron", target_id=trigger.id,
+                     created_at=self._clock.now())
+
+    def _fire_cron(self, work: _Work, timer: Timer) -> None:
+        try:
+            trigger = self.store.get_cron_trigger(timer.target_id)
+        except NotFoundError:
+            return
+        try:
+            wf_def, spec = self.definitions.resolve_workflow(trigger.workflow_id)
+            params = self._check_params(spec, {"namespace": wf_def.namespace, "env": {},
+                                               **trigger.workflow_params})
+            st = self._new_execution(wf_def, spec, self._check_input(spec, trigger.workflow_input), params,
+                                     f'{{"triggered_by": {{"type": "cron_trigger", "id": "{trigger.id}", '
+                                     f'"name": "{trigger.name}"}}}}', None, None)
+            work.add(st)
+            self._conductor.start(st)
+        except MistralError as exc:
+            LOG.warning("cron trigger %s could not start workflow %s: %s", trigger.name, trigger.workflow_name, exc)
+        self._advance_cron(trigger)
+
+    def _advance_cron(self, trigger: CronTrigger) -> None:
+        remaining = None if trigger.remaining_executions is None else trigger.remaining_executions - 1
+        if remaining == 0 or not trigger.pattern or self._cron is None:
+            self.store.delete_cron_trigger(trigger.id)
+            return
+        after = max(self._clock.now(), trigger.next_execution_time)
+        nxt = self._cron.next_after(trigger.pattern, after)
+        updated = dataclasses.replace(trigger, next_execution_time=nxt, remaining_executions=remaining,
+                                      updated_at=self._clock.now())
+        self.store.update_cron_trigger(updated, ("next_execution_time", "remaining_executions"))
+        self.store.insert_timer(self._cron_timer(updated))
+
+    # == recovery ========================================================================
     def recover(self) -> int:
-        """After a restart: fail actions left in doubt (or re-run safe ones). Returns how many were touched."""
-        touched = 0
-        for action_ex in self.store.unfinished_action_executions():
-            if action_ex.dispatch == DISPATCH_HANDED_OFF:
-                continue  # an async action whose third party has the work: keep waiting
-            touched += 1
-            self.apply_events([ActionCompleted(
-                action_ex.id, S.ERROR,
-                f"The server stopped while action {action_ex.name} was being run; it may or may not have "
-                "run, and its task is not marked safe-rerun, so it was not run again")])
-        return touched
+        """After a restart: re-run what never started or is safe to re-run; fail what is in doubt.
 
-    # -- plumbing -------------------------------------------------------------------------
-    def _load_state(self, wf_ex: WorkflowExecution) -> ExecutionState:
+        Handed-off async actions keep waiting. Returns how many action executions were touched.
+        """
+        commands: list[RunAction] = []
+        in_doubt: list[ActionCompleted] = []
+        for action_ex in self.store.unfinished_action_executions():
+            if action_ex.state is S.IDLE or action_ex.dispatch == DISPATCH_HANDED_OFF:
+                continue
+            if action_ex.params.get("safe_rerun") or action_ex.dispatch == DISPATCH_QUEUED:
+                commands.append(Conductor.command_for(action_ex))
+            else:
+                in_doubt.append(ActionCompleted(
+                    action_ex.id, S.ERROR,
+                    f"The server stopped while action {action_ex.name} was running: it may or may not have "
+                    "done its work, and its task is not marked safe-rerun, so it was not run again",
+                    action_ex.workflow_execution_id))
+        if in_doubt:
+            self.apply_events(in_doubt)
+        if commands and self._runner is not None:
+            self._runner.submit(commands)
+        return len(commands) + len(in_doubt)
+
+    # == plumbing ========================================================================
+    def load_state(self, wf_ex: WorkflowExecution) -> ExecutionState:
         """The view of a (locked) workflow execution: cached if still current, else read."""
         cached = self._cache.take(wf_ex)
         if cached is not None:
             cached.wf_ex = wf_ex
             cached.begin(self._clock.now())
             return cached
-        spec = self._spec(wf_ex.spec_checksum)
+        spec = self.definitions.spec(wf_ex.spec_checksum)
         tasks = {t.id: t for t in self.store.task_executions_of(wf_ex.id)}
-        return ExecutionState(wf_ex, spec, tasks, self._clock.now(), self._new_id)
+        return ExecutionState(wf_ex, spec, tasks, self._clock.now(), self._new_id, self.store.action_executions_of)
+
+    def _finish(self, work: _Work) -> None:
+        """Apply intents between executions until none is left, then write every execution."""
+        todo = deque(work.states.values())
+        while todo:
+            st = todo.popleft()
+            intents, st.intents = st.intents, []
+            for intent in intents:
+                todo.extend(self._apply_intent(work, st, intent))
+        for st in work.states.values():
+            self._flush(st)
+
+    def _apply_intent(self, work: _Work, st: ExecutionState, intent: tuple[Any, ...]) -> list[ExecutionState]:
+        kind = intent[0]
+        try:
+            if kind == "start_child":
+                return self._start_child(work, st, *intent[1:])
+            if kind == "completed":
+                parent = work.owner_of_task(intent[1])
+                self._conductor.on_child_completed(parent, intent[1], *intent[2:])
+                return [parent]
+            child = work.state(intent[1])
+        except NotFoundError:
+            return []
+        if kind == "pause":
+            self._conductor.pause(child, intent[2])
+        elif kind == "resume":
+            self._conductor.resume(child)
+        elif kind == "cancel":
+            self._conductor.cancel(child, intent[2])
+        return [child]
+
+    def _start_child(self, work: _Work, parent: ExecutionState, task_id: str, child_id: str, name: str,
+                     given: dict[str, Any]) -> list[ExecutionState]:
+        namespace = parent.wf_ex.workflow_namespace
+        try:
+            wf_def, spec = self.definitions.resolve_workflow(name, namespace)
+            wf_input = self._check_input(spec, {k: v for k, v in given.items() if k not in CHILD_PARAMS})
+            params = {"namespace": namespace, "env": parent.wf_ex.params.get("env", {}),
+                      **{k: v for k, v in given.items() if k in CHILD_PARAMS}}
+            params = self._check_params(spec, params)
+        except (NotFoundError, InputError) as exc:
+            self._conductor.child_failed(parent, task_id, f"Failed to start sub-workflow '{name}': {exc}")
+            return [parent]
+        child = self._new_execution(wf_def, spec, wf_input, params, "", child_id, (parent.wf_ex, task_id))
+        work.add(child)
+        self._conductor.start(child)
+        return [parent, child]
 
     def _flush(self, st: ExecutionState) -> None:
         for task_id, reason in st.cancel_actions_of:
-            for action_ex in self.store.action_executions_of(task_id):
-                current = st.actions.get(action_ex.id, action_ex)
-                if current.state in (S.RUNNING, S.PAUSED):
-                    st.change(current, state=S.CANCELLED, state_info=reason)
+            for action_ex in st.actions_of(task_id):
+                if action_ex.state in (S.RUNNING, S.PAUSED, S.IDLE):
+                    st.change(action_ex, state=S.CANCELLED, state_info=reason)
+                    if not action_ex.is_sync and action_ex.state is not S.IDLE:
+                        st.commands.append(CancelAction(action_ex.id, action_ex.name, action_ex.input,
+                                                        action_ex.workflow_execution_id, task_id))
+        for target_id, kind in st.timer_cancels:
+            self.store.delete_timers(target_id, kind)
+        for timer in st.timers:
+            self.store.insert_timer(timer)
         if not st.pending:
             return
         st.change(st.wf_ex, version=st.wf_ex.version + 1)
@@ -380,17 +700,19 @@ class Engine:
                 self.store.update(record, tuple(fields))
 
     def _after_commit(self, states: Iterable[ExecutionState]) -> None:
-        commands = []
+        commands: list[Any] = []
+        earliest: dt.datetime | None = None
         for st in states:
             self._cache.keep(st)
             commands.extend(st.commands)
+            for timer in st.timers:
+                earliest = timer.due_at if earliest is None else min(earliest, timer.due_at)
             for hook, key, record in st.notifications:
                 self._hooks.notify(hook, **{key: record})
         if commands and self._runner is not None:
             self._runner.submit(commands)
+        if earliest is not None and self._timer_listener is not None:
+            self._timer_listener(earliest)
 
-    def list_actions(self) -> list[Any]:
-        """The actions the catalog knows (for ``GET /v2/actions``)."""
-        lister = getattr(self.catalog, "list", None)
-        return list(lister()) if lister else []
 
+__all__ = ["ACTIVE", "Engine"]

@@ -17,7 +17,7 @@ import jsonschema
 
 from mistral_core.errors import ExpressionError, LanguageError
 from mistral_core.lang import schema
-from mistral_core.lang.expressions import Evaluator, iter_expressions
+from mistral_core.lang.expressions import Evaluator, has_expression, iter_expressions
 from mistral_core.lang.loader import Document, Path, load_document
 from mistral_core.lang.spec import WorkflowSpec, parse_with_items
 
@@ -174,11 +174,30 @@ def _check_reverse_task(spec: WorkflowSpec, task_name: str, doc: Document) -> No
             _fail(doc, (spec.name, "tasks", task_name, "requires"), f"unknown task '{required}'")
 
 
+_NUMERIC_POLICIES = ("timeout", "wait-before", "wait-after", "concurrency")
+
+
+def _check_policy_values(name: str, body: Mapping[str, Any], base: Path, doc: Document) -> None:
+    """A numeric policy written as text must be an expression (``timeout: soon`` is a mistake)."""
+    for key in _NUMERIC_POLICIES:
+        value = body.get(key)
+        if isinstance(value, str) and not has_expression(value):
+            _fail(doc, (*base, key), f"must be a number or an expression, not {value!r}")
+    retry = body.get("retry")
+    if isinstance(retry, dict):
+        for key in ("count", "delay"):
+            value = retry.get(key)
+            if isinstance(value, str) and not has_expression(value):
+                _fail(doc, (*base, "retry", key), f"must be a number or an expression, not {value!r}")
+
+
 def _check_expressions(spec: WorkflowSpec, body: Mapping[str, Any], doc: Document, evaluator: Evaluator) -> None:
     for key in ("output", "output-on-error", "vars", "input", "task-defaults"):
         _check_value(evaluator, body.get(key), (spec.name, key), doc)
+    _check_policy_values(spec.name, body.get("task-defaults") or {}, (spec.name, "task-defaults"), doc)
     for task_name, task_body in (body.get("tasks") or {}).items():
         base: Path = (spec.name, "tasks", task_name)
+        _check_policy_values(spec.name, task_body or {}, base, doc)
         for key, value in (task_body or {}).items():
             _check_value(evaluator, value, (*base, key), doc)
         if task_body and "with-items" in task_body:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from mistral_core.executor import Executor
-from mistral_core.model import Event, RunAction
+from mistral_core.model import ActionCompleted, Command, Event, RunAction, State
 
 LOG = logging.getLogger(__name__)
 
@@ -37,10 +37,14 @@ class LocalTransport:
         executor: runs one action.
         workers: executor threads (actions that block, like std.sleep or std.http, each hold one).
         max_batch: the most events applied in one transaction.
+        mark_started: durably records that actions are about to run (before ``run()`` of any action
+            that is not safe to re-run), so that a crash can tell "never started" from "in doubt".
     """
 
-    def __init__(self, executor: Executor, workers: int = 16, max_batch: int = 64) -> None:
+    def __init__(self, executor: Executor, workers: int = 16, max_batch: int = 64,
+                 mark_started: Callable[[Sequence[str]], None] | None = None) -> None:
         self._executor = executor
+        self._mark_started = mark_started
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="executor")
         self._events: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._max_batch = max_batch
@@ -55,21 +59,35 @@ class LocalTransport:
         self._thread = threading.Thread(target=self._loop, name="engine-loop", daemon=True)
         self._thread.start()
 
-    def submit(self, commands: Sequence[RunAction]) -> None:
-        """Run these actions on the pool (never blocks on their work)."""
+    def submit(self, commands: Sequence[Command]) -> None:
+        """Run these actions (or tell them they are cancelled) on the pool; never blocks on their work."""
+        runs = [c for c in commands if isinstance(c, RunAction)]
         with self._idle:
-            self._pending += len(commands)
+            self._pending += len(runs)
         for cmd in commands:
-            self._pool.submit(self._run, cmd)
+            self._pool.submit(self._run if isinstance(cmd, RunAction) else self._executor.cancel, cmd)
 
     def _run(self, cmd: RunAction) -> None:
         try:
-            event = self._executor.run(cmd)
+            event = self._start(cmd) or self._executor.run(cmd)
         except Exception:  # the executor already turns action failures into events; this is a bug guard
             LOG.exception("executor failed on %s", cmd.action_execution_id)
             self._done(1)
             return
         self._events.put(event)
+
+    def _start(self, cmd: RunAction) -> Event | None:
+        """Record the start of an action that must not run twice; an event if that failed."""
+        if cmd.safe_rerun or self._mark_started is None:
+            return None
+        try:
+            self._mark_started([cmd.action_execution_id])
+        except Exception as exc:  # without the mark the action must not run: fail it instead
+            LOG.exception("could not record the start of %s", cmd.action_execution_id)
+            return ActionCompleted(cmd.action_execution_id, State.ERROR,
+                                   f"Could not record the start of the action, so it was not run: {exc}",
+                                   cmd.workflow_execution_id)
+        return None
 
     def _loop(self) -> None:
         assert self._engine is not None

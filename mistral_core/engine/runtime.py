@@ -1,0 +1,71 @@
+"""What expressions see of an execution: ``task()``, ``tasks()``, ``execution()``, ``env()``, ``global()``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mistral_core.engine.state import ExecutionState
+from mistral_core.model import TaskExecution
+
+#: Where variables published with the ``global`` scope live in a workflow execution's context.
+GLOBALS_KEY = "__global"
+
+
+def error_text(data: Any) -> str:
+    """How an error result reads in ``state_info``: strings as they are, anything else as JSON."""
+    if isinstance(data, str):
+        return data
+    if data is None:
+        return "Unknown error"
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def task_view(task: TaskExecution) -> dict[str, Any]:
+    """The dict ``task()`` returns."""
+    return {"id": task.id, "name": task.name, "state": task.state.value, "state_info": task.state_info,
+            "result": task.result, "published": task.published, "type": task.type,
+            "workflow_execution_id": task.workflow_execution_id,
+            "created_at": str(task.created_at), "updated_at": str(task.updated_at)}
+
+
+class Runtime:
+    """The expression runtime of one evaluation inside one execution."""
+
+    def __init__(self, st: ExecutionState, current: TaskExecution | None) -> None:
+        self._st = st
+        self._current = current
+
+    def task(self, name: str | None) -> dict[str, Any] | None:
+        """The current task, or the newest task execution called ``name``."""
+        task = self._current if name is None else self._st.latest_task(name)
+        return None if task is None else task_view(task)
+
+    def tasks(self, state: str | None) -> list[dict[str, Any]]:
+        """Every task execution of this workflow execution (optionally in one state)."""
+        return [task_view(t) for t in self._st.tasks.values() if state is None or t.state == state]
+
+    def execution(self) -> dict[str, Any]:
+        """The workflow execution."""
+        wf_ex = self._st.wf_ex
+        return {"id": wf_ex.id, "name": wf_ex.workflow_name, "input": wf_ex.input, "params": wf_ex.params,
+                "state": wf_ex.state.value, "created_at": str(wf_ex.created_at),
+                "updated_at": str(wf_ex.updated_at), "root_execution_id": wf_ex.root_execution_id,
+                "task_execution_id": wf_ex.task_execution_id, "spec": dict(self._st.spec.body)}
+
+    def env(self) -> dict[str, Any]:
+        """The execution's environment (``params.env``)."""
+        env = self._st.wf_ex.params.get("env")
+        return env if isinstance(env, dict) else {}
+
+    def global_var(self, name: str) -> Any:
+        """A variable published with the ``global`` scope."""
+        return self._st.wf_ex.context.get(GLOBALS_KEY, {}).get(name)
+
+
+def failure_message(failed: list[TaskExecution]) -> str:
+    """Mistral's workflow ``state_info`` for unhandled task errors (without tracebacks)."""
+    names = ", ".join(t.name for t in failed)
+    lines = [f"Failure caused by error in tasks: {names}", ""]
+    lines += [f"  {t.name} [task_ex_id={t.id}] -> {t.state_info}" for t in failed]
+    return "\n".join(lines) + "\n"

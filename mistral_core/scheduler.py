@@ -1,0 +1,116 @@
+"""The durable scheduler: fires the timers kept in the database (timeouts, retries, waits, cron).
+
+Nothing per timer lives in memory: one thread asks the store for timers that
+fell due (an indexed query, claimed so that only one engine fires each), hands
+them to the engine, and sleeps until the next due time (at most ``max_sleep``),
+or until the engine announces an earlier timer. A timer is deleted in the
+transaction that applies it, so it fires exactly once, also after a restart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import uuid
+from typing import Protocol
+
+import croniter
+
+from mistral_core.engine.ports import Clock, ExecutionStore, SystemClock
+from mistral_core.errors import InputError
+from mistral_core.model import Timer
+
+LOG = logging.getLogger(__name__)
+
+
+class TimerSink(Protocol):
+    """Applies due timers (the engine)."""
+
+    def fire_timers(self, timers: list[Timer]) -> None:
+        """Apply these timers."""
+        ...
+
+
+class CronTab:
+    """Crontab arithmetic with croniter (the engine's CronSchedule port)."""
+
+    def validate(self, pattern: str) -> None:
+        """Raise InputError if ``pattern`` is not a valid 5-field crontab."""
+        if len(pattern.split()) != 5 or not croniter.croniter.is_valid(pattern):
+            raise InputError(f"Invalid cron pattern '{pattern}': expected 5 fields (minute hour "
+                             "day-of-month month day-of-week), e.g. '*/5 * * * *'")
+
+    def next_after(self, pattern: str, after: dt.datetime) -> dt.datetime:
+        """The first time strictly after ``after`` that ``pattern`` matches."""
+        nxt: dt.datetime = croniter.croniter(pattern, after).get_next(dt.datetime)
+        return nxt
+
+
+class Scheduler:
+    """Claims and fires due timers from one thread.
+
+    Args:
+        store: where timers live.
+        engine: applies them.
+        clock: the time.
+        batch: the most timers claimed at once.
+        lease: seconds a claim holds before another engine may take the timer over.
+        max_sleep: the longest wait between two looks at the store.
+    """
+
+    def __init__(self, store: ExecutionStore, engine: TimerSink, clock: Clock | None = None, batch: int = 500,
+                 lease: float = 30.0, max_sleep: float = 1.0) -> None:
+        self._store = store
+        self._engine = engine
+        self._clock = clock or SystemClock()
+        self._batch = batch
+        self._lease = dt.timedelta(seconds=lease)
+        self._max_sleep = max_sleep
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the scheduler thread."""
+        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+        self._thread.start()
+
+    def wake(self, due_at: dt.datetime | None = None) -> None:
+        """A timer was added (due at ``due_at``): look again now."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the current round."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run_once(self) -> int:
+        """Claim and fire what is due now; how many timers were fired."""
+        now = self._clock.now()
+        timers = self._store.claim_due_timers(now, self.owner, now + self._lease, self._batch)
+        if timers:
+            self._engine.fire_timers(timers)
+        return len(timers)
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                if self.run_once() >= self._batch:
+                    continue  # more may be due: no sleep
+                self._wake.wait(self._pause())
+            except Exception:  # the loop must survive a database hiccup
+                LOG.exception("scheduler round failed")
+                self._wake.wait(self._max_sleep)
+            self._wake.clear()
+
+    def _pause(self) -> float:
+        nxt = self._store.next_timer_due()
+        if nxt is None:
+            return self._max_sleep
+        return max(0.0, min(self._max_sleep, (nxt - self._clock.now()).total_seconds()))
