@@ -25,11 +25,12 @@ from mistral_core.model import (
     ActionExecution,
     State,
     TaskExecution,
+    Timer,
     WorkflowDefinition,
     WorkflowExecution,
 )
 
-AnyRecord = WorkflowDefinition | WorkflowExecution | TaskExecution | ActionExecution
+AnyRecord = WorkflowDefinition | WorkflowExecution | TaskExecution | ActionExecution | Timer
 Row = tuple[Any, ...]
 Convert = Callable[[Any], Any]
 
@@ -183,6 +184,7 @@ WORKFLOW_DEFINITIONS = _table("workflow_definitions", WorkflowDefinition, "Workf
 WORKFLOW_EXECUTIONS = _table("workflow_executions", WorkflowExecution, "WorkflowExecution")
 TASK_EXECUTIONS = _table("task_executions", TaskExecution, "TaskExecution")
 ACTION_EXECUTIONS = _table("action_executions", ActionExecution, "ActionExecution")
+TIMERS = _table("timers", Timer, "Timer")
 
 EXECUTION_TABLES: dict[type[Any], TableSpec] = {
     WorkflowExecution: WORKFLOW_EXECUTIONS,
@@ -190,7 +192,8 @@ EXECUTION_TABLES: dict[type[Any], TableSpec] = {
     ActionExecution: ACTION_EXECUTIONS,
 }
 
-ALL_TABLES = (WORKFLOW_DEFINITIONS, WORKFLOW_EXECUTIONS, TASK_EXECUTIONS, ACTION_EXECUTIONS)
+#: Every table, referenced tables before the tables that refer to them.
+ALL_TABLES = (WORKFLOW_DEFINITIONS, WORKFLOW_EXECUTIONS, TASK_EXECUTIONS, ACTION_EXECUTIONS, TIMERS)
 
 
 _UpdatePlan = tuple[tuple[str, ...], Callable[[Any], Any], list[Convert]]
@@ -216,7 +219,9 @@ class Codec:
         self._encoding = [(i, f) for i, f in enumerate(self.encoders) if f is not _same]
         self._decoding = [(i, f) for i, f in enumerate(decoders) if f is not _same]
         self._created_at = table.index_of("created_at")
-        self._encode_updated_at = self.encoders[table.index_of("updated_at")]
+        # Timers are never updated field by field, and have no updated_at.
+        updated_at = table.positions.get("updated_at")
+        self._encode_updated_at = None if updated_at is None else self.encoders[updated_at]
         self._update_plans: dict[tuple[str, ...], _UpdatePlan] = {}
 
     @staticmethod
@@ -258,6 +263,9 @@ class Codec:
             InputError: an unknown field, or ``id``.
             StoreError: a value cannot be encoded.
         """
+        encode_updated_at = self._encode_updated_at
+        if encode_updated_at is None:
+            raise InputError(f"{self.table.label} records cannot be updated field by field")
         key = tuple(fields)
         plan = self._update_plans.get(key) or self._update_plan(key)
         names, getter, encoders = plan
@@ -269,7 +277,7 @@ class Codec:
                 self.value(name, record)
             raise
         updated_at = current[-1]
-        values.append(self._encode_updated_at(updated_at if updated_at is not None else now()))
+        values.append(encode_updated_at(updated_at if updated_at is not None else now()))
         return (*names, "updated_at"), values
 
     def _update_plan(self, fields: tuple[str, ...]) -> _UpdatePlan:

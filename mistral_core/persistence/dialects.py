@@ -9,10 +9,11 @@ import contextlib
 import dataclasses
 import datetime as dt
 import importlib
+import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import peewee
@@ -73,6 +74,12 @@ class Dialect:
     placeholder: str
     collation: str | None
     write_lock: contextlib.AbstractContextManager[Any]
+    #: ``{col}`` is one of the values of a list passed as ONE parameter (so one statement
+    #: text, prepared once, serves lists of any length); ``id_list`` makes that parameter.
+    one_of: str
+    id_list: Callable[[Sequence[str]], Any]
+    #: Appended to the SELECT of due timers: what keeps two engines from claiming one timer.
+    skip_locked: str
     datetime_in: Callable[[Any], Any] | None = None
     datetime_out: Callable[[Any], Any] | None = None
 
@@ -120,6 +127,10 @@ def sqlite_datetime_in(value: dt.datetime) -> str:
     return value.isoformat(sep=" ", timespec="microseconds")
 
 
+def _json_list(values: Sequence[str]) -> str:
+    return json.dumps(list(values), separators=(",", ":"))
+
+
 def dialect_of(database: peewee.Database) -> Dialect:
     if isinstance(database, peewee.SqliteDatabase):
         return Dialect(
@@ -131,6 +142,10 @@ def dialect_of(database: peewee.Database) -> Dialect:
             placeholder="?",
             collation=None,
             write_lock=_file_lock(database.database),
+            one_of='{col} IN (SELECT "value" FROM json_each(?))',
+            id_list=_json_list,
+            # BEGIN IMMEDIATE already holds the only write lock of the database.
+            skip_locked="",
             datetime_in=sqlite_datetime_in,
             datetime_out=dt.datetime.fromisoformat,
         )
@@ -144,6 +159,9 @@ def dialect_of(database: peewee.Database) -> Dialect:
             placeholder="%s",
             collation='"C"',
             write_lock=contextlib.nullcontext(),
+            one_of="{col} = ANY(?)",
+            id_list=list,
+            skip_locked=" FOR UPDATE SKIP LOCKED",
         )
     raise InputError(f"Unsupported database: {type(database).__name__}")
 

@@ -10,6 +10,7 @@ holds it for the whole block and undoes the block's writes if it raises.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import itertools
 import json
 import threading
@@ -23,6 +24,7 @@ from mistral_core.model import (
     Query,
     State,
     TaskExecution,
+    Timer,
     WorkflowDefinition,
     WorkflowExecution,
 )
@@ -31,6 +33,7 @@ from mistral_core.persistence.columns import (
     ALL_TABLES,
     EXECUTION_TABLES,
     TASK_EXECUTIONS,
+    TIMERS,
     WORKFLOW_DEFINITIONS,
     WORKFLOW_EXECUTIONS,
     Codec,
@@ -42,6 +45,7 @@ from mistral_core.persistence.querying import make_plan, matches, sort_rows
 
 _MISSING: Any = object()
 _UNFINISHED = (State.RUNNING.value, State.PAUSED.value)
+_DISPATCHABLE = (*_UNFINISHED, State.IDLE.value)
 
 Entry = tuple[int, Row]  # (insertion sequence, row)
 _ID = 0  # every table's first column is ``id``
@@ -56,6 +60,10 @@ _TASK_WF = _at(TASK_EXECUTIONS, "workflow_execution_id")
 _ACTION_TASK = _at(ACTION_EXECUTIONS, "task_execution_id")
 _ACTION_STATE = _at(ACTION_EXECUTIONS, "state")
 _PARENT_TASK = _at(WORKFLOW_EXECUTIONS, "task_execution_id")
+_DISPATCH = _at(ACTION_EXECUTIONS, "dispatch")
+_TIMER_DUE, _TIMER_KIND = _at(TIMERS, "due_at"), _at(TIMERS, "kind")
+_TIMER_TARGET, _TIMER_OWNER = _at(TIMERS, "target_id"), _at(TIMERS, "claimed_by")
+_TIMER_UNTIL = _at(TIMERS, "claimed_until")
 _CREATED = {table.name: _at(table, "created_at") for table in ALL_TABLES}
 
 
@@ -398,6 +406,86 @@ class MemoryStore:
             ids = [row[_ID] for _, row in entries.values() if row[_ACTION_STATE] in _UNFINISHED]
             return self._oldest_first(ACTION_EXECUTIONS, ids)
 
+    def raise_dispatch(self, action_ex_ids: Sequence[str], dispatch: int) -> None:
+        """Raise ``dispatch`` of these unfinished action executions to ``dispatch`` (never lower it).
+
+        ``updated_at`` is left alone; unknown ids are ignored.
+        """
+        with self._lock:
+            actions = self._rows[ACTION_EXECUTIONS.name]
+            for action_ex_id in action_ex_ids:
+                entry = actions.get(action_ex_id)
+                if entry is None or entry[1][_ACTION_STATE] not in _DISPATCHABLE:
+                    continue
+                if entry[1][_DISPATCH] < dispatch:
+                    self._put(actions, action_ex_id, (entry[0], _replaced(entry[1], _DISPATCH, dispatch)))
+
+    # -- timers -------------------------------------------------------------------
+    def insert_timer(self, timer: Timer) -> None:
+        """Add a timer (``created_at`` defaults to now).
+
+        Raises:
+            StoreError: a timer with that id exists, or the payload is not JSON-able.
+        """
+        row = self._codecs[TIMERS.name].insert_row(timer, self._clock.now)
+        with self._lock:
+            timers = self._rows[TIMERS.name]
+            if timer.id in timers:
+                raise StoreError(f"Timer {timer.id} already exists")
+            self._put(timers, timer.id, (next(self._seq), row))
+
+    def delete_timer(self, timer_id: str) -> bool:
+        """Delete one timer, claimed or not; False if it was gone already."""
+        with self._lock:
+            timers = self._rows[TIMERS.name]
+            if timer_id not in timers:
+                return False
+            self._pop(timers, timer_id)
+            return True
+
+    def delete_timers(self, target_id: str, kind: str | None = None) -> int:
+        """Delete the timers of ``target_id`` (of every kind, or of ``kind``); how many."""
+        with self._lock:
+            timers = self._rows[TIMERS.name]
+            doomed = [
+                row[_ID]
+                for _, row in timers.values()
+                if row[_TIMER_TARGET] == target_id and kind in (None, row[_TIMER_KIND])
+            ]
+            for timer_id in doomed:
+                self._pop(timers, timer_id)
+            return len(doomed)
+
+    def claim_due_timers(
+        self, now: dt.datetime, owner: str, lease_until: dt.datetime, limit: int
+    ) -> list[Timer]:
+        """Claim up to ``limit`` due timers for ``owner`` until ``lease_until``, oldest due first.
+
+        A scan of every timer under the store lock: the in-memory store is for tests and
+        small embedded uses; the SQL stores walk an index.
+        """
+        codec = self._codecs[TIMERS.name]
+        with self._lock:
+            timers = self._rows[TIMERS.name]
+            due = [entry for entry in timers.values() if _claimable(entry[1], now)]
+            due.sort(key=lambda entry: (entry[1][_TIMER_DUE], entry[0]))
+            claimed = []
+            for seq, row in due[: max(limit, 0)]:
+                row = _replaced(_replaced(row, _TIMER_OWNER, owner), _TIMER_UNTIL, lease_until)
+                self._put(timers, row[_ID], (seq, row))
+                claimed.append(codec.record(row))
+            return claimed
+
+    def next_timer_due(self) -> dt.datetime | None:
+        """The earliest ``due_at`` of all timers (claimed ones included), or None."""
+        with self._lock:
+            return min((row[_TIMER_DUE] for _, row in self._rows[TIMERS.name].values()), default=None)
+
+    def count_timers(self) -> int:
+        """How many timers are pending (claimed ones included)."""
+        with self._lock:
+            return len(self._rows[TIMERS.name])
+
     # -- references ---------------------------------------------------------------
     def _check_references(self, table: TableSpec, row: Row) -> None:
         if table is TASK_EXECUTIONS:
@@ -427,6 +515,16 @@ class MemoryStore:
         index, parent = self._index_of(table, row)
         if parent is not None and parent in index:
             self._pop(index[parent], row[_ID])
+
+
+def _replaced(row: Row, index: int, value: Any) -> Row:
+    return (*row[:index], value, *row[index + 1 :])
+
+
+def _claimable(row: Row, now: dt.datetime) -> bool:
+    """Due at ``now`` and not claimed, or claimed by a lease that has expired."""
+    until = row[_TIMER_UNTIL]
+    return bool(row[_TIMER_DUE] <= now and (until is None or until < now))
 
 
 def _table_of(record: Any) -> TableSpec:

@@ -15,6 +15,7 @@ a workflow execution.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import threading
 from collections.abc import Iterator, Sequence
@@ -28,6 +29,7 @@ from mistral_core.model import (
     ActionExecution,
     Query,
     TaskExecution,
+    Timer,
     WorkflowDefinition,
     WorkflowExecution,
 )
@@ -37,6 +39,7 @@ from mistral_core.persistence.columns import (
     ALL_TABLES,
     EXECUTION_TABLES,
     TASK_EXECUTIONS,
+    TIMERS,
     WORKFLOW_DEFINITIONS,
     WORKFLOW_EXECUTIONS,
     Row,
@@ -48,13 +51,16 @@ from mistral_core.persistence.dialects import (
     SQLITE_BUSY_TIMEOUT_S,
     SQLITE_PRAGMAS,
     IntegrityFailure,
+    Prepared,
     Statement,
     dialect_of,
     store_error,
 )
 from mistral_core.persistence.querying import make_plan
 from mistral_core.persistence.sqlquery import quote, select_list
-from mistral_core.persistence.tables import SCHEMA_VERSION, UNFINISHED_ACTIONS, build_models
+from mistral_core.persistence.tables import DISPATCHABLE, SCHEMA_VERSION, UNFINISHED_ACTIONS, build_models
+
+_DUE_AT = TIMERS.index_of("due_at")
 
 
 class SqlStore:
@@ -78,6 +84,7 @@ class SqlStore:
         self._update_sql: dict[tuple[str, tuple[str, ...]], Statement] = {}
         self._update_lock = threading.Lock()
         self._sql = self._statements()
+        self._encode_time = self._codecs[TIMERS.name].encoders[_DUE_AT]
 
     def _statements(self) -> dict[str, Statement]:
         sql: dict[str, str] = {}
@@ -98,11 +105,35 @@ class SqlStore:
             f"SELECT {select_list(ACTION_EXECUTIONS)} FROM {quote(ACTION_EXECUTIONS.name)} "
             f'WHERE {UNFINISHED_ACTIONS} ORDER BY "created_at", "seq"'
         )
+        sql.update(self._timer_statements())
+        sql["raise dispatch"] = (
+            f'UPDATE {quote(ACTION_EXECUTIONS.name)} SET "dispatch" = ? '
+            f'WHERE {self._dialect.one_of.format(col=quote("id"))} AND "dispatch" < ? AND {DISPATCHABLE}'
+        )
         sql["definition by name"] = (
             f"SELECT {select_list(WORKFLOW_DEFINITIONS)} FROM {quote(WORKFLOW_DEFINITIONS.name)} "
             'WHERE "name" = ? AND "namespace" = ?'
         )
         return {key: self._dialect.statement(f"mc_{i}", text) for i, (key, text) in enumerate(sql.items())}
+
+    def _timer_statements(self) -> dict[str, str]:
+        timers = quote(TIMERS.name)
+        claimable = '"due_at" <= ? AND ("claimed_until" IS NULL OR "claimed_until" < ?)'
+        return {
+            "delete timer": f'DELETE FROM {timers} WHERE "id" = ?',
+            "delete timers of": f'DELETE FROM {timers} WHERE "target_id" = ?',
+            "delete timers of kind": f'DELETE FROM {timers} WHERE "target_id" = ? AND "kind" = ?',
+            "next timer due": f'SELECT min("due_at") FROM {timers}',
+            "count timers": f"SELECT count(*) FROM {timers}",
+            # MATERIALIZED: the LIMIT (and, on PostgreSQL, the row locks) apply once, before
+            # the UPDATE, never re-evaluated per candidate row.
+            "claim timers": (
+                f'WITH "due" AS MATERIALIZED (SELECT "seq" FROM {timers} WHERE {claimable} '
+                f'ORDER BY "due_at", "seq" LIMIT ?{self._dialect.skip_locked}) '
+                f'UPDATE {timers} SET "claimed_by" = ?, "claimed_until" = ? '
+                f'WHERE "seq" IN (SELECT "seq" FROM "due") RETURNING "seq", {select_list(TIMERS)}'
+            ),
+        }
 
     # -- running SQL --------------------------------------------------------------
     def _execute(self, sql: Statement, params: Sequence[Any]) -> Any:
@@ -114,10 +145,7 @@ class SqlStore:
             if isinstance(sql, str):
                 cursor.execute(sql, params)
                 return cursor
-            prepared = self._prepared_on(connection)
-            if sql.name not in prepared:
-                cursor.execute(sql.prepare)
-                prepared.add(sql.name)
+            self._prepare(connection, cursor, sql)
             cursor.execute(sql.execute, params)
         except DB_ERRORS as exc:
             if getattr(connection, "closed", 0) and not getattr(self._local, "depth", 0):
@@ -129,6 +157,13 @@ class SqlStore:
         """Drop this thread's broken connection, so that the next call opens a new one."""
         with contextlib.suppress(*DB_ERRORS):
             self._db.close()
+
+    def _prepare(self, connection: Any, cursor: Any, sql: Prepared) -> None:
+        """PREPARE ``sql`` on ``connection`` unless it is prepared there already."""
+        prepared = self._prepared_on(connection)
+        if sql.name not in prepared:
+            cursor.execute(sql.prepare)
+            prepared.add(sql.name)
 
     def _prepared_on(self, connection: Any) -> set[str]:
         """Names of the statements prepared on ``connection`` (a new connection has none)."""
@@ -158,6 +193,17 @@ class SqlStore:
     def _write(self, sql: Statement, params: Sequence[Any]) -> int:
         count: int = self._execute(sql, params).rowcount
         return count
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Around one writing statement: inside atomic() it joins the transaction; outside, the
+        statement is a transaction of its own (autocommit), taken under the SQLite write lock.
+
+        One statement needs no BEGIN/COMMIT round trips: it is atomic and durable by itself, and
+        a writing statement takes SQLite's write lock when it starts, as BEGIN IMMEDIATE would.
+        """
+        with self._dialect.write_lock:
+            yield
 
     # -- schema and connections ---------------------------------------------------
     def upgrade(self) -> None:
@@ -226,6 +272,33 @@ class SqlStore:
             self._db.close()
         except DB_ERRORS as exc:
             raise store_error(exc) from exc
+
+    def explain(self, name: str, params: Sequence[Any]) -> list[str]:
+        """The query plan of one of the store's statements, one line per step (nothing is run).
+
+        On PostgreSQL it is the generic plan, the one a prepared statement settles on after a
+        few runs. For tests and operators: check that a statement walks an index.
+
+        Args:
+            name: the statement, e.g. ``"claim timers"``, ``"next timer due"``, ``"raise dispatch"``.
+            params: its parameters, as the store would pass them.
+
+        Raises:
+            InputError: no statement has that name.
+        """
+        sql = self._sql.get(name)
+        if sql is None:
+            raise InputError(f"No statement named {name!r}")
+        with self.atomic():
+            if isinstance(sql, str):
+                return [str(row[-1]) for row in self._all(f"EXPLAIN QUERY PLAN {sql}", params)]
+            self._execute("SET LOCAL plan_cache_mode = force_generic_plan", ())
+            connection = self._db.connection()  # type: ignore[no-untyped-call]  # see _execute
+            try:
+                self._prepare(connection, connection.cursor(), sql)
+            except DB_ERRORS as exc:
+                raise store_error(exc) from exc
+            return [str(row[0]) for row in self._all(f"EXPLAIN {sql.execute}", params)]
 
     # -- transactions -------------------------------------------------------------
     @contextlib.contextmanager
@@ -499,6 +572,76 @@ class SqlStore:
         """Action executions still RUNNING or PAUSED, oldest first."""
         record = self._codecs[ACTION_EXECUTIONS.name].record
         return [record(row) for row in self._all(self._sql["unfinished"], ())]
+
+    def raise_dispatch(self, action_ex_ids: Sequence[str], dispatch: int) -> None:
+        """Raise ``dispatch`` of these unfinished action executions to ``dispatch`` (never lower it).
+
+        One statement for all ids; ``updated_at`` is left alone. Joins an open :meth:`atomic`,
+        else commits at once.
+        """
+        if not action_ex_ids:
+            return
+        with self._writing():
+            self._write(
+                self._sql["raise dispatch"], (dispatch, self._dialect.id_list(action_ex_ids), dispatch)
+            )
+
+    # -- timers -------------------------------------------------------------------
+    def insert_timer(self, timer: Timer) -> None:
+        """Add a timer (``created_at`` defaults to now); joins an open :meth:`atomic`.
+
+        Raises:
+            StoreError: a timer with that id exists, or the payload is not JSON-able.
+        """
+        row = self._codecs[TIMERS.name].insert_row(timer, self._clock.now)
+        with self._writing():
+            self._execute(self._sql[f"insert {TIMERS.name}"], row)
+
+    def delete_timer(self, timer_id: str) -> bool:
+        """Delete one timer, claimed or not; False if it was gone already."""
+        with self._writing():
+            return self._write(self._sql["delete timer"], (timer_id,)) > 0
+
+    def delete_timers(self, target_id: str, kind: str | None = None) -> int:
+        """Delete the timers of ``target_id`` (of every kind, or of ``kind``); how many."""
+        with self._writing():
+            if kind is None:
+                return self._write(self._sql["delete timers of"], (target_id,))
+            return self._write(self._sql["delete timers of kind"], (target_id, kind))
+
+    def claim_due_timers(
+        self, now: dt.datetime, owner: str, lease_until: dt.datetime, limit: int
+    ) -> list[Timer]:
+        """Claim up to ``limit`` due timers for ``owner`` until ``lease_until``, oldest due first.
+
+        One statement, its own transaction (it joins an open :meth:`atomic`): it walks the
+        (due_at, seq) index from its start and stops after ``limit`` claimable rows.
+        PostgreSQL skips rows another claimer has locked; SQLite holds the write lock.
+        """
+        if limit <= 0:
+            return []
+        time = self._encode_time
+        params = (time(now), time(now), limit, owner, time(lease_until))
+        with self._writing():
+            rows = self._all(self._sql["claim timers"], params)
+        rows.sort(key=lambda row: (row[1 + _DUE_AT], row[0]))  # RETURNING has no order
+        record = self._codecs[TIMERS.name].record
+        return [record(row[1:]) for row in rows]
+
+    def next_timer_due(self) -> dt.datetime | None:
+        """The earliest ``due_at`` of all timers (claimed ones included), or None."""
+        row = self._one(self._sql["next timer due"], ())
+        value = None if row is None else row[0]
+        decode = self._dialect.datetime_out
+        if value is None or decode is None:
+            return value
+        due: dt.datetime = decode(value)
+        return due
+
+    def count_timers(self) -> int:
+        """How many timers are pending (claimed ones included)."""
+        row = self._one(self._sql["count timers"], ())
+        return int(row[0]) if row else 0
 
 
 def _table_of(record: Any) -> TableSpec:

@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 
 from mistral_core.engine.ports import ExecutionStore
-from mistral_core.model import ActionExecution, State, TaskExecution, WorkflowDefinition, WorkflowExecution
+from mistral_core.model import (
+    ActionExecution,
+    State,
+    TaskExecution,
+    Timer,
+    WorkflowDefinition,
+    WorkflowExecution,
+)
 from mistral_core.persistence import MemoryStore
 
 PG_HOST, PG_PORT, PG_DATABASE = "127.0.0.1", 5432, "test"
@@ -78,6 +85,13 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def pg_module_url() -> Iterator[str]:
+    """Like ``pg_url``, for the tests of one module (to fill a big table once)."""
+    with _pg_schema() as (url, _):
+        yield url
+
+
 @pytest.fixture(scope="session")
 def _pg_shared() -> Iterator[tuple[str, Any]]:
     # Creating the tables costs ~0.1 s; the generic suite shares one schema and empties it per test.
@@ -85,7 +99,14 @@ def _pg_shared() -> Iterator[tuple[str, Any]]:
         yield shared
 
 
-_TABLES = ("action_executions", "task_executions", "workflow_executions", "workflow_definitions", "specs")
+_TABLES = (
+    "action_executions",
+    "task_executions",
+    "workflow_executions",
+    "workflow_definitions",
+    "specs",
+    "timers",
+)
 
 
 @pytest.fixture
@@ -199,6 +220,12 @@ class Records:
                 workflow_name=task_ex.workflow_name,
                 task_name=task_ex.name,
             )
+        return dataclasses.replace(base, **fields)
+
+    @staticmethod
+    def timer(seconds: float = 0, kind: str = "timeout", **fields: Any) -> Timer:
+        """A timer due ``seconds`` after the origin."""
+        base = Timer(id=Records.new_id(), due_at=Records.at(seconds), kind=kind, target_id=Records.new_id())
         return dataclasses.replace(base, **fields)
 
 
