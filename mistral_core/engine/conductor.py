@@ -20,8 +20,8 @@ from collections import deque
 from typing import Any
 
 from mistral_core.engine import items as wi
+from mistral_core.engine.catalog import Catalog
 from mistral_core.engine.policies import Policies, PolicyError, evaluate_policies
-from mistral_core.engine.ports import ActionCatalog
 from mistral_core.engine.runtime import GLOBALS_KEY, Runtime, error_text, failure_message
 from mistral_core.engine.state import ACTIVE, ExecutionState
 from mistral_core.errors import ActionError, ExpressionError
@@ -39,10 +39,10 @@ class Conductor:
 
     Args:
         evaluator: evaluates expressions.
-        catalog: says whether an action exists and its input is valid.
+        catalog: says whether an action exists and its input is valid (Python and ad-hoc actions).
     """
 
-    def __init__(self, evaluator: Evaluator, catalog: ActionCatalog) -> None:
+    def __init__(self, evaluator: Evaluator, catalog: Catalog) -> None:
         self._evaluator = evaluator
         self._catalog = catalog
 
@@ -62,6 +62,12 @@ class Conductor:
                             output: Any) -> ActionExecution:
         """Store an action's result and move its task and workflow on; return the stored action."""
         result = None if state is S.CANCELLED else output
+        transforms = action_ex.params.get("transforms")
+        if transforms and state is S.SUCCESS:
+            try:
+                result = self._catalog.transform(transforms, result)
+            except ExpressionError as exc:
+                state, result = S.ERROR, f"Action {action_ex.name}: its output transformation failed: {exc}"
         action_ex = st.change(action_ex, state=state, output={"result": result}, accepted=True)
         st.notify("mistral_action_execution_completed", "action_ex", action_ex)
         task = st.tasks.get(action_ex.task_execution_id or "")
@@ -72,7 +78,7 @@ class Conductor:
             self._item_done(st, task, action_ex, queue)
         else:
             info = None if state is S.SUCCESS else (
-                "Action was cancelled" if state is S.CANCELLED else error_text(output))
+                "Action was cancelled" if state is S.CANCELLED else error_text(result))
             self._attempt_done(st, task, state, result, info, queue)
         self._settle(st, queue)
         return action_ex
@@ -208,10 +214,14 @@ class Conductor:
 
     def _create_action(self, st: ExecutionState, task: TaskExecution, name: str, action_input: dict[str, Any],
                        index: int | None, state: State) -> ActionExecution:
-        prepared = self._catalog.prepare(name, action_input)
+        prepared = self._catalog.prepare(name, action_input, st.wf_ex.workflow_name)
         params: dict[str, Any] = {} if index is None else {"index": index}
         if prepared.safe_rerun or self._task_safe_rerun(st, task):
             params["safe_rerun"] = True
+        if prepared.run_as is not None:
+            params.update(run_as=prepared.run_as, run_input=prepared.run_input)
+            if prepared.transforms:
+                params["transforms"] = list(prepared.transforms)
         action = ActionExecution(
             id=st.new_id(), name=prepared.name, state=state, task_execution_id=task.id,
             workflow_execution_id=task.workflow_execution_id, workflow_name=task.workflow_name,
@@ -233,7 +243,8 @@ class Conductor:
     def command_for(action: ActionExecution, target: str | None = None) -> RunAction:
         """The command that runs an action execution (also used to re-run one after a crash)."""
         return RunAction(
-            action_execution_id=action.id, action_name=action.name, input=action.input,
+            action_execution_id=action.id, action_name=action.params.get("run_as", action.name),
+            input=action.params.get("run_input", action.input),
             is_sync=action.is_sync, workflow_name=action.workflow_name,
             workflow_execution_id=action.workflow_execution_id, task_execution_id=action.task_execution_id,
             safe_rerun=bool(action.params.get("safe_rerun")), target=target,

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from mistral_core.engine.cache import StateCache
+from mistral_core.engine.catalog import Catalog
 from mistral_core.engine.conductor import Conductor
 from mistral_core.engine.definitions import Definitions
 from mistral_core.engine.ports import (
@@ -49,8 +50,11 @@ from mistral_core.model import (
     ActionCompleted,
     ActionExecution,
     ActionHandedOff,
+    ActionDefinition,
     CancelAction,
     CronTrigger,
+    Environment,
+    Workbook,
     Event,
     RunAction,
     State,
@@ -119,15 +123,17 @@ class Engine:
                  evaluator: Evaluator | None = None, cron: CronSchedule | None = None,
                  id_factory: Callable[[], str] = _new_id) -> None:
         self.store = store
-        self.catalog = catalog
         self._runner = runner
         self._clock = clock or SystemClock()
         self._hooks = hooks or NoHooks()
         self._evaluator = evaluator or Evaluator()
         self._cron = cron
-        self._conductor = Conductor(self._evaluator, catalog)
+        self.catalog = Catalog(catalog, store, self._evaluator)
+        self._conductor = Conductor(self._evaluator, self.catalog)
         self._new_id = id_factory
-        self.definitions = Definitions(store, self._evaluator, self._clock, id_factory)
+        self.definitions = Definitions(store, self._evaluator, self._clock, id_factory,
+                                       on_actions_changed=self.catalog.forget,
+                                       python_action_names=lambda: {d.name for d in self.catalog.list()})
         self._cache = StateCache()
         self._timer_listener: Callable[[dt.datetime], None] | None = None
 
@@ -156,10 +162,55 @@ class Engine:
         """Delete a workflow definition."""
         self.definitions.delete_workflow(identifier, namespace)
 
+    def validate_actions(self, text: str) -> Any:
+        """Parse and validate an ad-hoc actions document; raises LanguageError."""
+        return self.definitions.validate_actions(text)
+
+    def create_actions(self, text: str, namespace: str = "", scope: str = "private") -> list[ActionDefinition]:
+        """Store every ad-hoc action of a document (all or nothing)."""
+        return self.definitions.create_actions(text, namespace, scope)
+
+    def update_actions(self, text: str, namespace: str = "", scope: str = "private") -> list[ActionDefinition]:
+        """Replace (or create) every ad-hoc action of a document."""
+        return self.definitions.update_actions(text, namespace, scope)
+
+    def delete_action(self, identifier: str, namespace: str = "") -> None:
+        """Delete an ad-hoc action."""
+        self.definitions.delete_action(identifier, namespace)
+
+    def validate_workbook(self, text: str) -> Any:
+        """Parse and validate a workbook; raises LanguageError."""
+        return self.definitions.validate_workbook(text)
+
+    def create_workbook(self, text: str, namespace: str = "", scope: str = "private") -> Workbook:
+        """Store a workbook with its workflows and actions."""
+        return self.definitions.create_workbook(text, namespace, scope)
+
+    def update_workbook(self, text: str, namespace: str = "", scope: str = "private") -> Workbook:
+        """Replace a workbook."""
+        return self.definitions.update_workbook(text, namespace, scope)
+
+    def delete_workbook(self, name: str, namespace: str = "") -> None:
+        """Delete a workbook with its workflows and actions."""
+        self.definitions.delete_workbook(name, namespace)
+
+    def create_environment(self, name: str, variables: dict[str, Any], description: str = "",
+                           scope: str = "private") -> Environment:
+        """Store a named environment."""
+        return self.definitions.create_environment(name, variables, description, scope)
+
+    def update_environment(self, name: str, variables: dict[str, Any] | None = None,
+                           description: str | None = None, scope: str | None = None) -> Environment:
+        """Change an environment."""
+        return self.definitions.update_environment(name, variables, description, scope)
+
+    def delete_environment(self, name: str) -> None:
+        """Delete an environment."""
+        self.definitions.delete_environment(name)
+
     def list_actions(self) -> list[Any]:
-        """The actions the catalog knows (for ``GET /v2/actions``)."""
-        lister = getattr(self.catalog, "list", None)
-        return list(lister()) if lister else []
+        """The Python actions the catalog knows (for ``GET /v2/actions``)."""
+        return self.catalog.list()
 
     # == starting executions =============================================================
     def start_workflow(self, workflow_identifier: str, namespace: str = "", wf_input: dict[str, Any] | None = None,
@@ -665,7 +716,7 @@ class Engine:
                      given: dict[str, Any]) -> list[ExecutionState]:
         namespace = parent.wf_ex.workflow_namespace
         try:
-            wf_def, spec = self.definitions.resolve_workflow(name, namespace)
+            wf_def, spec = self.definitions.resolve_workflow(name, namespace, parent.wf_ex.workflow_name)
             wf_input = self._check_input(spec, {k: v for k, v in given.items() if k not in CHILD_PARAMS})
             params = {"namespace": namespace, "env": parent.wf_ex.params.get("env", {}),
                       **{k: v for k, v in given.items() if k in CHILD_PARAMS}}

@@ -269,6 +269,11 @@ class PreparedAction:
     name: str
     is_sync: bool
     safe_rerun: bool = False
+    #: For an ad-hoc action: the action that really runs, its input, and the ``output``
+    #: transformations to apply to its result (innermost first).
+    run_as: str | None = None
+    run_input: dict[str, Any] | None = None
+    transforms: tuple[Any, ...] = ()
 
 
 class ActionCatalog(Protocol):

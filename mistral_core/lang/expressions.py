@@ -148,8 +148,8 @@ class Evaluator:
             raise ExpressionError(f"invalid Jinja expression {text!r}: {exc.message}") from None
 
     # -- evaluating ---------------------------------------------------------------
-    def evaluate(self, value: Any, data: dict[str, Any], runtime: ExpressionRuntime | None = None) -> Any:
-        """Evaluate every expression in ``value`` (recursively) against ``data``.
+    def evaluate(self, value: Any, data: Any, runtime: ExpressionRuntime | None = None) -> Any:
+        """Evaluate every expression in ``value`` (recursively) against ``data`` (``$`` / ``_``).
 
         Raises:
             ExpressionError: an expression failed; the message names it and why.
@@ -157,7 +157,7 @@ class Evaluator:
         rt = runtime if runtime is not None else NoRuntime()
         return self._walk(value, data, rt)
 
-    def _walk(self, value: Any, data: dict[str, Any], rt: ExpressionRuntime) -> Any:
+    def _walk(self, value: Any, data: Any, rt: ExpressionRuntime) -> Any:
         if isinstance(value, str):
             return self._evaluate_string(value, data, rt) if has_expression(value) else value
         if isinstance(value, dict):
@@ -166,7 +166,7 @@ class Evaluator:
             return [self._walk(item, data, rt) for item in value]
         return value
 
-    def _evaluate_string(self, text: str, data: dict[str, Any], rt: ExpressionRuntime) -> Any:
+    def _evaluate_string(self, text: str, data: Any, rt: ExpressionRuntime) -> Any:
         if "<%" in text:
             whole = _WHOLE_YAQL.match(text)
             if whole:
@@ -177,7 +177,7 @@ class Evaluator:
             return self._jinja_expression(whole.group(1).strip(), data, rt)
         return self._jinja_template(text, data, rt)
 
-    def _yaql(self, expr: str, data: dict[str, Any], rt: ExpressionRuntime) -> Any:
+    def _yaql(self, expr: str, data: Any, rt: ExpressionRuntime) -> Any:
         path = _PLAIN_PATH.match(expr)
         if path:
             return _follow_path(expr, path.group(1), data)
@@ -193,10 +193,10 @@ class Evaluator:
         except Exception as exc:  # an expression is user code: any failure is the user's, told as such
             raise ExpressionError(f"Can not evaluate YAQL expression '{expr}': {_describe(exc)}") from None
 
-    def _jinja_expression(self, expr: str, data: dict[str, Any], rt: ExpressionRuntime) -> Any:
+    def _jinja_expression(self, expr: str, data: Any, rt: ExpressionRuntime) -> Any:
         return self._jinja_call(expr, lambda: self._compile_jinja_expr(expr)(_=data, **{_RUNTIME_KEY: rt}))
 
-    def _jinja_template(self, text: str, data: dict[str, Any], rt: ExpressionRuntime) -> Any:
+    def _jinja_template(self, text: str, data: Any, rt: ExpressionRuntime) -> Any:
         return self._jinja_call(text, lambda: self._compile_jinja_template(text).render(_=data, **{_RUNTIME_KEY: rt}))
 
     @staticmethod

@@ -60,6 +60,20 @@ def parse_workflows(text: str, evaluator: Evaluator) -> list[ParsedWorkflow]:
     return [_parse_one(str(name), doc, evaluator) for name in names]
 
 
+def parse_workflow_bodies(bodies: dict[str, tuple[Any, Path]], doc: Document,
+                          evaluator: Evaluator) -> list[ParsedWorkflow]:
+    """Validate workflows found elsewhere in a document (a workbook's ``workflows``).
+
+    Args:
+        bodies: the workflow's stored name -> (its body, its path in ``doc``).
+    """
+    parsed = []
+    for name, (body, root) in bodies.items():
+        lines = {(name, *path[len(root):]): line for path, line in doc.lines.items() if path[:len(root)] == root}
+        parsed.append(_parse_one(name, Document({name: body}, lines), evaluator))
+    return parsed
+
+
 def _check_version(doc: Document) -> None:
     version = doc.data.get("version")
     if version is None:
