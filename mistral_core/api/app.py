@@ -11,7 +11,14 @@ import falcon
 from mistral_core.api import errors
 from mistral_core.api.context import ApiContext
 from mistral_core.api.facade import EngineFacade
-from mistral_core.api.resources import action_executions, actions, executions, root, tasks, workflows
+from mistral_core.api.resources import (
+    action_executions,
+    actions,
+    executions,
+    root,
+    tasks,
+    workflows,
+)
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 
@@ -55,10 +62,13 @@ def _add_routes(app: falcon.App[falcon.Request, falcon.Response], ctx: ApiContex
     app.add_route("/v2/executions", executions.ExecutionCollection(ctx))
     app.add_route("/v2/executions/{ex_id}", executions.ExecutionItem(ctx))
     app.add_route("/v2/executions/{ex_id}/tasks", executions.ExecutionTasks(ctx))
+    app.add_route("/v2/executions/{ex_id}/executions", executions.ExecutionSubExecutions(ctx))
 
     app.add_route("/v2/tasks", tasks.TaskCollection(ctx))
     app.add_route("/v2/tasks/{task_id}", tasks.TaskItem(ctx))
     app.add_route("/v2/tasks/{task_id}/action_executions", tasks.TaskActionExecutions(ctx))
+    app.add_route("/v2/tasks/{task_id}/workflow_executions", executions.TaskWorkflowExecutions(ctx))
+    app.add_route("/v2/tasks/{task_id}/executions", tasks.TaskSubExecutions(ctx))
 
     item = action_executions.ActionExecutionItem(ctx)
     app.add_route("/v2/action_executions", action_executions.ActionExecutionCollection(ctx))

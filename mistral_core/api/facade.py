@@ -8,12 +8,23 @@ pass anything else that does.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from mistral_core.api.serializers import ActionInfo
 from mistral_core.engine.ports import ExecutionStore
-from mistral_core.model import ActionExecution, State, WorkflowDefinition, WorkflowExecution
+from mistral_core.model import (
+    ActionDefinition,
+    ActionExecution,
+    CronTrigger,
+    Environment,
+    State,
+    TaskExecution,
+    Workbook,
+    WorkflowDefinition,
+    WorkflowExecution,
+)
 
 
 class EngineFacade(Protocol):
@@ -50,6 +61,27 @@ class EngineFacade(Protocol):
     ) -> WorkflowExecution:
         """Start an execution. Raises NotFoundError, WorkflowInputError."""
 
+    def update_execution(
+        self,
+        wf_ex_id: str,
+        state: State | None = None,
+        state_info: str | None = None,
+        description: str | None = None,
+        env: dict[str, Any] | None = None,
+    ) -> WorkflowExecution:
+        """Pause, resume, stop an execution; change its description or merge into its env.
+
+        Raises NotFoundError, StateConflictError, InputError.
+        """
+
+    def rerun_task(
+        self, task_ex_id: str, reset: bool = True, env: dict[str, Any] | None = None
+    ) -> TaskExecution:
+        """Run a failed task again and continue its workflow. Raises NotFoundError, StateConflictError."""
+
+    def skip_task(self, task_ex_id: str) -> TaskExecution:
+        """Skip a failed task; the workflow goes on. Raises NotFoundError, StateConflictError."""
+
     def complete_action(self, action_ex_id: str, state: State, output: Any) -> ActionExecution:
         """Deliver an action's result (SUCCESS/ERROR/CANCELLED). Raises NotFoundError, StateConflictError."""
 
@@ -61,3 +93,64 @@ class EngineFacade(Protocol):
 
     def list_actions(self) -> Sequence[ActionInfo]:
         """Every registered action, sorted by name."""
+
+    def create_cron_trigger(
+        self,
+        name: str,
+        workflow: str,
+        pattern: str | None = None,
+        workflow_input: dict[str, Any] | None = None,
+        workflow_params: dict[str, Any] | None = None,
+        first_execution_time: dt.datetime | None = None,
+        remaining_executions: int | None = None,
+        namespace: str = "",
+    ) -> CronTrigger:
+        """Create a cron trigger. Raises InputError, NotFoundError (workflow), DuplicateError."""
+
+    def delete_cron_trigger(self, identifier: str) -> None:
+        """Delete a cron trigger by id or name. Raises NotFoundError."""
+
+    def create_environment(
+        self, name: str, variables: dict[str, Any], description: str = "", scope: str = "private"
+    ) -> Environment:
+        """Create an environment. Raises DuplicateError."""
+
+    def update_environment(
+        self,
+        name: str,
+        variables: dict[str, Any] | None = None,
+        description: str | None = None,
+        scope: str | None = None,
+    ) -> Environment:
+        """Change an environment (``None``: keep). Raises NotFoundError."""
+
+    def delete_environment(self, name: str) -> None:
+        """Delete an environment by name (or id). Raises NotFoundError."""
+
+    def create_workbook(self, text: str, namespace: str = "", scope: str = "private") -> Workbook:
+        """Store a workbook with its workflows and actions. Raises LanguageError, DuplicateError."""
+
+    def update_workbook(self, text: str, namespace: str = "", scope: str = "private") -> Workbook:
+        """Replace a workbook with its workflows and actions. Raises LanguageError, NotFoundError."""
+
+    def delete_workbook(self, name: str, namespace: str = "") -> None:
+        """Delete a workbook with its workflows and actions. Raises NotFoundError."""
+
+    def validate_workbook(self, text: str) -> object:
+        """Check a workbook document. Raises LanguageError."""
+
+    def create_actions(
+        self, text: str, namespace: str = "", scope: str = "private"
+    ) -> list[ActionDefinition]:
+        """Store every ad-hoc action of a document. Raises LanguageError, DuplicateError."""
+
+    def update_actions(
+        self, text: str, namespace: str = "", scope: str = "private"
+    ) -> list[ActionDefinition]:
+        """Replace the ad-hoc actions of a document. Raises LanguageError, NotFoundError."""
+
+    def delete_action(self, identifier: str, namespace: str = "") -> None:
+        """Delete an ad-hoc action by id or name. Raises NotFoundError."""
+
+    def validate_actions(self, text: str) -> object:
+        """Check an ad-hoc action document. Raises LanguageError."""

@@ -119,3 +119,45 @@ def object_field(body: Mapping[str, Any], name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InputError(f"Invalid input for field '{name}': expected a JSON object, got {json_type(value)}")
     return value
+
+
+def optional_string(body: Mapping[str, Any], name: str) -> str | None:
+    """``body[name]`` as a string, or ``None`` when absent or null.
+
+    Raises:
+        InputError: present but not a string.
+    """
+    return None if body.get(name) is None else string_field(body, name)
+
+
+def optional_boolean(body: Mapping[str, Any], name: str) -> bool | None:
+    """``body[name]`` as a JSON boolean, or ``None`` when absent or null.
+
+    Raises:
+        InputError: present but not ``true``/``false``.
+    """
+    value = body.get(name)
+    if value is None or isinstance(value, bool):
+        return value
+    raise InputError(f"Invalid input for field '{name}': expected a boolean, got {json_type(value)}")
+
+
+def optional_integer(body: Mapping[str, Any], name: str) -> int | None:
+    """``body[name]`` as a JSON integer, or ``None`` when absent or null.
+
+    Raises:
+        InputError: present but not an integer (booleans and fractions are refused).
+    """
+    value = body.get(name)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise InputError(f"Invalid input for field '{name}': expected an integer, got {json_type(value)}")
+
+
+def optional_object(body: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+    """Like :func:`object_field`, but ``None`` when the field is absent or null (\"leave it as it is\").
+
+    Raises:
+        InputError: present but not a JSON object nor a string holding one.
+    """
+    return None if body.get(name) is None else object_field(body, name)

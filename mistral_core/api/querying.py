@@ -62,6 +62,14 @@ def boolean(value: str) -> bool:
     raise ValueError(f"'{value}' is not a boolean; use true or false")
 
 
+def integer(value: str) -> int:
+    """An integer column (``remaining_executions``)."""
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"'{value}' is not an integer") from None
+
+
 def tag_list(value: str) -> list[str]:
     """The ``tags`` column: a comma list of tags (``has:`` takes one tag)."""
     return _csv(value)

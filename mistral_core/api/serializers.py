@@ -8,7 +8,8 @@ so they are views of one table; ``fields=a,b`` is the same table narrowed.
 Mistral's conventions kept here:
 
 * JSON-typed fields (``input``, ``output``, ``params``, ``published``,
-  ``runtime_context``, ``result``, and a workflow's ``interface`` in GETs) are
+  ``published_global``, ``runtime_context``, ``result``, ``variables``,
+  ``workflow_input``, ``workflow_params``, and a workflow's ``interface`` in GETs) are
   JSON-encoded *strings*, encoded with ``json.dumps``' default separators as
   Mistral does (``{"namespace": "", "env": {}}``).
 * Timestamps are ``YYYY-MM-DD HH:MM:SS``; a missing one is ``null``.
@@ -22,7 +23,17 @@ import operator
 from collections.abc import Callable, Collection, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
-from mistral_core.model import ActionExecution, State, TaskExecution, WorkflowDefinition, WorkflowExecution
+from mistral_core.model import (
+    ActionDefinition,
+    ActionExecution,
+    CronTrigger,
+    Environment,
+    State,
+    TaskExecution,
+    Workbook,
+    WorkflowDefinition,
+    WorkflowExecution,
+)
 from mistral_core.model.states import is_completed
 
 R = TypeVar("R")
@@ -32,6 +43,10 @@ Getter = Callable[[R], Any]
 # encode (it should never reach a record) is shown as its text rather than failing the request.
 _json_text = json.JSONEncoder(default=str).encode
 _attr = operator.attrgetter
+
+#: Where an execution's context keeps what tasks published with the ``global`` scope (the engine's
+#: ``engine.runtime.GLOBALS_KEY``; a test pins the two together).
+GLOBALS_KEY = "__global"
 
 
 class View(Generic[R]):
@@ -123,6 +138,10 @@ def workflow_interface(wf_def: WorkflowDefinition) -> dict[str, Any]:
     return interface
 
 
+def _published_global(wf_ex: WorkflowExecution) -> str:
+    return _json_text(wf_ex.context.get(GLOBALS_KEY) or {})
+
+
 def _task_result(task_ex: TaskExecution) -> str:
     # Mistral shows a task that has no result yet as an empty list of action results.
     if task_ex.result is None and not is_completed(task_ex.state):
@@ -186,7 +205,7 @@ EXECUTION: View[WorkflowExecution] = View(
         ("created_at", _ts("created_at")),
         ("updated_at", _ts("updated_at")),
         ("project_id", _attr("project_id")),
-        ("published_global", lambda wf_ex: "{}"),
+        ("published_global", _published_global),
     ]
 )
 """A workflow execution as GET /v2/executions/<id> shows it."""
@@ -264,4 +283,73 @@ ACTION: View[ActionInfo] = View(
         ("updated_at", lambda action: None),
     ]
 )
-"""An action of the registry (a system action: no database row, so no timestamps)."""
+"""An action of the registry (a system action: no database row, so no definition or timestamps)."""
+
+ADHOC_ACTION: View[ActionDefinition] = View(
+    [
+        ("id", _attr("id")),
+        ("name", _attr("name")),
+        ("is_system", lambda action_def: False),
+        ("input", _attr("input")),
+        ("description", _attr("description")),
+        ("tags", _tags),
+        ("definition", _attr("definition")),
+        ("scope", _attr("scope")),
+        ("project_id", _attr("project_id")),
+        ("namespace", _attr("namespace")),
+        # Whether an ad-hoc action is synchronous depends on its base, resolved when it runs.
+        ("is_sync", lambda action_def: None),
+        ("created_at", _ts("created_at")),
+        ("updated_at", _ts("updated_at")),
+    ]
+)
+"""An ad-hoc action (YAML, stored): the same fields as a system action, in the same order."""
+
+WORKBOOK: View[Workbook] = View(
+    [
+        ("id", _attr("id")),
+        ("name", _attr("name")),
+        ("namespace", _attr("namespace")),
+        ("definition", _attr("definition")),
+        ("tags", _tags),
+        ("scope", _attr("scope")),
+        ("project_id", _attr("project_id")),
+        ("created_at", _ts("created_at")),
+        ("updated_at", _ts("updated_at")),
+    ]
+)
+"""A workbook as GET /v2/workbooks/<name> shows it."""
+
+CRON_TRIGGER: View[CronTrigger] = View(
+    [
+        ("id", _attr("id")),
+        ("name", _attr("name")),
+        ("workflow_name", _attr("workflow_name")),
+        ("workflow_id", _attr("workflow_id")),
+        ("workflow_input", _js("workflow_input")),
+        ("workflow_params", _js("workflow_params")),
+        ("pattern", _attr("pattern")),
+        ("first_execution_time", _ts("first_execution_time")),
+        ("next_execution_time", _ts("next_execution_time")),
+        ("remaining_executions", _attr("remaining_executions")),
+        ("scope", _attr("scope")),
+        ("project_id", _attr("project_id")),
+        ("created_at", _ts("created_at")),
+        ("updated_at", _ts("updated_at")),
+    ]
+)
+"""A cron trigger (``workflow_input`` and ``workflow_params`` as JSON strings)."""
+
+ENVIRONMENT: View[Environment] = View(
+    [
+        ("id", _attr("id")),
+        ("name", _attr("name")),
+        ("description", _attr("description")),
+        ("variables", _js("variables")),
+        ("scope", _attr("scope")),
+        ("project_id", _attr("project_id")),
+        ("created_at", _ts("created_at")),
+        ("updated_at", _ts("updated_at")),
+    ]
+)
+"""An environment (``variables`` as a JSON string)."""

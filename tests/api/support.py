@@ -23,6 +23,7 @@ from mistral_core.engine.engine import Engine
 from mistral_core.executor import Executor
 from mistral_core.model import Query, RunAction
 from mistral_core.persistence.memory import MemoryStore
+from mistral_core.scheduler import CronTab
 from mistral_core.testing import InlineRunner
 
 PUBLIC_URL = "http://127.0.0.1:8989"
@@ -72,6 +73,21 @@ wf_http:
           hello: world
       publish:
         r: <% task().result %>
+"""
+
+# A parent whose task runs wf_async as a sub-workflow (and waits for its async action).
+WF_PARENT = """---
+version: '2.0'
+wf_parent:
+  output:
+    child: <% $.child %>
+  tasks:
+    call_child:
+      workflow: wf_async
+      input:
+        x: 2
+      publish:
+        child: <% task().result %>
 """
 
 # Key sets of the wire transcript.
@@ -238,7 +254,8 @@ class Api:
         self.store = MemoryStore(clock=clock)
         registry = ActionRegistry.from_classes(ACTIONS)
         runner = DrainingRunner(Executor(registry, PUBLIC_URL))
-        self.engine = Engine(self.store, registry, runner, clock=clock)
+        self.clock = clock
+        self.engine = Engine(self.store, registry, runner, clock=clock, cron=CronTab())
         runner.engine = self.engine
         self.client = falcon.testing.TestClient(
             create_app(self.engine, public_url=PUBLIC_URL, max_body_bytes=max_body_bytes)
@@ -304,6 +321,24 @@ class Api:
         """A wf_async execution and its RUNNING action execution (wf_async must exist)."""
         wf_ex = self.start("wf_async")
         return wf_ex, self.running_action(wf_ex["id"])
+
+    def push(self, action_ex_id: str, state: str, output: Any = None) -> dict[str, Any]:
+        """Deliver an async action's result as a third party does (200 expected)."""
+        body: dict[str, Any] = {"state": state}
+        if output is not None:
+            body["output"] = output
+        result = self.put_json(f"/v2/action_executions/{action_ex_id}", body)
+        assert result.status_code == 200, result.text
+        action_ex: dict[str, Any] = result.json
+        return action_ex
+
+    def failed_async(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A wf_async execution whose one task failed (an ERROR pushed): the execution and the task."""
+        wf_ex, action_ex = self.start_async()
+        self.push(action_ex["id"], "ERROR", {"error": "boom"})
+        (task,) = self.tasks(wf_ex["id"])
+        assert task["state"] == "ERROR", task
+        return self.execution(wf_ex["id"]), task
 
     def snapshot(self) -> dict[str, Any]:
         """Everything the store holds, for "nothing changed" assertions."""

@@ -1,12 +1,18 @@
-"""What list responders share: Mistral's list envelope with its ``next`` link."""
+"""What responders share: the list envelope with its ``next`` link, the ``?namespace=&scope=`` of
+uploads, and the answer of the ``validate`` endpoints."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
+
+import falcon
 
 from mistral_core.api.querying import ListRequest
 from mistral_core.api.serializers import View
+from mistral_core.errors import InputError, LanguageError
+
+SCOPES = ("private", "public")
 
 R = TypeVar("R")
 
@@ -34,3 +40,34 @@ def page_document(
     """
     view = default if request.fields is None else full.only(request.fields)
     return envelope(key, view.render_all(records), request)
+
+
+def scope_value(value: str | None, name: str = "scope") -> str:
+    """A ``scope`` (``private`` when not given).
+
+    Raises:
+        InputError: not ``private`` nor ``public``.
+    """
+    scope = value or "private"
+    if scope not in SCOPES:
+        raise InputError(f"Invalid value for {name}: '{scope}'; choose from {', '.join(SCOPES)}")
+    return scope
+
+
+def namespace_and_scope(req: falcon.Request) -> tuple[str, str]:
+    """``?namespace=&scope=`` of an upload (defaults ``""`` and ``private``).
+
+    Raises:
+        InputError: an unknown scope.
+    """
+    return req.get_param("namespace") or "", scope_value(req.get_param("scope"), "parameter scope")
+
+
+def validation_report(validate: Callable[[str], object], text: str) -> dict[str, Any]:
+    """``{"valid": true}``, or ``{"valid": false, "error": ...}`` when ``validate`` raises LanguageError."""
+    # An invalid document is the answer of a validate endpoint, not an error of the request.
+    try:
+        validate(text)
+    except LanguageError as exc:
+        return {"valid": False, "error": exc.message}
+    return {"valid": True}

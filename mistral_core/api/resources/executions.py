@@ -1,8 +1,8 @@
-"""``/v2/executions``: list, start, get, delete, and an execution's tasks."""
+"""``/v2/executions``: list, start, get, control (PUT), delete; an execution's tasks and sub-executions."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -11,11 +11,19 @@ import falcon
 from mistral_core.api import querying as q
 from mistral_core.api import serializers as ser
 from mistral_core.api.context import ApiContext
-from mistral_core.api.media import object_field, read_json_object, string_field, write_json
+from mistral_core.api.media import (
+    object_field,
+    optional_object,
+    optional_string,
+    read_json_object,
+    string_field,
+    write_json,
+)
 from mistral_core.api.resources.common import page_document
 from mistral_core.api.resources.tasks import LISTING as TASK_LISTING
+from mistral_core.api.subexecutions import SubExecutionRequest, sub_executions
 from mistral_core.errors import InputError
-from mistral_core.model import Filter
+from mistral_core.model import Filter, State, WorkflowExecution
 
 LISTING = q.Listing(
     fields=ser.EXECUTION.names,
@@ -38,6 +46,9 @@ LISTING = q.Listing(
 )
 _LISTED_WITH_OUTPUT = ser.EXECUTION.without("published_global")
 NO_WORKFLOW = "Workflow ID or workflow name must be provided. Workflow ID is recommended."
+#: The states ``PUT /v2/executions/<id>`` may ask for, in Mistral's order.
+SETTABLE_STATES = (State.RUNNING, State.PAUSED, State.SUCCESS, State.ERROR, State.CANCELLED)
+_SETTABLE = {state.value: state for state in SETTABLE_STATES}
 
 
 def start_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -69,6 +80,51 @@ def start_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def update_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The engine's ``update_execution`` keyword arguments from a ``PUT /v2/executions/<id>`` body.
+
+    As Mistral: at least one of ``state``, ``description``, ``params.env``; ``description``
+    alone; ``params.env`` alone or with ``state: RUNNING`` (a resume that merges env).
+    ``params`` and its ``env`` may be objects or JSON strings of objects.
+
+    Raises:
+        InputError: nothing to change, a forbidden combination, an unknown state, a wrong type.
+    """
+    state = _settable_state(optional_string(body, "state"))
+    description = optional_string(body, "description")
+    env = optional_object(object_field(body, "params"), "env")
+    if state is None and description is None and env is None:
+        raise InputError("The property state, description, or env is not provided for update.")
+    if description is not None and (state is not None or env is not None):
+        raise InputError("The property description must be updated separately from state and env.")
+    if env is not None and state not in (None, State.RUNNING):
+        raise InputError(
+            "The property env can only be updated when the execution is not running or on resume from pause."
+        )
+    return {
+        "state": state,
+        "state_info": optional_string(body, "state_info"),
+        "description": description,
+        "env": env,
+    }
+
+
+def executions_page(wf_exs: Sequence[WorkflowExecution], listed: q.ListRequest) -> dict[str, Any]:
+    """A page of executions: without ``output`` unless ``include_output=true`` or ``fields`` ask for it."""
+    default = _LISTED_WITH_OUTPUT if listed.flag("include_output") else ser.EXECUTION_LISTED
+    return page_document("executions", wf_exs, listed, default, ser.EXECUTION)
+
+
+def _settable_state(value: str | None) -> State | None:
+    if value is None:
+        return None
+    state = _SETTABLE.get(value)
+    if state is None:
+        allowed = ", ".join(s.value for s in SETTABLE_STATES)
+        raise InputError(f"Cannot change state to {value}. Allowed states are: {allowed}")
+    return state
+
+
 class ExecutionCollection:
     """``GET`` and ``POST /v2/executions``."""
 
@@ -79,9 +135,9 @@ class ExecutionCollection:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List executions (``include_output=true`` adds ``output``)."""
         listed = LISTING.parse(req.params, self._url)
-        wf_exs = self._ctx.engine.store.list_workflow_executions(listed.query)
-        default = _LISTED_WITH_OUTPUT if listed.flag("include_output") else ser.EXECUTION_LISTED
-        write_json(resp, page_document("executions", wf_exs, listed, default, ser.EXECUTION))
+        write_json(
+            resp, executions_page(self._ctx.engine.store.list_workflow_executions(listed.query), listed)
+        )
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Start an execution: 201 with it."""
@@ -91,7 +147,7 @@ class ExecutionCollection:
 
 
 class ExecutionItem:
-    """``GET`` and ``DELETE /v2/executions/{id}``."""
+    """``GET``, ``PUT`` and ``DELETE /v2/executions/{id}``."""
 
     def __init__(self, ctx: ApiContext) -> None:
         self._ctx = ctx
@@ -99,6 +155,11 @@ class ExecutionItem:
     def on_get(self, req: falcon.Request, resp: falcon.Response, ex_id: str) -> None:
         """One execution."""
         write_json(resp, ser.EXECUTION.render(self._ctx.engine.store.get_workflow_execution(ex_id)))
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, ex_id: str) -> None:
+        """Pause, resume, stop; change the description or env (``mistral execution-update``): 200."""
+        arguments = update_arguments(read_json_object(req, self._ctx.max_body_bytes))
+        write_json(resp, ser.EXECUTION.render(self._ctx.engine.update_execution(ex_id, **arguments)))
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, ex_id: str) -> None:
         """Delete an execution (only a finished one unless ``?force=true``): 204."""
@@ -122,3 +183,35 @@ class ExecutionTasks:
         write_json(
             resp, page_document("tasks", store.list_task_executions(query), listed, ser.TASK_LISTED, ser.TASK)
         )
+
+
+class ExecutionSubExecutions:
+    """``GET /v2/executions/{id}/executions``: the execution and its sub-workflow executions, depth first.
+
+    Parameters ``errors_only``, ``max_depth``, ``include_output`` (``mistral execution-get-sub-executions``).
+    """
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self._ctx = ctx
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, ex_id: str) -> None:
+        """List the execution tree under ``ex_id`` (the execution first)."""
+        request = SubExecutionRequest.parse(req.params)
+        wf_exs = sub_executions(self._ctx.engine.store, request, wf_ex_id=ex_id)
+        write_json(resp, {"executions": request.view().render_all(wf_exs)})
+
+
+class TaskWorkflowExecutions:
+    """``GET /v2/tasks/{id}/workflow_executions``: the executions a task started (404 for an unknown task)."""
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self._ctx = ctx
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
+        """List the task's sub-workflow executions (same parameters as ``/v2/executions``)."""
+        store = self._ctx.engine.store
+        store.get_task_execution(task_id)
+        url = self._ctx.url(f"/v2/tasks/{quote(task_id, safe='')}/workflow_executions")
+        listed = LISTING.parse(req.params, url)
+        query = q.scoped(listed.query, Filter("task_execution_id", "eq", task_id))
+        write_json(resp, executions_page(store.list_workflow_executions(query), listed))

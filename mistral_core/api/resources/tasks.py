@@ -1,7 +1,10 @@
-"""``/v2/tasks``: list, get, and a task's action executions."""
+"""``/v2/tasks``: list, get, re-run or skip (PUT), a task's action executions and sub-executions."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
 import falcon
@@ -9,11 +12,19 @@ import falcon
 from mistral_core.api import querying as q
 from mistral_core.api import serializers as ser
 from mistral_core.api.context import ApiContext
-from mistral_core.api.media import write_json
+from mistral_core.api.media import (
+    optional_boolean,
+    optional_object,
+    optional_string,
+    read_json_object,
+    write_json,
+)
 from mistral_core.api.resources.action_executions import LISTING as ACTION_EX_LISTING
 from mistral_core.api.resources.action_executions import listed_view as action_ex_view
 from mistral_core.api.resources.common import page_document
-from mistral_core.model import Filter
+from mistral_core.api.subexecutions import SubExecutionRequest, sub_executions
+from mistral_core.errors import InputError
+from mistral_core.model import Filter, State, TaskExecution
 
 LISTING = q.Listing(
     fields=ser.TASK.names,
@@ -38,6 +49,66 @@ LISTING = q.Listing(
 )
 
 
+NO_RESET = (
+    "Invalid input for field 'reset': it is required to re-run a task "
+    "(true: run it anew; false: re-run only the failed items of a with-items task)"
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TaskUpdate:
+    """A ``PUT /v2/tasks/<id>`` body: re-run (``state: RUNNING`` with ``reset``) or skip (``SKIPPED``).
+
+    ``mistral task-rerun`` sends ``{"id", "state": "RUNNING", "reset": bool, "env": "<JSON>"}``.
+    ``name`` and ``workflow_name``, when given, must be the task's.
+    """
+
+    state: State
+    reset: bool = True
+    env: dict[str, Any] | None = None
+    name: str | None = None
+    workflow_name: str | None = None
+
+    @classmethod
+    def parse(cls, body: Mapping[str, Any]) -> TaskUpdate:
+        """Read a body.
+
+        Raises:
+            InputError: a state other than RUNNING/SKIPPED, a re-run without ``reset``, a wrong type.
+        """
+        raw_state = optional_string(body, "state")
+        if raw_state not in (State.RUNNING.value, State.SKIPPED.value):
+            raise InputError(
+                f"Invalid task state: {raw_state or 'none given'}. "
+                "A task can only be set to RUNNING (re-run) or SKIPPED (skip)."
+            )
+        state = State(raw_state)
+        reset = optional_boolean(body, "reset")
+        if state is State.RUNNING and reset is None:
+            raise InputError(NO_RESET)
+        return cls(
+            state=state,
+            reset=True if reset is None else reset,
+            env=optional_object(body, "env") or None,
+            name=optional_string(body, "name") or None,
+            workflow_name=optional_string(body, "workflow_name") or None,
+        )
+
+    def check(self, task_ex: TaskExecution) -> None:
+        """Refuse a body that names another task or workflow than ``task_ex``'s.
+
+        Raises:
+            InputError: a name that does not match.
+        """
+        if self.name is not None and self.name != task_ex.name:
+            raise InputError(f"Task name does not match: the task is '{task_ex.name}', not '{self.name}'")
+        if self.workflow_name is not None and self.workflow_name != task_ex.workflow_name:
+            raise InputError(
+                f"Workflow name does not match: the task belongs to '{task_ex.workflow_name}', "
+                f"not '{self.workflow_name}'"
+            )
+
+
 class TaskCollection:
     """``GET /v2/tasks`` (filter ``workflow_execution_id=...`` for one execution's)."""
 
@@ -53,7 +124,7 @@ class TaskCollection:
 
 
 class TaskItem:
-    """``GET /v2/tasks/{id}``."""
+    """``GET`` and ``PUT /v2/tasks/{id}``."""
 
     def __init__(self, ctx: ApiContext) -> None:
         self._ctx = ctx
@@ -61,6 +132,17 @@ class TaskItem:
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
         """One task execution, with its ``result``."""
         write_json(resp, ser.TASK.render(self._ctx.engine.store.get_task_execution(task_id)))
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
+        """Re-run a failed task (``mistral task-rerun``) or skip it: 200 with the task."""
+        update = TaskUpdate.parse(read_json_object(req, self._ctx.max_body_bytes))
+        engine = self._ctx.engine
+        update.check(engine.store.get_task_execution(task_id))
+        if update.state is State.SKIPPED:
+            task_ex = engine.skip_task(task_id)
+        else:
+            task_ex = engine.rerun_task(task_id, reset=update.reset, env=update.env)
+        write_json(resp, ser.TASK.render(task_ex))
 
 
 class TaskActionExecutions:
@@ -83,3 +165,19 @@ class TaskActionExecutions:
                 "action_executions", action_exs, listed, action_ex_view(listed), ser.ACTION_EXECUTION
             ),
         )
+
+
+class TaskSubExecutions:
+    """``GET /v2/tasks/{id}/executions``: the task's sub-workflow executions and theirs, depth first.
+
+    Same parameters as ``/v2/executions/{id}/executions`` (``mistral task-get-sub-executions``).
+    """
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self._ctx = ctx
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
+        """List the sub-workflow executions under the task, depth first."""
+        request = SubExecutionRequest.parse(req.params)
+        wf_exs = sub_executions(self._ctx.engine.store, request, task_ex_id=task_id)
+        write_json(resp, {"executions": request.view().render_all(wf_exs)})

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import falcon
 
 from mistral_core.api import querying as q
 from mistral_core.api import serializers as ser
 from mistral_core.api.context import ApiContext
 from mistral_core.api.media import read_text, write_json
-from mistral_core.api.resources.common import page_document
-from mistral_core.errors import InputError, LanguageError
+from mistral_core.api.resources.common import namespace_and_scope, page_document, validation_report
 
 LISTING = q.Listing(
     fields=ser.WORKFLOW.names,
@@ -28,15 +25,6 @@ LISTING = q.Listing(
         "updated_at": q.timestamp,
     },
 )
-SCOPES = ("private", "public")
-
-
-def _namespace_and_scope(req: falcon.Request) -> tuple[str, str]:
-    """``?namespace=&scope=`` of a create or update (defaults ``""`` and ``private``)."""
-    scope = req.get_param("scope") or "private"
-    if scope not in SCOPES:
-        raise InputError(f"Invalid value for parameter scope: '{scope}'; choose from {', '.join(SCOPES)}")
-    return req.get_param("namespace") or "", scope
 
 
 class WorkflowCollection:
@@ -54,14 +42,14 @@ class WorkflowCollection:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Create every workflow of a YAML document (any content type, any Accept): 201."""
-        namespace, scope = _namespace_and_scope(req)
+        namespace, scope = namespace_and_scope(req)
         text = read_text(req, self._ctx.max_body_bytes)
         wf_defs = self._ctx.engine.create_workflows(text, namespace=namespace, scope=scope)
         write_json(resp, {"workflows": [ser.render_written_workflow(w) for w in wf_defs]}, falcon.HTTP_201)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Replace the workflows of a YAML document: 200."""
-        namespace, scope = _namespace_and_scope(req)
+        namespace, scope = namespace_and_scope(req)
         text = read_text(req, self._ctx.max_body_bytes)
         wf_defs = self._ctx.engine.update_workflows(text, namespace=namespace, scope=scope)
         write_json(resp, {"workflows": [ser.render_written_workflow(w) for w in wf_defs]})
@@ -93,12 +81,4 @@ class WorkflowValidation:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Validate a YAML document without storing it."""
         text = read_text(req, self._ctx.max_body_bytes)
-        write_json(resp, self._report(text))
-
-    def _report(self, text: str) -> dict[str, Any]:
-        # An invalid document is this endpoint's answer, not an error of the request.
-        try:
-            self._ctx.engine.validate_workflows(text)
-        except LanguageError as exc:
-            return {"valid": False, "error": exc.message}
-        return {"valid": True}
+        write_json(resp, validation_report(self._ctx.engine.validate_workflows, text))
