@@ -84,6 +84,7 @@ def serve(app: Any, host: str, port: int, on_stop: Any = None, threads: int = 32
         kind: ``granian`` (default) or ``stdlib``.
     """
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+    _check_port_free(host, port)
     if kind == "granian":
         granian_server = _granian_server(host, port, threads)
         if granian_server is not None:
@@ -96,6 +97,17 @@ def serve(app: Any, host: str, port: int, on_stop: Any = None, threads: int = 32
                 LOG.info("stopped")
             return
     _serve_stdlib(app, host, port, on_stop, threads)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Raise OSError if something listens on the address already.
+
+    Granian binds with SO_REUSEPORT, so a second server on a taken port would start
+    and share it (requests landing on either at random); a plain bind finds out first.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, port))
 
 
 def _granian_server(host: str, port: int, threads: int) -> Any:

@@ -1,11 +1,44 @@
 """The WSGI entry point for gunicorn: ``gunicorn mistral_core.wsgi:app``.
 
 Settings come from the environment and the config file (see :mod:`mistral_core.config`).
-Each gunicorn worker builds its own service (engine, executors) when it imports this module.
+Each gunicorn worker builds its own service (engine, executors, scheduler) when it
+imports this module. Without ``MISTRAL_CORE_PUBLIC_URL``, the public URL (callback
+URLs, links) is taken from the address gunicorn binds, not from the default port.
 """
+
+from __future__ import annotations
+
+import sys
 
 from mistral_core.bootstrap import build_service
 from mistral_core.config import Settings
 
-service = build_service(Settings.load())
+
+def _gunicorn_public_url() -> str | None:
+    """``http://host:port`` of the first address gunicorn was told to bind, if it can be read."""
+    try:
+        from gunicorn.config import Config
+
+        config = Config()
+        args = config.parser().parse_known_args(sys.argv[1:])[0]
+        binds = getattr(args, "bind", None) or ["127.0.0.1:8000"]
+    except Exception:  # not started by gunicorn's command line: keep the settings
+        return None
+    host, _, port = str(binds[0]).rpartition(":")
+    if not host or host.startswith("unix") or not port.isdigit():
+        return None
+    host = "127.0.0.1" if host in ("0.0.0.0", "") else host.strip("[]")
+    return f"http://{host}:{port}"
+
+
+def _settings() -> Settings:
+    settings = Settings.load()
+    if not settings.public_url and "gunicorn" in sys.argv[0]:
+        learned = _gunicorn_public_url()
+        if learned:
+            return Settings.load({"public_url": learned})
+    return settings
+
+
+service = build_service(_settings())
 app = service.app

@@ -68,13 +68,6 @@ def test_db_upgrade_is_idempotent(tmp_path: Path) -> None:
     assert database.is_file()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="serve on a port already taken dies with granian's RuntimeError "
-    "'Address already in use (os error 98)': a Python traceback and a Rust backtrace, after logging "
-    "'listening on' and 'stopped', instead of the one-line 'cannot listen on HOST:PORT' of cli.py "
-    "(which catches OSError only)",
-)
 def test_serve_on_a_taken_port_says_so_in_one_line(tmp_path: Path) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind((HOST, 0))
@@ -95,11 +88,6 @@ def test_serve_on_a_taken_port_says_so_in_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a second `mistral-core serve` on the port of a running one starts too (granian binds with "
-    "SO_REUSEPORT): both serve the port, each over its own database, and requests land on either at random",
-)
 def test_a_second_server_on_the_same_port_refuses_to_start(processes: ProcessGroup, tmp_path: Path) -> None:
     first = processes.server(tmp_path / "first.db")
     first.api.create_workflows(

@@ -65,13 +65,6 @@ def test_gunicorn_serves_the_api_and_runs_a_sync_workflow(processes: ProcessGrou
     assert gunicorn.stop() == 0, gunicorn.log()[-3000:]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="under gunicorn, public URLs are built from settings host/port (default 127.0.0.1:8989), not from "
-    "the address gunicorn binds: GET /v2 names port 8989 and std.mistral_http sends Mistral-Callback-URL "
-    "http://127.0.0.1:8989, so third parties call back where nothing listens unless MISTRAL_CORE_PUBLIC_URL "
-    "is set by hand",
-)
 def test_under_gunicorn_callbacks_point_at_gunicorn(processes: ProcessGroup, tmp_path: Path) -> None:
     _, api = _gunicorn(processes, tmp_path / "gunicorn.db")
     api.create_workflows(CALL_OUT)
