@@ -115,7 +115,10 @@ def request(
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     connection = http.client.HTTPConnection(parts.hostname or HOST, parts.port, timeout=timeout)
     try:
-        connection.request(method, path, body=data, headers=all_headers)
+        try:
+            connection.request(method, path, body=data, headers=all_headers)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # a server may answer (413) and close before reading a whole body: read that answer
         answer = connection.getresponse()
         body = answer.read()
         return Response(answer.status, {k.lower(): v for k, v in answer.getheaders()}, body)
@@ -232,10 +235,12 @@ class Recorder:
 
     Args:
         forward_to: the base URL to forward to, or None to answer ``200 {}`` itself.
+        hold: answer no request before this is set (it is set on exit), to keep a caller waiting.
     """
 
-    def __init__(self, forward_to: str | None = None) -> None:
+    def __init__(self, forward_to: str | None = None, hold: threading.Event | None = None) -> None:
         self.requests: list[Recorded] = []
+        self._hold = hold
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -247,11 +252,14 @@ class Recorder:
                 headers = {name: value for name, value in self.headers.items()}
                 recorder.requests.append(Recorded(self.command, self.path, headers, body))
                 status, answer = recorder._answer(self.command, self.path, headers, body)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
+                except OSError:
+                    pass  # the caller is gone (a killed server): nobody to answer
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 
@@ -272,6 +280,8 @@ class Recorder:
         )
 
     def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        if self._hold is not None:
+            self._hold.wait(READY_TIMEOUT * 3)
         if self._forward_to is None:
             return 200, b"{}"
         passed = {k: v for k, v in headers.items() if k.lower() not in _NOT_FORWARDED}
@@ -283,6 +293,8 @@ class Recorder:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if self._hold is not None:
+            self._hold.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(STOP_TIMEOUT)
