@@ -40,8 +40,12 @@ class Service:
             close()
 
 
-def build_service(settings: Settings, registry: ActionRegistry | None = None, store: Any = None,
-                  hooks: HookManager | None = None) -> Service:
+def build_service(
+    settings: Settings,
+    registry: ActionRegistry | None = None,
+    store: Any = None,
+    hooks: HookManager | None = None,
+) -> Service:
     """Wire store, registry, hooks, engine, executors and API for one process, and recover.
 
     Args:
@@ -53,8 +57,11 @@ def build_service(settings: Settings, registry: ActionRegistry | None = None, st
     store = store if store is not None else open_store(settings.database_url)
     registry = registry or ActionRegistry.from_entry_points()
     engine = Engine(store, registry, hooks=hooks or HookManager(), cron=CronTab())
-    transport = LocalTransport(Executor(registry, settings.base_url), workers=settings.executor_threads,
-                               mark_started=lambda ids: store.raise_dispatch(ids, DISPATCH_STARTED))
+    transport = LocalTransport(
+        Executor(registry, settings.base_url),
+        workers=settings.executor_threads,
+        mark_started=lambda ids: store.raise_dispatch(ids, DISPATCH_STARTED),
+    )
     engine.attach_runner(transport)
     transport.start(engine)
     scheduler = Scheduler(store, engine)

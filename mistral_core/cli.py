@@ -21,8 +21,10 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 @click.group()
@@ -34,17 +36,36 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to listen on [127.0.0.1; env MISTRAL_CORE_HOST].")
 @click.option("--port", type=int, default=None, help="Port to listen on [8989; env MISTRAL_CORE_PORT].")
-@click.option("--database-url", default=None,
-              help="sqlite:///file.db or postgresql://... [sqlite:///mistral-core.db; env MISTRAL_CORE_DATABASE_URL].")
+@click.option(
+    "--database-url",
+    default=None,
+    help="sqlite:///file.db or postgresql://... [sqlite:///mistral-core.db; env MISTRAL_CORE_DATABASE_URL].",
+)
 @click.option("--public-url", default=None, help="Base URL third parties call back [http://HOST:PORT].")
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR [INFO].")
-@click.option("--http-server", type=click.Choice(["granian", "stdlib"]), default=None,
-              help="The embedded HTTP server [granian; env MISTRAL_CORE_HTTP_SERVER].")
-def serve(host: str | None, port: int | None, database_url: str | None, public_url: str | None,
-          log_level: str | None, http_server: str | None) -> None:
+@click.option(
+    "--http-server",
+    type=click.Choice(["granian", "stdlib"]),
+    default=None,
+    help="The embedded HTTP server [granian; env MISTRAL_CORE_HTTP_SERVER].",
+)
+def serve(
+    host: str | None,
+    port: int | None,
+    database_url: str | None,
+    public_url: str | None,
+    log_level: str | None,
+    http_server: str | None,
+) -> None:
     """Run API, engine, executors and scheduler in this one process (the embedded default)."""
-    settings = _settings(host=host, port=port, database_url=database_url, public_url=public_url,
-                         log_level=log_level, http_server=http_server)
+    settings = _settings(
+        host=host,
+        port=port,
+        database_url=database_url,
+        public_url=public_url,
+        log_level=log_level,
+        http_server=http_server,
+    )
     _logging(settings.log_level)
     from mistral_core.bootstrap import build_service
     from mistral_core.server import serve as run_server
@@ -53,11 +74,19 @@ def serve(host: str | None, port: int | None, database_url: str | None, public_u
         service = build_service(settings)
     except MistralError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"mistral-core serving on http://{settings.host}:{settings.port} "
-               f"(database {settings.database_url})", err=True)
+    click.echo(
+        f"mistral-core serving on http://{settings.host}:{settings.port} (database {settings.database_url})",
+        err=True,
+    )
     try:
-        run_server(service.app, settings.host, settings.port, on_stop=service.stop,
-                   threads=settings.http_threads, kind=settings.http_server)
+        run_server(
+            service.app,
+            settings.host,
+            settings.port,
+            on_stop=service.stop,
+            threads=settings.http_threads,
+            kind=settings.http_server,
+        )
     except OSError as exc:
         service.stop()
         raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc}") from None
@@ -91,9 +120,17 @@ def actions(as_json: bool) -> None:
     from mistral_core.actions.registry import ActionRegistry
 
     descriptors = ActionRegistry.from_entry_points().list()
-    rows = [{"name": d.name, "is_sync": d.is_sync,
-             "input": ", ".join(p.name if p.required else f"{p.name}={json.dumps(p.default)}" for p in d.params),
-             "description": d.description} for d in descriptors]
+    rows: list[dict[str, Any]] = [
+        {
+            "name": d.name,
+            "is_sync": d.is_sync,
+            "input": ", ".join(
+                p.name if p.required else f"{p.name}={json.dumps(p.default)}" for p in d.params
+            ),
+            "description": d.description,
+        }
+        for d in descriptors
+    ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

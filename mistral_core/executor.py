@@ -51,8 +51,12 @@ class Executor:
             result = action.run(self._context(cmd))
         except Exception as exc:  # plugin code: any failure fails the action, never the engine
             LOG.warning("action %s (%s) raised", cmd.action_name, cmd.action_execution_id, exc_info=True)
-            return ActionCompleted(cmd.action_execution_id, State.ERROR,
-                                   f"Action {cmd.action_name} failed: {_describe(exc)}", wf_id)
+            return ActionCompleted(
+                cmd.action_execution_id,
+                State.ERROR,
+                f"Action {cmd.action_name} failed: {_describe(exc)}",
+                wf_id,
+            )
         return self._outcome(cmd, result)
 
     def cancel(self, cmd: CancelAction) -> None:
@@ -63,16 +67,21 @@ class Executor:
             if callable(cancel):
                 cancel(self._context(cmd))
         except Exception:  # plugin code: a failing cancel is logged, the action is CANCELLED anyway
-            LOG.warning("cancel() of action %s (%s) failed", cmd.action_name, cmd.action_execution_id,
-                        exc_info=True)
+            LOG.warning(
+                "cancel() of action %s (%s) failed", cmd.action_name, cmd.action_execution_id, exc_info=True
+            )
 
     def _context(self, cmd: RunAction | CancelAction) -> ActionContext:
-        return ActionContext(execution=ExecutionContext(
-            workflow_name=getattr(cmd, "workflow_name", None), workflow_execution_id=cmd.workflow_execution_id,
-            task_execution_id=cmd.task_execution_id, action_execution_id=cmd.action_execution_id,
-            callback_url=self._public_url,
-            action_execution_url=f"{self._public_url}/v2/action_executions/{cmd.action_execution_id}",
-        ))
+        return ActionContext(
+            execution=ExecutionContext(
+                workflow_name=getattr(cmd, "workflow_name", None),
+                workflow_execution_id=cmd.workflow_execution_id,
+                task_execution_id=cmd.task_execution_id,
+                action_execution_id=cmd.action_execution_id,
+                callback_url=self._public_url,
+                action_execution_url=f"{self._public_url}/v2/action_executions/{cmd.action_execution_id}",
+            )
+        )
 
     def _outcome(self, cmd: RunAction, result: Any) -> Event:
         ident, wf_id = cmd.action_execution_id, cmd.workflow_execution_id
@@ -85,8 +94,12 @@ class Executor:
         if not cmd.is_sync:
             return ActionHandedOff(ident, wf_id)
         if not _is_json(result):
-            return ActionCompleted(ident, State.ERROR, f"The result of action {cmd.action_name} is not "
-                                   f"JSON-serialisable ({type(result).__name__})", wf_id)
+            return ActionCompleted(
+                ident,
+                State.ERROR,
+                f"The result of action {cmd.action_name} is not JSON-serialisable ({type(result).__name__})",
+                wf_id,
+            )
         return ActionCompleted(ident, State.SUCCESS, result, wf_id)
 
 

@@ -40,8 +40,10 @@ class CronTab:
     def validate(self, pattern: str) -> None:
         """Raise InputError if ``pattern`` is not a valid 5-field crontab."""
         if len(pattern.split()) != 5 or not croniter.croniter.is_valid(pattern):
-            raise InputError(f"Invalid cron pattern '{pattern}': expected 5 fields (minute hour "
-                             "day-of-month month day-of-week), e.g. '*/5 * * * *'")
+            raise InputError(
+                f"Invalid cron pattern '{pattern}': expected 5 fields (minute hour "
+                "day-of-month month day-of-week), e.g. '*/5 * * * *'"
+            )
 
     def next_after(self, pattern: str, after: dt.datetime) -> dt.datetime:
         """The first time strictly after ``after`` that ``pattern`` matches."""
@@ -61,8 +63,15 @@ class Scheduler:
         max_sleep: the longest wait between two looks at the store.
     """
 
-    def __init__(self, store: ExecutionStore, engine: TimerSink, clock: Clock | None = None, batch: int = 500,
-                 lease: float = 30.0, max_sleep: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: ExecutionStore,
+        engine: TimerSink,
+        clock: Clock | None = None,
+        batch: int = 500,
+        lease: float = 30.0,
+        max_sleep: float = 1.0,
+    ) -> None:
         self._store = store
         self._engine = engine
         self._clock = clock or SystemClock()

@@ -31,7 +31,7 @@ SWITCH_INTERVAL_S = 0.0005
 
 
 class _Handler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (the stdlib's name)
+    def log_message(self, format: str, *args: Any) -> None:
         LOG.debug("%s - %s", self.address_string(), format % args)
 
 
@@ -48,8 +48,9 @@ class PooledWSGIServer(WSGIServer):
     def __init__(self, address: tuple[str, int], threads: int) -> None:
         super().__init__(address, _Handler)
         self._connections: queue.SimpleQueue[tuple[socket.socket, Any] | None] = queue.SimpleQueue()
-        self._workers = [threading.Thread(target=self._work, name=f"http-{i}", daemon=True)
-                         for i in range(threads)]
+        self._workers = [
+            threading.Thread(target=self._work, name=f"http-{i}", daemon=True) for i in range(threads)
+        ]
         for worker in self._workers:
             worker.start()
 
@@ -77,7 +78,9 @@ class PooledWSGIServer(WSGIServer):
         super().server_close()
 
 
-def serve(app: Any, host: str, port: int, on_stop: Any = None, threads: int = 32, kind: str = "granian") -> None:
+def serve(
+    app: Any, host: str, port: int, on_stop: Any = None, threads: int = 32, kind: str = "granian"
+) -> None:
     """Serve ``app`` until SIGTERM/SIGINT, then call ``on_stop`` (graceful shutdown).
 
     Args:
@@ -118,12 +121,19 @@ def _granian_server(host: str, port: int, threads: int) -> Any:
         LOG.warning("granian is not installed: serving with the standard library's server")
         return None
 
-    class OneProcessServer(MTServer):  # type: ignore[misc]
+    class OneProcessServer(MTServer):
         def _check_gil(self) -> None:
             """One worker thread: the GIL is no obstacle (see the module docstring)."""
 
-    return OneProcessServer("mistral_core:app", address=host, port=port, interface=Interfaces.WSGI,
-                            workers=1, blocking_threads=threads, log_enabled=False)
+    return OneProcessServer(
+        "mistral_core:app",
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=1,
+        blocking_threads=threads,
+        log_enabled=False,
+    )
 
 
 def _serve_stdlib(app: Any, host: str, port: int, on_stop: Any, threads: int) -> None:

@@ -1,10 +1,10 @@
 """Test helpers for users and plugin authors: an engine with no threads, no I/O, no sleeps.
 
-    from mistral_core.testing import TestEngine
-    t = TestEngine({"my.action": MyAction})
-    t.engine.create_workflows(WF_YAML)
-    ex = t.run("my_wf", {"x": 1})          # runs every sync action to completion
-    assert ex.state.value == "SUCCESS"
+from mistral_core.testing import TestEngine
+t = TestEngine({"my.action": MyAction})
+t.engine.create_workflows(WF_YAML)
+ex = t.run("my_wf", {"x": 1})          # runs every sync action to completion
+assert ex.state.value == "SUCCESS"
 """
 
 from __future__ import annotations
@@ -76,11 +76,16 @@ class TestEngine:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, actions: Mapping[str, type] | None = None, public_url: str = "http://127.0.0.1:8989") -> None:
+    def __init__(
+        self, actions: Mapping[str, type] | None = None, public_url: str = "http://127.0.0.1:8989"
+    ) -> None:
         self.clock = ManualClock()
         self.store = MemoryStore(clock=self.clock)
-        self.registry = (ActionRegistry.from_classes(dict(actions)) if actions is not None
-                         else ActionRegistry.from_entry_points())
+        self.registry = (
+            ActionRegistry.from_classes(dict(actions))
+            if actions is not None
+            else ActionRegistry.from_entry_points()
+        )
         self.runner = InlineRunner(Executor(self.registry, public_url))
         self.engine = Engine(self.store, self.registry, self.runner, clock=self.clock, cron=CronTab())
         self.runner.engine = self.engine

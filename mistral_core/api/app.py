@@ -14,9 +14,12 @@ from mistral_core.api.facade import EngineFacade
 from mistral_core.api.resources import (
     action_executions,
     actions,
+    cron_triggers,
+    environments,
     executions,
     root,
     tasks,
+    workbooks,
     workflows,
 )
 
@@ -77,5 +80,16 @@ def _add_routes(app: falcon.App[falcon.Request, falcon.Response], ctx: ApiContex
 
     action_resource = actions.ActionItem(ctx)
     app.add_route("/v2/actions", actions.ActionCollection(ctx))
+    app.add_route("/v2/actions/validate", actions.ActionValidation(ctx))
     app.add_route("/v2/actions/{name}", action_resource)
     app.add_route("/v2/actions/{name}/{namespace}", action_resource, suffix="in_namespace")
+
+    app.add_route("/v2/workbooks", workbooks.WorkbookCollection(ctx))
+    app.add_route("/v2/workbooks/validate", workbooks.WorkbookValidation(ctx))
+    app.add_route("/v2/workbooks/{name}", workbooks.WorkbookItem(ctx))
+
+    app.add_route("/v2/cron_triggers", cron_triggers.CronTriggerCollection(ctx))
+    app.add_route("/v2/cron_triggers/{identifier}", cron_triggers.CronTriggerItem(ctx))
+
+    app.add_route("/v2/environments", environments.EnvironmentCollection(ctx))
+    app.add_route("/v2/environments/{name}", environments.EnvironmentItem(ctx))

@@ -44,12 +44,14 @@ class Catalog:
         with self._lock:
             self._adhoc.clear()
 
-    def list(self) -> list[Any]:
+    def python_actions(self) -> list[Any]:
         """The Python actions (for ``GET /v2/actions``)."""
         lister = getattr(self._python, "list", None)
-        return list(lister()) if lister else []
+        return [*lister()] if lister else []
 
-    def prepare(self, name: str, action_input: dict[str, Any], workflow_name: str | None = None) -> PreparedAction:
+    def prepare(
+        self, name: str, action_input: dict[str, Any], workflow_name: str | None = None
+    ) -> PreparedAction:
         """Resolve ``name`` (workbook-local first) and check the call.
 
         Raises:
@@ -66,10 +68,14 @@ class Catalog:
 
     def _prepare_adhoc(self, top: AdhocSpec, action_input: dict[str, Any]) -> PreparedAction:
         spec: AdhocSpec | None = top
-        current, transforms, seen = dict(action_input), [], []
+        current = dict(action_input)
+        transforms: list[Any] = []
+        seen: list[str] = []
         while spec is not None:
             if spec.name in seen or len(seen) >= MAX_DEPTH:
-                raise ActionError(f"Ad-hoc action {top.name}: its base chain loops ({' -> '.join([*seen, spec.name])})")
+                raise ActionError(
+                    f"Ad-hoc action {top.name}: its base chain loops ({' -> '.join([*seen, spec.name])})"
+                )
             seen.append(spec.name)
             current = self._base_input(spec, current)
             if spec.has_output:
@@ -77,8 +83,14 @@ class Catalog:
             base = spec.base
             spec = self._adhoc_spec(base)
         prepared = self._python.prepare(base, current)
-        return PreparedAction(name=top.name, is_sync=prepared.is_sync, safe_rerun=prepared.safe_rerun,
-                              run_as=prepared.name, run_input=current, transforms=tuple(transforms))
+        return PreparedAction(
+            name=top.name,
+            is_sync=prepared.is_sync,
+            safe_rerun=prepared.safe_rerun,
+            run_as=prepared.name,
+            run_input=current,
+            transforms=tuple(transforms),
+        )
 
     def _base_input(self, spec: AdhocSpec, given: dict[str, Any]) -> dict[str, Any]:
         declared = {p.name for p in spec.input}

@@ -32,6 +32,8 @@ from mistral_core.model import ActionExecution, CancelAction, RunAction, State, 
 S = State
 Queue = deque[str]
 RETRY_KEY = "retry_task_policy"
+#: The policies that may leave a timer behind.
+TIMED_POLICIES = frozenset({"timeout", "retry", "wait-before", "wait-after"})
 
 
 class Conductor:
@@ -58,8 +60,9 @@ class Conductor:
                 self._spawn(st, name, {}, None, queue)
         self._settle(st, queue)
 
-    def on_action_completed(self, st: ExecutionState, action_ex: ActionExecution, state: State,
-                            output: Any) -> ActionExecution:
+    def on_action_completed(
+        self, st: ExecutionState, action_ex: ActionExecution, state: State, output: Any
+    ) -> ActionExecution:
         """Store an action's result and move its task and workflow on; return the stored action."""
         result = None if state is S.CANCELLED else output
         transforms = action_ex.params.get("transforms")
@@ -77,8 +80,11 @@ class Conductor:
         if wi.KEY in task.runtime_context:
             self._item_done(st, task, action_ex, queue)
         else:
-            info = None if state is S.SUCCESS else (
-                "Action was cancelled" if state is S.CANCELLED else error_text(result))
+            info = (
+                None
+                if state is S.SUCCESS
+                else ("Action was cancelled" if state is S.CANCELLED else error_text(result))
+            )
             self._attempt_done(st, task, state, result, info, queue)
         self._settle(st, queue)
         return action_ex
@@ -128,10 +134,14 @@ class Conductor:
         for action_ex in st.actions_of(task.id):
             if action_ex.accepted and (reset or action_ex.state is not S.SUCCESS):
                 st.change(action_ex, accepted=False)
-        runtime = {k: v for k, v in task.runtime_context.items()
-                   if k in ("triggered_by",) or (k == wi.KEY and not reset)}
-        task = st.change(task, state=S.RUNNING, state_info=None, processed=False, runtime_context=runtime,
-                         finished_at=None)
+        runtime = {
+            k: v
+            for k, v in task.runtime_context.items()
+            if k in ("triggered_by",) or (k == wi.KEY and not reset)
+        }
+        task = st.change(
+            task, state=S.RUNNING, state_info=None, processed=False, runtime_context=runtime, finished_at=None
+        )
         if st.wf_ex.state is not S.RUNNING:
             st.change(st.wf_ex, state=S.RUNNING, state_info=None, output={})
         queue: Queue = deque()
@@ -143,15 +153,25 @@ class Conductor:
 
     def skip_task(self, st: ExecutionState, task: TaskExecution) -> None:
         """Skip a failed task: it becomes SKIPPED and the workflow goes on through ``on-skip``."""
-        st.change(task, state=S.SKIPPED, processed=False,
-                  runtime_context={k: v for k, v in task.runtime_context.items() if k != "error_handled"})
+        st.change(
+            task,
+            state=S.SKIPPED,
+            processed=False,
+            runtime_context={k: v for k, v in task.runtime_context.items() if k != "error_handled"},
+        )
         if st.wf_ex.state is not S.RUNNING:
             st.change(st.wf_ex, state=S.RUNNING, state_info=None, output={})
         self._settle(st, deque([task.id]))
 
     # == starting tasks ==================================================================
-    def _spawn(self, st: ExecutionState, name: str, in_context: dict[str, Any],
-               trigger: dict[str, str] | None, queue: Queue) -> None:
+    def _spawn(
+        self,
+        st: ExecutionState,
+        name: str,
+        in_context: dict[str, Any],
+        trigger: dict[str, str] | None,
+        queue: Queue,
+    ) -> None:
         task_spec = st.spec.tasks[name]
         if task_spec.join is not None and st.spec.type == "direct":
             self._join(st, task_spec, in_context, trigger, queue)
@@ -159,15 +179,30 @@ class Conductor:
         task = self._new_task(st, task_spec, S.RUNNING, in_context, [trigger] if trigger else [])
         self._start_task(st, task, queue)
 
-    def _new_task(self, st: ExecutionState, task_spec: TaskSpec, state: State, in_context: dict[str, Any],
-                  triggers: list[dict[str, str]]) -> TaskExecution:
+    def _new_task(
+        self,
+        st: ExecutionState,
+        task_spec: TaskSpec,
+        state: State,
+        in_context: dict[str, Any],
+        triggers: list[dict[str, str]],
+    ) -> TaskExecution:
         wf_ex = st.wf_ex
         task = TaskExecution(
-            id=st.new_id(), workflow_execution_id=wf_ex.id, name=task_spec.name, state=state,
-            workflow_name=wf_ex.workflow_name, workflow_id=wf_ex.workflow_id,
-            workflow_namespace=wf_ex.workflow_namespace, type=task_spec.type, in_context=in_context,
-            runtime_context={"triggered_by": triggers} if triggers else {}, tags=task_spec.tags,
-            project_id=wf_ex.project_id, created_at=st.now, updated_at=st.now,
+            id=st.new_id(),
+            workflow_execution_id=wf_ex.id,
+            name=task_spec.name,
+            state=state,
+            workflow_name=wf_ex.workflow_name,
+            workflow_id=wf_ex.workflow_id,
+            workflow_namespace=wf_ex.workflow_namespace,
+            type=task_spec.type,
+            in_context=in_context,
+            runtime_context={"triggered_by": triggers} if triggers else {},
+            tags=task_spec.tags,
+            project_id=wf_ex.project_id,
+            created_at=st.now,
+            updated_at=st.now,
             started_at=st.now if state is S.RUNNING else None,
         )
         st.insert(task)
@@ -181,10 +216,17 @@ class Conductor:
             return
         runtime = task.runtime_context
         if policies.pause_before and not runtime.get("pause_before_done"):
-            st.change(task, state=S.IDLE, state_info="Set by 'pause-before' policy",
-                      runtime_context={**runtime, "pause_before_done": True})
-            st.change(st.wf_ex, state=S.PAUSED, state_info=f"Paused before task '{task.name}' "
-                      "('pause-before' policy)")
+            st.change(
+                task,
+                state=S.IDLE,
+                state_info="Set by 'pause-before' policy",
+                runtime_context={**runtime, "pause_before_done": True},
+            )
+            st.change(
+                st.wf_ex,
+                state=S.PAUSED,
+                state_info=f"Paused before task '{task.name}' ('pause-before' policy)",
+            )
             return
         if policies.wait_before > 0 and not runtime.get("wait_before_done"):
             st.change(task, state=S.DELAYED, runtime_context={**runtime, "wait_before_done": True})
@@ -212,8 +254,15 @@ class Conductor:
         except (ExpressionError, ActionError) as exc:
             self._finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
 
-    def _create_action(self, st: ExecutionState, task: TaskExecution, name: str, action_input: dict[str, Any],
-                       index: int | None, state: State) -> ActionExecution:
+    def _create_action(
+        self,
+        st: ExecutionState,
+        task: TaskExecution,
+        name: str,
+        action_input: dict[str, Any],
+        index: int | None,
+        state: State,
+    ) -> ActionExecution:
         prepared = self._catalog.prepare(name, action_input, st.wf_ex.workflow_name)
         params: dict[str, Any] = {} if index is None else {"index": index}
         if prepared.safe_rerun or self._task_safe_rerun(st, task):
@@ -223,10 +272,20 @@ class Conductor:
             if prepared.transforms:
                 params["transforms"] = list(prepared.transforms)
         action = ActionExecution(
-            id=st.new_id(), name=prepared.name, state=state, task_execution_id=task.id,
-            workflow_execution_id=task.workflow_execution_id, workflow_name=task.workflow_name,
-            workflow_namespace=task.workflow_namespace, task_name=task.name, is_sync=prepared.is_sync,
-            input=action_input, params=params, project_id=task.project_id, created_at=st.now, updated_at=st.now,
+            id=st.new_id(),
+            name=prepared.name,
+            state=state,
+            task_execution_id=task.id,
+            workflow_execution_id=task.workflow_execution_id,
+            workflow_name=task.workflow_name,
+            workflow_namespace=task.workflow_namespace,
+            task_name=task.name,
+            is_sync=prepared.is_sync,
+            input=action_input,
+            params=params,
+            project_id=task.project_id,
+            created_at=st.now,
+            updated_at=st.now,
         )
         st.insert(action)
         if state is S.RUNNING:
@@ -243,18 +302,23 @@ class Conductor:
     def command_for(action: ActionExecution, target: str | None = None) -> RunAction:
         """The command that runs an action execution (also used to re-run one after a crash)."""
         return RunAction(
-            action_execution_id=action.id, action_name=action.params.get("run_as", action.name),
+            action_execution_id=action.id,
+            action_name=action.params.get("run_as", action.name),
             input=action.params.get("run_input", action.input),
-            is_sync=action.is_sync, workflow_name=action.workflow_name,
-            workflow_execution_id=action.workflow_execution_id, task_execution_id=action.task_execution_id,
-            safe_rerun=bool(action.params.get("safe_rerun")), target=target,
+            is_sync=action.is_sync,
+            workflow_name=action.workflow_name,
+            workflow_execution_id=action.workflow_execution_id,
+            task_execution_id=action.task_execution_id,
+            safe_rerun=bool(action.params.get("safe_rerun")),
+            target=target,
         )
 
     def _command_for(self, st: ExecutionState, task: TaskExecution, action: ActionExecution) -> RunAction:
         return self.command_for(action, st.spec.tasks[task.name].target)
 
-    def _run_subworkflow(self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec,
-                         queue: Queue) -> None:
+    def _run_subworkflow(
+        self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec, queue: Queue
+    ) -> None:
         try:
             name, wf_input = self._action_call(st, task, task_spec, {}, task_spec.workflow)
         except ExpressionError as exc:
@@ -264,8 +328,9 @@ class Conductor:
         st.change(task, runtime_context={**task.runtime_context, "child_execution_id": child_id})
         st.intents.append(("start_child", task.id, child_id, name, wf_input))
 
-    def on_child_completed(self, st: ExecutionState, task_id: str, state: State, output: Any,
-                           info: str | None) -> None:
+    def on_child_completed(
+        self, st: ExecutionState, task_id: str, state: State, output: Any, info: str | None
+    ) -> None:
         """A sub-workflow of task ``task_id`` ended: its output is the task's result."""
         task = st.tasks.get(task_id)
         if task is None or task.state not in (S.RUNNING, S.PAUSED):
@@ -285,13 +350,25 @@ class Conductor:
         task = st.tasks.get(task_id)
         if task is None or task.state in (S.RUNNING, S.PAUSED):
             return
-        st.change(task, state=S.RUNNING, state_info=None, processed=False, finished_at=None,
-                  runtime_context={k: v for k, v in task.runtime_context.items() if k != "error_handled"})
+        st.change(
+            task,
+            state=S.RUNNING,
+            state_info=None,
+            processed=False,
+            finished_at=None,
+            runtime_context={k: v for k, v in task.runtime_context.items() if k != "error_handled"},
+        )
         if st.wf_ex.state is not S.RUNNING:
             st.change(st.wf_ex, state=S.RUNNING, state_info=None, output={})
 
-    def _action_call(self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec,
-                     extra: dict[str, Any], name_text: str | None = None) -> tuple[str, dict[str, Any]]:
+    def _action_call(
+        self,
+        st: ExecutionState,
+        task: TaskExecution,
+        task_spec: TaskSpec,
+        extra: dict[str, Any],
+        name_text: str | None = None,
+    ) -> tuple[str, dict[str, Any]]:
         name = name_text or task_spec.action or "std.noop"
         if has_expression(name):
             name = str(self._eval(st, task, name, extra=extra))
@@ -305,8 +382,9 @@ class Conductor:
         return name, self._eval(st, task, merged, extra=extra) if merged else {}
 
     # == with-items ======================================================================
-    def _run_items(self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec, policies: Policies,
-                   queue: Queue) -> None:
+    def _run_items(
+        self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec, policies: Policies, queue: Queue
+    ) -> None:
         try:
             variables = wi.collections_of(task_spec.with_items, lambda v: self._eval(st, task, v))
             calls = [self._action_call(st, task, task_spec, item) for item in variables]
@@ -328,7 +406,9 @@ class Conductor:
             return
         counters["started"] = counters["concurrency"]
 
-    def _item_done(self, st: ExecutionState, task: TaskExecution, action_ex: ActionExecution, queue: Queue) -> None:
+    def _item_done(
+        self, st: ExecutionState, task: TaskExecution, action_ex: ActionExecution, queue: Queue
+    ) -> None:
         counters = dict(task.runtime_context[wi.KEY])
         counters["done"] += 1
         counters["failed"] += action_ex.state is S.ERROR
@@ -357,19 +437,32 @@ class Conductor:
         st.change(task, runtime_context={**task.runtime_context, wi.KEY: counters})
         for action_ex in failed:
             try:
-                self._create_action(st, task, action_ex.name, action_ex.input, wi.item_index(action_ex), S.RUNNING)
+                self._create_action(
+                    st, task, action_ex.name, action_ex.input, wi.item_index(action_ex), S.RUNNING
+                )
             except ActionError as exc:
                 self._finish_task(st, task, S.ERROR, f"Failed to run task '{task_spec.name}': {exc}", queue)
                 return
 
     # == the end of an attempt ===========================================================
-    def _attempt_done(self, st: ExecutionState, task: TaskExecution, state: State, result: Any,
-                      info: str | None, queue: Queue) -> None:
+    def _attempt_done(
+        self,
+        st: ExecutionState,
+        task: TaskExecution,
+        state: State,
+        result: Any,
+        info: str | None,
+        queue: Queue,
+    ) -> None:
         self._cancel_timers(st, task, "timeout")
         task = st.change(task, result=result)
         try:
             policies = self._policies(st, task)
-            if state is S.SUCCESS and policies.fail_on is not None and self._truthy(st, task, policies.fail_on):
+            if (
+                state is S.SUCCESS
+                and policies.fail_on is not None
+                and self._truthy(st, task, policies.fail_on)
+            ):
                 state, info = S.ERROR, "Failed by 'fail-on' policy"
             if self._should_retry(st, task, policies, state):
                 self._retry(st, task, policies, queue)
@@ -377,13 +470,19 @@ class Conductor:
         except (PolicyError, ExpressionError) as exc:
             state, info, policies = S.ERROR, f"Invalid policy of task '{task.name}': {exc.detail}", Policies()
         if policies.wait_after > 0:
-            st.change(task, state=S.DELAYED, state_info=info,
-                      runtime_context={**task.runtime_context, "wait_after": {"state": state.value, "info": info}})
+            st.change(
+                task,
+                state=S.DELAYED,
+                state_info=info,
+                runtime_context={**task.runtime_context, "wait_after": {"state": state.value, "info": info}},
+            )
             st.add_timer("wait-after", task.id, policies.wait_after)
             return
         self._finish_task(st, task, state, info, queue)
 
-    def _should_retry(self, st: ExecutionState, task: TaskExecution, policies: Policies, state: State) -> bool:
+    def _should_retry(
+        self, st: ExecutionState, task: TaskExecution, policies: Policies, state: State
+    ) -> bool:
         retry = policies.retry
         if retry is None or task.runtime_context.get(RETRY_KEY, {}).get("retry_no", 0) >= retry.count:
             return False
@@ -402,8 +501,12 @@ class Conductor:
         runtime = {k: v for k, v in task.runtime_context.items() if k != wi.KEY}
         runtime[RETRY_KEY] = {"retry_no": number}
         if policies.retry.delay > 0:
-            st.change(task, state=S.DELAYED, state_info=f"Retry {number} of {policies.retry.count} in "
-                      f"{policies.retry.delay:g} s", runtime_context=runtime)
+            st.change(
+                task,
+                state=S.DELAYED,
+                state_info=f"Retry {number} of {policies.retry.count} in {policies.retry.delay:g} s",
+                runtime_context=runtime,
+            )
             st.add_timer("retry", task.id, policies.retry.delay)
             return
         task = st.change(task, state_info=None, runtime_context=runtime)
@@ -412,19 +515,19 @@ class Conductor:
     @staticmethod
     def _cancel_timers(st: ExecutionState, task: TaskExecution, kind: str | None) -> None:
         """Cancel a task's timers; only tasks with time policies can have any (no cost otherwise)."""
-        policies = st.spec.tasks[task.name].policies
-        if kind is None or kind in policies or (kind == "timeout" and "timeout" in policies):
-            if policies.keys() & {"timeout", "retry", "wait-before", "wait-after"}:
-                st.cancel_timers(task.id, kind)
+        if st.spec.tasks[task.name].policies.keys() & TIMED_POLICIES:
+            st.cancel_timers(task.id, kind)
 
-    def _finish_task(self, st: ExecutionState, task: TaskExecution, state: State, info: str | None,
-                     queue: Queue) -> None:
+    def _finish_task(
+        self, st: ExecutionState, task: TaskExecution, state: State, info: str | None, queue: Queue
+    ) -> None:
         self._cancel_timers(st, task, "timeout")
         st.change(task, state=state, state_info=info, finished_at=st.now)
         queue.append(task.id)
 
-    def _timer_fired(self, st: ExecutionState, task: TaskExecution, kind: str, payload: dict[str, Any],
-                     queue: Queue) -> None:
+    def _timer_fired(
+        self, st: ExecutionState, task: TaskExecution, kind: str, payload: dict[str, Any], queue: Queue
+    ) -> None:
         runtime = {k: v for k, v in task.runtime_context.items() if k != "deferred_timer"}
         if kind == "timeout" and task.state in (S.RUNNING, S.PAUSED):
             self._time_out(st, task, payload.get("timeout"), queue)
@@ -433,7 +536,9 @@ class Conductor:
             try:
                 self._run(st, task, self._policies(st, task), queue)
             except (PolicyError, ExpressionError) as exc:
-                self._finish_task(st, task, S.ERROR, f"Invalid policy of task '{task.name}': {exc.detail}", queue)
+                self._finish_task(
+                    st, task, S.ERROR, f"Invalid policy of task '{task.name}': {exc.detail}", queue
+                )
         elif kind == "wait-after" and task.state is S.DELAYED:
             saved = runtime.pop("wait_after", {"state": "SUCCESS", "info": None})
             task = st.change(task, runtime_context=runtime)
@@ -443,8 +548,13 @@ class Conductor:
         message = f"Task timed out [timeout(s)={seconds}]: no result within {seconds} s"
         for action_ex in st.actions_of(task.id):
             if action_ex.state in (S.RUNNING, S.PAUSED, S.IDLE):
-                st.change(action_ex, state=S.ERROR, state_info=message, output={"result": message},
-                          accepted=action_ex.state is not S.IDLE)
+                st.change(
+                    action_ex,
+                    state=S.ERROR,
+                    state_info=message,
+                    output={"result": message},
+                    accepted=action_ex.state is not S.IDLE,
+                )
                 self._tell_cancelled(st, action_ex)
         runtime = {k: v for k, v in task.runtime_context.items() if k != wi.KEY}
         task = st.change(task, runtime_context=runtime)
@@ -452,8 +562,15 @@ class Conductor:
 
     def _tell_cancelled(self, st: ExecutionState, action_ex: ActionExecution) -> None:
         if not action_ex.is_sync and action_ex.state in (S.RUNNING, S.PAUSED):
-            st.commands.append(CancelAction(action_ex.id, action_ex.name, action_ex.input,
-                                            action_ex.workflow_execution_id, action_ex.task_execution_id))
+            st.commands.append(
+                CancelAction(
+                    action_ex.id,
+                    action_ex.name,
+                    action_ex.input,
+                    action_ex.workflow_execution_id,
+                    action_ex.task_execution_id,
+                )
+            )
 
     def _resume_task(self, st: ExecutionState, task: TaskExecution, queue: Queue) -> None:
         if task.state is S.IDLE and task.runtime_context.get("pause_before_done"):
@@ -499,8 +616,9 @@ class Conductor:
             self._follow(st, task, transition, key, queue)
         self._task_processed(st, task, runtime, task_spec)
 
-    def _task_processed(self, st: ExecutionState, task: TaskExecution, runtime: dict[str, Any],
-                        task_spec: TaskSpec) -> None:
+    def _task_processed(
+        self, st: ExecutionState, task: TaskExecution, runtime: dict[str, Any], task_spec: TaskSpec
+    ) -> None:
         runtime.pop("published", None)
         fields: dict[str, Any] = {"processed": True, "runtime_context": runtime}
         if task_spec.keep_result is False:
@@ -508,16 +626,25 @@ class Conductor:
         task = st.change(task, **fields)
         st.notify("mistral_task_execution_completed", "task_ex", task)
 
-    def _pause_command(self, st: ExecutionState, task: TaskExecution, transition: Transition,
-                       runtime: dict[str, Any], index: int) -> None:
+    def _pause_command(
+        self,
+        st: ExecutionState,
+        task: TaskExecution,
+        transition: Transition,
+        runtime: dict[str, Any],
+        index: int,
+    ) -> None:
         msg = self._command_params(st, task, transition).get("msg")
         st.change(task, runtime_context={**runtime, "resume_at": index + 1, "published": True})
         st.change(st.wf_ex, state=S.PAUSED, state_info=msg or f"Paused by task '{task.name}'")
         self._to_children(st, "pause", msg)
 
     def _publish(self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec) -> TaskExecution:
-        spec_value = {S.SUCCESS: task_spec.publish, S.ERROR: task_spec.publish_on_error,
-                      S.SKIPPED: task_spec.publish_on_skip}.get(task.state)
+        spec_value = {
+            S.SUCCESS: task_spec.publish,
+            S.ERROR: task_spec.publish_on_error,
+            S.SKIPPED: task_spec.publish_on_skip,
+        }.get(task.state)
         scoped = self._clause_publish(task, task_spec)
         runtime = {**task.runtime_context, "published": True}
         if not spec_value and not scoped:
@@ -533,16 +660,23 @@ class Conductor:
                     published.update(evaluated)
         except (ExpressionError, TypeError, ValueError) as exc:
             detail = exc.detail if isinstance(exc, ExpressionError) else str(exc)
-            return st.change(task, state=S.ERROR, runtime_context=runtime,
-                             state_info=f"Failed to publish variables of task '{task.name}': {detail}")
+            return st.change(
+                task,
+                state=S.ERROR,
+                runtime_context=runtime,
+                state_info=f"Failed to publish variables of task '{task.name}': {detail}",
+            )
         return st.change(task, published=published, runtime_context=runtime)
 
     @staticmethod
     def _clause_publish(task: TaskExecution, task_spec: TaskSpec) -> dict[str, dict[str, Any]]:
         """``publish`` of advanced clauses: branch (as ``publish``), global, atomic (as branch)."""
         merged: dict[str, dict[str, Any]] = {}
-        branch = {S.SUCCESS: task_spec.on_success, S.ERROR: task_spec.on_error,
-                  S.SKIPPED: task_spec.on_skip}.get(task.state)
+        branch = {
+            S.SUCCESS: task_spec.on_success,
+            S.ERROR: task_spec.on_error,
+            S.SKIPPED: task_spec.on_skip,
+        }.get(task.state)
         for clause in (task_spec.on_complete, branch):
             if clause is None or not clause.publish:
                 continue
@@ -553,8 +687,9 @@ class Conductor:
                 merged.setdefault(key, {}).update(values or {})
         return merged
 
-    def _fired_transitions(self, st: ExecutionState, task: TaskExecution,
-                           task_spec: TaskSpec) -> list[tuple[Transition, str]]:
+    def _fired_transitions(
+        self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec
+    ) -> list[tuple[Transition, str]]:
         fired = []
         for key, clause in self._clauses_for(task, task_spec):
             for transition in clause.transitions:
@@ -581,8 +716,9 @@ class Conductor:
         except ExpressionError:
             return False
 
-    def _follow(self, st: ExecutionState, task: TaskExecution, transition: Transition, key: str,
-                queue: Queue) -> None:
+    def _follow(
+        self, st: ExecutionState, task: TaskExecution, transition: Transition, key: str, queue: Queue
+    ) -> None:
         if not transition.is_command:
             context = {**task.in_context, **task.published}
             self._spawn(st, transition.target, context, {"task_id": task.id, "event": key}, queue)
@@ -593,7 +729,9 @@ class Conductor:
         elif transition.target == "succeed":
             self._end(st, S.SUCCESS, msg)
 
-    def _command_params(self, st: ExecutionState, task: TaskExecution, transition: Transition) -> dict[str, Any]:
+    def _command_params(
+        self, st: ExecutionState, task: TaskExecution, transition: Transition
+    ) -> dict[str, Any]:
         if not transition.params:
             return {}
         try:
@@ -603,20 +741,34 @@ class Conductor:
         return params if isinstance(params, dict) else {}
 
     # == join ============================================================================
-    def _join(self, st: ExecutionState, task_spec: TaskSpec, in_context: dict[str, Any],
-              trigger: dict[str, str] | None, queue: Queue) -> None:
+    def _join(
+        self,
+        st: ExecutionState,
+        task_spec: TaskSpec,
+        in_context: dict[str, Any],
+        trigger: dict[str, str] | None,
+        queue: Queue,
+    ) -> None:
         source = st.tasks[trigger["task_id"]].name if trigger else ""
         task = self._join_instance(st, task_spec.name, source)
         if task is None:
             task = self._new_task(st, task_spec, S.WAITING, {}, [])
         triggers = [*task.runtime_context.get("triggered_by", []), *([trigger] if trigger else [])]
         merged = {**task.in_context, **in_context}
-        task = st.change(task, in_context=merged, runtime_context={**task.runtime_context, "triggered_by": triggers})
+        task = st.change(
+            task, in_context=merged, runtime_context={**task.runtime_context, "triggered_by": triggers}
+        )
         if task.state is not S.WAITING:
             return
         sources = {st.tasks[t["task_id"]].name for t in triggers if t["task_id"] in st.tasks}
         inbound = st.spec.inbound.get(task_spec.name, ())
-        needed = len(inbound) if task_spec.join == "all" else 1 if task_spec.join == "one" else int(task_spec.join or 0)
+        needed = (
+            len(inbound)
+            if task_spec.join == "all"
+            else 1
+            if task_spec.join == "one"
+            else int(task_spec.join or 0)
+        )
         if len(sources) >= needed:
             task = st.change(task, state=S.RUNNING, state_info=None, started_at=st.now)
             self._start_task(st, task, queue)
@@ -630,8 +782,11 @@ class Conductor:
         latest = st.latest_task(name)
         if latest is None:
             return None
-        seen = {st.tasks[t["task_id"]].name for t in latest.runtime_context.get("triggered_by", [])
-                if t["task_id"] in st.tasks}
+        seen = {
+            st.tasks[t["task_id"]].name
+            for t in latest.runtime_context.get("triggered_by", [])
+            if t["task_id"] in st.tasks
+        }
         if source in seen:
             return None  # a loop came round again: a new instance
         return latest if latest.state is S.WAITING or len(seen) < len(st.spec.inbound.get(name, ())) else None
@@ -643,9 +798,13 @@ class Conductor:
         if not active or any(t.state is not S.WAITING for t in active):
             return False
         for task in active:
-            st.change(task, state=S.ERROR, finished_at=st.now,
-                      state_info=f"Join of task '{task.name}' can never be satisfied: "
-                      f"{task.state_info or 'its inbound tasks did not all lead to it'}")
+            st.change(
+                task,
+                state=S.ERROR,
+                finished_at=st.now,
+                state_info=f"Join of task '{task.name}' can never be satisfied: "
+                f"{task.state_info or 'its inbound tasks did not all lead to it'}",
+            )
             queue.append(task.id)
         return True
 
@@ -653,7 +812,7 @@ class Conductor:
     @staticmethod
     def reverse_closure(st: ExecutionState) -> set[str]:
         """The tasks the target task (``params.task_name``) needs, itself included."""
-        target = st.wf_ex.params.get("task_name")
+        target = str(st.wf_ex.params.get("task_name"))
         needed: set[str] = set()
         todo = [target] if target in st.spec.tasks else []
         while todo:
@@ -666,8 +825,13 @@ class Conductor:
     def _reverse_ready(self, st: ExecutionState) -> list[str]:
         done = {t.name for t in st.tasks.values() if t.state is S.SUCCESS}
         started = {t.name for t in st.tasks.values()}
-        return [name for name in st.spec.tasks if name in self.reverse_closure(st) and name not in started
-                and all(r in done for r in st.spec.tasks[name].requires)]
+        return [
+            name
+            for name in st.spec.tasks
+            if name in self.reverse_closure(st)
+            and name not in started
+            and all(r in done for r in st.spec.tasks[name].requires)
+        ]
 
     def _reverse_next(self, st: ExecutionState, queue: Queue) -> None:
         latest = {t.name: t for t in st.tasks.values()}
@@ -727,8 +891,11 @@ class Conductor:
 
     @staticmethod
     def _final_context(st: ExecutionState) -> dict[str, Any]:
-        triggering = {trigger["task_id"] for t in st.tasks.values()
-                      for trigger in t.runtime_context.get("triggered_by", ())}
+        triggering = {
+            trigger["task_id"]
+            for t in st.tasks.values()
+            for trigger in t.runtime_context.get("triggered_by", ())
+        }
         context: dict[str, Any] = {}
         for task in st.tasks.values():
             if task.id not in triggering:
@@ -757,8 +924,14 @@ class Conductor:
     def _truthy(self, st: ExecutionState, task: TaskExecution, value: Any) -> bool:
         return bool(self._eval(st, task, value, with_published=True))
 
-    def _eval(self, st: ExecutionState, task: TaskExecution, value: Any, with_published: bool = False,
-              extra: dict[str, Any] | None = None) -> Any:
+    def _eval(
+        self,
+        st: ExecutionState,
+        task: TaskExecution,
+        value: Any,
+        with_published: bool = False,
+        extra: dict[str, Any] | None = None,
+    ) -> Any:
         if not _needs_evaluation(value):
             return value
         data = {**st.wf_ex.context, **task.in_context}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable
-
 from typing import Any
 
 from mistral_core.engine.ports import Clock, ExecutionStore
@@ -27,9 +26,15 @@ class Definitions:
         new_id: makes ids.
     """
 
-    def __init__(self, store: ExecutionStore, evaluator: Evaluator, clock: Clock, new_id: Callable[[], str],
-                 on_actions_changed: Callable[[], None] = lambda: None,
-                 python_action_names: Callable[[], set[str]] = set) -> None:
+    def __init__(
+        self,
+        store: ExecutionStore,
+        evaluator: Evaluator,
+        clock: Clock,
+        new_id: Callable[[], str],
+        on_actions_changed: Callable[[], None] = lambda: None,
+        python_action_names: Callable[[], set[str]] = set,
+    ) -> None:
         self._store = store
         self._evaluator = evaluator
         self._clock = clock
@@ -42,7 +47,9 @@ class Definitions:
         """Parse and validate a workflow document; raises LanguageError."""
         return parse_workflows(text, self._evaluator)
 
-    def create_workflows(self, text: str, namespace: str = "", scope: str = "private") -> list[WorkflowDefinition]:
+    def create_workflows(
+        self, text: str, namespace: str = "", scope: str = "private"
+    ) -> list[WorkflowDefinition]:
         """Store every workflow of a document. DuplicateError if a name exists (nothing stored)."""
         parsed = self.validate_workflows(text)
         with self._store.atomic():
@@ -51,7 +58,9 @@ class Definitions:
                 self._store.create_workflow_definition(wf_def)
         return defs
 
-    def update_workflows(self, text: str, namespace: str = "", scope: str = "private") -> list[WorkflowDefinition]:
+    def update_workflows(
+        self, text: str, namespace: str = "", scope: str = "private"
+    ) -> list[WorkflowDefinition]:
         """Replace (or create) every workflow of a document; running executions keep their old spec."""
         parsed = self.validate_workflows(text)
         result = []
@@ -74,8 +83,9 @@ class Definitions:
         with self._store.atomic():
             self._store.delete_workflow_definition(identifier, namespace)
 
-    def resolve_workflow(self, identifier: str, namespace: str = "",
-                         caller: str | None = None) -> tuple[WorkflowDefinition, WorkflowSpec]:
+    def resolve_workflow(
+        self, identifier: str, namespace: str = "", caller: str | None = None
+    ) -> tuple[WorkflowDefinition, WorkflowSpec]:
         """A workflow by id or name: in ``namespace`` first, then in the default namespace.
 
         Inside a workbook (``caller`` is ``wb.x``), ``wb.<identifier>`` is tried first.
@@ -96,17 +106,26 @@ class Definitions:
             wf_def = self._store.get_workflow_definition(identifier, "")
         return wf_def, self.spec(wf_def.spec["checksum"])
 
-    def _definition(self, parsed: ParsedWorkflow, text: str, namespace: str, scope: str,
-                    old: WorkflowDefinition | None) -> WorkflowDefinition:
+    def _definition(
+        self, parsed: ParsedWorkflow, text: str, namespace: str, scope: str, old: WorkflowDefinition | None
+    ) -> WorkflowDefinition:
         self._store.save_spec(parsed.checksum, {"name": parsed.name, "body": parsed.body})
         now = self._clock.now()
         return WorkflowDefinition(
-            id=old.id if old else self._new_id(), name=parsed.name, definition=text,
-            spec={"checksum": parsed.checksum, "interface": parsed.spec.interface(),
-                  "input": parsed.spec.input_text()},
+            id=old.id if old else self._new_id(),
+            name=parsed.name,
+            definition=text,
+            spec={
+                "checksum": parsed.checksum,
+                "interface": parsed.spec.interface(),
+                "input": parsed.spec.input_text(),
+            },
             checksum=hashlib.md5(text.encode(), usedforsecurity=False).hexdigest(),
-            namespace=namespace, tags=parsed.spec.tags, scope=scope,
-            created_at=old.created_at if old else now, updated_at=now if old else None,
+            namespace=namespace,
+            tags=parsed.spec.tags,
+            scope=scope,
+            created_at=old.created_at if old else now,
+            updated_at=now if old else None,
         )
 
     def _load_spec(self, checksum: str) -> WorkflowSpec:
@@ -118,7 +137,9 @@ class Definitions:
         """Parse and validate an ad-hoc actions document; raises LanguageError."""
         return parse_actions(text, self._evaluator)
 
-    def create_actions(self, text: str, namespace: str = "", scope: str = "private") -> list[ActionDefinition]:
+    def create_actions(
+        self, text: str, namespace: str = "", scope: str = "private"
+    ) -> list[ActionDefinition]:
         """Store every ad-hoc action of a document (all or nothing); DuplicateError if a name exists."""
         parsed = self.validate_actions(text)
         with self._store.atomic():
@@ -129,7 +150,9 @@ class Definitions:
         self._actions_changed()
         return defs
 
-    def update_actions(self, text: str, namespace: str = "", scope: str = "private") -> list[ActionDefinition]:
+    def update_actions(
+        self, text: str, namespace: str = "", scope: str = "private"
+    ) -> list[ActionDefinition]:
         """Replace (or create) every ad-hoc action of a document."""
         parsed = self.validate_actions(text)
         with self._store.atomic():
@@ -147,8 +170,9 @@ class Definitions:
                 raise
         self._actions_changed()
 
-    def _put_action(self, parsed: ParsedAction, text: str, namespace: str, scope: str,
-                    workbook: str | None) -> ActionDefinition:
+    def _put_action(
+        self, parsed: ParsedAction, text: str, namespace: str, scope: str, workbook: str | None
+    ) -> ActionDefinition:
         try:
             old: ActionDefinition | None = self._store.get_action_definition(parsed.name, namespace)
         except NotFoundError:
@@ -164,17 +188,34 @@ class Definitions:
     def _check_not_python(self, name: str) -> None:
         python_names = self._python_action_names()
         if name in python_names:
-            raise InputError(f"Action '{name}' is a system (Python) action: it cannot be defined, changed or "
-                             "deleted through the API")
+            raise InputError(
+                f"Action '{name}' is a system (Python) action: it cannot be defined, changed or "
+                "deleted through the API"
+            )
 
-    def _action_definition(self, parsed: ParsedAction, text: str, namespace: str, scope: str,
-                           old: ActionDefinition | None, workbook: str | None) -> ActionDefinition:
+    def _action_definition(
+        self,
+        parsed: ParsedAction,
+        text: str,
+        namespace: str,
+        scope: str,
+        old: ActionDefinition | None,
+        workbook: str | None,
+    ) -> ActionDefinition:
         now = self._clock.now()
         return ActionDefinition(
-            id=old.id if old else self._new_id(), name=parsed.name, definition=text, spec=parsed.body,
-            namespace=namespace, input=parsed.spec.input_text(), description=parsed.spec.description,
-            tags=parsed.spec.tags, workbook_name=workbook, scope=scope,
-            created_at=old.created_at if old else now, updated_at=now if old else None,
+            id=old.id if old else self._new_id(),
+            name=parsed.name,
+            definition=text,
+            spec=parsed.body,
+            namespace=namespace,
+            input=parsed.spec.input_text(),
+            description=parsed.spec.description,
+            tags=parsed.spec.tags,
+            workbook_name=workbook,
+            scope=scope,
+            created_at=old.created_at if old else now,
+            updated_at=now if old else None,
         )
 
     # -- workbooks ----------------------------------------------------------------------
@@ -237,34 +278,59 @@ class Definitions:
             if action_def.workbook_name == name and action_def.name not in kept_actions:
                 self._store.delete_action_definition(action_def.id, namespace)
 
-    def _workbook(self, parsed: ParsedWorkbook, text: str, namespace: str, scope: str,
-                  old: Workbook | None) -> Workbook:
+    def _workbook(
+        self, parsed: ParsedWorkbook, text: str, namespace: str, scope: str, old: Workbook | None
+    ) -> Workbook:
         now = self._clock.now()
-        return Workbook(id=old.id if old else self._new_id(), name=parsed.name, definition=text,
-                        namespace=namespace, tags=parsed.tags, scope=scope,
-                        created_at=old.created_at if old else now, updated_at=now if old else None)
+        return Workbook(
+            id=old.id if old else self._new_id(),
+            name=parsed.name,
+            definition=text,
+            namespace=namespace,
+            tags=parsed.tags,
+            scope=scope,
+            created_at=old.created_at if old else now,
+            updated_at=now if old else None,
+        )
 
     # -- environments -------------------------------------------------------------------
-    def create_environment(self, name: str, variables: dict[str, Any], description: str = "",
-                           scope: str = "private") -> Environment:
+    def create_environment(
+        self, name: str, variables: dict[str, Any], description: str = "", scope: str = "private"
+    ) -> Environment:
         """Store a named environment; DuplicateError if the name exists."""
         _check_environment(name, variables)
-        env = Environment(id=self._new_id(), name=name, variables=variables, description=description or "",
-                          scope=scope, created_at=self._clock.now())
+        env = Environment(
+            id=self._new_id(),
+            name=name,
+            variables=variables,
+            description=description or "",
+            scope=scope,
+            created_at=self._clock.now(),
+        )
         with self._store.atomic():
             self._store.create_environment(env)
         return env
 
-    def update_environment(self, name: str, variables: dict[str, Any] | None = None,
-                           description: str | None = None, scope: str | None = None) -> Environment:
+    def update_environment(
+        self,
+        name: str,
+        variables: dict[str, Any] | None = None,
+        description: str | None = None,
+        scope: str | None = None,
+    ) -> Environment:
         """Change an environment's variables, description or scope."""
         with self._store.atomic():
             old = self._store.get_environment(name)
-            new = Environment(id=old.id, name=old.name,
-                              variables=old.variables if variables is None else variables,
-                              description=old.description if description is None else description,
-                              scope=old.scope if scope is None else scope, project_id=old.project_id,
-                              created_at=old.created_at, updated_at=self._clock.now())
+            new = Environment(
+                id=old.id,
+                name=old.name,
+                variables=old.variables if variables is None else variables,
+                description=old.description if description is None else description,
+                scope=old.scope if scope is None else scope,
+                project_id=old.project_id,
+                created_at=old.created_at,
+                updated_at=self._clock.now(),
+            )
             _check_environment(new.name, new.variables)
             self._store.update_environment(new)
         return new

@@ -48,18 +48,18 @@ from mistral_core.model import (
     DISPATCH_HANDED_OFF,
     DISPATCH_QUEUED,
     ActionCompleted,
+    ActionDefinition,
     ActionExecution,
     ActionHandedOff,
-    ActionDefinition,
     CancelAction,
     CronTrigger,
     Environment,
-    Workbook,
     Event,
     RunAction,
     State,
     TaskExecution,
     Timer,
+    Workbook,
     WorkflowDefinition,
     WorkflowExecution,
 )
@@ -88,7 +88,8 @@ class _Work:
         st = self.states.get(wf_ex_id)
         if st is None:
             st = self.states[wf_ex_id] = self._engine.load_state(
-                self._engine.store.lock_workflow_execution(wf_ex_id))
+                self._engine.store.lock_workflow_execution(wf_ex_id)
+            )
         return st
 
     def add(self, st: ExecutionState) -> None:
@@ -118,10 +119,18 @@ class Engine:
         id_factory: makes ids for new records.
     """
 
-    def __init__(self, store: ExecutionStore, catalog: ActionCatalog, runner: ActionRunner | None = None,
-                 *, clock: Clock | None = None, hooks: HookRelay | None = None,
-                 evaluator: Evaluator | None = None, cron: CronSchedule | None = None,
-                 id_factory: Callable[[], str] = _new_id) -> None:
+    def __init__(
+        self,
+        store: ExecutionStore,
+        catalog: ActionCatalog,
+        runner: ActionRunner | None = None,
+        *,
+        clock: Clock | None = None,
+        hooks: HookRelay | None = None,
+        evaluator: Evaluator | None = None,
+        cron: CronSchedule | None = None,
+        id_factory: Callable[[], str] = _new_id,
+    ) -> None:
         self.store = store
         self._runner = runner
         self._clock = clock or SystemClock()
@@ -131,9 +140,14 @@ class Engine:
         self.catalog = Catalog(catalog, store, self._evaluator)
         self._conductor = Conductor(self._evaluator, self.catalog)
         self._new_id = id_factory
-        self.definitions = Definitions(store, self._evaluator, self._clock, id_factory,
-                                       on_actions_changed=self.catalog.forget,
-                                       python_action_names=lambda: {d.name for d in self.catalog.list()})
+        self.definitions = Definitions(
+            store,
+            self._evaluator,
+            self._clock,
+            id_factory,
+            on_actions_changed=self.catalog.forget,
+            python_action_names=lambda: {d.name for d in self.catalog.python_actions()},
+        )
         self._cache = StateCache()
         self._timer_listener: Callable[[dt.datetime], None] | None = None
 
@@ -150,11 +164,15 @@ class Engine:
         """Parse and validate a workflow document; raises LanguageError."""
         return self.definitions.validate_workflows(text)
 
-    def create_workflows(self, text: str, namespace: str = "", scope: str = "private") -> list[WorkflowDefinition]:
+    def create_workflows(
+        self, text: str, namespace: str = "", scope: str = "private"
+    ) -> list[WorkflowDefinition]:
         """Store every workflow of a document (all or nothing)."""
         return self.definitions.create_workflows(text, namespace, scope)
 
-    def update_workflows(self, text: str, namespace: str = "", scope: str = "private") -> list[WorkflowDefinition]:
+    def update_workflows(
+        self, text: str, namespace: str = "", scope: str = "private"
+    ) -> list[WorkflowDefinition]:
         """Replace (or create) every workflow of a document."""
         return self.definitions.update_workflows(text, namespace, scope)
 
@@ -166,11 +184,15 @@ class Engine:
         """Parse and validate an ad-hoc actions document; raises LanguageError."""
         return self.definitions.validate_actions(text)
 
-    def create_actions(self, text: str, namespace: str = "", scope: str = "private") -> list[ActionDefinition]:
+    def create_actions(
+        self, text: str, namespace: str = "", scope: str = "private"
+    ) -> list[ActionDefinition]:
         """Store every ad-hoc action of a document (all or nothing)."""
         return self.definitions.create_actions(text, namespace, scope)
 
-    def update_actions(self, text: str, namespace: str = "", scope: str = "private") -> list[ActionDefinition]:
+    def update_actions(
+        self, text: str, namespace: str = "", scope: str = "private"
+    ) -> list[ActionDefinition]:
         """Replace (or create) every ad-hoc action of a document."""
         return self.definitions.update_actions(text, namespace, scope)
 
@@ -194,13 +216,19 @@ class Engine:
         """Delete a workbook with its workflows and actions."""
         self.definitions.delete_workbook(name, namespace)
 
-    def create_environment(self, name: str, variables: dict[str, Any], description: str = "",
-                           scope: str = "private") -> Environment:
+    def create_environment(
+        self, name: str, variables: dict[str, Any], description: str = "", scope: str = "private"
+    ) -> Environment:
         """Store a named environment."""
         return self.definitions.create_environment(name, variables, description, scope)
 
-    def update_environment(self, name: str, variables: dict[str, Any] | None = None,
-                           description: str | None = None, scope: str | None = None) -> Environment:
+    def update_environment(
+        self,
+        name: str,
+        variables: dict[str, Any] | None = None,
+        description: str | None = None,
+        scope: str | None = None,
+    ) -> Environment:
         """Change an environment."""
         return self.definitions.update_environment(name, variables, description, scope)
 
@@ -210,12 +238,18 @@ class Engine:
 
     def list_actions(self) -> list[Any]:
         """The Python actions the catalog knows (for ``GET /v2/actions``)."""
-        return self.catalog.list()
+        return self.catalog.python_actions()
 
     # == starting executions =============================================================
-    def start_workflow(self, workflow_identifier: str, namespace: str = "", wf_input: dict[str, Any] | None = None,
-                       params: dict[str, Any] | None = None, description: str = "",
-                       ex_id: str | None = None) -> WorkflowExecution:
+    def start_workflow(
+        self,
+        workflow_identifier: str,
+        namespace: str = "",
+        wf_input: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        description: str = "",
+        ex_id: str | None = None,
+    ) -> WorkflowExecution:
         """Create and start a workflow execution.
 
         Raises:
@@ -244,18 +278,37 @@ class Engine:
         except NotFoundError:
             return None
 
-    def _new_execution(self, wf_def: WorkflowDefinition, spec: WorkflowSpec, wf_input: dict[str, Any],
-                       params: dict[str, Any], description: str, ex_id: str | None,
-                       parent: tuple[WorkflowExecution, str] | None) -> ExecutionState:
+    def _new_execution(
+        self,
+        wf_def: WorkflowDefinition,
+        spec: WorkflowSpec,
+        wf_input: dict[str, Any],
+        params: dict[str, Any],
+        description: str,
+        ex_id: str | None,
+        parent: tuple[WorkflowExecution, str] | None,
+    ) -> ExecutionState:
         now = self._clock.now()
         context = dict(wf_input)
         if spec.vars:
-            context.update(self._evaluator.evaluate(dict(spec.vars), {**wf_input, "__env": params.get("env")}))
+            context.update(
+                self._evaluator.evaluate(dict(spec.vars), {**wf_input, "__env": params.get("env")})
+            )
         wf_ex = WorkflowExecution(
-            id=ex_id or self._new_id(), workflow_id=wf_def.id, workflow_name=wf_def.name,
-            spec_checksum=wf_def.spec["checksum"], state=S.RUNNING, workflow_namespace=wf_def.namespace,
-            description=description, tags=spec.tags, params=params, input=wf_input, output={},
-            context=context, created_at=now, updated_at=now,
+            id=ex_id or self._new_id(),
+            workflow_id=wf_def.id,
+            workflow_name=wf_def.name,
+            spec_checksum=wf_def.spec["checksum"],
+            state=S.RUNNING,
+            workflow_namespace=wf_def.namespace,
+            description=description,
+            tags=spec.tags,
+            params=params,
+            input=wf_input,
+            output={},
+            context=context,
+            created_at=now,
+            updated_at=now,
             task_execution_id=parent[1] if parent else None,
             root_execution_id=(parent[0].root_execution_id or parent[0].id) if parent else None,
         )
@@ -289,15 +342,23 @@ class Engine:
         if spec.type == "reverse":
             target = params.get("task_name")
             if not target:
-                raise InputError(f"Reverse workflow '{spec.name}' needs the parameter 'task_name' "
-                                 "(the task to run, with what it requires)")
+                raise InputError(
+                    f"Reverse workflow '{spec.name}' needs the parameter 'task_name' "
+                    "(the task to run, with what it requires)"
+                )
             if target not in spec.tasks:
                 raise InputError(f"Reverse workflow '{spec.name}' has no task '{target}'")
         return params
 
     # == execution control ===============================================================
-    def update_execution(self, wf_ex_id: str, state: State | None = None, state_info: str | None = None,
-                         description: str | None = None, env: dict[str, Any] | None = None) -> WorkflowExecution:
+    def update_execution(
+        self,
+        wf_ex_id: str,
+        state: State | None = None,
+        state_info: str | None = None,
+        description: str | None = None,
+        env: dict[str, Any] | None = None,
+    ) -> WorkflowExecution:
         """Pause, resume, cancel, succeed or fail an execution; change its description or env.
 
         Raises:
@@ -320,22 +381,28 @@ class Engine:
 
     def _merge_env(self, st: ExecutionState, env: dict[str, Any]) -> None:
         if st.wf_ex.state not in (S.IDLE, S.PAUSED, S.ERROR, S.RUNNING):
-            raise StateConflictError(f"Execution {st.wf_ex.id} is {st.wf_ex.state.value}: its env can no "
-                                     "longer change", st.wf_ex.state.value)
+            raise StateConflictError(
+                f"Execution {st.wf_ex.id} is {st.wf_ex.state.value}: its env can no longer change",
+                st.wf_ex.state.value,
+            )
         current = st.wf_ex.params.get("env") or {}
         st.change(st.wf_ex, params={**st.wf_ex.params, "env": {**current, **env}})
 
     def _set_state(self, work: _Work, st: ExecutionState, state: State, info: str | None) -> None:
         current = st.wf_ex.state
         if state not in (S.RUNNING, S.PAUSED, S.CANCELLED, S.SUCCESS, S.ERROR):
-            raise InputError(f"An execution's state can be set to RUNNING, PAUSED, CANCELLED, SUCCESS or "
-                             f"ERROR, not {state.value}")
+            raise InputError(
+                f"An execution's state can be set to RUNNING, PAUSED, CANCELLED, SUCCESS or "
+                f"ERROR, not {state.value}"
+            )
         if current is state:
             return
         if current in FINISHED:
-            raise StateConflictError(f"Execution {st.wf_ex.id} is already {current.value}: it cannot be set "
-                                     f"{state.value}" + (" (re-run a failed task instead)" if state is S.RUNNING
-                                                         else ""), current.value)
+            raise StateConflictError(
+                f"Execution {st.wf_ex.id} is already {current.value}: it cannot be set "
+                f"{state.value}" + (" (re-run a failed task instead)" if state is S.RUNNING else ""),
+                current.value,
+            )
         if state is S.PAUSED:
             self._conductor.pause(st, info)
         elif state is S.RUNNING:
@@ -353,18 +420,24 @@ class Engine:
                 return
             self._conductor.resume(st)
 
-    def rerun_task(self, task_ex_id: str, reset: bool = True, env: dict[str, Any] | None = None) -> TaskExecution:
+    def rerun_task(
+        self, task_ex_id: str, reset: bool = True, env: dict[str, Any] | None = None
+    ) -> TaskExecution:
         """Run a failed task again (``PUT /v2/tasks/<id>`` with state RUNNING) and continue from it."""
         work = _Work(self)
         with self.store.atomic():
             st = work.owner_of_task(task_ex_id)
             task = st.tasks[task_ex_id]
             if task.state not in (S.ERROR, S.CANCELLED):
-                raise StateConflictError(f"Task {task.name} [{task_ex_id}] is {task.state.value}: only a task in "
-                                         "ERROR (or CANCELLED) can be re-run", task.state.value)
+                raise StateConflictError(
+                    f"Task {task.name} [{task_ex_id}] is {task.state.value}: only a task in "
+                    "ERROR (or CANCELLED) can be re-run",
+                    task.state.value,
+                )
             if st.wf_ex.state is S.PAUSED:
-                raise StateConflictError(f"Execution {st.wf_ex.id} is PAUSED: resume it before re-running "
-                                         "a task", "PAUSED")
+                raise StateConflictError(
+                    f"Execution {st.wf_ex.id} is PAUSED: resume it before re-running a task", "PAUSED"
+                )
             if env:
                 self._merge_env(st, env)
             self._conductor.rerun_task(st, task, reset)
@@ -386,8 +459,11 @@ class Engine:
             st = work.owner_of_task(task_ex_id)
             task = st.tasks[task_ex_id]
             if task.state is not S.ERROR:
-                raise StateConflictError(f"Task {task.name} [{task_ex_id}] is {task.state.value}: only a task "
-                                         "in ERROR can be skipped", task.state.value)
+                raise StateConflictError(
+                    f"Task {task.name} [{task_ex_id}] is {task.state.value}: only a task "
+                    "in ERROR can be skipped",
+                    task.state.value,
+                )
             self._conductor.skip_task(st, task)
             self._finish(work)
         self._after_commit(work.states.values())
@@ -400,7 +476,9 @@ class Engine:
             if wf_ex.state not in FINISHED and not force:
                 raise StateConflictError(
                     f"Execution {wf_ex_id} is {wf_ex.state.value}: only a finished execution can be deleted "
-                    "(add force=true to delete it anyway)", wf_ex.state.value)
+                    "(add force=true to delete it anyway)",
+                    wf_ex.state.value,
+                )
             self.store.delete_workflow_execution(wf_ex_id)
             self.store.delete_timers(wf_ex_id)
         self._cache.drop(wf_ex_id)
@@ -450,13 +528,16 @@ class Engine:
         reason = f"Action execution {action_ex.id} is already {action_ex.state.value}"
         if action_ex.state_info:
             reason += f" ({action_ex.state_info})"
-        self._hooks.notify("mistral_action_result_rejected", action_ex=action_ex, state=state.value, reason=reason)
+        self._hooks.notify(
+            "mistral_action_result_rejected", action_ex=action_ex, state=state.value, reason=reason
+        )
         raise StateConflictError(reason + "; its result cannot be changed", action_ex.state.value)
 
     def _complete_orphan(self, action_ex: ActionExecution, state: State, output: Any) -> ActionExecution:
         result = None if state is S.CANCELLED else output
-        updated = dataclasses.replace(action_ex, state=state, output={"result": result}, accepted=True,
-                                      updated_at=self._clock.now())
+        updated = dataclasses.replace(
+            action_ex, state=state, output={"result": result}, accepted=True, updated_at=self._clock.now()
+        )
         self.store.update(updated, ("state", "output", "accepted"))
         return updated
 
@@ -470,11 +551,16 @@ class Engine:
             if action_ex.state is state:
                 return action_ex
             if is_action_finished(action_ex.state):
-                raise StateConflictError(f"Action execution {action_ex_id} is already {action_ex.state.value}",
-                                         action_ex.state.value)
+                raise StateConflictError(
+                    f"Action execution {action_ex_id} is already {action_ex.state.value}",
+                    action_ex.state.value,
+                )
             if state is S.PAUSED and action_ex.is_sync:
-                raise StateConflictError(f"Action execution {action_ex_id} is synchronous: only asynchronous "
-                                         "actions can be paused", action_ex.state.value)
+                raise StateConflictError(
+                    f"Action execution {action_ex_id} is synchronous: only asynchronous "
+                    "actions can be paused",
+                    action_ex.state.value,
+                )
             if st is None:
                 updated = dataclasses.replace(action_ex, state=state, updated_at=self._clock.now())
                 self.store.update(updated, ("state",))
@@ -482,7 +568,7 @@ class Engine:
             updated = st.change(action_ex, state=state)
             self._finish(work)
         self._after_commit(work.states.values())
-        return updated  # type: ignore[no-any-return]
+        return updated
 
     # == events from executors and timers ================================================
     def apply_events(self, events: Sequence[Event]) -> None:
@@ -500,8 +586,11 @@ class Engine:
             if wf_id is None:
                 wf_id = self.store.get_action_execution(event.action_execution_id).workflow_execution_id
             st = work.state(wf_id) if wf_id else None
-            action_ex = (self._action_of(st, event.action_execution_id) if st is not None
-                         else self.store.get_action_execution(event.action_execution_id))
+            action_ex = (
+                self._action_of(st, event.action_execution_id)
+                if st is not None
+                else self.store.get_action_execution(event.action_execution_id)
+            )
         except NotFoundError:
             return  # the execution was deleted meanwhile
         if is_action_finished(action_ex.state):
@@ -529,8 +618,9 @@ class Engine:
             return
         self._conductor.on_timer(st, timer)
 
-    def _in_batches(self, items: Sequence[Any], apply: Callable[[_Work, Any], None],
-                    on_failure: Callable[[Any], None]) -> None:
+    def _in_batches(
+        self, items: Sequence[Any], apply: Callable[[_Work, Any], None], on_failure: Callable[[Any], None]
+    ) -> None:
         work = _Work(self)
         try:
             with self.store.atomic():
@@ -550,22 +640,37 @@ class Engine:
 
     def _fail_event(self, event: ActionCompleted) -> None:
         if event.state is not S.ERROR:
-            self._in_batches([ActionCompleted(event.action_execution_id, S.ERROR,
-                                              "Internal error while applying the action's result; "
-                                              "see the server log", event.workflow_execution_id)],
-                             self._apply_completion, lambda e: None)
+            self._in_batches(
+                [
+                    ActionCompleted(
+                        event.action_execution_id,
+                        S.ERROR,
+                        "Internal error while applying the action's result; see the server log",
+                        event.workflow_execution_id,
+                    )
+                ],
+                self._apply_completion,
+                lambda e: None,
+            )
 
     @staticmethod
     def _timer_failed(timer: Timer) -> None:
-        LOG.error("timer %s (%s of %s) could not be applied and was dropped", timer.id, timer.kind,
-                  timer.target_id)
+        LOG.error(
+            "timer %s (%s of %s) could not be applied and was dropped", timer.id, timer.kind, timer.target_id
+        )
 
     # == cron triggers ===================================================================
-    def create_cron_trigger(self, name: str, workflow: str, pattern: str | None = None,
-                            workflow_input: dict[str, Any] | None = None,
-                            workflow_params: dict[str, Any] | None = None,
-                            first_execution_time: dt.datetime | None = None,
-                            remaining_executions: int | None = None, namespace: str = "") -> CronTrigger:
+    def create_cron_trigger(
+        self,
+        name: str,
+        workflow: str,
+        pattern: str | None = None,
+        workflow_input: dict[str, Any] | None = None,
+        workflow_params: dict[str, Any] | None = None,
+        first_execution_time: dt.datetime | None = None,
+        remaining_executions: int | None = None,
+        namespace: str = "",
+    ) -> CronTrigger:
         """Create a cron trigger (validated: workflow, input, pattern, times, count).
 
         Raises:
@@ -591,10 +696,17 @@ class Engine:
             remaining_executions = 1
         first = first_execution_time or self._cron.next_after(str(pattern), now)
         trigger = CronTrigger(
-            id=self._new_id(), name=name, workflow_name=wf_def.name, workflow_id=wf_def.id, pattern=pattern,
-            next_execution_time=first, workflow_input=workflow_input or {},
-            workflow_params=workflow_params or {}, first_execution_time=first_execution_time,
-            remaining_executions=remaining_executions, created_at=now,
+            id=self._new_id(),
+            name=name,
+            workflow_name=wf_def.name,
+            workflow_id=wf_def.id,
+            pattern=pattern,
+            next_execution_time=first,
+            workflow_input=workflow_input or {},
+            workflow_params=workflow_params or {},
+            first_execution_time=first_execution_time,
+            remaining_executions=remaining_executions,
+            created_at=now,
         )
         with self.store.atomic():
             self.store.create_cron_trigger(trigger)
@@ -611,8 +723,13 @@ class Engine:
             self.store.delete_timers(trigger.id, "cron")
 
     def _cron_timer(self, trigger: CronTrigger) -> Timer:
-        return Timer(id=self._new_id(), due_at=trigger.next_execution_time, kind="cron", target_id=trigger.id,
-                     created_at=self._clock.now())
+        return Timer(
+            id=self._new_id(),
+            due_at=trigger.next_execution_time,
+            kind="cron",
+            target_id=trigger.id,
+            created_at=self._clock.now(),
+        )
 
     def _fire_cron(self, work: _Work, timer: Timer) -> None:
         try:
@@ -621,15 +738,25 @@ class Engine:
             return
         try:
             wf_def, spec = self.definitions.resolve_workflow(trigger.workflow_id)
-            params = self._check_params(spec, {"namespace": wf_def.namespace, "env": {},
-                                               **trigger.workflow_params})
-            st = self._new_execution(wf_def, spec, self._check_input(spec, trigger.workflow_input), params,
-                                     f'{{"triggered_by": {{"type": "cron_trigger", "id": "{trigger.id}", '
-                                     f'"name": "{trigger.name}"}}}}', None, None)
+            params = self._check_params(
+                spec, {"namespace": wf_def.namespace, "env": {}, **trigger.workflow_params}
+            )
+            st = self._new_execution(
+                wf_def,
+                spec,
+                self._check_input(spec, trigger.workflow_input),
+                params,
+                f'{{"triggered_by": {{"type": "cron_trigger", "id": "{trigger.id}", '
+                f'"name": "{trigger.name}"}}}}',
+                None,
+                None,
+            )
             work.add(st)
             self._conductor.start(st)
         except MistralError as exc:
-            LOG.warning("cron trigger %s could not start workflow %s: %s", trigger.name, trigger.workflow_name, exc)
+            LOG.warning(
+                "cron trigger %s could not start workflow %s: %s", trigger.name, trigger.workflow_name, exc
+            )
         self._advance_cron(trigger)
 
     def _advance_cron(self, trigger: CronTrigger) -> None:
@@ -639,8 +766,9 @@ class Engine:
             return
         after = max(self._clock.now(), trigger.next_execution_time)
         nxt = self._cron.next_after(trigger.pattern, after)
-        updated = dataclasses.replace(trigger, next_execution_time=nxt, remaining_executions=remaining,
-                                      updated_at=self._clock.now())
+        updated = dataclasses.replace(
+            trigger, next_execution_time=nxt, remaining_executions=remaining, updated_at=self._clock.now()
+        )
         self.store.update_cron_trigger(updated, ("next_execution_time", "remaining_executions"))
         self.store.insert_timer(self._cron_timer(updated))
 
@@ -658,11 +786,15 @@ class Engine:
             if action_ex.params.get("safe_rerun") or action_ex.dispatch == DISPATCH_QUEUED:
                 commands.append(Conductor.command_for(action_ex))
             else:
-                in_doubt.append(ActionCompleted(
-                    action_ex.id, S.ERROR,
-                    f"The server stopped while action {action_ex.name} was running: it may or may not have "
-                    "done its work, and its task is not marked safe-rerun, so it was not run again",
-                    action_ex.workflow_execution_id))
+                in_doubt.append(
+                    ActionCompleted(
+                        action_ex.id,
+                        S.ERROR,
+                        f"The server stopped while action {action_ex.name} was running: it may or may not "
+                        "have done its work, and its task is not marked safe-rerun, so it was not run again",
+                        action_ex.workflow_execution_id,
+                    )
+                )
         if in_doubt:
             self.apply_events(in_doubt)
         if commands and self._runner is not None:
@@ -679,7 +811,9 @@ class Engine:
             return cached
         spec = self.definitions.spec(wf_ex.spec_checksum)
         tasks = {t.id: t for t in self.store.task_executions_of(wf_ex.id)}
-        return ExecutionState(wf_ex, spec, tasks, self._clock.now(), self._new_id, self.store.action_executions_of)
+        return ExecutionState(
+            wf_ex, spec, tasks, self._clock.now(), self._new_id, self.store.action_executions_of
+        )
 
     def _finish(self, work: _Work) -> None:
         """Apply intents between executions until none is left, then write every execution."""
@@ -712,14 +846,24 @@ class Engine:
             self._conductor.cancel(child, intent[2])
         return [child]
 
-    def _start_child(self, work: _Work, parent: ExecutionState, task_id: str, child_id: str, name: str,
-                     given: dict[str, Any]) -> list[ExecutionState]:
+    def _start_child(
+        self,
+        work: _Work,
+        parent: ExecutionState,
+        task_id: str,
+        child_id: str,
+        name: str,
+        given: dict[str, Any],
+    ) -> list[ExecutionState]:
         namespace = parent.wf_ex.workflow_namespace
         try:
             wf_def, spec = self.definitions.resolve_workflow(name, namespace, parent.wf_ex.workflow_name)
             wf_input = self._check_input(spec, {k: v for k, v in given.items() if k not in CHILD_PARAMS})
-            params = {"namespace": namespace, "env": parent.wf_ex.params.get("env", {}),
-                      **{k: v for k, v in given.items() if k in CHILD_PARAMS}}
+            params = {
+                "namespace": namespace,
+                "env": parent.wf_ex.params.get("env", {}),
+                **{k: v for k, v in given.items() if k in CHILD_PARAMS},
+            }
             params = self._check_params(spec, params)
         except (NotFoundError, InputError) as exc:
             self._conductor.child_failed(parent, task_id, f"Failed to start sub-workflow '{name}': {exc}")
@@ -735,8 +879,15 @@ class Engine:
                 if action_ex.state in (S.RUNNING, S.PAUSED, S.IDLE):
                     st.change(action_ex, state=S.CANCELLED, state_info=reason)
                     if not action_ex.is_sync and action_ex.state is not S.IDLE:
-                        st.commands.append(CancelAction(action_ex.id, action_ex.name, action_ex.input,
-                                                        action_ex.workflow_execution_id, task_id))
+                        st.commands.append(
+                            CancelAction(
+                                action_ex.id,
+                                action_ex.name,
+                                action_ex.input,
+                                action_ex.workflow_execution_id,
+                                task_id,
+                            )
+                        )
         for target_id, kind in st.timer_cancels:
             self.store.delete_timers(target_id, kind)
         for timer in st.timers:

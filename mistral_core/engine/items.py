@@ -18,7 +18,9 @@ KEY = "with_items"
 S = State
 
 
-def collections_of(pairs: tuple[tuple[str, str], ...], evaluate: Callable[[Any], Any]) -> list[dict[str, Any]]:
+def collections_of(
+    pairs: tuple[tuple[str, str], ...], evaluate: Callable[[Any], Any]
+) -> list[dict[str, Any]]:
     """The item variables of every item: ``[{"x": 1, "y": "a"}, ...]`` (zip of the collections).
 
     Raises:
@@ -28,12 +30,16 @@ def collections_of(pairs: tuple[tuple[str, str], ...], evaluate: Callable[[Any],
     for var, expr in pairs:
         value = evaluate(expr if _is_expression(expr) else _literal(expr))
         if isinstance(value, dict) or not isinstance(value, list | tuple):
-            raise ExpressionError(f"with-items: '{var} in {expr}' must give a list, got {type(value).__name__}")
+            raise ExpressionError(
+                f"with-items: '{var} in {expr}' must give a list, got {type(value).__name__}"
+            )
         columns.append((var, list(value)))
     lengths = {len(values) for _, values in columns}
     if len(lengths) > 1:
-        raise ExpressionError("with-items: all collections must have the same length "
-                              f"({', '.join(f'{v}: {len(vals)}' for v, vals in columns)})")
+        raise ExpressionError(
+            "with-items: all collections must have the same length "
+            f"({', '.join(f'{v}: {len(vals)}' for v, vals in columns)})"
+        )
     count = lengths.pop() if lengths else 0
     return [{var: values[i] for var, values in columns} for i in range(count)]
 
@@ -53,8 +59,14 @@ def _literal(text: str) -> Any:
 
 def new_counters(count: int, concurrency: int) -> dict[str, int]:
     """Counters of a with-items task about to start ``count`` items."""
-    return {"count": count, "started": 0, "done": 0, "failed": 0, "cancelled": 0,
-            "concurrency": concurrency if 0 < concurrency < count else count}
+    return {
+        "count": count,
+        "started": 0,
+        "done": 0,
+        "failed": 0,
+        "cancelled": 0,
+        "concurrency": concurrency if 0 < concurrency < count else count,
+    }
 
 
 def item_index(action_ex: ActionExecution) -> int:

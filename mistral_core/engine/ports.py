@@ -160,8 +160,9 @@ class ExecutionStore(Protocol):
         """Delete the timers of a target (all kinds, or one); how many were deleted."""
         ...
 
-    def claim_due_timers(self, now: dt.datetime, owner: str, lease_until: dt.datetime,
-                         limit: int) -> list[Timer]:
+    def claim_due_timers(
+        self, now: dt.datetime, owner: str, lease_until: dt.datetime, limit: int
+    ) -> list[Timer]:
         """In its own transaction: claim up to ``limit`` timers due at ``now`` that are not
         claimed (or whose claim expired), oldest due first; each is claimed by one caller only
         (``FOR UPDATE SKIP LOCKED`` on PostgreSQL). Uses the due-time index, never a scan."""

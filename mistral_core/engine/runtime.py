@@ -23,10 +23,18 @@ def error_text(data: Any) -> str:
 
 def task_view(task: TaskExecution) -> dict[str, Any]:
     """The dict ``task()`` returns."""
-    return {"id": task.id, "name": task.name, "state": task.state.value, "state_info": task.state_info,
-            "result": task.result, "published": task.published, "type": task.type,
-            "workflow_execution_id": task.workflow_execution_id,
-            "created_at": str(task.created_at), "updated_at": str(task.updated_at)}
+    return {
+        "id": task.id,
+        "name": task.name,
+        "state": task.state.value,
+        "state_info": task.state_info,
+        "result": task.result,
+        "published": task.published,
+        "type": task.type,
+        "workflow_execution_id": task.workflow_execution_id,
+        "created_at": str(task.created_at),
+        "updated_at": str(task.updated_at),
+    }
 
 
 class Runtime:
@@ -48,10 +56,18 @@ class Runtime:
     def execution(self) -> dict[str, Any]:
         """The workflow execution."""
         wf_ex = self._st.wf_ex
-        return {"id": wf_ex.id, "name": wf_ex.workflow_name, "input": wf_ex.input, "params": wf_ex.params,
-                "state": wf_ex.state.value, "created_at": str(wf_ex.created_at),
-                "updated_at": str(wf_ex.updated_at), "root_execution_id": wf_ex.root_execution_id,
-                "task_execution_id": wf_ex.task_execution_id, "spec": dict(self._st.spec.body)}
+        return {
+            "id": wf_ex.id,
+            "name": wf_ex.workflow_name,
+            "input": wf_ex.input,
+            "params": wf_ex.params,
+            "state": wf_ex.state.value,
+            "created_at": str(wf_ex.created_at),
+            "updated_at": str(wf_ex.updated_at),
+            "root_execution_id": wf_ex.root_execution_id,
+            "task_execution_id": wf_ex.task_execution_id,
+            "spec": dict(self._st.spec.body),
+        }
 
     def env(self) -> dict[str, Any]:
         """The execution's environment (``params.env``)."""

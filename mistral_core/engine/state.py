@@ -12,11 +12,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from mistral_core.engine.ports import Record
 from mistral_core.lang.spec import WorkflowSpec
 from mistral_core.model import ActionExecution, Command, State, TaskExecution, Timer, WorkflowExecution
+
+R = TypeVar("R", WorkflowExecution, TaskExecution, ActionExecution)
 
 #: Task states in which a task is still going somewhere.
 ACTIVE = frozenset({State.IDLE, State.WAITING, State.RUNNING, State.DELAYED, State.PAUSED})
@@ -78,9 +80,9 @@ class ExecutionState:
         self.pending[record.id] = (record, None)
         self._remember(record)
 
-    def change(self, record: Record, **fields: Any) -> Any:
+    def change(self, record: R, **fields: Any) -> R:
         """Replace fields of a record (and its ``updated_at``); return the new version."""
-        new = dataclasses.replace(record, updated_at=self.now, **fields)  # type: ignore[type-var]
+        new = dataclasses.replace(record, updated_at=self.now, **fields)
         old = self.pending.get(record.id)
         if old is not None and old[1] is None:
             self.pending[record.id] = (new, None)
@@ -104,9 +106,17 @@ class ExecutionState:
 
     def add_timer(self, kind: str, target_id: str, seconds: float, **payload: Any) -> None:
         """Schedule a durable timer ``seconds`` from now."""
-        self.timers.append(Timer(id=self.new_id(), due_at=self.now + dt.timedelta(seconds=seconds), kind=kind,
-                                 target_id=target_id, workflow_execution_id=self.wf_ex.id,
-                                 payload=payload, created_at=self.now))
+        self.timers.append(
+            Timer(
+                id=self.new_id(),
+                due_at=self.now + dt.timedelta(seconds=seconds),
+                kind=kind,
+                target_id=target_id,
+                workflow_execution_id=self.wf_ex.id,
+                payload=payload,
+                created_at=self.now,
+            )
+        )
 
     def cancel_timers(self, target_id: str, kind: str | None = None) -> None:
         """Delete the timers of a target (those scheduled in this same transaction too)."""
@@ -131,5 +141,7 @@ class ExecutionState:
         stored = self.load_actions(task_ex_id)
         known = {a.id for a in stored}
         merged = [self.actions.get(a.id, a) for a in stored]
-        merged += [a for a in self.actions.values() if a.task_execution_id == task_ex_id and a.id not in known]
+        merged += [
+            a for a in self.actions.values() if a.task_execution_id == task_ex_id and a.id not in known
+        ]
         return merged

@@ -34,8 +34,9 @@ from mistral_core.lang.validation import ParsedWorkflow, parse_workflow_bodies
 
 _NAME = re.compile(r"^[\w.\-]+$")
 _ANY = {"type": ["string", "number", "integer", "boolean", "object", "array", "null"]}
-_INPUT_ITEM = {"anyOf": [{"type": "string", "minLength": 1},
-                         {"type": "object", "minProperties": 1, "maxProperties": 1}]}
+_INPUT_ITEM = {
+    "anyOf": [{"type": "string", "minLength": 1}, {"type": "object", "minProperties": 1, "maxProperties": 1}]
+}
 ACTION_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -91,9 +92,17 @@ class AdhocSpec:
             else:
                 ((key, default),) = item.items()
                 inputs.append(InputParam(str(key), default))
-        return cls(name=name, base=base, base_params=params, base_input=body.get("base-input") or {},
-                   input=tuple(inputs), output=body.get("output"), has_output="output" in body,
-                   description=body.get("description", ""), tags=tuple(body.get("tags") or ()))
+        return cls(
+            name=name,
+            base=base,
+            base_params=params,
+            base_input=body.get("base-input") or {},
+            input=tuple(inputs),
+            output=body.get("output"),
+            has_output="output" in body,
+            description=body.get("description", ""),
+            tags=tuple(body.get("tags") or ()),
+        )
 
     def input_text(self) -> str:
         """Mistral's ``input`` string of the action: ``name, greeting="Hi"``."""
@@ -142,38 +151,51 @@ def parse_workbook(text: str, evaluator: Evaluator) -> ParsedWorkbook:
     name = str(doc.data["name"])
     if not _NAME.match(name):
         raise LanguageError(f"invalid workbook name '{name}'", path="name", line=doc.line_of(("name",)))
-    bodies = {f"{name}.{wf}": (body, ("workflows", wf)) for wf, body in (doc.data.get("workflows") or {}).items()}
+    bodies: dict[str, tuple[Any, Path]] = {
+        f"{name}.{wf}": (body, ("workflows", str(wf)))
+        for wf, body in (doc.data.get("workflows") or {}).items()
+    }
     workflows = parse_workflow_bodies(bodies, doc, evaluator)
-    actions = [_parse_action(f"{name}.{a}", body, ("actions", a), doc, evaluator)
-               for a, body in (doc.data.get("actions") or {}).items()]
-    return ParsedWorkbook(name, doc.data.get("description", ""), tuple(doc.data.get("tags") or ()),
-                          workflows, actions)
+    actions = [
+        _parse_action(f"{name}.{a}", body, ("actions", a), doc, evaluator)
+        for a, body in (doc.data.get("actions") or {}).items()
+    ]
+    return ParsedWorkbook(
+        name, doc.data.get("description", ""), tuple(doc.data.get("tags") or ()), workflows, actions
+    )
 
 
 def _parse_action(name: str, body: Any, where: Path, doc: Document, evaluator: Evaluator) -> ParsedAction:
     if not _NAME.match(name):
         raise LanguageError(f"invalid action name '{name}'", path=_dotted(where), line=doc.line_of(where))
     if not isinstance(body, dict):
-        raise LanguageError("an action must be a mapping with 'base'", path=_dotted(where), line=doc.line_of(where))
+        raise LanguageError(
+            "an action must be a mapping with 'base'", path=_dotted(where), line=doc.line_of(where)
+        )
     _check_schema(_ACTION_VALIDATOR, body, where, doc)
     for key in ("base", "base-input", "output"):
         for text in iter_expressions(body.get(key)):
             try:
                 evaluator.check(text)
             except ExpressionError as exc:
-                raise LanguageError(exc.detail, path=_dotted((*where, key)), line=doc.line_of((*where, key))) from None
+                raise LanguageError(
+                    exc.detail, path=_dotted((*where, key)), line=doc.line_of((*where, key))
+                ) from None
     try:
         spec = AdhocSpec.build(name, body)
     except LanguageError as exc:
-        raise LanguageError(exc.detail, path=_dotted((*where, "base")), line=doc.line_of((*where, "base"))) from None
+        raise LanguageError(
+            exc.detail, path=_dotted((*where, "base")), line=doc.line_of((*where, "base"))
+        ) from None
     return ParsedAction(name, body, spec)
 
 
 def _check_version(doc: Document, where: Path) -> None:
     version = doc.data.get("version")
     if version is None or str(version) not in ("2.0", "2"):
-        raise LanguageError(f"'version' must be '2.0', not {version!r}", path="version",
-                            line=doc.line_of(("version",)) or 1)
+        raise LanguageError(
+            f"'version' must be '2.0', not {version!r}", path="version", line=doc.line_of(("version",)) or 1
+        )
 
 
 def _check_schema(validator: jsonschema.Draft7Validator, body: Any, where: Path, doc: Document) -> None:
@@ -188,7 +210,9 @@ def _check_schema(validator: jsonschema.Draft7Validator, body: Any, where: Path,
             raise LanguageError(f"unknown property '{extra[0]}'", path=_dotted(path), line=doc.line_of(path))
     if error.validator == "required":
         missing = [k for k in error.validator_value if k not in error.instance]
-        raise LanguageError(f"missing required property '{missing[0]}'", path=_dotted(path), line=doc.line_of(path))
+        raise LanguageError(
+            f"missing required property '{missing[0]}'", path=_dotted(path), line=doc.line_of(path)
+        )
     raise LanguageError(error.message.split("\n")[0], path=_dotted(path), line=doc.line_of(path))
 
 

@@ -197,7 +197,9 @@ class Evaluator:
         return self._jinja_call(expr, lambda: self._compile_jinja_expr(expr)(_=data, **{_RUNTIME_KEY: rt}))
 
     def _jinja_template(self, text: str, data: Any, rt: ExpressionRuntime) -> Any:
-        return self._jinja_call(text, lambda: self._compile_jinja_template(text).render(_=data, **{_RUNTIME_KEY: rt}))
+        return self._jinja_call(
+            text, lambda: self._compile_jinja_template(text).render(_=data, **{_RUNTIME_KEY: rt})
+        )
 
     @staticmethod
     def _jinja_call(text: str, call: Callable[[], Any]) -> Any:

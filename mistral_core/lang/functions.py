@@ -57,8 +57,13 @@ def _yaql_task(context: Any, name: str | None = None) -> Any:
     return _runtime(context).task(name)
 
 
-def _yaql_tasks(context: Any, workflow_execution_id: str | None = None, recursive: bool = False,
-                state: str | None = None, flat: bool = False) -> Any:
+def _yaql_tasks(
+    context: Any,
+    workflow_execution_id: str | None = None,
+    recursive: bool = False,
+    state: str | None = None,
+    flat: bool = False,
+) -> Any:
     return _runtime(context).tasks(state)
 
 
@@ -95,8 +100,13 @@ def _jinja_task(context: Any, name: str | None = None) -> Any:
 
 
 @jinja2.pass_context
-def _jinja_tasks(context: Any, workflow_execution_id: str | None = None, recursive: bool = False,
-                 state: str | None = None, flat: bool = False) -> Any:
+def _jinja_tasks(
+    context: Any,
+    workflow_execution_id: str | None = None,
+    recursive: bool = False,
+    state: str | None = None,
+    flat: bool = False,
+) -> Any:
     return _runtime(context).tasks(state)
 
 

@@ -47,7 +47,7 @@ def _read_value(text: str, pos: int) -> tuple[str, int]:
             end = text.find(closer, pos + 2)
             if end < 0:
                 raise LanguageError(f"unclosed expression in {text!r}")
-            return text[pos:end + 2], end + 2
+            return text[pos : end + 2], end + 2
     if pos < len(text) and text[pos] in "\"'":
         return _read_quoted(text, pos)
     if pos < len(text) and text[pos] in "[{":
@@ -65,7 +65,7 @@ def _read_quoted(text: str, pos: int) -> tuple[str, int]:
             end += 2
             continue
         if text[end] == quote:
-            return text[pos:end + 1], end + 1
+            return text[pos : end + 1], end + 1
         end += 1
     raise LanguageError(f"unclosed quote in {text!r}")
 
@@ -83,7 +83,7 @@ def _read_bracketed(text: str, pos: int) -> tuple[str, int]:
         elif char in "]}":
             depth -= 1
             if depth == 0:
-                return text[pos:end + 1], end + 1
+                return text[pos : end + 1], end + 1
         end += 1
     raise LanguageError(f"unclosed bracket in {text!r}")
 

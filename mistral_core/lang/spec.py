@@ -112,8 +112,10 @@ class WorkflowSpec:
         """Build the spec of a validated workflow body."""
         defaults = body.get("task-defaults") or {}
         names = frozenset(body["tasks"])
-        tasks = {t_name: build_task(t_name, t_body or {}, defaults, names)
-                 for t_name, t_body in body["tasks"].items()}
+        tasks = {
+            t_name: build_task(t_name, t_body or {}, defaults, names)
+            for t_name, t_body in body["tasks"].items()
+        }
         inbound = _inbound(tasks)
         wf_type = body.get("type", "direct")
         starts = tuple(n for n in tasks if not inbound.get(n)) if wf_type == "direct" else ()
@@ -146,8 +148,11 @@ class WorkflowSpec:
                 parts.append(param.name)
             else:
                 default = param.default
-                parts.append(f'{param.name}="{default}"' if not isinstance(default, dict | list)
-                             else f"{param.name}={default}")
+                parts.append(
+                    f'{param.name}="{default}"'
+                    if not isinstance(default, dict | list)
+                    else f"{param.name}={default}"
+                )
         return ", ".join(parts)
 
 
@@ -168,8 +173,9 @@ def _inbound(tasks: Mapping[str, TaskSpec]) -> dict[str, tuple[str, ...]]:
     return {name: tuple(sources) for name, sources in inbound.items()}
 
 
-def build_task(name: str, body: Mapping[str, Any], defaults: Mapping[str, Any],
-               task_names: frozenset[str] = frozenset()) -> TaskSpec:
+def build_task(
+    name: str, body: Mapping[str, Any], defaults: Mapping[str, Any], task_names: frozenset[str] = frozenset()
+) -> TaskSpec:
     """Build one task spec, with ``task-defaults`` merged under the task's own keys."""
     merged = {**{k: v for k, v in defaults.items()}, **body}
     action_text = merged.get("action")
@@ -182,10 +188,15 @@ def build_task(name: str, body: Mapping[str, Any], defaults: Mapping[str, Any],
         workflow, inline = split_inline(str(workflow_text))
     else:
         action = "std.noop"
-    policies = {k: merged[k] for k in ("pause-before", "wait-before", "wait-after", "timeout", "retry",
-                                       "concurrency", "fail-on") if k in merged}
-    clauses = {key: parse_clause(merged.get(key), own=name, is_default=key not in body, task_names=task_names)
-               for key in TRANSITION_KEYS}
+    policies: dict[str, Any] = {
+        k: merged[k]
+        for k in ("pause-before", "wait-before", "wait-after", "timeout", "retry", "concurrency", "fail-on")
+        if k in merged
+    }
+    clauses = {
+        key: parse_clause(merged.get(key), own=name, is_default=key not in body, task_names=task_names)
+        for key in TRANSITION_KEYS
+    }
     return TaskSpec(
         name=name,
         action=action,
@@ -217,8 +228,9 @@ def _names(value: Any) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-def parse_clause(value: Any, own: str = "", is_default: bool = False,
-                 task_names: frozenset[str] = frozenset()) -> Clause:
+def parse_clause(
+    value: Any, own: str = "", is_default: bool = False, task_names: frozenset[str] = frozenset()
+) -> Clause:
     """Read an ``on-*`` clause in any of its forms (name, list, guarded dicts, publish/next)."""
     if value is None:
         return Clause()

@@ -60,8 +60,9 @@ def parse_workflows(text: str, evaluator: Evaluator) -> list[ParsedWorkflow]:
     return [_parse_one(str(name), doc, evaluator) for name in names]
 
 
-def parse_workflow_bodies(bodies: dict[str, tuple[Any, Path]], doc: Document,
-                          evaluator: Evaluator) -> list[ParsedWorkflow]:
+def parse_workflow_bodies(
+    bodies: dict[str, tuple[Any, Path]], doc: Document, evaluator: Evaluator
+) -> list[ParsedWorkflow]:
     """Validate workflows found elsewhere in a document (a workbook's ``workflows``).
 
     Args:
@@ -69,7 +70,9 @@ def parse_workflow_bodies(bodies: dict[str, tuple[Any, Path]], doc: Document,
     """
     parsed = []
     for name, (body, root) in bodies.items():
-        lines = {(name, *path[len(root):]): line for path, line in doc.lines.items() if path[:len(root)] == root}
+        lines = {
+            (name, *path[len(root) :]): line for path, line in doc.lines.items() if path[: len(root)] == root
+        }
         parsed.append(_parse_one(name, Document({name: body}, lines), evaluator))
     return parsed
 
@@ -79,8 +82,9 @@ def _check_version(doc: Document) -> None:
     if version is None:
         raise LanguageError("missing 'version' (must be '2.0')", path="version", line=1)
     if str(version) not in ("2.0", "2"):
-        raise LanguageError(f"unsupported version '{version}' (must be '2.0')", path="version",
-                            line=doc.line_of(("version",)))
+        raise LanguageError(
+            f"unsupported version '{version}' (must be '2.0')", path="version", line=doc.line_of(("version",))
+        )
 
 
 def _parse_one(name: str, doc: Document, evaluator: Evaluator) -> ParsedWorkflow:
@@ -163,8 +167,12 @@ def _check_meaning(spec: WorkflowSpec, doc: Document) -> None:
         if task.join is not None and spec.type != "direct":
             _fail(doc, (*base, "join"), "'join' is only for direct workflows")
         if isinstance(task.join, int) and task.join > len(spec.inbound.get(task.name, ())):
-            _fail(doc, (*base, "join"), f"join: {task.join} but only "
-                  f"{len(spec.inbound.get(task.name, ()))} task(s) lead to '{task.name}'")
+            _fail(
+                doc,
+                (*base, "join"),
+                f"join: {task.join} but only "
+                f"{len(spec.inbound.get(task.name, ()))} task(s) lead to '{task.name}'",
+            )
     if spec.type == "direct" and not spec.start_tasks:
         _fail(doc, (spec.name, "tasks"), "no start task: every task is the target of a transition")
 
@@ -205,7 +213,9 @@ def _check_policy_values(name: str, body: Mapping[str, Any], base: Path, doc: Do
                 _fail(doc, (*base, "retry", key), f"must be a number or an expression, not {value!r}")
 
 
-def _check_expressions(spec: WorkflowSpec, body: Mapping[str, Any], doc: Document, evaluator: Evaluator) -> None:
+def _check_expressions(
+    spec: WorkflowSpec, body: Mapping[str, Any], doc: Document, evaluator: Evaluator
+) -> None:
     for key in ("output", "output-on-error", "vars", "input", "task-defaults"):
         _check_value(evaluator, body.get(key), (spec.name, key), doc)
     _check_policy_values(spec.name, body.get("task-defaults") or {}, (spec.name, "task-defaults"), doc)

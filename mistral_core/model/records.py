@@ -15,8 +15,6 @@ from mistral_core.model.states import State
 
 JSON = Any
 
-_field = dataclasses.field
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class WorkflowDefinition:
@@ -47,10 +45,10 @@ class WorkflowExecution:
     workflow_namespace: str = ""
     description: str = ""
     tags: tuple[str, ...] = ()
-    params: dict[str, JSON] = _field(default_factory=dict)
-    input: dict[str, JSON] = _field(default_factory=dict)
-    output: JSON = _field(default_factory=dict)
-    context: dict[str, JSON] = _field(default_factory=dict)
+    params: dict[str, JSON] = dataclasses.field(default_factory=dict)
+    input: dict[str, JSON] = dataclasses.field(default_factory=dict)
+    output: JSON = dataclasses.field(default_factory=dict)
+    context: dict[str, JSON] = dataclasses.field(default_factory=dict)
     state_info: str | None = None
     task_execution_id: str | None = None
     root_execution_id: str | None = None
@@ -75,10 +73,10 @@ class TaskExecution:
     workflow_namespace: str = ""
     type: str = "ACTION"
     state_info: str | None = None
-    in_context: dict[str, JSON] = _field(default_factory=dict)
-    published: dict[str, JSON] = _field(default_factory=dict)
+    in_context: dict[str, JSON] = dataclasses.field(default_factory=dict)
+    published: dict[str, JSON] = dataclasses.field(default_factory=dict)
     result: JSON = None
-    runtime_context: dict[str, JSON] = _field(default_factory=dict)
+    runtime_context: dict[str, JSON] = dataclasses.field(default_factory=dict)
     processed: bool = False
     tags: tuple[str, ...] = ()
     project_id: str = "<default-project>"
@@ -115,12 +113,12 @@ class ActionExecution:
     task_name: str | None = None
     is_sync: bool = True
     accepted: bool = False
-    input: dict[str, JSON] = _field(default_factory=dict)
+    input: dict[str, JSON] = dataclasses.field(default_factory=dict)
     output: JSON = None
     state_info: str | None = None
     description: str = ""
     tags: tuple[str, ...] | None = None
-    params: dict[str, JSON] = _field(default_factory=dict)
+    params: dict[str, JSON] = dataclasses.field(default_factory=dict)
     dispatch: int = DISPATCH_QUEUED
     project_id: str = "<default-project>"
     created_at: dt.datetime | None = None
@@ -143,7 +141,7 @@ class Timer:
     kind: str
     target_id: str
     workflow_execution_id: str | None = None
-    payload: dict[str, JSON] = _field(default_factory=dict)
+    payload: dict[str, JSON] = dataclasses.field(default_factory=dict)
     claimed_by: str | None = None
     claimed_until: dt.datetime | None = None
     created_at: dt.datetime | None = None
@@ -159,8 +157,8 @@ class CronTrigger:
     workflow_id: str
     pattern: str | None
     next_execution_time: dt.datetime
-    workflow_input: dict[str, JSON] = _field(default_factory=dict)
-    workflow_params: dict[str, JSON] = _field(default_factory=dict)
+    workflow_input: dict[str, JSON] = dataclasses.field(default_factory=dict)
+    workflow_params: dict[str, JSON] = dataclasses.field(default_factory=dict)
     first_execution_time: dt.datetime | None = None
     remaining_executions: int | None = None
     scope: str = "private"
@@ -175,7 +173,7 @@ class Environment:
 
     id: str
     name: str
-    variables: dict[str, JSON] = _field(default_factory=dict)
+    variables: dict[str, JSON] = dataclasses.field(default_factory=dict)
     description: str = ""
     scope: str = "private"
     project_id: str = "<default-project>"

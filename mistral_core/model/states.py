@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 
 
-class State(str, enum.Enum):
+class State(enum.StrEnum):
     """An execution state; its value is the string on the wire."""
 
     IDLE = "IDLE"
@@ -21,9 +21,6 @@ class State(str, enum.Enum):
     ERROR = "ERROR"
     CANCELLED = "CANCELLED"
     SKIPPED = "SKIPPED"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 S = State
@@ -57,8 +54,9 @@ ACTION_TRANSITIONS: dict[State, frozenset[State]] = {
 }
 
 #: States with no way out for an action execution.
-ACTION_TERMINAL: frozenset[State] = frozenset(s for s, out in ACTION_TRANSITIONS.items() if not out
-                                              and s in (S.SUCCESS, S.ERROR, S.CANCELLED))
+ACTION_TERMINAL: frozenset[State] = frozenset(
+    s for s, out in ACTION_TRANSITIONS.items() if not out and s in (S.SUCCESS, S.ERROR, S.CANCELLED)
+)
 
 #: States in which a workflow or task has finished (it may still be re-run from ERROR/CANCELLED).
 COMPLETED: frozenset[State] = frozenset({S.SUCCESS, S.ERROR, S.CANCELLED, S.SKIPPED})

@@ -22,15 +22,29 @@ from typing import Any
 
 from mistral_core.errors import InputError, StoreError
 from mistral_core.model import (
+    ActionDefinition,
     ActionExecution,
+    CronTrigger,
+    Environment,
     State,
     TaskExecution,
     Timer,
+    Workbook,
     WorkflowDefinition,
     WorkflowExecution,
 )
 
-AnyRecord = WorkflowDefinition | WorkflowExecution | TaskExecution | ActionExecution | Timer
+AnyRecord = (
+    WorkflowDefinition
+    | WorkflowExecution
+    | TaskExecution
+    | ActionExecution
+    | Timer
+    | CronTrigger
+    | Environment
+    | Workbook
+    | ActionDefinition
+)
 Row = tuple[Any, ...]
 Convert = Callable[[Any], Any]
 
@@ -185,6 +199,10 @@ WORKFLOW_EXECUTIONS = _table("workflow_executions", WorkflowExecution, "Workflow
 TASK_EXECUTIONS = _table("task_executions", TaskExecution, "TaskExecution")
 ACTION_EXECUTIONS = _table("action_executions", ActionExecution, "ActionExecution")
 TIMERS = _table("timers", Timer, "Timer")
+CRON_TRIGGERS = _table("cron_triggers", CronTrigger, "CronTrigger")
+ENVIRONMENTS = _table("environments", Environment, "Environment")
+WORKBOOKS = _table("workbooks", Workbook, "Workbook")
+ACTION_DEFINITIONS = _table("action_definitions", ActionDefinition, "Action")
 
 EXECUTION_TABLES: dict[type[Any], TableSpec] = {
     WorkflowExecution: WORKFLOW_EXECUTIONS,
@@ -193,7 +211,17 @@ EXECUTION_TABLES: dict[type[Any], TableSpec] = {
 }
 
 #: Every table, referenced tables before the tables that refer to them.
-ALL_TABLES = (WORKFLOW_DEFINITIONS, WORKFLOW_EXECUTIONS, TASK_EXECUTIONS, ACTION_EXECUTIONS, TIMERS)
+ALL_TABLES = (
+    WORKFLOW_DEFINITIONS,
+    WORKFLOW_EXECUTIONS,
+    TASK_EXECUTIONS,
+    ACTION_EXECUTIONS,
+    TIMERS,
+    CRON_TRIGGERS,
+    ENVIRONMENTS,
+    WORKBOOKS,
+    ACTION_DEFINITIONS,
+)
 
 
 _UpdatePlan = tuple[tuple[str, ...], Callable[[Any], Any], list[Convert]]

@@ -13,10 +13,14 @@ from typing import Any
 import peewee
 
 from mistral_core.persistence.columns import (
+    ACTION_DEFINITIONS,
     ACTION_EXECUTIONS,
     ALL_TABLES,
+    CRON_TRIGGERS,
+    ENVIRONMENTS,
     TASK_EXECUTIONS,
     TIMERS,
+    WORKBOOKS,
     WORKFLOW_DEFINITIONS,
     WORKFLOW_EXECUTIONS,
     Column,
@@ -52,6 +56,11 @@ INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
         (("due_at", "seq"), False),
         (("target_id",), False),
     ),
+    # Definitions: the unique name, and the default list order.
+    CRON_TRIGGERS.name: ((("name",), True), (("created_at", "id"), False)),
+    ENVIRONMENTS.name: ((("name",), True), (("created_at", "id"), False)),
+    WORKBOOKS.name: ((("name", "namespace"), True), (("created_at", "id"), False)),
+    ACTION_DEFINITIONS.name: ((("name", "namespace"), True), (("created_at", "id"), False)),
 }
 
 #: The predicate of the partial index of unfinished action executions. A query uses

@@ -41,8 +41,13 @@ class LocalTransport:
             that is not safe to re-run), so that a crash can tell "never started" from "in doubt".
     """
 
-    def __init__(self, executor: Executor, workers: int = 16, max_batch: int = 64,
-                 mark_started: Callable[[Sequence[str]], None] | None = None) -> None:
+    def __init__(
+        self,
+        executor: Executor,
+        workers: int = 16,
+        max_batch: int = 64,
+        mark_started: Callable[[Sequence[str]], None] | None = None,
+    ) -> None:
         self._executor = executor
         self._mark_started = mark_started
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="executor")
@@ -65,7 +70,10 @@ class LocalTransport:
         with self._idle:
             self._pending += len(runs)
         for cmd in commands:
-            self._pool.submit(self._run if isinstance(cmd, RunAction) else self._executor.cancel, cmd)
+            if isinstance(cmd, RunAction):
+                self._pool.submit(self._run, cmd)
+            else:
+                self._pool.submit(self._executor.cancel, cmd)
 
     def _run(self, cmd: RunAction) -> None:
         try:
@@ -84,9 +92,12 @@ class LocalTransport:
             self._mark_started([cmd.action_execution_id])
         except Exception as exc:  # without the mark the action must not run: fail it instead
             LOG.exception("could not record the start of %s", cmd.action_execution_id)
-            return ActionCompleted(cmd.action_execution_id, State.ERROR,
-                                   f"Could not record the start of the action, so it was not run: {exc}",
-                                   cmd.workflow_execution_id)
+            return ActionCompleted(
+                cmd.action_execution_id,
+                State.ERROR,
+                f"Could not record the start of the action, so it was not run: {exc}",
+                cmd.workflow_execution_id,
+            )
         return None
 
     def _loop(self) -> None:

@@ -121,7 +121,9 @@ def test_workbook_items_are_named_after_it_and_find_each_other_by_short_name() -
 def test_workbook_update_and_delete_take_their_items_along() -> None:
     t = engine_with()
     t.engine.create_workbook(WORKBOOK)
-    t.engine.update_workbook(WORKBOOK.replace("  helper:", "  assistant:").replace("workflow: helper", "workflow: assistant"))
+    t.engine.update_workbook(
+        WORKBOOK.replace("  helper:", "  assistant:").replace("workflow: helper", "workflow: assistant")
+    )
     names = {d.name for d in t.store.list_workflow_definitions(_all())}
     assert "shop.helper" not in names and "shop.assistant" in names
     t.engine.delete_workbook("shop")
@@ -142,8 +144,11 @@ wf:
     a: {action: std.noop}
 """)
     t.engine.create_environment("prod", {"url": "https://prod"}, "production")
-    assert t.run("wf", params={"env": "prod"}).output == {"url": "https://prod", "jinja": "https://prod",
-                                                         "id_known": True}
+    assert t.run("wf", params={"env": "prod"}).output == {
+        "url": "https://prod",
+        "jinja": "https://prod",
+        "id_known": True,
+    }
     assert t.run("wf", params={"env": {"url": "inline"}}).output["url"] == "inline"
     with pytest.raises(InputError, match="Environment not found"):
         t.engine.start_workflow("wf", params={"env": "nope"})

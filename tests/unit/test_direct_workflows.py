@@ -69,7 +69,9 @@ def upload(t: TestEngine, text: str) -> None:
 
 
 def test_sequence_publishes_and_outputs(t: TestEngine) -> None:
-    upload(t, """
+    upload(
+        t,
+        """
 version: '2.0'
 wf:
   input: [name]
@@ -84,7 +86,8 @@ wf:
       on-success: b
     b:
       action: std.echo output=<% $.greeting %>
-""")
+""",
+    )
     ex = t.run("wf", {"name": "Ann"})
     assert ex.state.value == "SUCCESS"
     assert ex.output == {"greeting": "Hello, Ann", "upper": "HELLO, ANN"}
@@ -94,25 +97,31 @@ wf:
 
 
 def test_output_without_spec_is_the_published_context(t: TestEngine) -> None:
-    upload(t, """
+    upload(
+        t,
+        """
 version: '2.0'
 wf:
   tasks:
     a:
       action: std.echo output=hello
       publish: {greeting: <% task().result %>}
-""")
+""",
+    )
     assert t.run("wf").output == {"greeting": "hello"}
 
 
 def test_unhandled_error_fails_the_workflow_with_a_clear_message(t: TestEngine) -> None:
-    upload(t, """
+    upload(
+        t,
+        """
 version: '2.0'
 wf:
   tasks:
     a:
       action: test.boom
-""")
+""",
+    )
     ex = t.run("wf")
     assert ex.state.value == "ERROR"
     assert ex.state_info.startswith("Failure caused by error in tasks: a")
@@ -123,7 +132,9 @@ wf:
 
 
 def test_on_error_handles_the_failure(t: TestEngine) -> None:
-    upload(t, """
+    upload(
+        t,
+        """
 version: '2.0'
 wf:
   tasks:
@@ -135,7 +146,8 @@ wf:
     recover:
       action: std.echo output=<% $.why %>
       publish: {recovered: <% task().result %>}
-""")
+""",
+    )
     ex = t.run("wf")
     assert ex.state.value == "SUCCESS"
     assert t.task_states(ex.id) == {"a": "ERROR", "recover": "SUCCESS"}
@@ -143,7 +155,9 @@ wf:
 
 
 def test_on_complete_runs_after_success_and_does_not_handle_errors(t: TestEngine) -> None:
-    upload(t, """
+    upload(
+        t,
+        """
 version: '2.0'
 wf:
   tasks:
@@ -152,14 +166,17 @@ wf:
       on-complete: always
     always:
       action: std.noop
-""")
+""",
+    )
     ex = t.run("wf")
     assert t.task_states(ex.id) == {"a": "ERROR", "always": "SUCCESS"}
     assert ex.state.value == "ERROR"
 
 
 def test_guards_choose_the_branch(t: TestEngine) -> None:
-    upload(t, """
+    upload(
+        t,
+        """
 version: '2.0'
 wf:
   input: [n]
@@ -173,13 +190,16 @@ wf:
       action: std.noop
     small:
       action: std.noop
-""")
+""",
+    )
     assert set(t.task_states(t.run("wf", {"n": 50}).id)) == {"check", "big"}
     assert set(t.task_states(t.run("wf", {"n": 5}).id)) == {"check", "small"}
 
 
 def test_engine_commands_fail_and_succeed(t: TestEngine) -> None:
-    upload(t, """
+    upload(
+        t,
+        """
 version: '2.0'
 wf:
   input: [ok]
@@ -192,7 +212,8 @@ wf:
         - never
     never:
       action: std.noop
-""")
+""",
+    )
     good = t.run("wf", {"ok": True})
     assert (good.state.value, good.state_info) == ("SUCCESS", "all good")
     assert "never" not in t.task_states(good.id)
@@ -201,7 +222,9 @@ wf:
 
 
 def test_parallel_branches_merge_into_the_output(t: TestEngine) -> None:
-    upload(t, """
+    upload(
+        t,
+        """
 version: '2.0'
 wf:
   tasks:
@@ -214,13 +237,16 @@ wf:
     right:
       action: std.echo output=R
       publish: {r: <% task().result %>}
-""")
+""",
+    )
     ex = t.run("wf")
     assert ex.output == {"l": "L", "r": "R"}
 
 
 def test_async_action_waits_then_completes_with_any_json_value(t: TestEngine) -> None:
-    upload(t, """
+    upload(
+        t,
+        """
 version: '2.0'
 wf:
   output: {sum: <% $.sum %>}
@@ -228,7 +254,8 @@ wf:
     add:
       action: async_noop
       publish: {sum: <% task().result %>}
-""")
+""",
+    )
     ex = t.run("wf")
     assert ex.state.value == "RUNNING"
     action_id = t.running_action(ex.id, "add")
@@ -239,7 +266,9 @@ wf:
 
 
 def test_async_error_routes_on_error_and_cancel_cancels(t: TestEngine) -> None:
-    upload(t, """
+    upload(
+        t,
+        """
 version: '2.0'
 wf:
   tasks:
@@ -248,7 +277,8 @@ wf:
       on-error: handle
     handle:
       action: std.noop
-""")
+""",
+    )
     ex = t.run("wf")
     done = t.push(t.running_action(ex.id, "ask"), "ERROR", {"error": "boom"})
     assert done.state.value == "SUCCESS"
@@ -268,13 +298,16 @@ def test_a_result_pushed_twice(t: TestEngine) -> None:
     with pytest.raises(StateConflictError, match="already SUCCESS"):
         t.engine.complete_action(action_id, again.state, {"v": 2})
     from mistral_core.model import State
+
     with pytest.raises(StateConflictError, match="already SUCCESS"):
         t.engine.complete_action(action_id, State.ERROR, {"v": 1})
     assert t.store.get_action_execution(action_id).output == {"result": {"v": 1}}
 
 
 def test_unknown_action_and_bad_input_fail_the_task_not_the_engine(t: TestEngine) -> None:
-    upload(t, """
+    upload(
+        t,
+        """
 version: '2.0'
 wf:
   tasks:
@@ -283,7 +316,8 @@ wf:
       on-error: b
     b:
       action: std.echo nope=1
-""")
+""",
+    )
     ex = t.run("wf")
     tasks = t.tasks(ex.id)
     assert tasks["a"].state.value == "ERROR" and "no.such_action" in (tasks["a"].state_info or "")
@@ -292,20 +326,25 @@ wf:
 
 
 def test_an_expression_failing_at_run_time_fails_the_task(t: TestEngine) -> None:
-    upload(t, """
+    upload(
+        t,
+        """
 version: '2.0'
 wf:
   tasks:
     a:
       action: std.echo output=<% $.missing %>
-""")
+""",
+    )
     ex = t.run("wf")
     assert ex.state.value == "ERROR"
     assert "missing" in (t.tasks(ex.id)["a"].state_info or "")
 
 
 def test_workflow_input_is_checked_and_defaulted(t: TestEngine) -> None:
-    upload(t, """
+    upload(
+        t,
+        """
 version: '2.0'
 wf:
   input:
@@ -314,7 +353,8 @@ wf:
   output: {sum: <% $.a + $.b %>}
   tasks:
     t: {action: std.noop}
-""")
+""",
+    )
     assert t.run("wf", {"a": 1}).output == {"sum": 3}
     with pytest.raises(WorkflowInputError, match=r"missing=\['a'\]"):
         t.engine.start_workflow("wf", wf_input={})
@@ -325,7 +365,9 @@ wf:
 
 
 def test_keep_result_false_drops_the_result_but_keeps_published(t: TestEngine) -> None:
-    upload(t, """
+    upload(
+        t,
+        """
 version: '2.0'
 wf:
   tasks:
@@ -333,14 +375,17 @@ wf:
       action: std.echo output=big
       keep-result: false
       publish: {v: <% task().result %>}
-""")
+""",
+    )
     ex = t.run("wf")
     assert t.tasks(ex.id)["a"].result is None
     assert ex.output == {"v": "big"}
 
 
 def test_vars_and_task_by_name(t: TestEngine) -> None:
-    upload(t, """
+    upload(
+        t,
+        """
 version: '2.0'
 wf:
   vars: {base: 10}
@@ -348,7 +393,8 @@ wf:
   tasks:
     a:
       action: std.echo output=5
-""")
+""",
+    )
     assert t.run("wf").output == {"total": 15}
 
 

@@ -258,7 +258,9 @@ def test_the_installed_std_actions_are_found_through_entry_points() -> None:
     registry = ActionRegistry.from_entry_points()
     names = {d.name for d in registry.list()}
     assert {"std.noop", "std.async_noop", "std.echo", "std.fail", "std.sleep", "std.test_dict"} <= names
-    assert registry.prepare("echo", {"output": 1}) == PreparedAction("std.echo", is_sync=True, safe_rerun=True)
+    assert registry.prepare("echo", {"output": 1}) == PreparedAction(
+        "std.echo", is_sync=True, safe_rerun=True
+    )
     assert registry.descriptor("std.async_noop").is_sync is False
     assert registry.build("std.echo", {"output": [1]}).run(ActionContext()) == [1]
 

@@ -1,7 +1,9 @@
-"""``/v2/actions``: the actions of the registry (system actions; no ad-hoc actions yet).
+"""``/v2/actions``: the registry's (system) actions and the ad-hoc actions users upload in YAML.
 
-The registry is in memory, so the list's filters, order and pages are applied
-here, on the rendered documents, with the same parameters as every other list.
+System actions live in memory and ad-hoc actions are few, so the list's filters,
+order and pages are applied here, on the rendered documents of both, with the
+same parameters as every other list. Uploads are ``text/plain`` YAML documents
+(``?namespace=&scope=``), as for workflows; system actions cannot be changed.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import falcon
 from mistral_core.api import querying as q
 from mistral_core.api import serializers as ser
 from mistral_core.api.context import ApiContext
-from mistral_core.api.media import write_json
-from mistral_core.api.resources.common import envelope
-from mistral_core.errors import NotFoundError
+from mistral_core.api.facade import EngineFacade
+from mistral_core.api.media import read_text, write_json
+from mistral_core.api.resources.common import envelope, namespace_and_scope, validation_report
+from mistral_core.errors import InputError, NotFoundError
 from mistral_core.model import Filter, Query
 
 LISTING = q.Listing(
@@ -29,6 +32,8 @@ LISTING = q.Listing(
         "input": q.text,
         "description": q.text,
         "scope": q.text,
+        "project_id": q.text,
+        "namespace": q.text,
         "is_sync": q.boolean,
         "created_at": q.timestamp,
         "updated_at": q.timestamp,
@@ -82,8 +87,41 @@ def apply_query(documents: list[dict[str, Any]], query: Query) -> list[dict[str,
     return selected[start:end]
 
 
+def all_documents(engine: EngineFacade) -> list[dict[str, Any]]:
+    """Every action as the API shows it: the registry's, then the stored ad-hoc ones."""
+    adhoc = engine.store.list_action_definitions(Query(limit=None))
+    return ser.ACTION.render_all(engine.list_actions()) + ser.ADHOC_ACTION.render_all(adhoc)
+
+
+def find_document(engine: EngineFacade, identifier: str, namespace: str) -> dict[str, Any]:
+    """One action by name (or an ad-hoc action's id); system actions live in the default namespace ``""``.
+
+    Raises:
+        NotFoundError: no such action.
+    """
+    if not namespace:
+        for action in engine.list_actions():
+            if action.name == identifier:
+                return ser.ACTION.render(action)
+    return ser.ADHOC_ACTION.render(engine.store.get_action_definition(identifier, namespace))
+
+
+def refuse_system_action(engine: EngineFacade, identifier: str, namespace: str, verb: str) -> None:
+    """Refuse to change a system action.
+
+    Raises:
+        InputError: ``identifier`` names a system action.
+    """
+    if not namespace and any(action.name == identifier for action in engine.list_actions()):
+        raise InputError(f"Action {identifier} is a system action: it cannot be {verb}")
+
+
+def _written(action_defs: Sequence[Any]) -> dict[str, Any]:
+    return {"actions": ser.ADHOC_ACTION.render_all(action_defs)}
+
+
 class ActionCollection:
-    """``GET /v2/actions``."""
+    """``GET``, ``POST`` and ``PUT /v2/actions``."""
 
     def __init__(self, ctx: ApiContext) -> None:
         self._ctx = ctx
@@ -92,29 +130,72 @@ class ActionCollection:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List actions (paged, filtered, ``fields``), sorted by name by default."""
         listed = LISTING.parse(req.params, self._url)
-        page = apply_query(ser.ACTION.render_all(self._ctx.engine.list_actions()), listed.query)
+        page = apply_query(all_documents(self._ctx.engine), listed.query)
         if listed.fields is not None:
             names = ser.ACTION.only(listed.fields).names
             page = [{name: doc[name] for name in names} for doc in page]
         write_json(resp, envelope("actions", page, listed))
 
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Create every ad-hoc action of a YAML document: 201 with ``{"actions": [...]}``."""
+        namespace, scope = namespace_and_scope(req)
+        text = read_text(req, self._ctx.max_body_bytes)
+        action_defs = self._ctx.engine.create_actions(text, namespace=namespace, scope=scope)
+        write_json(resp, _written(action_defs), falcon.HTTP_201)
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Replace the ad-hoc actions of a YAML document: 200 with ``{"actions": [...]}``."""
+        namespace, scope = namespace_and_scope(req)
+        text = read_text(req, self._ctx.max_body_bytes)
+        write_json(resp, _written(self._ctx.engine.update_actions(text, namespace=namespace, scope=scope)))
+
 
 class ActionItem:
-    """``GET /v2/actions/{name}`` (and ``/v2/actions/{name}/{namespace}``, as the CLI asks)."""
+    """``GET``, ``PUT`` and ``DELETE /v2/actions/{name}``; ``GET``/``DELETE /v2/actions/{name}/{namespace}``
+    (the CLI's form, ``/v2/actions/<name>/`` for the default namespace)."""
 
     def __init__(self, ctx: ApiContext) -> None:
         self._ctx = ctx
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
-        """One action, by its exact name."""
-        self.on_get_in_namespace(req, resp, name, "")
+        """One action, by its exact name (``?namespace=`` for an ad-hoc action of a namespace)."""
+        self.on_get_in_namespace(req, resp, name, req.get_param("namespace") or "")
 
     def on_get_in_namespace(
         self, req: falcon.Request, resp: falcon.Response, name: str, namespace: str
     ) -> None:
-        """One action of a namespace; system actions live in the default namespace ``""``."""
-        for action in self._ctx.engine.list_actions():
-            if action.name == name and not namespace:
-                write_json(resp, ser.ACTION.render(action))
-                return
-        raise NotFoundError(f"Action not found [name={name}, namespace={namespace}]")
+        """One action of a namespace."""
+        write_json(resp, find_document(self._ctx.engine, name, namespace))
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
+        """Update an existing ad-hoc action from a YAML document (``mistral action-update --id``): 200."""
+        namespace, scope = namespace_and_scope(req)
+        engine = self._ctx.engine
+        refuse_system_action(engine, name, namespace, "updated")
+        engine.store.get_action_definition(name, namespace)
+        text = read_text(req, self._ctx.max_body_bytes)
+        write_json(resp, _written(engine.update_actions(text, namespace=namespace, scope=scope)))
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
+        """Delete an ad-hoc action (``?namespace=``): 204."""
+        self.on_delete_in_namespace(req, resp, name, req.get_param("namespace") or "")
+
+    def on_delete_in_namespace(
+        self, req: falcon.Request, resp: falcon.Response, name: str, namespace: str
+    ) -> None:
+        """Delete an ad-hoc action of a namespace: 204; a system action: 400."""
+        refuse_system_action(self._ctx.engine, name, namespace, "deleted")
+        self._ctx.engine.delete_action(name, namespace)
+        resp.status = falcon.HTTP_204
+
+
+class ActionValidation:
+    """``POST /v2/actions/validate``: ``{"valid": true}`` or ``{"valid": false, "error": ...}``."""
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self._ctx = ctx
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Validate an ad-hoc action document without storing it."""
+        text = read_text(req, self._ctx.max_body_bytes)
+        write_json(resp, validation_report(self._ctx.engine.validate_actions, text))
