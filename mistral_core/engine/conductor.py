@@ -20,23 +20,17 @@ from collections import deque
 from typing import Any
 
 from mistral_core.engine import items as wi
-from mistral_core.engine.catalog import Catalog
-from mistral_core.engine.policies import Policies, PolicyError, evaluate_policies
 from mistral_core.engine.runtime import GLOBALS_KEY, Runtime, error_text, failure_message
 from mistral_core.engine.state import ACTIVE, ExecutionState
-from mistral_core.errors import ActionError, ExpressionError
-from mistral_core.lang.expressions import Evaluator, has_expression
+from mistral_core.engine.tasks import Queue, S, TaskRunner
+from mistral_core.errors import ExpressionError
 from mistral_core.lang.spec import Clause, TaskSpec, Transition
-from mistral_core.model import ActionExecution, CancelAction, RunAction, State, TaskExecution, Timer
+from mistral_core.model import ActionExecution, State, TaskExecution, Timer
 
-S = State
-Queue = deque[str]
-RETRY_KEY = "retry_task_policy"
-#: The policies that may leave a timer behind.
-TIMED_POLICIES = frozenset({"timeout", "retry", "wait-before", "wait-after"})
+__all__ = ["Conductor"]
 
 
-class Conductor:
+class Conductor(TaskRunner):
     """Decides what happens next in a workflow execution.
 
     Args:
@@ -44,11 +38,8 @@ class Conductor:
         catalog: says whether an action exists and its input is valid (Python and ad-hoc actions).
     """
 
-    def __init__(self, evaluator: Evaluator, catalog: Catalog) -> None:
-        self._evaluator = evaluator
-        self._catalog = catalog
-
     # == events ==========================================================================
+
     def start(self, st: ExecutionState) -> None:
         """Start a new workflow execution (already RUNNING in ``st``): run its start tasks."""
         queue: Queue = deque()
@@ -163,170 +154,7 @@ class Conductor:
             st.change(st.wf_ex, state=S.RUNNING, state_info=None, output={})
         self._settle(st, deque([task.id]))
 
-    # == starting tasks ==================================================================
-    def _spawn(
-        self,
-        st: ExecutionState,
-        name: str,
-        in_context: dict[str, Any],
-        trigger: dict[str, str] | None,
-        queue: Queue,
-    ) -> None:
-        task_spec = st.spec.tasks[name]
-        if task_spec.join is not None and st.spec.type == "direct":
-            self._join(st, task_spec, in_context, trigger, queue)
-            return
-        task = self._new_task(st, task_spec, S.RUNNING, in_context, [trigger] if trigger else [])
-        self._start_task(st, task, queue)
-
-    def _new_task(
-        self,
-        st: ExecutionState,
-        task_spec: TaskSpec,
-        state: State,
-        in_context: dict[str, Any],
-        triggers: list[dict[str, str]],
-    ) -> TaskExecution:
-        wf_ex = st.wf_ex
-        task = TaskExecution(
-            id=st.new_id(),
-            workflow_execution_id=wf_ex.id,
-            name=task_spec.name,
-            state=state,
-            workflow_name=wf_ex.workflow_name,
-            workflow_id=wf_ex.workflow_id,
-            workflow_namespace=wf_ex.workflow_namespace,
-            type=task_spec.type,
-            in_context=in_context,
-            runtime_context={"triggered_by": triggers} if triggers else {},
-            tags=task_spec.tags,
-            project_id=wf_ex.project_id,
-            created_at=st.now,
-            updated_at=st.now,
-            started_at=st.now if state is S.RUNNING else None,
-        )
-        st.insert(task)
-        return task
-
-    def _start_task(self, st: ExecutionState, task: TaskExecution, queue: Queue) -> None:
-        try:
-            policies = self._policies(st, task)
-        except (PolicyError, ExpressionError) as exc:
-            self._finish_task(st, task, S.ERROR, f"Invalid policy of task '{task.name}': {exc.detail}", queue)
-            return
-        runtime = task.runtime_context
-        if policies.pause_before and not runtime.get("pause_before_done"):
-            st.change(
-                task,
-                state=S.IDLE,
-                state_info="Set by 'pause-before' policy",
-                runtime_context={**runtime, "pause_before_done": True},
-            )
-            st.change(
-                st.wf_ex,
-                state=S.PAUSED,
-                state_info=f"Paused before task '{task.name}' ('pause-before' policy)",
-            )
-            return
-        if policies.wait_before > 0 and not runtime.get("wait_before_done"):
-            st.change(task, state=S.DELAYED, runtime_context={**runtime, "wait_before_done": True})
-            st.add_timer("wait-before", task.id, policies.wait_before)
-            return
-        self._run(st, task, policies, queue)
-
-    def _run(self, st: ExecutionState, task: TaskExecution, policies: Policies, queue: Queue) -> None:
-        task_spec = st.spec.tasks[task.name]
-        if task.started_at is None or task.state is not S.RUNNING:
-            task = st.change(task, state=S.RUNNING, started_at=task.started_at or st.now)
-        if task_spec.with_items:
-            self._run_items(st, task, task_spec, policies, queue)
-        elif task_spec.workflow:
-            self._run_subworkflow(st, task, task_spec, queue)
-        else:
-            self._run_action(st, task, task_spec, queue)
-        if policies.timeout > 0 and st.tasks[task.id].state is S.RUNNING:
-            st.add_timer("timeout", task.id, policies.timeout, timeout=policies.timeout)
-
-    def _run_action(self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec, queue: Queue) -> None:
-        try:
-            name, action_input = self._action_call(st, task, task_spec, {})
-            self._create_action(st, task, name, action_input, None, S.RUNNING)
-        except (ExpressionError, ActionError) as exc:
-            self._finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
-
-    def _create_action(
-        self,
-        st: ExecutionState,
-        task: TaskExecution,
-        name: str,
-        action_input: dict[str, Any],
-        index: int | None,
-        state: State,
-    ) -> ActionExecution:
-        prepared = self._catalog.prepare(name, action_input, st.wf_ex.workflow_name)
-        params: dict[str, Any] = {} if index is None else {"index": index}
-        if prepared.safe_rerun or self._task_safe_rerun(st, task):
-            params["safe_rerun"] = True
-        if prepared.run_as is not None:
-            params.update(run_as=prepared.run_as, run_input=prepared.run_input)
-            if prepared.transforms:
-                params["transforms"] = list(prepared.transforms)
-        action = ActionExecution(
-            id=st.new_id(),
-            name=prepared.name,
-            state=state,
-            task_execution_id=task.id,
-            workflow_execution_id=task.workflow_execution_id,
-            workflow_name=task.workflow_name,
-            workflow_namespace=task.workflow_namespace,
-            task_name=task.name,
-            is_sync=prepared.is_sync,
-            input=action_input,
-            params=params,
-            project_id=task.project_id,
-            created_at=st.now,
-            updated_at=st.now,
-        )
-        st.insert(action)
-        if state is S.RUNNING:
-            st.commands.append(self._command_for(st, task, action))
-        return action
-
-    def _task_safe_rerun(self, st: ExecutionState, task: TaskExecution) -> bool:
-        try:
-            return bool(self._eval(st, task, st.spec.tasks[task.name].safe_rerun))
-        except ExpressionError:
-            return False
-
-    @staticmethod
-    def command_for(action: ActionExecution, target: str | None = None) -> RunAction:
-        """The command that runs an action execution (also used to re-run one after a crash)."""
-        return RunAction(
-            action_execution_id=action.id,
-            action_name=action.params.get("run_as", action.name),
-            input=action.params.get("run_input", action.input),
-            is_sync=action.is_sync,
-            workflow_name=action.workflow_name,
-            workflow_execution_id=action.workflow_execution_id,
-            task_execution_id=action.task_execution_id,
-            safe_rerun=bool(action.params.get("safe_rerun")),
-            target=target,
-        )
-
-    def _command_for(self, st: ExecutionState, task: TaskExecution, action: ActionExecution) -> RunAction:
-        return self.command_for(action, st.spec.tasks[task.name].target)
-
-    def _run_subworkflow(
-        self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec, queue: Queue
-    ) -> None:
-        try:
-            name, wf_input = self._action_call(st, task, task_spec, {}, task_spec.workflow)
-        except ExpressionError as exc:
-            self._finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
-            return
-        child_id = st.new_id()
-        st.change(task, runtime_context={**task.runtime_context, "child_execution_id": child_id})
-        st.intents.append(("start_child", task.id, child_id, name, wf_input))
+    # == sub-workflows ===================================================================
 
     def on_child_completed(
         self, st: ExecutionState, task_id: str, state: State, output: Any, info: str | None
@@ -361,227 +189,23 @@ class Conductor:
         if st.wf_ex.state is not S.RUNNING:
             st.change(st.wf_ex, state=S.RUNNING, state_info=None, output={})
 
-    def _action_call(
+    # == after a task finished ===========================================================
+
+    def _spawn(
         self,
         st: ExecutionState,
-        task: TaskExecution,
-        task_spec: TaskSpec,
-        extra: dict[str, Any],
-        name_text: str | None = None,
-    ) -> tuple[str, dict[str, Any]]:
-        name = name_text or task_spec.action or "std.noop"
-        if has_expression(name):
-            name = str(self._eval(st, task, name, extra=extra))
-        raw_input = task_spec.input
-        if isinstance(raw_input, str):
-            evaluated = self._eval(st, task, raw_input, extra=extra)
-            if not isinstance(evaluated, dict):
-                raise ExpressionError(f"'input' must evaluate to an object, got {type(evaluated).__name__}")
-            return name, {**self._eval(st, task, dict(task_spec.inline_input), extra=extra), **evaluated}
-        merged = {**task_spec.inline_input, **raw_input}
-        return name, self._eval(st, task, merged, extra=extra) if merged else {}
-
-    # == with-items ======================================================================
-    def _run_items(
-        self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec, policies: Policies, queue: Queue
-    ) -> None:
-        try:
-            variables = wi.collections_of(task_spec.with_items, lambda v: self._eval(st, task, v))
-            calls = [self._action_call(st, task, task_spec, item) for item in variables]
-        except ExpressionError as exc:
-            self._finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
-            return
-        counters = wi.new_counters(len(calls), policies.concurrency)
-        task = st.change(task, runtime_context={**task.runtime_context, wi.KEY: counters})
-        if not calls:
-            self._attempt_done(st, task, S.SUCCESS, [], None, queue)
-            return
-        try:
-            for index, (name, action_input) in enumerate(calls):
-                state = S.RUNNING if index < counters["concurrency"] else S.IDLE
-                self._create_action(st, task, name, action_input, index, state)
-        except ActionError as exc:
-            st.commands.clear()
-            self._finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
-            return
-        counters["started"] = counters["concurrency"]
-
-    def _item_done(
-        self, st: ExecutionState, task: TaskExecution, action_ex: ActionExecution, queue: Queue
-    ) -> None:
-        counters = dict(task.runtime_context[wi.KEY])
-        counters["done"] += 1
-        counters["failed"] += action_ex.state is S.ERROR
-        counters["cancelled"] += action_ex.state is S.CANCELLED
-        if counters["started"] < counters["count"] and self._start_next_item(st, task):
-            counters["started"] += 1
-        task = st.change(task, runtime_context={**task.runtime_context, wi.KEY: counters})
-        if counters["done"] >= counters["count"]:
-            results = wi.results_in_order(st.actions_of(task.id), counters["count"])
-            state, info = wi.outcome(counters)
-            self._attempt_done(st, task, state, results, info, queue)
-
-    def _start_next_item(self, st: ExecutionState, task: TaskExecution) -> bool:
-        idle = [a for a in st.actions_of(task.id) if a.state is S.IDLE]
-        if not idle:
-            return False
-        action = st.change(min(idle, key=wi.item_index), state=S.RUNNING)
-        st.commands.append(self._command_for(st, task, action))
-        return True
-
-    def _rerun_failed_items(self, st: ExecutionState, task: TaskExecution, queue: Queue) -> None:
-        task_spec = st.spec.tasks[task.name]
-        failed = [a for a in st.actions_of(task.id) if not a.accepted and a.state is not S.SUCCESS]
-        counters = dict(task.runtime_context[wi.KEY])
-        counters.update(done=counters["count"] - len(failed), failed=0, cancelled=0)
-        st.change(task, runtime_context={**task.runtime_context, wi.KEY: counters})
-        for action_ex in failed:
-            try:
-                self._create_action(
-                    st, task, action_ex.name, action_ex.input, wi.item_index(action_ex), S.RUNNING
-                )
-            except ActionError as exc:
-                self._finish_task(st, task, S.ERROR, f"Failed to run task '{task_spec.name}': {exc}", queue)
-                return
-
-    # == the end of an attempt ===========================================================
-    def _attempt_done(
-        self,
-        st: ExecutionState,
-        task: TaskExecution,
-        state: State,
-        result: Any,
-        info: str | None,
+        name: str,
+        in_context: dict[str, Any],
+        trigger: dict[str, str] | None,
         queue: Queue,
     ) -> None:
-        self._cancel_timers(st, task, "timeout")
-        task = st.change(task, result=result)
-        try:
-            policies = self._policies(st, task)
-            if (
-                state is S.SUCCESS
-                and policies.fail_on is not None
-                and self._truthy(st, task, policies.fail_on)
-            ):
-                state, info = S.ERROR, "Failed by 'fail-on' policy"
-            if self._should_retry(st, task, policies, state):
-                self._retry(st, task, policies, queue)
-                return
-        except (PolicyError, ExpressionError) as exc:
-            state, info, policies = S.ERROR, f"Invalid policy of task '{task.name}': {exc.detail}", Policies()
-        if policies.wait_after > 0:
-            st.change(
-                task,
-                state=S.DELAYED,
-                state_info=info,
-                runtime_context={**task.runtime_context, "wait_after": {"state": state.value, "info": info}},
-            )
-            st.add_timer("wait-after", task.id, policies.wait_after)
+        task_spec = st.spec.tasks[name]
+        if task_spec.join is not None and st.spec.type == "direct":
+            self._join(st, task_spec, in_context, trigger, queue)
             return
-        self._finish_task(st, task, state, info, queue)
+        task = self._new_task(st, task_spec, S.RUNNING, in_context, [trigger] if trigger else [])
+        self._start_task(st, task, queue)
 
-    def _should_retry(
-        self, st: ExecutionState, task: TaskExecution, policies: Policies, state: State
-    ) -> bool:
-        retry = policies.retry
-        if retry is None or task.runtime_context.get(RETRY_KEY, {}).get("retry_no", 0) >= retry.count:
-            return False
-        if state is S.ERROR:
-            return retry.break_on is None or not self._truthy(st, task, retry.break_on)
-        if state is S.SUCCESS:
-            return retry.continue_on is not None and self._truthy(st, task, retry.continue_on)
-        return False
-
-    def _retry(self, st: ExecutionState, task: TaskExecution, policies: Policies, queue: Queue) -> None:
-        assert policies.retry is not None
-        number = task.runtime_context.get(RETRY_KEY, {}).get("retry_no", 0) + 1
-        for action_ex in st.actions_of(task.id):
-            if action_ex.accepted:
-                st.change(action_ex, accepted=False)
-        runtime = {k: v for k, v in task.runtime_context.items() if k != wi.KEY}
-        runtime[RETRY_KEY] = {"retry_no": number}
-        if policies.retry.delay > 0:
-            st.change(
-                task,
-                state=S.DELAYED,
-                state_info=f"Retry {number} of {policies.retry.count} in {policies.retry.delay:g} s",
-                runtime_context=runtime,
-            )
-            st.add_timer("retry", task.id, policies.retry.delay)
-            return
-        task = st.change(task, state_info=None, runtime_context=runtime)
-        self._run(st, task, policies, queue)
-
-    @staticmethod
-    def _cancel_timers(st: ExecutionState, task: TaskExecution, kind: str | None) -> None:
-        """Cancel a task's timers; only tasks with time policies can have any (no cost otherwise)."""
-        if st.spec.tasks[task.name].policies.keys() & TIMED_POLICIES:
-            st.cancel_timers(task.id, kind)
-
-    def _finish_task(
-        self, st: ExecutionState, task: TaskExecution, state: State, info: str | None, queue: Queue
-    ) -> None:
-        self._cancel_timers(st, task, "timeout")
-        st.change(task, state=state, state_info=info, finished_at=st.now)
-        queue.append(task.id)
-
-    def _timer_fired(
-        self, st: ExecutionState, task: TaskExecution, kind: str, payload: dict[str, Any], queue: Queue
-    ) -> None:
-        runtime = {k: v for k, v in task.runtime_context.items() if k != "deferred_timer"}
-        if kind == "timeout" and task.state in (S.RUNNING, S.PAUSED):
-            self._time_out(st, task, payload.get("timeout"), queue)
-        elif kind in ("retry", "wait-before") and task.state is S.DELAYED:
-            task = st.change(task, state=S.RUNNING, state_info=None, runtime_context=runtime)
-            try:
-                self._run(st, task, self._policies(st, task), queue)
-            except (PolicyError, ExpressionError) as exc:
-                self._finish_task(
-                    st, task, S.ERROR, f"Invalid policy of task '{task.name}': {exc.detail}", queue
-                )
-        elif kind == "wait-after" and task.state is S.DELAYED:
-            saved = runtime.pop("wait_after", {"state": "SUCCESS", "info": None})
-            task = st.change(task, runtime_context=runtime)
-            self._finish_task(st, task, S(saved["state"]), saved["info"], queue)
-
-    def _time_out(self, st: ExecutionState, task: TaskExecution, seconds: Any, queue: Queue) -> None:
-        message = f"Task timed out [timeout(s)={seconds}]: no result within {seconds} s"
-        for action_ex in st.actions_of(task.id):
-            if action_ex.state in (S.RUNNING, S.PAUSED, S.IDLE):
-                st.change(
-                    action_ex,
-                    state=S.ERROR,
-                    state_info=message,
-                    output={"result": message},
-                    accepted=action_ex.state is not S.IDLE,
-                )
-                self._tell_cancelled(st, action_ex)
-        runtime = {k: v for k, v in task.runtime_context.items() if k != wi.KEY}
-        task = st.change(task, runtime_context=runtime)
-        self._attempt_done(st, task, S.ERROR, None, message, queue)
-
-    def _tell_cancelled(self, st: ExecutionState, action_ex: ActionExecution) -> None:
-        if not action_ex.is_sync and action_ex.state in (S.RUNNING, S.PAUSED):
-            st.commands.append(
-                CancelAction(
-                    action_ex.id,
-                    action_ex.name,
-                    action_ex.input,
-                    action_ex.workflow_execution_id,
-                    action_ex.task_execution_id,
-                )
-            )
-
-    def _resume_task(self, st: ExecutionState, task: TaskExecution, queue: Queue) -> None:
-        if task.state is S.IDLE and task.runtime_context.get("pause_before_done"):
-            task = st.change(task, state=S.RUNNING, state_info=None)
-            self._start_task(st, task, queue)
-        elif task.runtime_context.get("deferred_timer"):
-            self._timer_fired(st, task, task.runtime_context["deferred_timer"], {}, queue)
-        elif task.state not in ACTIVE and not task.processed:
-            queue.append(task.id)
-
-    # == after a task finished ===========================================================
     def _settle(self, st: ExecutionState, queue: Queue) -> None:
         while True:
             while queue:
@@ -741,6 +365,7 @@ class Conductor:
         return params if isinstance(params, dict) else {}
 
     # == join ============================================================================
+
     def _join(
         self,
         st: ExecutionState,
@@ -809,6 +434,7 @@ class Conductor:
         return True
 
     # == reverse workflows ===============================================================
+
     @staticmethod
     def reverse_closure(st: ExecutionState) -> set[str]:
         """The tasks the target task (``params.task_name``) needs, itself included."""
@@ -844,6 +470,7 @@ class Conductor:
             self._start_task(st, task, queue)
 
     # == the workflow as a whole =========================================================
+
     def _check_completion(self, st: ExecutionState) -> None:
         if st.wf_ex.state is not S.RUNNING or any(True for _ in st.active_tasks()):
             return
@@ -915,39 +542,3 @@ class Conductor:
             child = task.runtime_context.get("child_execution_id")
             if child and (task.state in ACTIVE or what == "resume"):
                 st.intents.append((what, child, info))
-
-    # == expressions =====================================================================
-    def _policies(self, st: ExecutionState, task: TaskExecution) -> Policies:
-        raw = st.spec.tasks[task.name].policies
-        return evaluate_policies(raw, lambda v: self._eval(st, task, v)) if raw else Policies()
-
-    def _truthy(self, st: ExecutionState, task: TaskExecution, value: Any) -> bool:
-        return bool(self._eval(st, task, value, with_published=True))
-
-    def _eval(
-        self,
-        st: ExecutionState,
-        task: TaskExecution,
-        value: Any,
-        with_published: bool = False,
-        extra: dict[str, Any] | None = None,
-    ) -> Any:
-        if not _needs_evaluation(value):
-            return value
-        data = {**st.wf_ex.context, **task.in_context}
-        if with_published:
-            data.update(task.published)
-        if extra:
-            data.update(extra)
-        data["__execution"] = self._execution_view(st)
-        return self._evaluator.evaluate(value, data, Runtime(st, task))
-
-    @staticmethod
-    def _execution_view(st: ExecutionState) -> dict[str, Any]:
-        return {"id": st.wf_ex.id, "input": st.wf_ex.input, "params": st.wf_ex.params}
-
-
-def _needs_evaluation(value: Any) -> bool:
-    if isinstance(value, str):
-        return has_expression(value)
-    return isinstance(value, dict | list) and bool(value)

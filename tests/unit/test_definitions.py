@@ -19,6 +19,7 @@ greet:
     - punctuation: "!"
 loud_greet:
   base: greet
+  base-input: {name: <% $.name %>}
   input: [name]
   output: <% $.toUpper() %>
 ask_later:
@@ -139,7 +140,7 @@ wf:
   output:
     url: <% env().url %>
     jinja: '{{ env().url }}'
-    id_known: <% $.__execution.id != null %>
+    id_known: <% execution().id != null %>
   tasks:
     a: {action: std.noop}
 """)
