@@ -76,14 +76,14 @@ def test_action_execution_update_as_the_seed_writes_it_completes_the_workflow(
     assert json.loads(task_result.stdout) == 3, task_result.stderr
 
 
-def test_the_same_update_again_succeeds_and_a_different_one_is_refused(
-    server: ServerProcess, tmp_path: Path
-) -> None:
-    base = server.base_url
-    ex_id, action_ex_id = _waiting_action(base, tmp_path)
+def test_the_same_update_again_succeeds_and_a_different_one_is_refused(server: ServerProcess) -> None:
+    base, api = server.base_url, server.api
+    api.create_workflows(WAIT_FOR_HUMAN)  # set up over REST: the CLI's part here is the updates
+    ex_id = api.start("wait_for_human")["id"]
+    action_ex_id = api.wait_running_action(ex_id, "ask")["id"]
     update = ("action-execution-update", action_ex_id, "--state", "SUCCESS", "--output")
     assert mistral(base, *update, "3").returncode == 0
-    assert _finished(base, ex_id)["State"] == "SUCCESS"
+    assert api.wait_finished(ex_id)["state"] == "SUCCESS"
 
     again = mistral(base, *update, "3")
     different = mistral(base, *update, "4")
@@ -92,5 +92,5 @@ def test_the_same_update_again_succeeds_and_a_different_one_is_refused(
     assert different.returncode != 0
     assert len(different.stderr.strip().splitlines()) == 1, different.stderr
     assert "already SUCCESS" in different.stderr
-    assert server.api.push(action_ex_id, {"state": "SUCCESS", "output": 4}).status == 409
+    assert api.push(action_ex_id, {"state": "SUCCESS", "output": 4}).status == 409
     assert _output(base, ex_id) == {"res": 3}  # nothing changed

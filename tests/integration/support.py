@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -115,10 +115,9 @@ def request(
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     connection = http.client.HTTPConnection(parts.hostname or HOST, parts.port, timeout=timeout)
     try:
-        try:
+        # A server may answer (413) and close before reading a whole body: read that answer anyway.
+        with suppress(BrokenPipeError, ConnectionResetError):
             connection.request(method, path, body=data, headers=all_headers)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # a server may answer (413) and close before reading a whole body: read that answer
         answer = connection.getresponse()
         body = answer.read()
         return Response(answer.status, {k.lower(): v for k, v in answer.getheaders()}, body)
