@@ -28,6 +28,8 @@ from mistral_core.persistence.columns import (
     TableSpec,
 )
 
+#: Bumped only by a change that older code cannot live with. Added tables and added
+#: nullable columns (what :meth:`SqlBase.upgrade` makes) keep it: older code ignores them.
 SCHEMA_VERSION = 1
 
 #: Secondary indexes: the default list order, the common filters, the child lookups.

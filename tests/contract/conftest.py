@@ -19,10 +19,14 @@ import pytest
 
 from mistral_core.engine.ports import ExecutionStore
 from mistral_core.model import (
+    ActionDefinition,
     ActionExecution,
+    CronTrigger,
+    Environment,
     State,
     TaskExecution,
     Timer,
+    Workbook,
     WorkflowDefinition,
     WorkflowExecution,
 )
@@ -106,6 +110,10 @@ _TABLES = (
     "workflow_definitions",
     "specs",
     "timers",
+    "cron_triggers",
+    "environments",
+    "workbooks",
+    "action_definitions",
 )
 
 
@@ -226,6 +234,43 @@ class Records:
     def timer(seconds: float = 0, kind: str = "timeout", **fields: Any) -> Timer:
         """A timer due ``seconds`` after the origin."""
         base = Timer(id=Records.new_id(), due_at=Records.at(seconds), kind=kind, target_id=Records.new_id())
+        return dataclasses.replace(base, **fields)
+
+    @staticmethod
+    def cron_trigger(name: str = "every-minute", **fields: Any) -> CronTrigger:
+        """A cron trigger of workflow ``wf``."""
+        base = CronTrigger(
+            id=Records.new_id(),
+            name=name,
+            workflow_name="wf",
+            workflow_id=Records.new_id(),
+            pattern="* * * * *",
+            next_execution_time=Records.at(60),
+        )
+        return dataclasses.replace(base, **fields)
+
+    @staticmethod
+    def environment(name: str = "env", **fields: Any) -> Environment:
+        """An environment."""
+        base = Environment(id=Records.new_id(), name=name, variables={"url": "http://example.com"})
+        return dataclasses.replace(base, **fields)
+
+    @staticmethod
+    def workbook(name: str = "wb", **fields: Any) -> Workbook:
+        """A workbook."""
+        base = Workbook(id=Records.new_id(), name=name, definition=f"version: '2.0'\nname: {name}\n")
+        return dataclasses.replace(base, **fields)
+
+    @staticmethod
+    def action_definition(name: str = "my.action", **fields: Any) -> ActionDefinition:
+        """An ad-hoc action."""
+        base = ActionDefinition(
+            id=Records.new_id(),
+            name=name,
+            definition=f"version: '2.0'\n{name}:\n  base: std.echo\n",
+            spec={"base": "std.echo", "base-input": {"output": "<% $.x %>"}},
+            input="x",
+        )
         return dataclasses.replace(base, **fields)
 
 

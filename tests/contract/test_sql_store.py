@@ -100,6 +100,24 @@ def test_rows_older_than_an_added_column_get_its_default(sql_store: SqlStore, ur
         store.close()
 
 
+def test_upgrade_adds_missing_tables(sql_store: SqlStore, url: str, rec: Any) -> None:
+    wf_ex = rec.wf()
+    sql_store.insert(wf_ex)
+    sql_store.close()
+    for table in ("timers", "cron_triggers", "environments", "workbooks", "action_definitions"):
+        execute(url, f'DROP TABLE "{table}"')
+    store = open_store(url)
+    try:
+        store.insert_timer(rec.timer(0))
+        store.create_environment(rec.environment("env"))
+        assert store.count_timers() == 1
+        assert store.get_environment("env").name == "env"
+        assert store.get_workflow_execution(wf_ex.id).id == wf_ex.id
+    finally:
+        store.close()
+    assert scalar(url, 'SELECT "version" FROM "schema_version"') == 1
+
+
 def test_a_newer_schema_is_refused(sql_store: SqlStore, url: str) -> None:
     sql_store.close()
     execute(url, 'UPDATE "schema_version" SET "version" = 2')

@@ -1,0 +1,330 @@
+"""SqlBase: what every part of the SQL store stands on.
+
+Running SQL: prepared raw statements on the thread's DB-API connection (peewee
+opens the per-thread connections and creates the schema), rows turned into
+records by the column codecs, every database exception turned into a
+:class:`~mistral_core.errors.StoreError`. Transactions, the schema and its
+upgrade, and the generic record operations (get by id, update fields, list).
+
+SQLite: WAL, ``synchronous=NORMAL``, foreign keys on. A transaction starts with
+``BEGIN IMMEDIATE`` while holding a process-wide lock for the database file, so
+the threads of one process queue on a Python lock instead of SQLite's sleeping
+busy handler. PostgreSQL: READ COMMITTED.
+
+The store's parts (:mod:`.sqltimers`, :mod:`.sqldefinitions`, :mod:`.sql`) are
+subclasses that add their statements in :meth:`SqlBase._statement_texts`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import peewee
+
+from mistral_core.engine.ports import Clock, SystemClock
+from mistral_core.errors import InputError, NotFoundError, StoreError
+from mistral_core.model import Query
+from mistral_core.persistence import sqlquery
+from mistral_core.persistence.columns import ALL_TABLES, Row, TableSpec
+from mistral_core.persistence.dialects import (
+    DB_ERRORS,
+    Prepared,
+    Statement,
+    dialect_of,
+    store_error,
+)
+from mistral_core.persistence.querying import make_plan
+from mistral_core.persistence.sqlquery import quote, select_list
+from mistral_core.persistence.tables import SCHEMA_VERSION, build_models
+
+
+class SqlBase:
+    """Connections, transactions, the schema and generic record operations of the SQL store.
+
+    Args:
+        database: a peewee ``SqliteDatabase`` or ``PostgresqlDatabase`` (not yet connected).
+        clock: gives ``created_at``/``updated_at`` when a record has none.
+    """
+
+    def __init__(self, database: peewee.Database, clock: Clock | None = None) -> None:
+        self._db = database
+        self._dialect = dialect_of(database)
+        self._clock: Clock = clock or SystemClock()
+        self._local = threading.local()
+        self._codecs = {table.name: self._dialect.codec(table) for table in ALL_TABLES}
+        self._models = build_models(database, self._dialect.collation)
+        self._update_sql: dict[tuple[str, tuple[str, ...]], Statement] = {}
+        self._update_lock = threading.Lock()
+        texts = self._statement_texts()
+        self._sql = {
+            key: self._dialect.statement(f"mc_{i}", text) for i, (key, text) in enumerate(texts.items())
+        }
+
+    def _statement_texts(self) -> dict[str, str]:
+        """The store's named statements (``?`` placeholders); every part adds its own."""
+        sql: dict[str, str] = {}
+        for table in ALL_TABLES:
+            columns, marks = select_list(table), ", ".join("?" for _ in table.names)
+            sql[f"insert {table.name}"] = f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})"
+            sql[f"get {table.name}"] = f'SELECT {columns} FROM {quote(table.name)} WHERE "id" = ?'
+            sql[f"delete {table.name}"] = f'DELETE FROM {quote(table.name)} WHERE "id" = ?'
+        return sql
+
+    # -- running SQL --------------------------------------------------------------
+    def _execute(self, sql: Statement, params: Sequence[Any]) -> Any:
+        connection = None
+        try:
+            # The stubs leave Database.connection() untyped; it returns the thread's DB-API connection.
+            connection = self._db.connection()  # type: ignore[no-untyped-call]
+            cursor = connection.cursor()
+            if isinstance(sql, str):
+                cursor.execute(sql, params)
+                return cursor
+            self._prepare(connection, cursor, sql)
+            cursor.execute(sql.execute, params)
+        except DB_ERRORS as exc:
+            if getattr(connection, "closed", 0) and not getattr(self._local, "depth", 0):
+                self._forget_connection()
+            raise store_error(exc) from exc
+        return cursor
+
+    def _forget_connection(self) -> None:
+        """Drop this thread's broken connection, so that the next call opens a new one."""
+        with contextlib.suppress(*DB_ERRORS):
+            self._db.close()
+
+    def _prepare(self, connection: Any, cursor: Any, sql: Prepared) -> None:
+        """PREPARE ``sql`` on ``connection`` unless it is prepared there already."""
+        prepared = self._prepared_on(connection)
+        if sql.name not in prepared:
+            cursor.execute(sql.prepare)
+            prepared.add(sql.name)
+
+    def _prepared_on(self, connection: Any) -> set[str]:
+        """Names of the statements prepared on ``connection`` (a new connection has none)."""
+        local = self._local
+        if getattr(local, "connection", None) is not connection:
+            local.connection = connection
+            local.prepared = set()
+        prepared: set[str] = local.prepared
+        return prepared
+
+    def _one(self, sql: Statement, params: Sequence[Any]) -> Row | None:
+        cursor = self._execute(sql, params)
+        try:
+            row: Row | None = cursor.fetchone()
+        except DB_ERRORS as exc:
+            raise store_error(exc) from exc
+        return row
+
+    def _all(self, sql: Statement, params: Sequence[Any]) -> list[Row]:
+        cursor = self._execute(sql, params)
+        try:
+            rows: list[Row] = cursor.fetchall()
+        except DB_ERRORS as exc:
+            raise store_error(exc) from exc
+        return rows
+
+    def _write(self, sql: Statement, params: Sequence[Any]) -> int:
+        count: int = self._execute(sql, params).rowcount
+        return count
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Around one writing statement: inside atomic() it joins the transaction; outside, the
+        statement is a transaction of its own (autocommit), taken under the SQLite write lock.
+
+        One statement needs no BEGIN/COMMIT round trips: it is atomic and durable by itself, and
+        a writing statement takes SQLite's write lock when it starts, as BEGIN IMMEDIATE would.
+        """
+        with self._dialect.write_lock:
+            yield
+
+    # -- schema and connections ---------------------------------------------------
+    def upgrade(self) -> None:
+        """Create missing tables, columns and indexes, and record the schema version (idempotent).
+
+        Raises:
+            StoreError: the database fails, or its schema is newer than this code.
+        """
+        with self.atomic():
+            if self._dialect.placeholder == "%s":
+                # Two processes upgrading at once would race on CREATE TABLE IF NOT EXISTS.
+                self._one(self._dialect.sql("SELECT pg_advisory_xact_lock(?)"), (0x6D697374,))
+            try:
+                for model in self._models:
+                    model.create_table(safe=True)
+                self._add_missing_columns()
+            except DB_ERRORS as exc:
+                raise store_error(exc) from exc
+            self._check_version()
+
+    def _add_missing_columns(self) -> None:
+        """Add columns for record fields that are newer than the table (always nullable)."""
+        present: dict[str, set[str]] = {}
+        for table, column in self._all(self._dialect.catalog, ()):
+            present.setdefault(table, set()).add(column)
+        for model in self._models:
+            for field in model._meta.sorted_fields:
+                if field.column_name in present.get(model._meta.table_name, ()):
+                    continue
+                self._add_column(model._meta.table_name, field)
+
+    def _add_column(self, table: str, field: peewee.Field) -> None:
+        """Add one column; rows already there get the field's default, as new records would."""
+        context = self._db.get_sql_context()
+        # The stubs leave Context.sql() untyped; it renders the column's DDL.
+        ddl = context.sql(field.ddl(context)).query()[0]  # type: ignore[no-untyped-call]
+        self._execute(f"ALTER TABLE {quote(table)} ADD COLUMN {ddl}", ())
+        codec = self._codecs.get(table)
+        if codec is not None and field.column_name in codec.table.positions:
+            default = codec.default(field.column_name)
+            if default is not None:
+                sql = f"UPDATE {quote(table)} SET {quote(field.column_name)} = ?"
+                self._execute(self._dialect.sql(sql), (default,))
+
+    def _check_version(self) -> None:
+        row = self._one('SELECT max("version") FROM "schema_version"', ())
+        version = row[0] if row else None
+        if version is None:
+            self._execute(
+                self._dialect.sql('INSERT INTO "schema_version" ("version") VALUES (?)'), (SCHEMA_VERSION,)
+            )
+        elif version > SCHEMA_VERSION:
+            raise StoreError(
+                f"The database schema is version {version}; this mistral-core knows {SCHEMA_VERSION}"
+            )
+
+    def close(self) -> None:
+        """Close the calling thread's connection (it reopens on next use).
+
+        Raises:
+            StoreError: called inside :meth:`atomic`.
+        """
+        if getattr(self._local, "depth", 0):
+            raise StoreError("Cannot close the connection inside atomic()")
+        try:
+            self._db.close()
+        except DB_ERRORS as exc:
+            raise store_error(exc) from exc
+
+    def explain(self, name: str, params: Sequence[Any]) -> list[str]:
+        """The query plan of one of the store's statements, one line per step (nothing is run).
+
+        On PostgreSQL it is the generic plan, the one a prepared statement settles on after a
+        few runs. For tests and operators: check that a statement walks an index.
+
+        Args:
+            name: the statement, e.g. ``"claim timers"``, ``"next timer due"``, ``"raise dispatch"``.
+            params: its parameters, as the store would pass them.
+
+        Raises:
+            InputError: no statement has that name.
+        """
+        sql = self._sql.get(name)
+        if sql is None:
+            raise InputError(f"No statement named {name!r}")
+        with self.atomic():
+            if isinstance(sql, str):
+                return [str(row[-1]) for row in self._all(f"EXPLAIN QUERY PLAN {sql}", params)]
+            self._execute("SET LOCAL plan_cache_mode = force_generic_plan", ())
+            connection = self._db.connection()  # type: ignore[no-untyped-call]  # see _execute
+            try:
+                self._prepare(connection, connection.cursor(), sql)
+            except DB_ERRORS as exc:
+                raise store_error(exc) from exc
+            return [str(row[0]) for row in self._all(f"EXPLAIN {sql.execute}", params)]
+
+    # -- transactions -------------------------------------------------------------
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """A transaction: committed when the block ends, rolled back if it raises.
+
+        Nested calls join the outermost transaction. On SQLite it begins with
+        ``BEGIN IMMEDIATE`` under the process-wide lock of the database file.
+        """
+        local = self._local
+        if getattr(local, "depth", 0):
+            local.depth += 1
+            try:
+                yield
+            finally:
+                local.depth -= 1
+            return
+        with self._dialect.write_lock:
+            self._execute(self._dialect.begin, ())
+            local.depth = 1
+            try:
+                yield
+            except BaseException:
+                local.depth = 0
+                self._roll_back()
+                raise
+            local.depth = 0
+            self._commit()
+
+    def _commit(self) -> None:
+        try:
+            self._execute("COMMIT", ())
+        except StoreError:
+            self._roll_back()
+            raise
+
+    def _roll_back(self) -> None:
+        try:
+            self._execute("ROLLBACK", ())
+        except StoreError:
+            # The connection is unusable (the server went away): the next call reconnects.
+            self._forget_connection()
+
+    # -- generic record operations --------------------------------------------------
+    def _get(self, table: TableSpec, record_id: str, sql: Statement | None = None) -> Any:
+        row = self._one(sql or self._sql[f"get {table.name}"], (record_id,))
+        if row is None:
+            raise not_found(table, record_id)
+        return self._codecs[table.name].record(row)
+
+    def _update_record(self, table: TableSpec, record: Any, fields: Sequence[str]) -> None:
+        """Write ``fields`` of ``record`` (matched by id) and its ``updated_at``.
+
+        Raises:
+            NotFoundError: no record with that id.
+            InputError: an unknown field name.
+        """
+        names, values = self._codecs[table.name].update_values(record, fields, self._clock.now)
+        sql = self._update_sql.get((table.name, names))
+        if sql is None:
+            sql = self._update_statement(table, names)
+        values.append(record.id)
+        with self._writing():
+            if not self._write(sql, values):
+                raise not_found(table, record.id)
+
+    def _update_statement(self, table: TableSpec, names: tuple[str, ...]) -> Statement:
+        with self._update_lock:  # the prepared name must stay unique per statement
+            sql = self._update_sql.get((table.name, names))
+            if sql is None:
+                assignments = ", ".join(f"{quote(name)} = ?" for name in names)
+                text = f'UPDATE {quote(table.name)} SET {assignments} WHERE "id" = ?'
+                sql = self._dialect.statement(f"mc_update_{len(self._update_sql)}", text)
+                self._update_sql[(table.name, names)] = sql
+            return sql
+
+    def _list(self, table: TableSpec, query: Query) -> list[Any]:
+        plan = make_plan(table, query)
+        marker = None
+        if plan.marker is not None:
+            marker = self._one(self._sql[f"get {table.name}"], (plan.marker,))
+            if marker is None:
+                raise not_found(table, plan.marker)
+        sql, params = sqlquery.select_page(table, plan, marker, self._dialect.param, self._dialect.contains)
+        record = self._codecs[table.name].record
+        return [record(row) for row in self._all(self._dialect.sql(sql), params)]
+
+
+def not_found(table: TableSpec, record_id: str) -> NotFoundError:
+    """Mistral's message for a missing id: ``WorkflowExecution not found [id=...]``."""
+    return NotFoundError(f"{table.label} not found [id={record_id}]")
