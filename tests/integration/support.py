@@ -45,7 +45,7 @@ def free_port() -> int:
 
 
 def wait_until(
-    condition: Callable[[], T], what: str, timeout: float = POLL_TIMEOUT, interval: float = 0.02
+    condition: Callable[[], T | None], what: str, timeout: float = POLL_TIMEOUT, interval: float = 0.02
 ) -> T:
     """Call ``condition`` until it returns something truthy and return that; fail after ``timeout``.
 

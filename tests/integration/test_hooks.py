@@ -136,7 +136,8 @@ class Running:
         """Start ``workflow``, wait until every action and its result were handled; the execution then."""
         wf_ex = self.service.engine.start_workflow(workflow)
         assert self.service.transport.wait_idle(IDLE_TIMEOUT), "the executors did not go idle"
-        return self.service.store.get_workflow_execution(wf_ex.id)
+        finished: WorkflowExecution = self.service.store.get_workflow_execution(wf_ex.id)
+        return finished
 
 
 def _running(tmp_path: Path, *extra_plugins: object) -> Iterator[Running]:
