@@ -173,6 +173,8 @@ def _check_meaning(spec: WorkflowSpec, doc: Document) -> None:
                 f"join: {task.join} but only "
                 f"{len(spec.inbound.get(task.name, ()))} task(s) lead to '{task.name}'",
             )
+    if spec.type == "reverse":
+        _check_requires_cycle(spec, doc)
     if spec.type == "direct" and not spec.start_tasks:
         _fail(doc, (spec.name, "tasks"), "no start task: every task is the target of a transition")
 
@@ -188,6 +190,29 @@ def _check_transitions(spec: WorkflowSpec, task_name: str, doc: Document) -> Non
                 continue
             where = (spec.name, "tasks", task_name, key) if key in body else (spec.name, "task-defaults", key)
             _fail(doc, where, f"unknown task '{transition.target}'")
+
+
+def _check_requires_cycle(spec: WorkflowSpec, doc: Document) -> None:
+    """A reverse workflow's ``requires`` must not loop (the target could never start)."""
+    done: set[str] = set()
+    for start in spec.tasks:
+        stack = [(start, iter(spec.tasks[start].requires))]
+        on_path = {start}
+        while stack:
+            name, deps = stack[-1]
+            nxt = next(deps, None)
+            if nxt is None:
+                stack.pop()
+                on_path.discard(name)
+                done.add(name)
+                continue
+            if nxt in on_path:
+                loop = [n for n, _ in stack] + [nxt]
+                loop = loop[loop.index(nxt) :]
+                _fail(doc, (spec.name, "tasks", name, "requires"), f"requires loop: {' -> '.join(loop)}")
+            if nxt not in done and nxt in spec.tasks:
+                stack.append((nxt, iter(spec.tasks[nxt].requires)))
+                on_path.add(nxt)
 
 
 def _check_reverse_task(spec: WorkflowSpec, task_name: str, doc: Document) -> None:

@@ -313,3 +313,11 @@ def _by(field: str, value: str):  # type: ignore[no-untyped-def]
     from mistral_core.model import Filter, Query
 
     return Query(filters=(Filter(field, "eq", value),))
+
+
+def test_reverse_requires_that_loop_are_refused_at_upload() -> None:
+    with pytest.raises(LanguageError, match="requires loop: a -> c -> b -> a"):
+        engine_with(
+            "version: '2.0'\nwf:\n  type: reverse\n  tasks:\n    a: {requires: c}\n"
+            "    b: {requires: a}\n    c: {requires: b}\n"
+        )

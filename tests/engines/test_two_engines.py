@@ -1,0 +1,108 @@
+"""Two engines on one PostgreSQL: every timer and every cron firing is applied exactly once.
+
+Each engine has its own store (its own connections), its own scheduler and its own
+(inline) executor, as two ``mistral-core engine`` processes on two machines would.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mistral_core.actions.registry import ActionRegistry
+from mistral_core.engine.engine import Engine
+from mistral_core.executor import Executor
+from mistral_core.model import Filter, Query, State
+from mistral_core.persistence.sql import open_store
+from mistral_core.scheduler import CronTab, Scheduler
+from mistral_core.testing import InlineRunner, ManualClock
+from tests.unit.support import ACTIONS
+
+pytestmark = [pytest.mark.postgres, pytest.mark.integration]
+
+WORKFLOWS = """
+version: '2.0'
+waiter:
+  tasks:
+    ask:
+      action: std.async_noop
+      timeout: 5
+      on-error: handled
+    handled:
+      action: std.noop
+ping:
+  tasks:
+    one: {action: std.noop}
+"""
+
+
+class Node:
+    """One engine with its own store, scheduler and executor."""
+
+    def __init__(self, url: str, clock: ManualClock) -> None:
+        self.store = open_store(url)
+        registry = ActionRegistry.from_classes(ACTIONS)
+        self.runner = InlineRunner(Executor(registry, "http://127.0.0.1:8989"))
+        self.engine = Engine(self.store, registry, self.runner, clock=clock, cron=CronTab())
+        self.runner.engine = self.engine
+        self.scheduler = Scheduler(self.store, self.engine, clock=clock, batch=7)
+        self.fired = 0
+
+    def fire(self, rounds: int, start: threading.Barrier) -> None:
+        start.wait()
+        for _ in range(rounds):
+            self.fired += self.scheduler.run_once()
+            self.runner.drain()
+
+
+@pytest.fixture
+def nodes(pg_url: str) -> Iterator[tuple[Node, Node, ManualClock]]:
+    clock = ManualClock()
+    first = Node(pg_url, clock)
+    second = Node(pg_url, clock)
+    first.engine.create_workflows(WORKFLOWS)
+    yield first, second, clock
+    first.store.close()
+    second.store.close()
+
+
+def _race(first: Node, second: Node, rounds: int = 12) -> None:
+    start = threading.Barrier(2)
+    threads = [threading.Thread(target=node.fire, args=(rounds, start)) for node in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+
+def _executions(store: Any, name: str) -> list[Any]:
+    return list(store.list_workflow_executions(Query(filters=(Filter("workflow_name", "eq", name),))))
+
+
+def test_each_timeout_is_applied_once_by_one_of_two_engines(nodes: tuple[Node, Node, ManualClock]) -> None:
+    first, second, clock = nodes
+    ids = [first.engine.start_workflow("waiter").id for _ in range(40)]
+    first.runner.drain()
+    clock.advance(6)
+    _race(first, second)
+    assert first.fired + second.fired == 40
+    assert first.fired and second.fired  # both took part
+    for ex_id in ids:
+        ex = first.store.get_workflow_execution(ex_id)
+        tasks = first.store.task_executions_of(ex_id)
+        assert ex.state is State.SUCCESS
+        assert sorted(t.name for t in tasks) == ["ask", "handled"]  # the handler ran once
+    assert first.store.count_timers() == 0
+
+
+def test_each_cron_firing_starts_exactly_one_execution(nodes: tuple[Node, Node, ManualClock]) -> None:
+    first, second, clock = nodes
+    first.engine.create_cron_trigger("every-minute", "ping", pattern="* * * * *", remaining_executions=3)
+    for _ in range(3):
+        clock.advance(60)
+        _race(first, second, rounds=3)
+    assert len(_executions(first.store, "ping")) == 3
+    assert first.store.count_timers() == 0  # the trigger is used up and deleted
