@@ -111,19 +111,28 @@ def run_once(ctx: Context, scenario: str, size: int) -> dict[str, Any]:
     return figures
 
 
-def run_all(ctx: Context, args: argparse.Namespace, sizes: dict[str, int]) -> dict[int, dict[str, list[Any]]]:
-    """Every scenario ``--repeat`` times (runs interleaved), at 1x and, with --scale10, at 10x."""
-    results: dict[int, dict[str, list[Any]]] = {}
+def run_all(
+    ctx: Context, args: argparse.Namespace, sizes: dict[str, int], results: dict[int, dict[str, list[Any]]]
+) -> str | None:
+    """Every scenario ``--repeat`` times (runs interleaved), at 1x and, with --scale10, at 10x.
+
+    Fills ``results`` as it goes; returns why it stopped early (the server exited, Ctrl-C), or None.
+    """
     for scale in (1, 10) if args.scale10 else (1,):
         results[scale] = {s: [] for s in args.scenarios}
         for rep in range(1, args.repeat + 1):
             for s in args.scenarios:
                 size = sizes[s] * scale
-                figures = run_once(ctx, s, size)
-                results[scale][s].append(figures)
-                log(f"{s} size {size:,} run {rep}/{args.repeat}: {report.headline(s, figures)}")
-                ctx.check_alive()
-    return results
+                try:
+                    figures = run_once(ctx, s, size)
+                    results[scale][s].append(figures)
+                    log(f"{s} size {size:,} run {rep}/{args.repeat}: {report.headline(s, figures)}")
+                    ctx.check_alive()
+                except (RuntimeError, KeyboardInterrupt) as exc:
+                    reason = f"{type(exc).__name__}: {exc}"
+                    log(f"stopped early: {reason}")
+                    return reason
+    return None
 
 
 def connect(args: argparse.Namespace) -> server.Server:
@@ -153,8 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     memory_at_start = ctx.memory()
     stopped: dict[str, object] = {}
     problems: list[tuple[int, str]] = []
+    results: dict[int, dict[str, list[Any]]] = {}
     try:
-        results = run_all(ctx, args, sizes)
+        stopped_early = run_all(ctx, args, sizes, results)
     finally:
         problems = srv.log_problems()
         stopped = server.stop(srv, keep_files=args.keep)
@@ -175,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{client.counts['requests']:,} requests, {client.counts['errors']} errors, "
         f"{client.counts['reconnects']} reconnects"
     )
+    if stopped.get("exit_code") not in (None, 0):
+        print(f"THE SERVER EXITED WITH CODE {stopped['exit_code']} on SIGTERM")
+    if stopped_early:
+        print(f"STOPPED EARLY: {stopped_early} (the tables hold the runs done so far)")
     tables: dict[str, Any] = {}
     for scale, by_scenario in results.items():
         for s, runs in by_scenario.items():
@@ -182,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             tables[f"{s}@{scale}x"] = data
             print()
             print(text)
-    if args.scale10:
+    if args.scale10 and 10 in results:
         text, data = report.linearity_table(results, sizes, args.scenarios)
         tables["linearity"] = data
         print()
@@ -206,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                 "log_problems": [{"count": n, "record": text} for n, text in problems],
                 **stopped,
             },
+            "stopped_early": stopped_early,
             "http": client.counts,
             "sizes": sizes,
             "runs": {f"{scale}x": by_scenario for scale, by_scenario in results.items()},
@@ -218,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         args.out.write_text(json.dumps(document, indent=1, default=str) + "\n")
         print(f"\nwrote {args.out}")
-    return 0
+    return 1 if stopped_early else 0
 
 
 if __name__ == "__main__":
