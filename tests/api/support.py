@@ -349,6 +349,10 @@ class Api:
             "executions": store.list_workflow_executions(everything),
             "tasks": store.list_task_executions(everything),
             "action_executions": store.list_action_executions(everything),
+            "cron_triggers": store.list_cron_triggers(everything),
+            "environments": store.list_environments(everything),
+            "workbooks": store.list_workbooks(everything),
+            "action_definitions": store.list_action_definitions(everything),
         }
 
 
