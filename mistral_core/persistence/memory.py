@@ -121,6 +121,7 @@ class MemoryStore(MemoryTimers, MemoryDefinitions):
         self._update_record(_table_of(record), record, fields)
 
     def _replace_row(self, table: TableSpec, seq: int, old: Row, new: Row) -> None:
+        """Replace a row, keeping references and the children of each parent true."""
         self._check_references(table, new)
         self._unlink(table, old)
         self._put(self._rows[table.name], old[ID], (seq, new))

@@ -73,8 +73,8 @@ class SqlTimers(SqlBase):
     ) -> list[Timer]:
         """Claim up to ``limit`` due timers for ``owner`` until ``lease_until``, oldest due first.
 
-        One statement, its own transaction (it joins an open :meth:`atomic`): it walks the
-        (due_at, seq) index from its start and stops after ``limit`` claimable rows.
+        One statement, committed on its own (or with the :meth:`atomic` block it is called in):
+        it walks the (due_at, seq) index from its start and stops after ``limit`` claimable rows.
         PostgreSQL skips rows another claimer has locked; SQLite holds the write lock.
         """
         if limit <= 0:
