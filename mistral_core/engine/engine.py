@@ -479,8 +479,7 @@ class Engine:
                     "(add force=true to delete it anyway)",
                     wf_ex.state.value,
                 )
-            self.store.delete_workflow_execution(wf_ex_id)
-            self.store.delete_timers(wf_ex_id)
+            self.store.delete_workflow_execution(wf_ex_id)  # its pending timers find nothing and are dropped
         self._cache.drop(wf_ex_id)
 
     # == action results ==================================================================
