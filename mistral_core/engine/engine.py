@@ -434,6 +434,11 @@ class Engine:
                     "ERROR (or CANCELLED) can be re-run",
                     task.state.value,
                 )
+            if not reset and not st.spec.tasks[task.name].with_items:
+                raise InputError(
+                    f"Task {task.name} is not a with-items task: only a with-items task can be "
+                    "re-run without reset (its failed items only)"
+                )
             if st.wf_ex.state is S.PAUSED:
                 raise StateConflictError(
                     f"Execution {st.wf_ex.id} is PAUSED: resume it before re-running a task", "PAUSED"
