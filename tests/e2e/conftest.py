@@ -17,10 +17,15 @@ def processes(tmp_path: Path) -> Iterator[ProcessGroup]:
         yield group
 
 
-@pytest.fixture
-def server(processes: ProcessGroup) -> ServerProcess:
-    """``mistral-core serve`` on a free port over a new SQLite file, answering ``GET /v2``."""
-    return processes.server()
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """``mistral-core serve`` on a free port over a new SQLite file, answering ``GET /v2``.
+
+    One per test module, to keep the suite fast: its tests each work on their own executions.
+    Tests that stop or restart servers start their own with :func:`processes`.
+    """
+    with process_group(tmp_path_factory.mktemp("server")) as group:
+        yield group.server()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]  # the CLI takes ~0.4 s
 WAIT_FOR_HUMAN = """\
 ---
 version: '2.0'
-wait_for_human:
+{name}:
   output:
     res: <% $.res %>
   tasks:
@@ -29,7 +29,7 @@ wait_for_human:
 def _waiting_action(base_url: str, directory: Path) -> tuple[str, str]:
     """Upload and start ``wait_for_human`` with the CLI; its execution id and the RUNNING action's id."""
     document = directory / "wait_for_human.yaml"
-    document.write_text(WAIT_FOR_HUMAN)
+    document.write_text(WAIT_FOR_HUMAN.format(name="wait_for_human"))
     mistral_json(base_url, "workflow-create", str(document))
     ex_id = mistral_json(base_url, "execution-create", "wait_for_human")["ID"]
 
@@ -78,8 +78,8 @@ def test_action_execution_update_as_the_seed_writes_it_completes_the_workflow(
 
 def test_the_same_update_again_succeeds_and_a_different_one_is_refused(server: ServerProcess) -> None:
     base, api = server.base_url, server.api
-    api.create_workflows(WAIT_FOR_HUMAN)  # set up over REST: the CLI's part here is the updates
-    ex_id = api.start("wait_for_human")["id"]
+    api.create_workflows(WAIT_FOR_HUMAN.format(name="wait_again"))  # over REST: the CLI's part is the updates
+    ex_id = api.start("wait_again")["id"]
     action_ex_id = api.wait_running_action(ex_id, "ask")["id"]
     update = ("action-execution-update", action_ex_id, "--state", "SUCCESS", "--output")
     assert mistral(base, *update, "3").returncode == 0

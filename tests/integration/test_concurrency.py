@@ -33,7 +33,7 @@ wait_then_noop:
 """
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def wf_api(api: Api) -> Api:
     """The API with this module's workflow."""
     api.create_workflows(WAIT_THEN_NOOP)

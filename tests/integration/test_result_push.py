@@ -34,7 +34,7 @@ guarded:
 """
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def wf_api(api: Api) -> Api:
     """The API with this module's workflows."""
     api.create_workflows(WORKFLOWS)
