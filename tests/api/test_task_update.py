@@ -46,11 +46,20 @@ def test_rerun_as_the_cli_sends_it_continues_the_workflow(wf_api: Api) -> None:
 def test_rerun_with_env_as_a_json_string_merges_it(wf_api: Api) -> None:
     wf_ex, task = wf_api.failed_async()
 
-    body = {"id": task["id"], "state": "RUNNING", "reset": False, "env": '{"retry": true}'}
+    body = {"id": task["id"], "state": "RUNNING", "reset": True, "env": '{"retry": true}'}
     result = put_task(wf_api, task["id"], body)
 
     assert result.status_code == 200, result.text
     assert json.loads(wf_api.execution(wf_ex["id"])["params"])["env"] == {"retry": True}
+
+
+def test_rerun_without_reset_is_only_for_with_items_tasks(wf_api: Api) -> None:
+    _, task = wf_api.failed_async()
+
+    result = put_task(wf_api, task["id"], {"state": "RUNNING", "reset": False})
+
+    assert result.status_code == 400
+    assert "only a with-items task" in result.json()["faultstring"]
 
 
 def test_rerun_accepts_matching_names(wf_api: Api) -> None:
