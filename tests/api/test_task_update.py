@@ -59,7 +59,7 @@ def test_rerun_without_reset_is_only_for_with_items_tasks(wf_api: Api) -> None:
     result = put_task(wf_api, task["id"], {"state": "RUNNING", "reset": False})
 
     assert result.status_code == 400
-    assert "only a with-items task" in result.json()["faultstring"]
+    assert "only a with-items task" in result.json["faultstring"]
 
 
 def test_rerun_accepts_matching_names(wf_api: Api) -> None:
