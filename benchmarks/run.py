@@ -97,6 +97,7 @@ def run_once(ctx: Context, scenario: str, size: int) -> dict[str, Any]:
     """One run of one scenario, with the server's and this client's CPU, never raising."""
     ctx.wait_quiet()
     cpu0, client0, t0 = ctx.cpu(), time.process_time(), time.perf_counter()
+    requests0 = ctx.client.counts["requests"]
     try:
         figures = SCENARIOS[scenario](ctx, size)
     except Exception as exc:  # one failed run must not lose the others: recorded and shown in the table
@@ -106,8 +107,14 @@ def run_once(ctx: Context, scenario: str, size: int) -> dict[str, Any]:
     figures.update(
         wall_seconds=wall, client_cpu_s=time.process_time() - client0, load_average=proc.load_average()
     )
+    requests = ctx.client.counts["requests"] - requests0
+    figures.update(requests=requests, requests_per_unit=requests / size)
     if cpu0 is not None and cpu1 is not None:
-        figures.update(server_cpu_s=cpu1 - cpu0, server_cpu_cores=(cpu1 - cpu0) / wall)
+        figures.update(
+            server_cpu_s=cpu1 - cpu0,
+            server_cpu_cores=(cpu1 - cpu0) / wall,
+            server_cpu_ms_per_unit=(cpu1 - cpu0) * 1000 / size,
+        )
     return figures
 
 

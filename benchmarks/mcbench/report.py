@@ -152,6 +152,9 @@ def rows_c(m: Figures, n: int) -> list[Row]:
         Row("create -> action RUNNING p50, ms", m.get("create_to_running_p50_ms"), 2),
         Row("create -> action RUNNING p95, ms", m.get("create_to_running_p95_ms"), 2),
         Row("POST execution request p50, ms", m.get("create_p50_ms"), 2),
+        Row("HTTP requests per round trip (polls included)", m.get("requests_per_unit"), 1),
+        Row("server CPU per round trip, ms", m.get("server_cpu_ms_per_unit"), 2),
+        Row("server CPU use, cores (one process: the GIL caps it near 1)", m.get("server_cpu_cores"), 2),
     ]
 
 
