@@ -33,6 +33,7 @@ POLL_TIMEOUT = 10.0
 READY_TIMEOUT = 20.0
 #: How long a process gets to exit after SIGTERM before it is killed.
 STOP_TIMEOUT = 10.0
+CHUNK_BYTES = 64 * 1024
 
 T = TypeVar("T")
 
@@ -95,6 +96,7 @@ def request(
     data: bytes | None = None,
     headers: Mapping[str, str] | None = None,
     timeout: float = POLL_TIMEOUT,
+    chunked: bool = False,
 ) -> Response:
     """Send one request on a new connection (closed afterwards) and return the answer, whatever its status.
 
@@ -105,6 +107,7 @@ def request(
         data: the raw body.
         headers: extra headers.
         timeout: socket timeout in seconds.
+        chunked: send the body with ``Transfer-Encoding: chunked`` (no Content-Length), in 64 KiB chunks.
     """
     parts = urlsplit(url)
     all_headers = {"Accept": "application/json"}
@@ -117,7 +120,11 @@ def request(
     try:
         # A server may answer (413) and close before reading a whole body: read that answer anyway.
         with suppress(BrokenPipeError, ConnectionResetError):
-            connection.request(method, path, body=data, headers=all_headers)
+            if chunked and data is not None:
+                chunks = (data[i : i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES))
+                connection.request(method, path, body=chunks, headers=all_headers, encode_chunked=True)
+            else:
+                connection.request(method, path, body=data, headers=all_headers)
         answer = connection.getresponse()
         body = answer.read()
         return Response(answer.status, {k.lower(): v for k, v in answer.getheaders()}, body)
