@@ -110,7 +110,11 @@ def _check_port_free(host: str, port: int) -> None:
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # SO_REUSEADDR: connections of an earlier server still in TIME_WAIT must not count;
+        # a socket LISTENING on the address still makes bind() fail (no SO_REUSEPORT here).
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((host, port))
+        probe.listen(1)
 
 
 def _granian_server(host: str, port: int, threads: int) -> Any:
