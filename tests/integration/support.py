@@ -402,12 +402,15 @@ class ServerProcess(Process):
         database: the SQLite file (kept across restarts by passing it again).
         log_path: where the server's output goes.
         port: the port (default: a free one).
+        options: more command-line options of ``serve``.
     """
 
-    def __init__(self, database: Path, log_path: Path, port: int | None = None) -> None:
+    def __init__(
+        self, database: Path, log_path: Path, port: int | None = None, options: Sequence[str] = ()
+    ) -> None:
         self.port = port or free_port()
         self.database_url = f"sqlite:///{database}"
-        command = [str(BIN_DIR / "mistral-core"), "serve", "--host", HOST, "--port", str(self.port)]
+        command = [str(BIN_DIR / "mistral-core"), "serve", "--host", HOST, "--port", str(self.port), *options]
         super().__init__("mistral-core serve", [*command, "--database-url", self.database_url], log_path)
         self.api = Api(self.base_url)
 
@@ -468,10 +471,15 @@ class ProcessGroup:
         return self.directory / f"{stem}-{self._count}.log"
 
     def server(
-        self, database: Path | None = None, port: int | None = None, wait: bool = True
+        self,
+        database: Path | None = None,
+        port: int | None = None,
+        wait: bool = True,
+        options: Sequence[str] = (),
     ) -> ServerProcess:
         """Start ``mistral-core serve`` (default: on a new database); with ``wait``, until it answers."""
-        server = ServerProcess(database or self.directory / "mistral-core.db", self._log("server"), port)
+        database = database or self.directory / "mistral-core.db"
+        server = ServerProcess(database, self._log("server"), port, options)
         self.processes.append(server)
         return server.wait_ready() if wait else server
 
