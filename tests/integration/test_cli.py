@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.support import BIN_DIR, HOST, ProcessGroup, clean_env, request, wait_until
+from tests.integration.support import (
+    BIN_DIR,
+    HOST,
+    READY_TIMEOUT,
+    ProcessGroup,
+    clean_env,
+    request,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -114,7 +122,8 @@ def test_a_second_server_on_the_same_port_refuses_to_start(processes: ProcessGro
         workflows = request("GET", f"{first.base_url}/v2/workflows").json()["workflows"]
         return "" if workflows else "the second server answered on the first one's port"
 
-    assert wait_until(outcome, "the second server to exit or to answer") == "the second server exited"
+    exited = wait_until(outcome, "the second server to exit or to answer", timeout=READY_TIMEOUT)
+    assert exited == "the second server exited"
     assert second.popen.returncode != 0
     assert f"cannot listen on {HOST}:{first.port}" in second.log()
 
