@@ -21,6 +21,7 @@ last is uploaded exactly as written (``documents:`` says where each goes: ``work
           state_info: "a substring"
           output: {...}        # exact
           output_includes: {...}
+          published_global: {...}   # GET /v2/executions/<id> "published_global"
           tasks: {a: SUCCESS, b: [ERROR, SUCCESS]}   # every task name, in creation order
           results: {a: 42}     # GET /v2/tasks/<id> "result"
           published: {a: {x: 1}}
@@ -80,6 +81,7 @@ _EXPECT_KEYS = {
     "output",
     "output_includes",
     "input",
+    "published_global",
     "tasks",
     "results",
     "published",
@@ -250,6 +252,8 @@ def check(api: LanguageApi, ex_id: str, expect: Mapping[str, Any]) -> None:
         assert key in output and output[key] == value, output
     if "input" in expect:
         assert json.loads(wf_ex["input"]) == expect["input"]
+    if "published_global" in expect:
+        assert json.loads(wf_ex["published_global"]) == expect["published_global"]
     check_tasks(api, ex_id, expect)
     for task_name, child_expect in expect.get("children", {}).items():
         check(api, api.child(ex_id, task_name)["id"], child_expect)
