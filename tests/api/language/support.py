@@ -21,6 +21,7 @@ last is uploaded exactly as written (``documents:`` says where each goes: ``work
           state_info: "a substring"
           output: {...}        # exact
           output_includes: {...}
+          output_keys: [result]   # exactly these keys (values not compared)
           published_global: {...}   # GET /v2/executions/<id> "published_global"
           tasks: {a: SUCCESS, b: [ERROR, SUCCESS]}   # every task name, in creation order
           results: {a: 42}     # GET /v2/tasks/<id> "result"
@@ -80,6 +81,7 @@ _EXPECT_KEYS = {
     "state_info",
     "output",
     "output_includes",
+    "output_keys",
     "input",
     "published_global",
     "tasks",
@@ -250,6 +252,8 @@ def check(api: LanguageApi, ex_id: str, expect: Mapping[str, Any]) -> None:
         assert output == expect["output"]
     for key, value in expect.get("output_includes", {}).items():
         assert key in output and output[key] == value, output
+    if "output_keys" in expect:
+        assert sorted(output) == sorted(expect["output_keys"])
     if "input" in expect:
         assert json.loads(wf_ex["input"]) == expect["input"]
     if "published_global" in expect:
