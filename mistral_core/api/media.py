@@ -39,7 +39,18 @@ def read_body(req: falcon.Request, max_bytes: int) -> bytes:
         raise falcon.HTTPContentTooLarge(
             description=f"Request body too large: {length} bytes, the limit is {max_bytes} bytes"
         )
-    return req.bounded_stream.read() if length else b""
+    if length is not None:
+        return req.bounded_stream.read() if length else b""
+    if "chunked" not in (req.get_header("Transfer-Encoding") or "").lower():
+        return b""
+    # A chunked body (no Content-Length): the server de-chunks it; read one byte past the limit
+    # to tell a body that is too large.
+    body: bytes = req.stream.read(max_bytes + 1)
+    if len(body) > max_bytes:
+        raise falcon.HTTPContentTooLarge(
+            description=f"Request body too large: more than {max_bytes} bytes, the limit is {max_bytes} bytes"
+        )
+    return body
 
 
 def read_text(req: falcon.Request, max_bytes: int) -> str:

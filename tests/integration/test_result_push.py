@@ -85,12 +85,6 @@ def test_an_error_pushed_fails_the_task_and_routes_on_error(wf_api: Api) -> None
     assert json.loads(handler["published"]) == {"handled": "handled"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a body sent with Transfer-Encoding: chunked (no Content-Length) is never read: api/media.py "
-    "read_body() returns b'' when content_length is None, so a valid result gets 400 'Request is not in "
-    "valid JSON format' (granian hands the de-chunked body to the WSGI app)",
-)
 def test_a_result_pushed_with_a_chunked_body_completes_the_workflow(wf_api: Api) -> None:
     ex_id = wf_api.start("wait_one")["id"]
     action_ex_id = wf_api.wait_running_action(ex_id, "t1")["id"]
