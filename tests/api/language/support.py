@@ -16,6 +16,7 @@ last is uploaded exactly as written (``documents:`` says where each goes: ``work
           - skip: {task: a}    # PUT /v2/tasks/<id> {"state": "SKIPPED"}
           - update: {state: PAUSED, in: call}   # PUT /v2/executions/<id>
           - expect: {...}      # as below, part way through
+        refused_start: {status: 400, message: "..."}   # instead of steps and expect
         expect:
           state: SUCCESS
           state_info: "a substring"
@@ -74,7 +75,7 @@ ACTIONS: dict[str, type[Any]] = {
 }
 
 Doc = dict[str, Any]
-_CASE_KEYS = {"id", "workflow", "input", "params", "steps", "expect", "xfail"}
+_CASE_KEYS = {"id", "workflow", "input", "params", "steps", "expect", "refused_start", "xfail"}
 _EXPECT_KEYS = {
     "in",
     "state",
@@ -205,13 +206,18 @@ def upload_all(api: LanguageApi, fixture: Fixture) -> None:
         assert result.status_code == 201, result.text
 
 
-def start(api: LanguageApi, case: Doc) -> str:
-    """Start the case's execution; its id."""
+def start_request(api: LanguageApi, case: Doc) -> falcon.testing.Result:
+    """POST /v2/executions for the case."""
     body: Doc = {"workflow_name": case["workflow"]}
     for key in ("input", "params"):
         if key in case:
             body[key] = case[key]
-    result = api.post_json("/v2/executions", body)
+    return api.post_json("/v2/executions", body)
+
+
+def start(api: LanguageApi, case: Doc) -> str:
+    """Start the case's execution; its id."""
+    result = start_request(api, case)
     assert result.status_code == 201, result.text
     ex_id: str = result.json["id"]
     return ex_id
@@ -289,6 +295,11 @@ def run_case(fixture: Fixture, case: Doc) -> None:
     """Upload, start, do the steps, check the end."""
     api = LanguageApi()
     upload_all(api, fixture)
+    if "refused_start" in case:
+        refused = case["refused_start"]
+        assert_fault(start_request(api, case), refused.get("status", 400), refused["message"])
+        assert api.get("/v2/executions").json["executions"] == []
+        return
     ex_id = start(api, case)
     api.runner.drain()
     for step in case.get("steps", []):
