@@ -279,7 +279,7 @@ class Conductor(TaskRunner):
                 evaluated = self._eval(st, task, dict(values)) if values else {}
                 if scope == "global":
                     globals_ = {**st.wf_ex.context.get(GLOBALS_KEY, {}), **evaluated}
-                    st.change(st.wf_ex, context={**st.wf_ex.context, GLOBALS_KEY: globals_})
+                    st.change(st.wf_ex, context={**st.wf_ex.context, **evaluated, GLOBALS_KEY: globals_})
                 else:
                     published.update(evaluated)
         except (ExpressionError, TypeError, ValueError) as exc:
