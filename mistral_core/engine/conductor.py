@@ -238,6 +238,7 @@ class Conductor(TaskRunner):
                 self._pause_command(st, task, transition, runtime, index)
                 return
             self._follow(st, task, transition, key, queue)
+        self._joins_not_reached(st, task, {t.target for t, _ in fired if not t.is_command}, queue)
         self._task_processed(st, task, runtime, task_spec)
 
     def _task_processed(
@@ -400,6 +401,33 @@ class Conductor(TaskRunner):
         else:
             missing = sorted(set(inbound) - sources)
             st.change(task, state_info=f"Blocked by tasks: {missing}")
+
+    def _joins_not_reached(
+        self, st: ExecutionState, task: TaskExecution, reached: set[str], queue: Queue
+    ) -> None:
+        """A finished task that did not lead to a join it feeds may make that join impossible: fail it now."""
+        for name in st.spec.feeds_joins.get(task.name, ()):
+            if name in reached or st.wf_ex.state is not S.RUNNING:
+                continue
+            join = self._join_instance(st, name, task.name)
+            if join is None:
+                join = self._new_task(st, st.spec.tasks[name], S.WAITING, {}, [])
+            missed = [*join.runtime_context.get("not_reached_by", []), task.name]
+            join = st.change(join, runtime_context={**join.runtime_context, "not_reached_by": missed})
+            if join.state is not S.WAITING:
+                continue
+            inbound = st.spec.inbound.get(name, ())
+            spec_join = st.spec.tasks[name].join
+            needed = len(inbound) if spec_join == "all" else 1 if spec_join == "one" else int(spec_join or 0)
+            if len(inbound) - len(set(missed)) < needed:
+                st.change(
+                    join,
+                    state=S.ERROR,
+                    finished_at=st.now,
+                    state_info=f"Failed by tasks: {sorted(set(missed))} (they finished without leading "
+                    "to this join, so it can never be satisfied)",
+                )
+                queue.append(join.id)
 
     @staticmethod
     def _join_instance(st: ExecutionState, name: str, source: str) -> TaskExecution | None:

@@ -105,6 +105,8 @@ class WorkflowSpec:
     tasks: Mapping[str, TaskSpec]
     start_tasks: tuple[str, ...]
     inbound: Mapping[str, tuple[str, ...]]
+    #: task name -> the join tasks it is an inbound task of.
+    feeds_joins: Mapping[str, tuple[str, ...]]
     body: Mapping[str, Any]
 
     @classmethod
@@ -131,6 +133,7 @@ class WorkflowSpec:
             tasks=tasks,
             start_tasks=starts,
             inbound=inbound,
+            feeds_joins=_feeds_joins(tasks, inbound),
             body=body,
         )
 
@@ -154,6 +157,17 @@ class WorkflowSpec:
                     else f"{param.name}={default}"
                 )
         return ", ".join(parts)
+
+
+def _feeds_joins(
+    tasks: Mapping[str, TaskSpec], inbound: Mapping[str, tuple[str, ...]]
+) -> dict[str, tuple[str, ...]]:
+    feeds: dict[str, list[str]] = {}
+    for name, sources in inbound.items():
+        if name in tasks and tasks[name].join is not None:
+            for source in sources:
+                feeds.setdefault(source, []).append(name)
+    return {source: tuple(joins) for source, joins in feeds.items()}
 
 
 def _input_param(item: Any) -> InputParam:
