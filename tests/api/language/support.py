@@ -12,7 +12,7 @@ last is uploaded exactly as written (``documents:`` says where each goes: ``work
         input: {x: 1}
         params: {env: prod}
         steps:                 # optional, in order; each step is one of
-          - push: {task: ask, state: SUCCESS, output: 42, index: 0, in: call}
+          - push: {task: ask, state: SUCCESS, output: 42, tag: q1, in: call}
           - skip: {task: a}    # PUT /v2/tasks/<id> {"state": "SKIPPED"}
           - update: {state: PAUSED, in: call}   # PUT /v2/executions/<id>
           - expect: {...}      # as below, part way through
@@ -29,7 +29,7 @@ last is uploaded exactly as written (``documents:`` says where each goes: ``work
           published: {a: {x: 1}}
           task_info: {a: "a substring"}
           running: {ask: 2}    # RUNNING action executions of a task
-          actions: {a: [ERROR, SUCCESS]}   # states of a task's action executions
+          actions: {a: [ERROR, SUCCESS]}   # states of a task's action executions, in any order
           children: {call: {state: SUCCESS, ...}}   # the sub-execution of a task, same keys
         xfail: "why it fails"  # optional: the case is xfail(strict=True)
 
@@ -38,6 +38,8 @@ A fixture may instead be refused at upload::
     refused: {status: 400, line: 6, path: wf.tasks.a.on-success, message: "unknown task 'x'"}
 
 ``in: call/inner`` names a sub-execution by the tasks leading to it from the started execution.
+A push goes to the task's RUNNING action execution, or with ``tag:`` to the one whose input has that
+``tag`` (the async ``test.wait tag=...`` action, for with-items items).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ import pytest
 import yaml
 from mistral_std_actions import AsyncNoopAction, EchoAction, FailAction, NoopAction
 
+from mistral_core.actions.base import Action, ActionContext
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.api import create_app
 from mistral_core.engine.engine import Engine
@@ -66,12 +69,27 @@ FIXTURES = Path(__file__).parent / "fixtures"
 _SEPARATOR = re.compile(r"^---[ \t]*$", re.MULTILINE)
 _ENDPOINTS = {"workflows": "/v2/workflows", "actions": "/v2/actions", "workbook": "/v2/workbooks"}
 
-#: The real standard actions (the std-actions plugin), as users run them.
+
+class TaggedWaitAction(Action):
+    """An async action whose input tags it, so that a test can push the result of one given item."""
+
+    def __init__(self, tag: Any = None) -> None:
+        self.tag = tag
+
+    def run(self, context: ActionContext) -> None:
+        return None
+
+    def is_sync(self) -> bool:
+        return False
+
+
+#: The real standard actions (the std-actions plugin), as users run them, and ``test.wait``.
 ACTIONS: dict[str, type[Any]] = {
     "std.noop": NoopAction,
     "std.async_noop": AsyncNoopAction,
     "std.echo": EchoAction,
     "std.fail": FailAction,
+    "test.wait": TaggedWaitAction,
 }
 
 Doc = dict[str, Any]
@@ -189,7 +207,7 @@ class LanguageApi(Api):
         return ex_id
 
     def running_actions(self, ex_id: str, task_name: str) -> list[Doc]:
-        """RUNNING action executions of a task, in creation order."""
+        """RUNNING action executions of a task, oldest first (those created together in any order)."""
         task = self.task(ex_id, task_name)
         action_exs = sorted(self.action_executions(task["id"]), key=lambda a: (a["created_at"], a["id"]))
         return [a for a in action_exs if a["state"] == "RUNNING"]
@@ -228,8 +246,11 @@ def run_step(api: LanguageApi, root_id: str, step: Doc) -> None:
     ((kind, args),) = step.items()
     ex_id = api.resolve(root_id, args.get("in"))
     if kind == "push":
-        action_ex = api.running_actions(ex_id, args["task"])[args.get("index", 0)]
-        api.push(action_ex["id"], args["state"], args.get("output"))
+        running = api.running_actions(ex_id, args["task"])
+        if "tag" in args:
+            running = [a for a in running if json.loads(a["input"]).get("tag") == args["tag"]]
+        assert running, f"no RUNNING action execution of {args}"
+        api.push(running[0]["id"], args["state"], args.get("output"))
     elif kind == "skip":
         task = api.task(ex_id, args["task"])
         result = api.put_json(f"/v2/tasks/{task['id']}", {"state": "SKIPPED"})
@@ -285,10 +306,8 @@ def check_tasks(api: LanguageApi, ex_id: str, expect: Mapping[str, Any]) -> None
     for name, count in expect.get("running", {}).items():
         assert len(api.running_actions(ex_id, name)) == count
     for name, states in expect.get("actions", {}).items():
-        action_exs = sorted(
-            api.action_executions(api.task(ex_id, name)["id"]), key=lambda a: (a["created_at"], a["id"])
-        )
-        assert [a["state"] for a in action_exs] == states
+        action_exs = api.action_executions(api.task(ex_id, name)["id"])
+        assert sorted(a["state"] for a in action_exs) == sorted(states)
 
 
 def run_case(fixture: Fixture, case: Doc) -> None:
