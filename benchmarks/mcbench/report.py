@@ -230,10 +230,11 @@ UNIT_COSTS: dict[str, list[tuple[str, str]]] = {
         ("ms_per_transition", "wall ms per transition"),
         ("server_cpu_ms_per_transition", "server CPU ms per transition"),
     ],
-    "b": [("ms_per_item", "ms per item")],
+    "b": [("ms_per_item", "wall ms per item"), ("server_cpu_ms_per_unit", "server CPU ms per item")],
     "c": [
         ("ms_per_round_trip", "wall ms per round trip"),
         ("put_to_success_p50_ms", "PUT -> SUCCESS p50, ms"),
+        ("server_cpu_ms_per_unit", "server CPU ms per round trip"),
     ],
     "d": [
         ("rss_growth_bytes_per_pending", "RSS bytes per pending action"),

@@ -127,7 +127,7 @@ def start(
     http_server: str | None = None,
     database_url: str | None = None,
     ready_seconds: float = 60.0,
-    log_level: str = "WARNING",
+    log_level: str = "INFO",
     revision: tuple[Path, str] | None = None,
 ) -> Server:
     """Start ``mistral-core serve`` on a free port with a new SQLite file in a temporary directory.
@@ -136,6 +136,7 @@ def start(
         http_server: ``granian`` or ``stdlib`` (None: the server's default).
         database_url: another database instead of the temporary SQLite file.
         ready_seconds: how long the server may take to answer.
+        log_level: the server's (INFO says when it stops; requests are not logged).
         revision: ``(repository, revision)``: serve that commit's code (``git archive`` into the
             temporary directory, put first on PYTHONPATH) instead of what the virtualenv has installed.
 
