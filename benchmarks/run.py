@@ -192,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{client.counts['requests']:,} requests, {client.counts['errors']} errors, "
         f"{client.counts['reconnects']} reconnects"
     )
-    if stopped.get("exit_code") not in (None, 0):
+    if stopped.get("exited_before_sigterm"):
+        print(f"THE SERVER EXITED BY ITSELF (code {stopped['exit_code']}) before the runs ended")
+    elif stopped.get("exit_code") not in (None, 0):
         print(f"THE SERVER EXITED WITH CODE {stopped['exit_code']} on SIGTERM")
     if stopped_early:
         print(f"STOPPED EARLY: {stopped_early} (the tables hold the runs done so far)")

@@ -227,7 +227,8 @@ def stop(server: Server, keep_files: bool = False, grace: float = 60.0) -> dict[
     if process is None:
         return {}
     started = time.monotonic()
-    if process.poll() is None:
+    exited_before = process.poll() is not None
+    if not exited_before:
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(grace)
@@ -236,6 +237,7 @@ def stop(server: Server, keep_files: bool = False, grace: float = 60.0) -> dict[
             process.wait()
     result: dict[str, object] = {
         "exit_code": process.returncode,
+        "exited_before_sigterm": exited_before,
         "stop_seconds": round(time.monotonic() - started, 2),
     }
     if server.workdir is not None:
