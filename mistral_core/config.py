@@ -41,7 +41,7 @@ class Settings:
     database_url: str = "sqlite:///mistral-core.db"
     public_url: str = ""
     executor_threads: int = 16
-    http_threads: int = 32
+    http_threads: int = 8
     max_body_bytes: int = 1_048_576
     log_level: str = "INFO"
     http_server: str = "granian"

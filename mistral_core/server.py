@@ -98,6 +98,9 @@ def serve(
                 if on_stop is not None:
                     on_stop()
                 LOG.info("stopped")
+            if not getattr(granian_server, "interrupt_signal", True):
+                LOG.error("the HTTP server stopped without being asked to (its worker thread ended)")
+                raise SystemExit(1)
             return
     _serve_stdlib(app, host, port, on_stop, threads)
 
@@ -137,6 +140,7 @@ def _granian_server(host: str, port: int, threads: int) -> Any:
         workers=1,
         blocking_threads=threads,
         log_enabled=False,
+        respawn_failed_workers=True,
     )
 
 
