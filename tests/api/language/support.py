@@ -95,6 +95,13 @@ ACTIONS: dict[str, type[Any]] = {
 }
 
 Doc = dict[str, Any]
+_FIXTURE_KEYS = {"documents", "environments", "cases", "refused", "xfail", "exact_xfail"}
+_STEP_KEYS = {
+    "push": {"task", "state", "output", "tag", "in"},
+    "skip": {"task", "in"},
+    "update": {"state", "state_info", "description", "params", "in"},
+    "expect": None,  # checked by check()
+}
 _CASE_KEYS = {"id", "workflow", "input", "params", "steps", "expect", "refused_start", "xfail"}
 _EXPECT_KEYS = {
     "in",
@@ -135,6 +142,7 @@ def load_fixture(path: Path) -> Fixture:
     chunks = [c for c in _SEPARATOR.split(path.read_text()) if c.strip()]
     *texts, expectations = chunks
     spec: Doc = yaml.safe_load(expectations) or {}
+    assert set(spec) <= _FIXTURE_KEYS, f"{path.name}: unknown keys {set(spec) - _FIXTURE_KEYS}"
     kinds = spec.get("documents") or ["workflows"] * len(texts)
     assert len(kinds) == len(texts), f"{path.name}: 'documents' must name one endpoint per document"
     uploads = tuple(("---" + text, _ENDPOINTS[kind]) for text, kind in zip(texts, kinds, strict=True))
@@ -246,6 +254,9 @@ def start(api: LanguageApi, case: Doc) -> str:
 def run_step(api: LanguageApi, root_id: str, step: Doc) -> None:
     """Do one step of a case (see the module docstring)."""
     ((kind, args),) = step.items()
+    assert kind in _STEP_KEYS, f"unknown step {kind!r}"
+    allowed = _STEP_KEYS[kind]
+    assert allowed is None or set(args) <= allowed, f"unknown {kind} keys {set(args) - (allowed or set())}"
     ex_id = api.resolve(root_id, args.get("in"))
     if kind == "push":
         running = api.running_actions(ex_id, args["task"])
@@ -261,10 +272,8 @@ def run_step(api: LanguageApi, root_id: str, step: Doc) -> None:
         body = {k: v for k, v in args.items() if k != "in"}
         result = api.put_json(f"/v2/executions/{ex_id}", body)
         assert result.status_code == 200, result.text
-    elif kind == "expect":
-        check(api, ex_id, args)
     else:
-        raise AssertionError(f"unknown step {kind!r}")
+        check(api, ex_id, args)
     api.runner.drain()
 
 
@@ -341,8 +350,11 @@ class Refusal:
 
 
 def refusal(fixture: Fixture) -> Refusal:
-    """Upload the documents: all but the last are accepted, the last refused (``refused.status``);
-    the faultstring reads ``line N: <path>: <problem>`` and the problem names ``refused.message``."""
+    """Upload the documents and read where the refusal of the last one says the problem is.
+
+    All documents but the last must be accepted; the last gets ``refused.status`` (400) with a
+    faultstring ``line N: <path>: <problem>`` whose problem contains ``refused.message``.
+    """
     api = LanguageApi()
     *accepted, (text, endpoint) = fixture.uploads
     for ok_text, ok_endpoint in accepted:
