@@ -59,7 +59,8 @@ class Scheduler:
         engine: applies them.
         clock: the time.
         batch: the most timers claimed at once.
-        lease: seconds a claim holds before another engine may take the timer over.
+        lease: seconds a claim holds before another engine may take the timer over (a claim left by
+            a process that died is taken over after this; claiming and firing are milliseconds apart).
         max_sleep: the longest wait between two looks at the store.
     """
 
@@ -69,7 +70,7 @@ class Scheduler:
         engine: TimerSink,
         clock: Clock | None = None,
         batch: int = 500,
-        lease: float = 30.0,
+        lease: float = 10.0,
         max_sleep: float = 1.0,
     ) -> None:
         self._store = store

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from mistral_core.engine.ports import ActionCatalog, ExecutionStore, PreparedAction
@@ -50,9 +51,16 @@ class Catalog:
         return [*lister()] if lister else []
 
     def prepare(
-        self, name: str, action_input: dict[str, Any], workflow_name: str | None = None
+        self,
+        name: str,
+        action_input: dict[str, Any],
+        workflow_name: str | None = None,
+        context: Callable[[], dict[str, Any]] | None = None,
     ) -> PreparedAction:
         """Resolve ``name`` (workbook-local first) and check the call.
+
+        ``context`` gives the calling task's expression data: an ad-hoc action's ``base-input``
+        sees it behind the action's own input (as in Mistral).
 
         Raises:
             ActionError: unknown action, bad input, an ad-hoc chain that loops or fails to evaluate.
@@ -64,9 +72,11 @@ class Catalog:
         spec = self._adhoc_spec(name)
         if spec is None:
             return self._python.prepare(name, action_input)
-        return self._prepare_adhoc(spec, action_input)
+        return self._prepare_adhoc(spec, action_input, context() if context else {})
 
-    def _prepare_adhoc(self, top: AdhocSpec, action_input: dict[str, Any]) -> PreparedAction:
+    def _prepare_adhoc(
+        self, top: AdhocSpec, action_input: dict[str, Any], context: dict[str, Any]
+    ) -> PreparedAction:
         spec: AdhocSpec | None = top
         current = dict(action_input)
         transforms: list[Any] = []
@@ -77,7 +87,7 @@ class Catalog:
                     f"Ad-hoc action {top.name}: its base chain loops ({' -> '.join([*seen, spec.name])})"
                 )
             seen.append(spec.name)
-            current = self._base_input(spec, current)
+            current = self._base_input(spec, current, context)
             if spec.has_output:
                 transforms.insert(0, spec.output)
             base = spec.base
@@ -92,7 +102,7 @@ class Catalog:
             transforms=tuple(transforms),
         )
 
-    def _base_input(self, spec: AdhocSpec, given: dict[str, Any]) -> dict[str, Any]:
+    def _base_input(self, spec: AdhocSpec, given: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
         declared = {p.name for p in spec.input}
         missing = [p.name for p in spec.input if p.required and p.name not in given]
         unexpected = [k for k in given if k not in declared] if spec.input else []
@@ -100,7 +110,7 @@ class Catalog:
             problems = [f"missing required parameter '{m}'" for m in missing]
             problems += [f"unexpected parameter '{u}'" for u in unexpected]
             raise ActionError(f"Invalid input for action {spec.name}: {'; '.join(problems)}")
-        data = {p.name: p.default for p in spec.input if not p.required}
+        data = {**context, **{p.name: p.default for p in spec.input if not p.required}}
         data.update(given)
         try:
             evaluated = self._evaluator.evaluate({**spec.base_params, **spec.base_input}, data)

@@ -52,9 +52,17 @@ class Conductor(TaskRunner):
         self._settle(st, queue)
 
     def on_action_completed(
-        self, st: ExecutionState, action_ex: ActionExecution, state: State, output: Any
+        self,
+        st: ExecutionState,
+        action_ex: ActionExecution,
+        state: State,
+        output: Any,
+        info: str | None = None,
     ) -> ActionExecution:
-        """Store an action's result and move its task and workflow on; return the stored action."""
+        """Store an action's result and move its task and workflow on; return the stored action.
+
+        ``info`` becomes the action execution's ``state_info`` (why the engine decided the result).
+        """
         result = None if state is S.CANCELLED else output
         transforms = action_ex.params.get("transforms")
         if transforms and state is S.SUCCESS:
@@ -62,7 +70,8 @@ class Conductor(TaskRunner):
                 result = self._catalog.transform(transforms, result)
             except ExpressionError as exc:
                 state, result = S.ERROR, f"Action {action_ex.name}: its output transformation failed: {exc}"
-        action_ex = st.change(action_ex, state=state, output={"result": result}, accepted=True)
+        fields: dict[str, Any] = {"state_info": info} if info else {}
+        action_ex = st.change(action_ex, state=state, output={"result": result}, accepted=True, **fields)
         st.notify("mistral_action_execution_completed", "action_ex", action_ex)
         task = st.tasks.get(action_ex.task_execution_id or "")
         if task is None or task.state not in (S.RUNNING, S.PAUSED):
@@ -221,6 +230,8 @@ class Conductor(TaskRunner):
         runtime = dict(task.runtime_context)
         if not runtime.get("published"):
             task = self._publish(st, task, task_spec)
+            if task_spec.keep_result is False:
+                task = self._drop_result(st, task)
             runtime = dict(task.runtime_context)
         if st.spec.type == "reverse":
             self._task_processed(st, task, runtime, task_spec)
@@ -245,11 +256,16 @@ class Conductor(TaskRunner):
         self, st: ExecutionState, task: TaskExecution, runtime: dict[str, Any], task_spec: TaskSpec
     ) -> None:
         runtime.pop("published", None)
-        fields: dict[str, Any] = {"processed": True, "runtime_context": runtime}
-        if task_spec.keep_result is False:
-            fields["result"] = None
-        task = st.change(task, **fields)
+        task = st.change(task, processed=True, runtime_context=runtime)
         st.notify("mistral_task_execution_completed", "task_ex", task)
+
+    @staticmethod
+    def _drop_result(st: ExecutionState, task: TaskExecution) -> TaskExecution:
+        """``keep-result: false``: once published, the result is gone (task and action executions)."""
+        for action_ex in st.actions_of(task.id):
+            if action_ex.output is not None:
+                st.change(action_ex, output={"result": None})
+        return st.change(task, result=None)
 
     def _pause_command(
         self,
@@ -308,8 +324,9 @@ class Conductor(TaskRunner):
             publish = clause.publish
             scopes = publish if set(publish) <= {"branch", "global", "atomic"} else {"branch": publish}
             for scope, values in scopes.items():
-                key = "global" if scope == "global" else "branch"
-                merged.setdefault(key, {}).update(values or {})
+                if scope == "atomic":
+                    continue  # accepted by Mistral 23's schema, but it publishes nothing: neither do we
+                merged.setdefault(scope, {}).update(values or {})
         return merged
 
     def _fired_transitions(

@@ -35,6 +35,7 @@ from mistral_core.engine.ports import (
 )
 from mistral_core.engine.state import ACTIVE, ExecutionState
 from mistral_core.errors import (
+    ExpressionError,
     InputError,
     MistralError,
     NotFoundError,
@@ -263,6 +264,7 @@ class Engine:
         wf_def, spec = self.definitions.resolve_workflow(workflow_identifier, namespace)
         full_input = self._check_input(spec, wf_input or {})
         full_params = self._check_params(spec, {"namespace": namespace, "env": {}, **(params or {})})
+        full_params["env"] = self._evaluate_env(full_params, full_input)
         work = _Work(self)
         with self.store.atomic():
             st = self._new_execution(wf_def, spec, full_input, full_params, description, ex_id, None)
@@ -328,6 +330,17 @@ class Engine:
         full = {p.name: self._evaluator.evaluate(p.default, {}) for p in spec.input if not p.required}
         full.update(given)
         return full
+
+    def _evaluate_env(self, params: dict[str, Any], wf_input: dict[str, Any]) -> dict[str, Any]:
+        """The env's values are expressions (over the input), unless ``params.evaluate_env`` is false."""
+        env: dict[str, Any] = params.get("env") or {}
+        if params.get("evaluate_env", True) is False or not env:
+            return env
+        try:
+            evaluated: dict[str, Any] = self._evaluator.evaluate(env, dict(wf_input))
+        except ExpressionError as exc:
+            raise InputError(f"An expression in the environment failed: {exc}") from None
+        return evaluated
 
     def _check_params(self, spec: WorkflowSpec, params: dict[str, Any]) -> dict[str, Any]:
         env = params.get("env")
@@ -602,7 +615,7 @@ class Engine:
         if st is None:
             self._complete_orphan(action_ex, event.state, event.output)
         else:
-            self._conductor.on_action_completed(st, action_ex, event.state, event.output)
+            self._conductor.on_action_completed(st, action_ex, event.state, event.output, event.state_info)
 
     def fire_timers(self, timers: Sequence[Timer]) -> None:
         """Apply timers that fell due (claimed by this engine): each exactly once."""
@@ -790,14 +803,12 @@ class Engine:
             if action_ex.params.get("safe_rerun") or action_ex.dispatch == DISPATCH_QUEUED:
                 commands.append(Conductor.command_for(action_ex))
             else:
+                message = (
+                    f"The server stopped while action {action_ex.name} was running: it may or may not "
+                    "have done its work, and its task is not marked safe-rerun, so it was not run again"
+                )
                 in_doubt.append(
-                    ActionCompleted(
-                        action_ex.id,
-                        S.ERROR,
-                        f"The server stopped while action {action_ex.name} was running: it may or may not "
-                        "have done its work, and its task is not marked safe-rerun, so it was not run again",
-                        action_ex.workflow_execution_id,
-                    )
+                    ActionCompleted(action_ex.id, S.ERROR, message, action_ex.workflow_execution_id, message)
                 )
         if in_doubt:
             self.apply_events(in_doubt)

@@ -128,7 +128,9 @@ class TaskRunner:
         index: int | None,
         state: State,
     ) -> ActionExecution:
-        prepared = self._catalog.prepare(name, action_input, st.wf_ex.workflow_name)
+        prepared = self._catalog.prepare(
+            name, action_input, st.wf_ex.workflow_name, lambda: self._data(st, task)
+        )
         params: dict[str, Any] = {} if index is None else {"index": index}
         if prepared.safe_rerun or self._task_safe_rerun(st, task):
             params["safe_rerun"] = True
@@ -209,9 +211,23 @@ class TaskRunner:
             evaluated = self._eval(st, task, raw_input, extra=extra)
             if not isinstance(evaluated, dict):
                 raise ExpressionError(f"'input' must evaluate to an object, got {type(evaluated).__name__}")
-            return name, {**self._eval(st, task, dict(task_spec.inline_input), extra=extra), **evaluated}
-        merged = {**task_spec.inline_input, **raw_input}
-        return name, self._eval(st, task, merged, extra=extra) if merged else {}
+            given = {**self._eval(st, task, dict(task_spec.inline_input), extra=extra), **evaluated}
+        else:
+            merged = {**task_spec.inline_input, **raw_input}
+            given = self._eval(st, task, merged, extra=extra) if merged else {}
+        if name_text is None:
+            given = {**self._action_defaults(st, name), **given}
+        return name, given
+
+    @staticmethod
+    def _action_defaults(st: ExecutionState, name: str) -> dict[str, Any]:
+        """``env.__actions.<action>``: default input of an action in this execution (the call's wins)."""
+        env = st.wf_ex.params.get("env")
+        defaults = env.get("__actions") if isinstance(env, dict) else None
+        if not isinstance(defaults, dict):
+            return {}
+        found = defaults.get(name, defaults.get(f"std.{name}") if "." not in name else None)
+        return dict(found) if isinstance(found, dict) else {}
 
     # == with-items ======================================================================
 
@@ -423,6 +439,10 @@ class TaskRunner:
 
     def _truthy(self, st: ExecutionState, task: TaskExecution, value: Any) -> bool:
         return bool(self._eval(st, task, value, with_published=True))
+
+    def _data(self, st: ExecutionState, task: TaskExecution) -> dict[str, Any]:
+        """What ``$`` is for a task's expressions: workflow context, then the task's in-context."""
+        return {**st.wf_ex.context, **task.in_context, "__execution": self._execution_view(st)}
 
     def _eval(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid as _uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jinja2
@@ -24,9 +24,18 @@ def _runtime(context: Any) -> Any:
     return context[_RUNTIME_KEY]
 
 
+def plain(data: Any) -> Any:
+    """``data`` with every mapping a dict and every sequence a list (YAQL hands out frozen ones)."""
+    if isinstance(data, Mapping):
+        return {plain(k): plain(v) for k, v in data.items()}
+    if isinstance(data, list | tuple | set | frozenset):
+        return [plain(item) for item in data]
+    return data
+
+
 def json_dump(data: Any) -> str:
     """JSON text of ``data``, indented by 4 (as Mistral's ``json_dump``)."""
-    return json.dumps(data, indent=4)
+    return json.dumps(plain(data), indent=4)
 
 
 def json_parse(text: str) -> Any:
@@ -39,7 +48,7 @@ def json_parse(text: str) -> Any:
 
 def yaml_dump(data: Any) -> str:
     """YAML text of ``data``."""
-    return loader.dump_yaml(data)
+    return loader.dump_yaml(plain(data))
 
 
 def yaml_parse(text: str) -> Any:

@@ -250,10 +250,30 @@ def _check_expressions(
         for key, value in (task_body or {}).items():
             _check_value(evaluator, value, (*base, key), doc)
         if task_body and "with-items" in task_body:
-            try:
-                parse_with_items(task_body["with-items"])
-            except ValueError as exc:
-                _fail(doc, (*base, "with-items"), str(exc))
+            _check_with_items(task_body["with-items"], (*base, "with-items"), doc)
+
+
+def _check_with_items(value: Any, path: Path, doc: Document) -> None:
+    """Each ``var in <collection>``: an expression, or a literal list written as JSON."""
+    try:
+        pairs = parse_with_items(value)
+    except ValueError as exc:
+        _fail(doc, path, str(exc))
+        return
+    for var, collection in pairs:
+        if has_expression(collection):
+            continue
+        try:
+            literal = json.loads(collection)
+        except ValueError:
+            literal = None
+        if not isinstance(literal, list):
+            _fail(
+                doc,
+                path,
+                f"Invalid array in 'with-items' clause: '{var} in {collection}' (a literal list "
+                'must be JSON, e.g. [1, 2] or ["a", "b"]; or use an expression)',
+            )
 
 
 def _check_value(evaluator: Evaluator, value: Any, path: Path, doc: Document) -> None:

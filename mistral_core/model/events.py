@@ -20,6 +20,8 @@ class ActionCompleted:
     state: State
     output: Any = None
     workflow_execution_id: str | None = None
+    #: Why the engine itself decided this result (recovery); kept as the action's state_info.
+    state_info: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

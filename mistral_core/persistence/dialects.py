@@ -173,9 +173,9 @@ SQLITE_PRAGMAS = {
     # A checkpoint costs two fsyncs; every 10,000 pages instead of 1,000 makes a
     # write transaction ~1.5x faster on average, for a WAL file of up to ~40 MB.
     "wal_autocheckpoint": 10000,
-    # 2 MiB of page cache per connection (one connection per thread that uses the store):
+    # 1 MiB of page cache per connection (one connection per thread that uses the store):
     # the OS caches the file anyway, and a larger cache per connection made the server's
     # memory grow with the database and the thread count (32 MiB x 32 threads).
-    "cache_size": -2048,
+    "cache_size": -1024,
 }
 SQLITE_BUSY_TIMEOUT_S = 30.0

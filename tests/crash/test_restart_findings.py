@@ -43,13 +43,6 @@ def test_the_server_restarts_on_its_port_right_after_kill_9(processes: ProcessGr
     assert second.api.get("/v2")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="an action left in doubt by a kill is ERROR with the message only in its output "
-    '({"result": "The server stopped while action ... was running ..."}) and in its task\'s state_info; '
-    "the action execution's own state_info stays null",
-)
 def test_an_action_left_in_doubt_says_so_in_its_own_state_info(
     processes: ProcessGroup, tmp_path: Path
 ) -> None:
