@@ -418,6 +418,7 @@ class Engine:
             )
         if state is S.PAUSED:
             self._conductor.pause(st, info)
+            self._pause_parents(work, st)
         elif state is S.RUNNING:
             self._conductor.resume(st)
             self._resume_parents(work, st)
@@ -425,6 +426,17 @@ class Engine:
             self._conductor.cancel(st, info)
         else:
             self._conductor.finish(st, state, info)
+
+    def _pause_parents(self, work: _Work, st: ExecutionState) -> None:
+        """A paused sub-workflow pauses its parent task and the parent workflow (as in Mistral)."""
+        while st.wf_ex.task_execution_id:
+            task_id = st.wf_ex.task_execution_id
+            st = work.owner_of_task(task_id)
+            if st.tasks[task_id].state is S.RUNNING:
+                st.change(st.tasks[task_id], state=S.PAUSED)
+            self._conductor.pause(
+                st, f"Paused because sub-workflow of task '{st.tasks[task_id].name}' was paused"
+            )
 
     def _resume_parents(self, work: _Work, st: ExecutionState) -> None:
         while st.wf_ex.task_execution_id:

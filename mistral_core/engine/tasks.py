@@ -426,6 +426,8 @@ class TaskRunner:
         if task.state is S.IDLE and task.runtime_context.get("pause_before_done"):
             task = st.change(task, state=S.RUNNING, state_info=None)
             self._start_task(st, task, queue)
+        elif task.state is S.PAUSED and task.type == "WORKFLOW":
+            st.change(task, state=S.RUNNING)  # its sub-workflow is resumed with it
         elif task.runtime_context.get("deferred_timer"):
             self._timer_fired(st, task, task.runtime_context["deferred_timer"], {}, queue)
         elif task.state not in ACTIVE and not task.processed:
