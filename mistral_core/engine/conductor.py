@@ -166,14 +166,23 @@ class Conductor(TaskRunner):
     # == sub-workflows ===================================================================
 
     def on_child_completed(
-        self, st: ExecutionState, task_id: str, state: State, output: Any, info: str | None
+        self,
+        st: ExecutionState,
+        task_id: str,
+        state: State,
+        output: Any,
+        info: str | None,
+        index: int | None = None,
     ) -> None:
-        """A sub-workflow of task ``task_id`` ended: its output is the task's result."""
+        """A sub-workflow of task ``task_id`` ended: its output is the task's result (or one item's)."""
         task = st.tasks.get(task_id)
         if task is None or task.state not in (S.RUNNING, S.PAUSED):
             return
         queue: Queue = deque()
-        self._attempt_done(st, task, state, output, None if state is S.SUCCESS else info, queue)
+        if index is not None and wi.KEY in task.runtime_context:
+            self.child_item_done(st, task, state, output, index, queue)
+        else:
+            self._attempt_done(st, task, state, output, None if state is S.SUCCESS else info, queue)
         self._settle(st, queue)
 
     def child_failed(self, st: ExecutionState, task_id: str, message: str) -> None:
@@ -547,7 +556,8 @@ class Conductor(TaskRunner):
         wf_ex = st.change(st.wf_ex, state=state, state_info=info, output=output)
         st.notify("mistral_workflow_execution_completed", "wf_ex", wf_ex)
         if wf_ex.task_execution_id:
-            st.intents.append(("completed", wf_ex.task_execution_id, state, output, info))
+            index = wf_ex.params.get("index")
+            st.intents.append(("completed", wf_ex.task_execution_id, state, output, info, index))
 
     def _final_data(self, st: ExecutionState) -> dict[str, Any]:
         context = self._final_context(st)

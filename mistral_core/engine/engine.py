@@ -881,6 +881,7 @@ class Engine:
         child_id: str,
         name: str,
         given: dict[str, Any],
+        index: int | None = None,
     ) -> list[ExecutionState]:
         namespace = parent.wf_ex.workflow_namespace
         try:
@@ -892,8 +893,14 @@ class Engine:
                 **{k: v for k, v in given.items() if k in CHILD_PARAMS},
             }
             params = self._check_params(spec, params)
+            if index is not None:
+                params["index"] = index
         except (NotFoundError, InputError) as exc:
-            self._conductor.child_failed(parent, task_id, f"Failed to start sub-workflow '{name}': {exc}")
+            message = f"Failed to start sub-workflow '{name}': {exc}"
+            if index is None:
+                self._conductor.child_failed(parent, task_id, message)
+            else:
+                self._conductor.on_child_completed(parent, task_id, S.ERROR, message, message, index)
             return [parent]
         child = self._new_execution(wf_def, spec, wf_input, params, "", child_id, (parent.wf_ex, task_id))
         work.add(child)

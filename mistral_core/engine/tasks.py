@@ -236,7 +236,7 @@ class TaskRunner:
     ) -> None:
         try:
             variables = wi.collections_of(task_spec.with_items, lambda v: self._eval(st, task, v))
-            calls = [self._action_call(st, task, task_spec, item) for item in variables]
+            calls = [self._action_call(st, task, task_spec, item, task_spec.workflow) for item in variables]
         except ExpressionError as exc:
             self._finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
             return
@@ -244,6 +244,9 @@ class TaskRunner:
         task = st.change(task, runtime_context={**task.runtime_context, wi.KEY: counters})
         if not calls:
             self._attempt_done(st, task, S.SUCCESS, [], None, queue)
+            return
+        if task_spec.workflow:
+            self._run_child_items(st, task, calls, counters)
             return
         try:
             for index, (name, action_input) in enumerate(calls):
@@ -254,6 +257,66 @@ class TaskRunner:
             self._finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
             return
         counters["started"] = counters["concurrency"]
+
+    def _run_child_items(
+        self,
+        st: ExecutionState,
+        task: TaskExecution,
+        calls: list[tuple[str, dict[str, Any]]],
+        counters: dict[str, int],
+    ) -> None:
+        """with-items over a sub-workflow: one child execution per item, ``concurrency`` at a time.
+
+        The items still to start and the results of finished children live in the task's
+        runtime context (sub-workflow fan-outs are small; actions use pre-created IDLE rows).
+        """
+        waiting = [[index, name, given] for index, (name, given) in enumerate(calls)]
+        first, rest = waiting[: counters["concurrency"]], waiting[counters["concurrency"] :]
+        counters["started"] = len(first)
+        runtime = {**task.runtime_context, wi.KEY: counters, "items_waiting": rest, "item_results": {}}
+        task = st.change(task, runtime_context=runtime)
+        for index, name, given in first:
+            self._start_child_item(st, task, index, name, given)
+
+    @staticmethod
+    def _start_child_item(
+        st: ExecutionState, task: TaskExecution, index: int, name: str, given: dict[str, Any]
+    ) -> None:
+        st.intents.append(("start_child", task.id, st.new_id(), name, given, index))
+
+    def child_item_done(
+        self, st: ExecutionState, task: TaskExecution, state: State, output: Any, index: int, queue: Queue
+    ) -> None:
+        """One child execution of a with-items sub-workflow task ended."""
+        counters = dict(task.runtime_context[wi.KEY])
+        counters["done"] += 1
+        counters["failed"] += state is S.ERROR
+        counters["cancelled"] += state is S.CANCELLED
+        results = {**task.runtime_context.get("item_results", {}), str(index): output}
+        waiting = list(task.runtime_context.get("items_waiting", []))
+        if waiting:
+            nxt = waiting.pop(0)
+            counters["started"] += 1
+            self._start_child_item(st, task, nxt[0], nxt[1], nxt[2])
+        runtime = {
+            **task.runtime_context,
+            wi.KEY: counters,
+            "items_waiting": waiting,
+            "item_results": results,
+        }
+        task = st.change(task, runtime_context=runtime)
+        if counters["done"] >= counters["count"]:
+            ordered = [results.get(str(i)) for i in range(counters["count"])]
+            final, info = wi.outcome(counters)
+            task = st.change(
+                task,
+                runtime_context={
+                    k: v
+                    for k, v in task.runtime_context.items()
+                    if k not in ("items_waiting", "item_results")
+                },
+            )
+            self._attempt_done(st, task, final, ordered, info, queue)
 
     def _item_done(
         self, st: ExecutionState, task: TaskExecution, action_ex: ActionExecution, queue: Queue

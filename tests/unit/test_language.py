@@ -321,3 +321,34 @@ def test_reverse_requires_that_loop_are_refused_at_upload() -> None:
             "version: '2.0'\nwf:\n  type: reverse\n  tasks:\n    a: {requires: c}\n"
             "    b: {requires: a}\n    c: {requires: b}\n"
         )
+
+
+def test_with_items_over_a_sub_workflow_runs_one_child_per_item_with_concurrency() -> None:
+    t = engine_with("""
+version: '2.0'
+child:
+  input: [n]
+  output: {square: <% $.n * $.n %>}
+  tasks:
+    wait: {action: std.async_noop}
+parent:
+  tasks:
+    fan:
+      with-items: n in <% [1, 2, 3] %>
+      concurrency: 2
+      workflow: child n=<% $.n %>
+      publish: {squares: <% task().result.select($.square) %>}
+""")
+    ex = t.run("parent")
+    fan = t.tasks(ex.id)["fan"]
+    children = t.store.list_workflow_executions(_by("task_execution_id", fan.id))
+    assert len(children) == 2
+    for _ in range(3):
+        running = [
+            c
+            for c in t.store.list_workflow_executions(_by("task_execution_id", fan.id))
+            if c.state is State.RUNNING
+        ]
+        t.push(t.running_action(running[0].id, "wait"), "SUCCESS", None)
+    ex = t.execution(ex.id)
+    assert ex.state is State.SUCCESS and ex.output == {"squares": [1, 4, 9]}
