@@ -270,7 +270,7 @@ class TaskRunner:
         The items still to start and the results of finished children live in the task's
         runtime context (sub-workflow fan-outs are small; actions use pre-created IDLE rows).
         """
-        waiting = [[index, name, given] for index, (name, given) in enumerate(calls)]
+        waiting: list[list[Any]] = [[index, name, given] for index, (name, given) in enumerate(calls)]
         first, rest = waiting[: counters["concurrency"]], waiting[counters["concurrency"] :]
         counters["started"] = len(first)
         runtime = {**task.runtime_context, wi.KEY: counters, "items_waiting": rest, "item_results": {}}
