@@ -25,12 +25,12 @@ from typing import Any
 
 import jsonschema
 
-from mistral_core.errors import ExpressionError, LanguageError
-from mistral_core.lang.expressions import Evaluator, iter_expressions
+from mistral_core.errors import LanguageError
+from mistral_core.lang.expressions import Evaluator
 from mistral_core.lang.inline import split_inline
 from mistral_core.lang.loader import Document, Path, load_document
 from mistral_core.lang.spec import InputParam
-from mistral_core.lang.validation import ParsedWorkflow, parse_workflow_bodies
+from mistral_core.lang.validation import ParsedWorkflow, check_value, parse_workflow_bodies
 
 _NAME = re.compile(r"^[\w.\-]+$")
 _ANY = {"type": ["string", "number", "integer", "boolean", "object", "array", "null"]}
@@ -174,13 +174,7 @@ def _parse_action(name: str, body: Any, where: Path, doc: Document, evaluator: E
         )
     _check_schema(_ACTION_VALIDATOR, body, where, doc)
     for key in ("base", "base-input", "output"):
-        for text in iter_expressions(body.get(key)):
-            try:
-                evaluator.check(text)
-            except ExpressionError as exc:
-                raise LanguageError(
-                    exc.detail, path=_dotted((*where, key)), line=doc.line_of((*where, key))
-                ) from None
+        check_value(evaluator, body.get(key), (*where, key), doc)
     try:
         spec = AdhocSpec.build(name, body)
     except LanguageError as exc:

@@ -10,14 +10,14 @@ import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jsonschema
 
 from mistral_core.errors import ExpressionError, LanguageError
 from mistral_core.lang import schema
-from mistral_core.lang.expressions import Evaluator, has_expression, iter_expressions
+from mistral_core.lang.expressions import Evaluator, has_expression
 from mistral_core.lang.loader import Document, Path, load_document
 from mistral_core.lang.spec import WorkflowSpec, parse_with_items
 
@@ -188,8 +188,26 @@ def _check_transitions(spec: WorkflowSpec, task_name: str, doc: Document) -> Non
         for transition in clause.transitions:
             if transition.is_command or transition.target in spec.tasks:
                 continue
-            where = (spec.name, "tasks", task_name, key) if key in body else (spec.name, "task-defaults", key)
+            if key in body:
+                where = _transition_path((spec.name, "tasks", task_name, key), body[key], transition.target)
+            else:
+                defaults = spec.body.get("task-defaults") or {}
+                where = _transition_path(
+                    (spec.name, "task-defaults", key), defaults.get(key), transition.target
+                )
             _fail(doc, where, f"unknown task '{transition.target}'")
+
+
+def _transition_path(path: Path, raw: Any, target: str) -> Path:
+    """The path of the clause item naming ``target`` (a list item, or inside ``next``)."""
+    if isinstance(raw, dict) and "next" in raw:
+        return _transition_path((*path, "next"), raw["next"], target)
+    if isinstance(raw, list):
+        for index, item in enumerate(raw):
+            text = next(iter(item)) if isinstance(item, dict) and item else item
+            if isinstance(text, str) and text.split()[0].split("(")[0] == target:
+                return (*path, index)
+    return path
 
 
 def _check_requires_cycle(spec: WorkflowSpec, doc: Document) -> None:
@@ -242,13 +260,13 @@ def _check_expressions(
     spec: WorkflowSpec, body: Mapping[str, Any], doc: Document, evaluator: Evaluator
 ) -> None:
     for key in ("output", "output-on-error", "vars", "input", "task-defaults"):
-        _check_value(evaluator, body.get(key), (spec.name, key), doc)
+        check_value(evaluator, body.get(key), (spec.name, key), doc)
     _check_policy_values(spec.name, body.get("task-defaults") or {}, (spec.name, "task-defaults"), doc)
     for task_name, task_body in (body.get("tasks") or {}).items():
         base: Path = (spec.name, "tasks", task_name)
         _check_policy_values(spec.name, task_body or {}, base, doc)
         for key, value in (task_body or {}).items():
-            _check_value(evaluator, value, (*base, key), doc)
+            check_value(evaluator, value, (*base, key), doc)
         if task_body and "with-items" in task_body:
             _check_with_items(task_body["with-items"], (*base, "with-items"), doc)
 
@@ -276,12 +294,26 @@ def _check_with_items(value: Any, path: Path, doc: Document) -> None:
             )
 
 
-def _check_value(evaluator: Evaluator, value: Any, path: Path, doc: Document) -> None:
-    for text in iter_expressions(value):
+def check_value(evaluator: Evaluator, value: Any, path: Path, doc: Document) -> None:
+    """Check every expression in ``value``; an error names the path and line of the bad one itself."""
+    for text, where in _expressions_with_paths(value, path):
         try:
             evaluator.check(text)
         except ExpressionError as exc:
-            _fail(doc, path, exc.detail)
+            _fail(doc, where, exc.detail)
+
+
+def _expressions_with_paths(value: Any, path: Path) -> Iterator[tuple[str, Path]]:
+    if isinstance(value, str):
+        if has_expression(value):
+            yield value, path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _expressions_with_paths(key, (*path, str(key)))
+            yield from _expressions_with_paths(item, (*path, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _expressions_with_paths(item, (*path, index))
 
 
 def _fail(doc: Document, path: Path, message: str) -> None:
