@@ -219,8 +219,9 @@ class ActionRegistry:
             ActionError: unknown action, missing or unexpected input.
         """
         desc = self.check_input(name, action_input)
-        return PreparedAction(name=desc.name, is_sync=desc.is_sync,
-                              safe_rerun=bool(getattr(desc.cls, "safe_rerun", False)))
+        return PreparedAction(
+            name=desc.name, is_sync=desc.is_sync, safe_rerun=bool(getattr(desc.cls, "safe_rerun", False))
+        )
 
     def build(
         self,

@@ -56,6 +56,8 @@ from mistral_core.model import (
     CronTrigger,
     Environment,
     Event,
+    Filter,
+    Query,
     RunAction,
     State,
     TaskExecution,
@@ -314,7 +316,7 @@ class Engine:
             task_execution_id=parent[1] if parent else None,
             root_execution_id=(parent[0].root_execution_id or parent[0].id) if parent else None,
         )
-        st = ExecutionState(wf_ex, spec, {}, now, self._new_id, self.store.action_executions_of)
+        st = self._state_of(wf_ex, spec, {}, now)
         st.insert(wf_ex)
         st.notify("mistral_workflow_execution_started", "wf_ex", wf_ex)
         return st
@@ -838,9 +840,25 @@ class Engine:
             return cached
         spec = self.definitions.spec(wf_ex.spec_checksum)
         tasks = {t.id: t for t in self.store.task_executions_of(wf_ex.id)}
+        return self._state_of(wf_ex, spec, tasks, self._clock.now())
+
+    def _state_of(
+        self, wf_ex: WorkflowExecution, spec: WorkflowSpec, tasks: dict[str, TaskExecution], now: dt.datetime
+    ) -> ExecutionState:
         return ExecutionState(
-            wf_ex, spec, tasks, self._clock.now(), self._new_id, self.store.action_executions_of
+            wf_ex,
+            spec,
+            tasks,
+            now,
+            self._new_id,
+            self.store.action_executions_of,
+            self.store.task_executions_of,
+            self._child_ids,
         )
+
+    def _child_ids(self, task_ex_id: str) -> list[str]:
+        query = Query(filters=(Filter("task_execution_id", "eq", task_ex_id),), sort=(("created_at", "asc"),))
+        return [child.id for child in self.store.list_workflow_executions(query)]
 
     def _finish(self, work: _Work) -> None:
         """Apply intents between executions until none is left, then write every execution."""

@@ -49,9 +49,24 @@ class Runtime:
         task = self._current if name is None else self._st.latest_task(name)
         return None if task is None else task_view(task)
 
-    def tasks(self, state: str | None) -> list[dict[str, Any]]:
-        """Every task execution of this workflow execution (optionally in one state)."""
-        return [task_view(t) for t in self._st.tasks.values() if state is None or t.state == state]
+    def tasks(
+        self, workflow_execution_id: str | None, recursive: bool, state: str | None, flat: bool
+    ) -> list[dict[str, Any]]:
+        """Task executions of this (or another) workflow execution, with its sub-workflows' if
+        ``recursive``, only those in ``state``; always one flat list (``flat`` asks for nothing more)."""
+        found: list[TaskExecution] = []
+        todo = [workflow_execution_id or self._st.wf_ex.id]
+        while todo:
+            tasks = self._tasks_of(todo.pop(0))
+            found.extend(tasks)
+            if recursive:
+                todo.extend(c for t in tasks if t.type == "WORKFLOW" for c in self._st.load_children(t.id))
+        return [task_view(t) for t in found if state is None or t.state == state]
+
+    def _tasks_of(self, wf_ex_id: str) -> list[TaskExecution]:
+        if wf_ex_id == self._st.wf_ex.id:
+            return list(self._st.tasks.values())
+        return self._st.load_tasks(wf_ex_id)
 
     def execution(self) -> dict[str, Any]:
         """The workflow execution."""

@@ -28,6 +28,14 @@ def _no_actions(task_ex_id: str) -> list[ActionExecution]:
     return []
 
 
+def _no_tasks(wf_ex_id: str) -> list[TaskExecution]:
+    return []
+
+
+def _no_children(task_ex_id: str) -> list[str]:
+    return []
+
+
 @dataclasses.dataclass
 class ExecutionState:
     """One workflow execution, its spec and tasks, and what the transaction changed.
@@ -47,6 +55,10 @@ class ExecutionState:
     now: dt.datetime
     new_id: Callable[[], str]
     load_actions: Callable[[str], list[ActionExecution]] = _no_actions
+    #: Read-only look-ups for ``tasks(recursive=true)``: the tasks of an execution, the child
+    #: execution ids of a task.
+    load_tasks: Callable[[str], list[TaskExecution]] = _no_tasks
+    load_children: Callable[[str], list[str]] = _no_children
     pending: dict[str, tuple[Record, set[str] | None]] = dataclasses.field(default_factory=dict)
     commands: list[Command] = dataclasses.field(default_factory=list)
     notifications: list[tuple[str, str, Any]] = dataclasses.field(default_factory=list)

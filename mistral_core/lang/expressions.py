@@ -48,8 +48,10 @@ class ExpressionRuntime(Protocol):
         """``task(name)``: the latest task execution of that name (the current task if None)."""
         ...
 
-    def tasks(self, state: str | None) -> list[dict[str, Any]]:
-        """``tasks()``: the task executions of this workflow execution."""
+    def tasks(
+        self, workflow_execution_id: str | None, recursive: bool, state: str | None, flat: bool
+    ) -> list[dict[str, Any]]:
+        """``tasks()``: task executions of this (or another) workflow execution, maybe of its children."""
         ...
 
     def execution(self) -> dict[str, Any]:
@@ -72,7 +74,9 @@ class NoRuntime:
         """No tasks."""
         return None
 
-    def tasks(self, state: str | None) -> list[dict[str, Any]]:
+    def tasks(
+        self, workflow_execution_id: str | None, recursive: bool, state: str | None, flat: bool
+    ) -> list[dict[str, Any]]:
         """No tasks."""
         return []
 

@@ -73,7 +73,7 @@ def _yaql_tasks(
     state: str | None = None,
     flat: bool = False,
 ) -> Any:
-    return _runtime(context).tasks(state)
+    return _runtime(context).tasks(workflow_execution_id, recursive, state, flat)
 
 
 def _yaql_execution(context: Any) -> Any:
@@ -116,7 +116,7 @@ def _jinja_tasks(
     state: str | None = None,
     flat: bool = False,
 ) -> Any:
-    return _runtime(context).tasks(state)
+    return _runtime(context).tasks(workflow_execution_id, recursive, state, flat)
 
 
 @jinja2.pass_context
