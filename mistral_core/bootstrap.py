@@ -66,9 +66,17 @@ def build_service(
     transport.start(engine)
     scheduler = Scheduler(store, engine)
     engine.on_timers_added(scheduler.wake)
-    recovered = engine.recover()
-    if recovered:
-        LOG.warning("recovered %d action execution(s) left unfinished by the last stop", recovered)
+    if settings.recovers:
+        recovered = engine.recover()
+        if recovered:
+            LOG.warning("recovered %d action execution(s) left unfinished by the last stop", recovered)
+    else:
+        LOG.info(
+            "not recovering unfinished actions at start-up (recover=%s on %s): other engines may "
+            "be running them",
+            settings.recover,
+            settings.database_url.split(":", 1)[0],
+        )
     scheduler.start()
     app = create_app(engine, public_url=settings.base_url, max_body_bytes=settings.max_body_bytes)
     return Service(settings, app, engine, transport, scheduler, store)

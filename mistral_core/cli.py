@@ -44,6 +44,12 @@ def main() -> None:
 @click.option("--public-url", default=None, help="Base URL third parties call back [http://HOST:PORT].")
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR [INFO].")
 @click.option(
+    "--recover",
+    type=click.Choice(["auto", "yes", "no"]),
+    default=None,
+    help="Re-run or fail what the last stop left unfinished [auto: on SQLite; env MISTRAL_CORE_RECOVER].",
+)
+@click.option(
     "--http-server",
     type=click.Choice(["granian", "stdlib"]),
     default=None,
@@ -55,6 +61,7 @@ def serve(
     database_url: str | None,
     public_url: str | None,
     log_level: str | None,
+    recover: str | None,
     http_server: str | None,
 ) -> None:
     """Run API, engine, executors and scheduler in this one process (the embedded default)."""
@@ -64,6 +71,7 @@ def serve(
         database_url=database_url,
         public_url=public_url,
         log_level=log_level,
+        recover=recover,
         http_server=http_server,
     )
     _logging(settings.log_level)

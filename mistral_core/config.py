@@ -34,6 +34,10 @@ class Settings:
         max_body_bytes: largest request body accepted.
         log_level: DEBUG, INFO, WARNING, ERROR.
         http_server: the embedded HTTP server, ``granian`` or ``stdlib``.
+        recover: ``yes``, ``no`` or ``auto``: at start-up, re-run the actions the last stop left
+            unstarted and fail those left in doubt. ``auto`` does it on SQLite (one process by
+            construction) and not on PostgreSQL, where other engines may be running those actions
+            right now: there, set ``yes`` on a single engine, or when no other engine runs.
     """
 
     host: str = "127.0.0.1"
@@ -45,6 +49,7 @@ class Settings:
     max_body_bytes: int = 1_048_576
     log_level: str = "INFO"
     http_server: str = "granian"
+    recover: str = "auto"
 
     @property
     def base_url(self) -> str:
@@ -63,7 +68,26 @@ class Settings:
         values.update(_from_file(env))
         values.update(_from_env(env))
         values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-        return cls(**{k: _coerce(k, v) for k, v in values.items()})
+        settings = cls(**{k: _coerce(k, v) for k, v in values.items()})
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Raise InputError for a value that is not one of the allowed ones."""
+        allowed = {
+            "http_server": ("granian", "stdlib"),
+            "recover": ("auto", "yes", "no"),
+            "log_level": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+        }
+        for name, choices in allowed.items():
+            value = getattr(self, name)
+            if (value.upper() if name == "log_level" else value) not in choices:
+                raise InputError(f"setting {name} must be one of {', '.join(choices)}, not {value!r}")
+
+    @property
+    def recovers(self) -> bool:
+        """Whether this process recovers unfinished actions at start-up."""
+        return self.recover == "yes" or (self.recover == "auto" and self.database_url.startswith("sqlite"))
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}

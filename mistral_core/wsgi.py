@@ -8,6 +8,9 @@ URLs, links) is taken from the address gunicorn binds, not from the default port
 
 from __future__ import annotations
 
+import logging
+import os
+import shlex
 import sys
 
 from mistral_core.bootstrap import build_service
@@ -20,7 +23,8 @@ def _gunicorn_public_url() -> str | None:
         from gunicorn.config import Config
 
         config = Config()
-        args = config.parser().parse_known_args(sys.argv[1:])[0]
+        argv = shlex.split(os.environ.get("GUNICORN_CMD_ARGS", "")) + sys.argv[1:]
+        args = config.parser().parse_known_args(argv)[0]
         binds = getattr(args, "bind", None) or ["127.0.0.1:8000"]
     except Exception:  # not started by gunicorn's command line: keep the settings
         return None
@@ -40,5 +44,10 @@ def _settings() -> Settings:
     return settings
 
 
-service = build_service(_settings())
+_SETTINGS = _settings()
+logging.basicConfig(
+    level=getattr(logging, _SETTINGS.log_level.upper(), logging.INFO),
+    format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+)
+service = build_service(_SETTINGS)
 app = service.app

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mistral_core.engine.ports import Clock, ExecutionStore
-from mistral_core.errors import InputError, NotFoundError
+from mistral_core.errors import ConflictError, InputError, NotFoundError
 from mistral_core.lang.documents import ParsedAction, ParsedWorkbook, parse_actions, parse_workbook
 from mistral_core.lang.expressions import Evaluator
 from mistral_core.lang.spec import WorkflowSpec
@@ -79,9 +79,20 @@ class Definitions:
         return result
 
     def delete_workflow(self, identifier: str, namespace: str = "") -> None:
-        """Delete a workflow definition (its executions keep running on their snapshot)."""
+        """Delete a workflow definition (its executions keep running on their snapshot).
+
+        Raises:
+            ConflictError: a cron trigger still starts it (delete the trigger first, as in Mistral).
+        """
         with self._store.atomic():
-            self._store.delete_workflow_definition(identifier, namespace)
+            wf_def = self._store.get_workflow_definition(identifier, namespace)
+            used = self._store.list_cron_triggers(Query(filters=(Filter("workflow_id", "eq", wf_def.id),)))
+            if used:
+                names = ", ".join(sorted(t.name for t in used))
+                raise ConflictError(
+                    f"Workflow '{wf_def.name}' is used by cron trigger(s) {names}: delete them first"
+                )
+            self._store.delete_workflow_definition(wf_def.id, namespace)
 
     def resolve_workflow(
         self, identifier: str, namespace: str = "", caller: str | None = None

@@ -527,14 +527,23 @@ class Engine:
         if state not in (S.SUCCESS, S.ERROR, S.CANCELLED):
             raise InputError(f"an action result must be SUCCESS, ERROR or CANCELLED, not {state.value}")
         work = _Work(self)
+        rejected: tuple[ActionExecution, str] | None = None
         with self.store.atomic():
             action_ex, st = self._lock_action(work, action_ex_id)
             if is_action_finished(action_ex.state):
-                return self._repeated_result(action_ex, state, output)
-            if st is None:
+                rejected = self._repeated_result(action_ex, state, output)
+                if rejected is None:
+                    return action_ex
+            elif st is None:
                 return self._complete_orphan(action_ex, state, output)
-            action_ex = self._conductor.on_action_completed(st, action_ex, state, output)
-            self._finish(work)
+            else:
+                action_ex = self._conductor.on_action_completed(st, action_ex, state, output)
+                self._finish(work)
+        if rejected is not None:  # told after the transaction, like every hook
+            self._hooks.notify(
+                "mistral_action_result_rejected", action_ex=rejected[0], state=state.value, reason=rejected[1]
+            )
+            raise StateConflictError(rejected[1] + "; its result cannot be changed", rejected[0].state.value)
         self._after_commit(work.states.values())
         return action_ex
 
@@ -552,17 +561,18 @@ class Engine:
             action_ex = st.actions[action_ex_id] = self.store.get_action_execution(action_ex_id)
         return action_ex
 
-    def _repeated_result(self, action_ex: ActionExecution, state: State, output: Any) -> ActionExecution:
+    @staticmethod
+    def _repeated_result(
+        action_ex: ActionExecution, state: State, output: Any
+    ) -> tuple[ActionExecution, str] | None:
+        """None if this is the result already stored (idempotent); else why it is refused."""
         expected = {"result": None if state is S.CANCELLED else output}
         if action_ex.state is state and action_ex.output == expected:
-            return action_ex
+            return None
         reason = f"Action execution {action_ex.id} is already {action_ex.state.value}"
         if action_ex.state_info:
             reason += f" ({action_ex.state_info})"
-        self._hooks.notify(
-            "mistral_action_result_rejected", action_ex=action_ex, state=state.value, reason=reason
-        )
-        raise StateConflictError(reason + "; its result cannot be changed", action_ex.state.value)
+        return action_ex, reason
 
     def _complete_orphan(self, action_ex: ActionExecution, state: State, output: Any) -> ActionExecution:
         result = None if state is S.CANCELLED else output
@@ -772,10 +782,12 @@ class Engine:
             params = self._check_params(
                 spec, {"namespace": wf_def.namespace, "env": {}, **trigger.workflow_params}
             )
+            wf_input = self._check_input(spec, trigger.workflow_input)
+            params["env"] = self._evaluate_env(params, wf_input)
             st = self._new_execution(
                 wf_def,
                 spec,
-                self._check_input(spec, trigger.workflow_input),
+                wf_input,
                 params,
                 f'{{"triggered_by": {{"type": "cron_trigger", "id": "{trigger.id}", '
                 f'"name": "{trigger.name}"}}}}',
@@ -931,15 +943,7 @@ class Engine:
                 if action_ex.state in (S.RUNNING, S.PAUSED, S.IDLE):
                     st.change(action_ex, state=S.CANCELLED, state_info=reason)
                     if not action_ex.is_sync and action_ex.state is not S.IDLE:
-                        st.commands.append(
-                            CancelAction(
-                                action_ex.id,
-                                action_ex.name,
-                                action_ex.input,
-                                action_ex.workflow_execution_id,
-                                task_id,
-                            )
-                        )
+                        st.commands.append(CancelAction.of(action_ex))
         for target_id, kind in st.timer_cancels:
             self.store.delete_timers(target_id, kind)
         for timer in st.timers:

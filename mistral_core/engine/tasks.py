@@ -475,15 +475,7 @@ class TaskRunner:
 
     def _tell_cancelled(self, st: ExecutionState, action_ex: ActionExecution) -> None:
         if not action_ex.is_sync and action_ex.state in (S.RUNNING, S.PAUSED):
-            st.commands.append(
-                CancelAction(
-                    action_ex.id,
-                    action_ex.name,
-                    action_ex.input,
-                    action_ex.workflow_execution_id,
-                    action_ex.task_execution_id,
-                )
-            )
+            st.commands.append(CancelAction.of(action_ex))
 
     def _resume_task(self, st: ExecutionState, task: TaskExecution, queue: Queue) -> None:
         if task.state is S.IDLE and task.runtime_context.get("pause_before_done"):

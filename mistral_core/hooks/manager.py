@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 from typing import Any
 
@@ -26,10 +27,16 @@ class HookManager:
         self._pm = pluggy.PluginManager(specs.PROJECT)
         self._pm.add_hookspecs(specs)
         if load_entry_points:
+            self._load_entry_points()
+
+    def _load_entry_points(self) -> None:
+        """Register each package of the entry-point group on its own: one that fails to load is
+        logged and skipped, and does not keep the others out."""
+        for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             try:
-                self._pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-            except Exception:  # a broken third-party package must not stop the server
-                LOG.exception("could not load the hooks of group %s", ENTRY_POINT_GROUP)
+                self._pm.register(entry_point.load(), name=entry_point.name)
+            except Exception as exc:  # a broken third-party package must not stop the server
+                LOG.error("hooks %s (%s) not loaded: %s", entry_point.name, entry_point.value, exc)
 
     def register(self, plugin: object) -> None:
         """Register an object (or module) with ``@hookimpl`` functions."""
@@ -40,6 +47,6 @@ class HookManager:
         caller = getattr(self._pm.hook, hook_name)
         for impl in caller.get_hookimpls():
             try:
-                impl.function(**kwargs)
+                impl.function(**{name: kwargs[name] for name in impl.argnames if name in kwargs})
             except Exception:  # observers never break the engine
                 LOG.exception("hook %s of %s failed", hook_name, impl.plugin_name)

@@ -34,6 +34,20 @@ class CancelAction:
     input: dict[str, Any]
     workflow_execution_id: str | None = None
     task_execution_id: str | None = None
+    workflow_name: str | None = None
+
+    @classmethod
+    def of(cls, action_ex: Any) -> CancelAction:
+        """The cancel command of an action execution (an ad-hoc action's Python action is told)."""
+        params = action_ex.params or {}
+        return cls(
+            action_ex.id,
+            params.get("run_as", action_ex.name),
+            params.get("run_input", action_ex.input),
+            action_ex.workflow_execution_id,
+            action_ex.task_execution_id,
+            action_ex.workflow_name,
+        )
 
 
 Command = RunAction | CancelAction

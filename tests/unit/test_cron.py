@@ -78,3 +78,14 @@ def test_a_trigger_in_the_past_or_with_bad_input_is_refused() -> None:
         t.engine.create_cron_trigger("bad-input", "ping", pattern="* * * * *", workflow_input={"nope": 1})
     with pytest.raises(NotFoundError, match="Workflow not found"):
         t.engine.create_cron_trigger("no-wf", "ghost", pattern="* * * * *")
+
+
+def test_a_workflow_started_by_a_trigger_cannot_be_deleted_until_the_trigger_is() -> None:
+    from mistral_core.errors import ConflictError
+
+    t = engine_with(WF)
+    t.engine.create_cron_trigger("each-minute", "ping", pattern="* * * * *")
+    with pytest.raises(ConflictError, match="each-minute"):
+        t.engine.delete_workflow("ping")
+    t.engine.delete_cron_trigger("each-minute")
+    t.engine.delete_workflow("ping")
