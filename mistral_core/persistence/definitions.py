@@ -14,10 +14,18 @@ default namespace is the caller's choice, never the store's.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mistral_core.errors import DuplicateError, NotFoundError
+from mistral_core.model import (
+    ActionDefinition,
+    CronTrigger,
+    Environment,
+    Query,
+    Workbook,
+    WorkflowDefinition,
+)
 from mistral_core.persistence.columns import (
     ACTION_DEFINITIONS,
     CRON_TRIGGERS,
@@ -117,3 +125,155 @@ ACTION_KIND = DefinitionKind(
 )
 
 DEFINITION_KINDS = (WORKFLOW_KIND, CRON_TRIGGER_KIND, ENVIRONMENT_KIND, WORKBOOK_KIND, ACTION_KIND)
+
+
+class DefinitionMethods:
+    """The store's public methods for stored definitions, the same over every backend.
+
+    A backend provides the generic primitives, driven by a :class:`DefinitionKind`; this class
+    names them per kind, as the port spells them. Put it last among a store's bases.
+    """
+
+    def _create_definition(self, kind: DefinitionKind, record: Any) -> None:
+        raise NotImplementedError
+
+    def _replace_definition(self, kind: DefinitionKind, record: Any) -> None:
+        raise NotImplementedError
+
+    def _get_definition(self, kind: DefinitionKind, identifier: str, namespace: str = "") -> Any:
+        raise NotImplementedError
+
+    def _delete_definition(self, kind: DefinitionKind, identifier: str, namespace: str = "") -> None:
+        raise NotImplementedError
+
+    def _list(self, table: TableSpec, query: Query) -> list[Any]:
+        raise NotImplementedError
+
+    def _update_record(self, table: TableSpec, record: Any, fields: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def create_workflow_definition(self, wf_def: WorkflowDefinition) -> None:
+        """Store a new definition.
+
+        Raises:
+            DuplicateError: a definition with that (name, namespace), or that id, exists.
+        """
+        self._create_definition(WORKFLOW_KIND, wf_def)
+
+    def update_workflow_definition(self, wf_def: WorkflowDefinition) -> None:
+        """Replace the definition with the same (name, namespace); its id and created_at stay.
+
+        Raises:
+            NotFoundError: no such definition.
+        """
+        self._replace_definition(WORKFLOW_KIND, wf_def)
+
+    def get_workflow_definition(self, identifier: str, namespace: str = "") -> WorkflowDefinition:
+        """The definition whose id, or else name (in ``namespace`` only), is ``identifier``.
+
+        Raises:
+            NotFoundError: no such definition.
+        """
+        wf_def: WorkflowDefinition = self._get_definition(WORKFLOW_KIND, identifier, namespace)
+        return wf_def
+
+    def delete_workflow_definition(self, identifier: str, namespace: str = "") -> None:
+        """Delete by id or name; NotFoundError if none."""
+        self._delete_definition(WORKFLOW_KIND, identifier, namespace)
+
+    def list_workflow_definitions(self, query: Query) -> list[WorkflowDefinition]:
+        """Definitions matching ``query``."""
+        return self._list(WORKFLOW_KIND.table, query)
+
+    # -- cron triggers ------------------------------------------------------------------
+    def create_cron_trigger(self, trigger: CronTrigger) -> None:
+        """Store a new trigger; DuplicateError if the name (or the id) exists."""
+        self._create_definition(CRON_TRIGGER_KIND, trigger)
+
+    def get_cron_trigger(self, identifier: str) -> CronTrigger:
+        """By id or name; NotFoundError ``CronTrigger not found [identifier=...]``."""
+        trigger: CronTrigger = self._get_definition(CRON_TRIGGER_KIND, identifier)
+        return trigger
+
+    def update_cron_trigger(self, trigger: CronTrigger, fields: Sequence[str]) -> None:
+        """Write ``fields`` of the trigger (matched by id) and its ``updated_at``.
+
+        Raises:
+            NotFoundError: no trigger with that id.
+            InputError: an unknown field name.
+        """
+        self._update_record(CRON_TRIGGER_KIND.table, trigger, fields)
+
+    def delete_cron_trigger(self, identifier: str) -> None:
+        """By id or name; NotFoundError if none."""
+        self._delete_definition(CRON_TRIGGER_KIND, identifier)
+
+    def list_cron_triggers(self, query: Query) -> list[CronTrigger]:
+        """Triggers matching ``query``."""
+        return self._list(CRON_TRIGGER_KIND.table, query)
+
+    # -- environments -------------------------------------------------------------------
+    def create_environment(self, env: Environment) -> None:
+        """Store a new environment; DuplicateError if the name (or the id) exists."""
+        self._create_definition(ENVIRONMENT_KIND, env)
+
+    def update_environment(self, env: Environment) -> None:
+        """Replace the environment with that name (its id and created_at stay); NotFoundError if none."""
+        self._replace_definition(ENVIRONMENT_KIND, env)
+
+    def get_environment(self, identifier: str) -> Environment:
+        """By id or name; NotFoundError ``Environment not found [name=...]``."""
+        env: Environment = self._get_definition(ENVIRONMENT_KIND, identifier)
+        return env
+
+    def delete_environment(self, identifier: str) -> None:
+        """By id or name; NotFoundError if none."""
+        self._delete_definition(ENVIRONMENT_KIND, identifier)
+
+    def list_environments(self, query: Query) -> list[Environment]:
+        """Environments matching ``query``."""
+        return self._list(ENVIRONMENT_KIND.table, query)
+
+    # -- workbooks ----------------------------------------------------------------------
+    def create_workbook(self, workbook: Workbook) -> None:
+        """Store a new workbook; DuplicateError if (name, namespace) (or the id) exists."""
+        self._create_definition(WORKBOOK_KIND, workbook)
+
+    def update_workbook(self, workbook: Workbook) -> None:
+        """Replace the workbook with that (name, namespace); NotFoundError if none."""
+        self._replace_definition(WORKBOOK_KIND, workbook)
+
+    def get_workbook(self, name: str, namespace: str = "") -> Workbook:
+        """By (name, namespace); NotFoundError ``Workbook not found [name=...]``."""
+        workbook: Workbook = self._get_definition(WORKBOOK_KIND, name, namespace)
+        return workbook
+
+    def delete_workbook(self, name: str, namespace: str = "") -> None:
+        """Delete the workbook row only (the engine deletes its workflows and actions)."""
+        self._delete_definition(WORKBOOK_KIND, name, namespace)
+
+    def list_workbooks(self, query: Query) -> list[Workbook]:
+        """Workbooks matching ``query``."""
+        return self._list(WORKBOOK_KIND.table, query)
+
+    # -- ad-hoc actions -----------------------------------------------------------------
+    def create_action_definition(self, action_def: ActionDefinition) -> None:
+        """Store a new ad-hoc action; DuplicateError if (name, namespace) (or the id) exists."""
+        self._create_definition(ACTION_KIND, action_def)
+
+    def update_action_definition(self, action_def: ActionDefinition) -> None:
+        """Replace the ad-hoc action with that (name, namespace); NotFoundError if none."""
+        self._replace_definition(ACTION_KIND, action_def)
+
+    def get_action_definition(self, identifier: str, namespace: str = "") -> ActionDefinition:
+        """By id, or else name in ``namespace``; NotFoundError ``Action not found [name=...]``."""
+        action_def: ActionDefinition = self._get_definition(ACTION_KIND, identifier, namespace)
+        return action_def
+
+    def delete_action_definition(self, identifier: str, namespace: str = "") -> None:
+        """By id, or else name in ``namespace``; NotFoundError if none."""
+        self._delete_definition(ACTION_KIND, identifier, namespace)
+
+    def list_action_definitions(self, query: Query) -> list[ActionDefinition]:
+        """Ad-hoc actions matching ``query``."""
+        return self._list(ACTION_KIND.table, query)
