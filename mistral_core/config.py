@@ -30,7 +30,9 @@ class Settings:
         public_url: the base URL third parties reach the API at (callback URLs); default
             ``http://<host>:<port>``.
         executor_threads: actions run at once in this process.
-        http_threads: requests served at once by the embedded server.
+        http_threads: requests served at once by the embedded server. Python runs one at a time
+            anyway (the GIL); measured with 8 polling clients, 2 threads answer faster than 8
+            (less contention) and keep fewer database connections.
         max_body_bytes: largest request body accepted.
         log_level: DEBUG, INFO, WARNING, ERROR.
         http_server: the embedded HTTP server, ``granian`` or ``stdlib``.
@@ -45,7 +47,7 @@ class Settings:
     database_url: str = "sqlite:///mistral-core.db"
     public_url: str = ""
     executor_threads: int = 16
-    http_threads: int = 8
+    http_threads: int = 2
     max_body_bytes: int = 1_048_576
     log_level: str = "INFO"
     http_server: str = "granian"

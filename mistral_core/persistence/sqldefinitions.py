@@ -63,9 +63,11 @@ class SqlDefinitions(SqlBase, DefinitionMethods):
 
     def _definition_row(self, kind: DefinitionKind, identifier: str, namespace: str) -> Row:
         table = kind.table.name
-        row = self._one(self._sql[f"get {table}"], (identifier,)) if kind.by_id else None
-        if row is None:
-            row = self._one(self._sql[f"by name {table}"], kind.key(identifier, namespace))
+        # By name first: that is how executions are started (one query on the hot path). Names
+        # that look like ids are refused at upload, so the order changes no answer.
+        row = self._one(self._sql[f"by name {table}"], kind.key(identifier, namespace))
+        if row is None and kind.by_id:
+            row = self._one(self._sql[f"get {table}"], (identifier,))
         if row is None:
             raise kind.not_found(identifier, namespace)
         return row

@@ -41,11 +41,11 @@ INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
         (("state",), False),
         (("task_execution_id",), False),
     ),
+    # No index on a task's state or workflow_name: a task changes state several times, and
+    # each index costs every one of those writes; tasks are listed by execution.
     TASK_EXECUTIONS.name: (
         (("workflow_execution_id",), False),
         (("created_at", "id"), False),
-        (("workflow_name",), False),
-        (("state",), False),
     ),
     ACTION_EXECUTIONS.name: (
         (("task_execution_id",), False),
