@@ -17,6 +17,7 @@ The tree::
     │   └── StateConflictError   an invalid state transition (current state named)
     ├── ActionError              an action cannot be found, built or run
     └── StoreError               the database failed (not the client's fault)
+        └── TransientStoreError  the database refused the transaction for now (deadlock): retry
 """
 
 from __future__ import annotations
@@ -101,3 +102,8 @@ class ActionError(MistralError):
 
 class StoreError(MistralError):
     """The database failed; not the client's fault."""
+
+
+class TransientStoreError(StoreError):
+    """The database refused the transaction for now (a deadlock, a serialization failure, a busy
+    file); running the same transaction again can succeed."""

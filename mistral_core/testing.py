@@ -77,10 +77,13 @@ class TestEngine:
     __test__ = False  # not a pytest test class
 
     def __init__(
-        self, actions: Mapping[str, type] | None = None, public_url: str = "http://127.0.0.1:8989"
+        self,
+        actions: Mapping[str, type] | None = None,
+        public_url: str = "http://127.0.0.1:8989",
+        store: MemoryStore | None = None,
     ) -> None:
         self.clock = ManualClock()
-        self.store = MemoryStore(clock=self.clock)
+        self.store = store if store is not None else MemoryStore(clock=self.clock)
         self.registry = (
             ActionRegistry.from_classes(dict(actions))
             if actions is not None

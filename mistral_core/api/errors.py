@@ -28,6 +28,7 @@ from mistral_core.errors import (
     MistralError,
     NotFoundError,
     StoreError,
+    TransientStoreError,
 )
 
 LOG = logging.getLogger(__name__)
@@ -41,12 +42,13 @@ STATUS_OF: dict[type[MistralError], int] = {
     NotFoundError: 404,
     ConflictError: 409,
     StoreError: 500,
+    TransientStoreError: 503,
 }
 
 #: The faultstring of a 500 that we did not foresee.
 INTERNAL_ERROR_MESSAGE = "Internal server error: the request could not be completed; see the server log"
 
-_STATUS_LINE = {code: falcon.code_to_http_status(code) for code in (400, 404, 409, 413, 500)}
+_STATUS_LINE = {code: falcon.code_to_http_status(code) for code in (400, 404, 409, 413, 500, 503)}
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import random
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from mistral_core.engine.cache import StateCache
 from mistral_core.engine.catalog import Catalog
@@ -40,6 +42,7 @@ from mistral_core.errors import (
     MistralError,
     NotFoundError,
     StateConflictError,
+    TransientStoreError,
     WorkflowInputError,
 )
 from mistral_core.lang.expressions import Evaluator
@@ -73,6 +76,11 @@ S = State
 FINISHED = (S.SUCCESS, S.ERROR, S.CANCELLED)
 #: Parameters of an execution (``params``) that a sub-workflow task may pass in its input.
 CHILD_PARAMS = ("env", "task_name", "evaluate_env", "notify")
+
+
+#: How many times a transaction the database refused for now (deadlock) is tried.
+TRANSIENT_ATTEMPTS = 4
+R = TypeVar("R")
 
 
 def _new_id() -> str:
@@ -259,6 +267,25 @@ class Engine:
             NotFoundError: no such workflow (or environment).
             WorkflowInputError / InputError: input or params not valid.
         """
+        return self._with_retries(
+            self._start_workflow_once,
+            workflow_identifier=workflow_identifier,
+            namespace=namespace,
+            wf_input=wf_input,
+            params=params,
+            description=description,
+            ex_id=ex_id,
+        )
+
+    def _start_workflow_once(
+        self,
+        workflow_identifier: str,
+        namespace: str = "",
+        wf_input: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        description: str = "",
+        ex_id: str | None = None,
+    ) -> WorkflowExecution:
         if ex_id is not None:
             existing = self._existing_execution(ex_id)
             if existing is not None:
@@ -381,6 +408,23 @@ class Engine:
             StateConflictError: the change does not fit the execution's state (409).
             InputError: a state that cannot be set this way (400).
         """
+        return self._with_retries(
+            self._update_execution_once,
+            wf_ex_id=wf_ex_id,
+            state=state,
+            state_info=state_info,
+            description=description,
+            env=env,
+        )
+
+    def _update_execution_once(
+        self,
+        wf_ex_id: str,
+        state: State | None = None,
+        state_info: str | None = None,
+        description: str | None = None,
+        env: dict[str, Any] | None = None,
+    ) -> WorkflowExecution:
         work = _Work(self)
         with self.store.atomic():
             st = work.state(wf_ex_id)
@@ -451,6 +495,11 @@ class Engine:
         self, task_ex_id: str, reset: bool = True, env: dict[str, Any] | None = None
     ) -> TaskExecution:
         """Run a failed task again (``PUT /v2/tasks/<id>`` with state RUNNING) and continue from it."""
+        return self._with_retries(self._rerun_task_once, task_ex_id=task_ex_id, reset=reset, env=env)
+
+    def _rerun_task_once(
+        self, task_ex_id: str, reset: bool = True, env: dict[str, Any] | None = None
+    ) -> TaskExecution:
         work = _Work(self)
         with self.store.atomic():
             st = work.owner_of_task(task_ex_id)
@@ -486,6 +535,9 @@ class Engine:
 
     def skip_task(self, task_ex_id: str) -> TaskExecution:
         """Skip a failed task (``PUT /v2/tasks/<id>`` with state SKIPPED): the workflow goes on."""
+        return self._with_retries(self._skip_task_once, task_ex_id=task_ex_id)
+
+    def _skip_task_once(self, task_ex_id: str) -> TaskExecution:
         work = _Work(self)
         with self.store.atomic():
             st = work.owner_of_task(task_ex_id)
@@ -503,6 +555,9 @@ class Engine:
 
     def delete_workflow_execution(self, wf_ex_id: str, force: bool = False) -> None:
         """Delete a finished workflow execution (or any, with ``force``)."""
+        return self._with_retries(self._delete_workflow_execution_once, wf_ex_id=wf_ex_id, force=force)
+
+    def _delete_workflow_execution_once(self, wf_ex_id: str, force: bool = False) -> None:
         with self.store.atomic():
             wf_ex = self.store.lock_workflow_execution(wf_ex_id)
             if wf_ex.state not in FINISHED and not force:
@@ -524,6 +579,11 @@ class Engine:
             NotFoundError: no such action execution.
             StateConflictError: the action finished already with another result (it may have timed out).
         """
+        return self._with_retries(
+            self._complete_action_once, action_ex_id=action_ex_id, state=state, output=output
+        )
+
+    def _complete_action_once(self, action_ex_id: str, state: State, output: Any) -> ActionExecution:
         if state not in (S.SUCCESS, S.ERROR, S.CANCELLED):
             raise InputError(f"an action result must be SUCCESS, ERROR or CANCELLED, not {state.value}")
         work = _Work(self)
@@ -584,6 +644,9 @@ class Engine:
 
     def update_action_state(self, action_ex_id: str, state: State) -> ActionExecution:
         """Pause (async actions only) or resume an action execution."""
+        return self._with_retries(self._update_action_state_once, action_ex_id=action_ex_id, state=state)
+
+    def _update_action_state_once(self, action_ex_id: str, state: State) -> ActionExecution:
         if state not in (S.PAUSED, S.RUNNING):
             raise InputError(f"an action can only be set PAUSED or RUNNING this way, not {state.value}")
         work = _Work(self)
@@ -662,12 +725,16 @@ class Engine:
     def _in_batches(
         self, items: Sequence[Any], apply: Callable[[_Work, Any], None], on_failure: Callable[[Any], None]
     ) -> None:
-        work = _Work(self)
-        try:
+        def once() -> _Work:
+            work = _Work(self)
             with self.store.atomic():
                 for item in items:
                     apply(work, item)
                 self._finish(work)
+            return work
+
+        try:
+            work = self._with_retries(once)
         except Exception:  # one bad item must not lose the others: retry one by one
             if len(items) == 1:
                 LOG.exception("could not apply %s", items[0])
@@ -843,6 +910,19 @@ class Engine:
         return len(commands) + len(in_doubt)
 
     # == plumbing ========================================================================
+    def _with_retries(self, once: Callable[..., R], **kwargs: Any) -> R:
+        """Run one transactional call; run it again if the database refused it for now (a
+        deadlock between engines on PostgreSQL). Nothing of a refused attempt was committed."""
+        for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
+            try:
+                return once(**kwargs)
+            except TransientStoreError:
+                if attempt == TRANSIENT_ATTEMPTS:
+                    raise
+                LOG.info("transaction refused for now (attempt %d); running it again", attempt)
+                time.sleep(random.uniform(0.002, 0.02) * attempt)
+        raise AssertionError("unreachable")
+
     def load_state(self, wf_ex: WorkflowExecution) -> ExecutionState:
         """The view of a (locked) workflow execution: cached if still current, else read."""
         cached = self._cache.take(wf_ex)

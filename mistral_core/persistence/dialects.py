@@ -18,7 +18,7 @@ from typing import Any
 
 import peewee
 
-from mistral_core.errors import InputError, StoreError
+from mistral_core.errors import InputError, StoreError, TransientStoreError
 from mistral_core.persistence.columns import Codec, Column, Kind, TableSpec
 
 
@@ -44,10 +44,18 @@ class IntegrityFailure(StoreError):
     """A constraint failed (duplicate id, missing referenced row)."""
 
 
+#: PostgreSQL's SQLSTATEs for "try the transaction again": deadlock, serialization failure.
+TRANSIENT_PGCODES = frozenset({"40P01", "40001"})
+
+
 def store_error(exc: BaseException) -> StoreError:
     text = " ".join(str(exc).split())
     if isinstance(exc, INTEGRITY_ERRORS):
         return IntegrityFailure(f"Database integrity error: {text}")
+    if getattr(exc, "pgcode", None) in TRANSIENT_PGCODES or (
+        isinstance(exc, sqlite3.OperationalError) and "locked" in text
+    ):
+        return TransientStoreError(f"Database busy, try again: {text}")
     return StoreError(f"Database error: {text}")
 
 
