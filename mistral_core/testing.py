@@ -17,7 +17,15 @@ from typing import Any
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.engine.engine import Engine
 from mistral_core.executor import Executor
-from mistral_core.model import CancelAction, Command, RunAction, State, TaskExecution, WorkflowExecution
+from mistral_core.model import (
+    CancelAction,
+    Command,
+    Event,
+    RunAction,
+    State,
+    TaskExecution,
+    WorkflowExecution,
+)
 from mistral_core.persistence.memory import MemoryStore
 from mistral_core.scheduler import CronTab, Scheduler
 
@@ -54,6 +62,10 @@ class InlineRunner:
             else:
                 self.cancelled.append(cmd)
                 self.executor.cancel(cmd)
+
+    def run_now(self, cmd: RunAction) -> Event:
+        """Run one action in this thread and return its event."""
+        return self.executor.run(cmd)
 
     def drain(self) -> int:
         """Run queued actions (and those they lead to) until none is left; return how many ran."""

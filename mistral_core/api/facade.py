@@ -85,6 +85,16 @@ class EngineFacade(Protocol):
     def complete_action(self, action_ex_id: str, state: State, output: Any) -> ActionExecution:
         """Deliver an action's result (SUCCESS/ERROR/CANCELLED). Raises NotFoundError, StateConflictError."""
 
+    def run_action(
+        self,
+        name: str,
+        action_input: dict[str, Any] | None = None,
+        save_result: bool = False,
+        run_sync: bool | None = None,
+        description: str = "",
+    ) -> ActionExecution:
+        """Run an action outside any workflow. Raises ActionError, InputError."""
+
     def update_action_state(self, action_ex_id: str, state: State) -> ActionExecution:
         """Pause or resume an async action (PAUSED/RUNNING). Raises NotFoundError, StateConflictError."""
 

@@ -51,6 +51,7 @@ from mistral_core.lang.validation import ParsedWorkflow
 from mistral_core.model import (
     DISPATCH_HANDED_OFF,
     DISPATCH_QUEUED,
+    DISPATCH_STARTED,
     ActionCompleted,
     ActionDefinition,
     ActionExecution,
@@ -673,6 +674,79 @@ class Engine:
             self._finish(work)
         self._after_commit(work.states.values())
         return updated
+
+    # == actions outside workflows =======================================================
+    def run_action(
+        self,
+        name: str,
+        action_input: dict[str, Any] | None = None,
+        save_result: bool = False,
+        run_sync: bool | None = None,
+        description: str = "",
+    ) -> ActionExecution:
+        """Run an action outside any workflow (``POST /v2/action_executions``, ``mistral run-action``).
+
+        A sync action runs at once in the calling thread and its result is returned; it is stored
+        only with ``save_result``. An async action (or ``save_result`` without ``run_sync``) is
+        stored RUNNING and handed to an executor; its result arrives later.
+
+        Raises:
+            ActionError: unknown action or bad input.
+            InputError: ``run_sync`` asked of an async action.
+        """
+        action_input = action_input or {}
+        prepared = self.catalog.prepare(name, action_input)
+        if run_sync and not prepared.is_sync:
+            raise InputError(f"Action {prepared.name} is asynchronous: it cannot be run with run_sync")
+        action = self._adhoc_action_record(prepared, action_input, description)
+        command = Conductor.command_for(action)
+        if not save_result and prepared.is_sync:
+            return self._finished_record(action, self._run_now(command))
+        with self.store.atomic():
+            self.store.insert(action)
+        if prepared.is_sync and run_sync:
+            if not command.safe_rerun:
+                self.store.raise_dispatch([action.id], DISPATCH_STARTED)
+            self.apply_events([self._run_now(command)])
+            return self.store.get_action_execution(action.id)
+        if self._runner is not None:
+            self._runner.submit([command])
+        return action
+
+    def _adhoc_action_record(
+        self, prepared: Any, action_input: dict[str, Any], description: str
+    ) -> ActionExecution:
+        params: dict[str, Any] = {"safe_rerun": True} if prepared.safe_rerun else {}
+        if prepared.run_as is not None:
+            params.update(run_as=prepared.run_as, run_input=prepared.run_input)
+            if prepared.transforms:
+                params["transforms"] = list(prepared.transforms)
+        now = self._clock.now()
+        return ActionExecution(
+            id=self._new_id(),
+            name=prepared.name,
+            state=S.RUNNING,
+            is_sync=prepared.is_sync,
+            input=action_input,
+            params=params,
+            description=description,
+            created_at=now,
+            updated_at=now,
+        )
+
+    def _run_now(self, command: RunAction) -> Any:
+        if self._runner is None:
+            raise InputError("This engine has no executor to run actions")
+        return self._runner.run_now(command)
+
+    def _finished_record(self, action: ActionExecution, event: Any) -> ActionExecution:
+        """The action execution a run that is not saved would have become (never stored)."""
+        state = event.state if isinstance(event, ActionCompleted) else S.RUNNING
+        output = event.output if isinstance(event, ActionCompleted) else None
+        transforms = action.params.get("transforms")
+        if transforms and state is S.SUCCESS:
+            output = self.catalog.transform(transforms, output)
+        return dataclasses.replace(action, state=state, output={"result": output}, accepted=True)
 
     # == events from executors and timers ================================================
     def apply_events(self, events: Sequence[Event]) -> None:

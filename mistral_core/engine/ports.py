@@ -292,8 +292,13 @@ class ActionCatalog(Protocol):
 class ActionRunner(Protocol):
     """Hands actions to executors. Called only after the deciding transaction committed."""
 
-    def submit(self, commands: Sequence[RunAction]) -> None:
-        """Start these actions; must not block on their work."""
+    def submit(self, commands: Sequence[Any]) -> None:
+        """Start these actions (RunAction) or tell them they are cancelled (CancelAction); must not
+        block on their work."""
+        ...
+
+    def run_now(self, command: RunAction) -> Any:
+        """Run one action in the calling thread and return its event (``POST /v2/action_executions``)."""
         ...
 
 

@@ -75,6 +75,10 @@ class LocalTransport:
             else:
                 self._pool.submit(self._executor.cancel, cmd)
 
+    def run_now(self, cmd: RunAction) -> Event:
+        """Run one action in the calling thread (an action run outside any workflow)."""
+        return self._executor.run(cmd)
+
     def _run(self, cmd: RunAction) -> None:
         try:
             event = self._start(cmd) or self._executor.run(cmd)

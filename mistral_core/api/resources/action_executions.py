@@ -68,6 +68,28 @@ def parse_update(body: Mapping[str, Any]) -> tuple[State, Any]:
     return state, _output(body.get("output"))
 
 
+def _json_object(body: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """A field that is an object or a JSON string of one (as the CLI sends it); ``{}`` if absent."""
+    value = body.get(name)
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise InputError(f"'{name}' must be a JSON object") from None
+    if not isinstance(value, dict):
+        raise InputError(f"'{name}' must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+def _flag(params: Mapping[str, Any], name: str) -> bool:
+    value = params.get(name, False)
+    if not isinstance(value, bool):
+        raise InputError(f"params.{name} must be true or false, not {value!r}")
+    return value
+
+
 def _output(value: Any) -> Any:
     if isinstance(value, str) and value.lstrip().startswith("{"):
         try:
@@ -80,7 +102,7 @@ def _output(value: Any) -> Any:
 
 
 class ActionExecutionCollection:
-    """``GET /v2/action_executions``."""
+    """``GET /v2/action_executions``, and ``POST`` to run an action outside any workflow."""
 
     def __init__(self, ctx: ApiContext) -> None:
         self._ctx = ctx
@@ -94,6 +116,22 @@ class ActionExecutionCollection:
             resp,
             page_document("action_executions", action_exs, listed, listed_view(listed), ser.ACTION_EXECUTION),
         )
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Run an action (``mistral run-action``): 201 with the action execution and its output."""
+        body = read_json_object(req, self._ctx.max_body_bytes)
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise InputError("'name' (the action to run) is required and must be a string")
+        params = _json_object(body, "params")
+        action_ex = self._ctx.engine.run_action(
+            name,
+            _json_object(body, "input"),
+            save_result=_flag(params, "save_result"),
+            run_sync=params.get("run_sync") if isinstance(params.get("run_sync"), bool) else None,
+            description=str(body.get("description") or ""),
+        )
+        write_json(resp, ser.ACTION_EXECUTION.render(action_ex), falcon.HTTP_201)
 
 
 class ActionExecutionItem:
