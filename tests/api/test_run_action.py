@@ -11,7 +11,11 @@ def test_a_sync_action_runs_at_once_and_is_not_stored(api: Api) -> None:
     result = api.post_json("/v2/action_executions", {"name": "std.echo", "input": '{"output": "hi"}'})
     assert result.status_code == 201, result.text
     body = result.json
-    assert (body["name"], body["state"], json.loads(body["output"])) == ("std.echo", "SUCCESS", {"result": "hi"})
+    assert (body["name"], body["state"], json.loads(body["output"])) == (
+        "std.echo",
+        "SUCCESS",
+        {"result": "hi"},
+    )
     assert api.get("/v2/action_executions").json["action_executions"] == []
 
 
