@@ -39,7 +39,8 @@ class Settings:
         recover: ``yes``, ``no`` or ``auto``: at start-up, re-run the actions the last stop left
             unstarted and fail those left in doubt. ``auto`` does it on SQLite (one process by
             construction) and not on PostgreSQL, where other engines may be running those actions
-            right now: there, set ``yes`` on a single engine, or when no other engine runs.
+            right now; there, the actions of an engine that stopped heart-beating are taken over
+            by another engine two minutes later, whatever this setting says.
     """
 
     host: str = "127.0.0.1"

@@ -33,6 +33,10 @@ class TimerSink(Protocol):
         """Apply these timers."""
         ...
 
+    def heartbeat(self) -> None:
+        """Say the engine is alive."""
+        ...
+
 
 class CronTab:
     """Crontab arithmetic with croniter (the engine's CronSchedule port)."""
@@ -62,6 +66,8 @@ class Scheduler:
         lease: seconds a claim holds before another engine may take the timer over (a claim left by
             a process that died is taken over after this; claiming and firing are milliseconds apart).
         max_sleep: the longest wait between two looks at the store.
+        heartbeat_every: seconds between two heartbeats of the engine (None: none, for tests that
+            drive the clock themselves).
     """
 
     def __init__(
@@ -72,6 +78,7 @@ class Scheduler:
         batch: int = 500,
         lease: float = 10.0,
         max_sleep: float = 1.0,
+        heartbeat_every: float | None = 10.0,
     ) -> None:
         self._store = store
         self._engine = engine
@@ -79,6 +86,8 @@ class Scheduler:
         self._batch = batch
         self._lease = dt.timedelta(seconds=lease)
         self._max_sleep = max_sleep
+        self._heartbeat_every = None if heartbeat_every is None else dt.timedelta(seconds=heartbeat_every)
+        self._last_heartbeat: dt.datetime | None = None
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -101,8 +110,12 @@ class Scheduler:
             self._thread.join(timeout)
 
     def run_once(self) -> int:
-        """Claim and fire what is due now; how many timers were fired."""
+        """Heart-beat if it is time, claim and fire what is due now; how many timers were fired."""
         now = self._clock.now()
+        every = self._heartbeat_every
+        if every is not None and (self._last_heartbeat is None or now - self._last_heartbeat >= every):
+            self._engine.heartbeat()
+            self._last_heartbeat = now
         timers = self._store.claim_due_timers(now, self.owner, now + self._lease, self._batch)
         if timers:
             self._engine.fire_timers(timers)

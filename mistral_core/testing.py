@@ -104,7 +104,7 @@ class TestEngine:
         self.runner = InlineRunner(Executor(self.registry, public_url))
         self.engine = Engine(self.store, self.registry, self.runner, clock=self.clock, cron=CronTab())
         self.runner.engine = self.engine
-        self.scheduler = Scheduler(self.store, self.engine, clock=self.clock)
+        self.scheduler = Scheduler(self.store, self.engine, clock=self.clock, heartbeat_every=None)
 
     def advance(self, seconds: float) -> int:
         """Move the clock, fire every timer that fell due, run what follows; how many timers fired."""

@@ -14,7 +14,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import os
 import random
+import socket
 import time
 import uuid
 from collections import deque
@@ -79,6 +81,8 @@ FINISHED = (S.SUCCESS, S.ERROR, S.CANCELLED)
 CHILD_PARAMS = ("env", "task_name", "evaluate_env", "notify")
 
 
+#: An engine that has not heart-beaten for this long is dead: another takes over its actions.
+ENGINE_TIMEOUT = dt.timedelta(seconds=120)
 #: How many times a transaction the database refused for now (deadlock) is tried.
 TRANSIENT_ATTEMPTS = 4
 R = TypeVar("R")
@@ -162,6 +166,7 @@ class Engine:
         )
         self._cache = StateCache()
         self._timer_listener: Callable[[dt.datetime], None] | None = None
+        self.engine_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def attach_runner(self, runner: ActionRunner) -> None:
         """Give the engine its runner (the runner usually needs the engine too)."""
@@ -726,6 +731,7 @@ class Engine:
             id=self._new_id(),
             name=prepared.name,
             state=S.RUNNING,
+            runner_id=self.engine_id,
             is_sync=prepared.is_sync,
             input=action_input,
             params=params,
@@ -780,7 +786,42 @@ class Engine:
 
     def fire_timers(self, timers: Sequence[Timer]) -> None:
         """Apply timers that fell due (claimed by this engine): each exactly once."""
-        self._in_batches(sorted(timers, key=lambda t: t.due_at), self._fire_one, self._timer_failed)
+        engines = [t for t in timers if t.kind == "engine"]
+        others = [t for t in timers if t.kind != "engine"]
+        if others:
+            self._in_batches(sorted(others, key=lambda t: t.due_at), self._fire_one, self._timer_failed)
+        for timer in engines:
+            self._take_over(timer)
+
+    # == engines: heartbeats and take-over ================================================
+    def heartbeat(self) -> None:
+        """Say this engine is alive: its own timer moves ``ENGINE_TIMEOUT`` ahead. If the engine
+        dies, the timer falls due and another engine takes over its unfinished actions."""
+        due = self._clock.now() + ENGINE_TIMEOUT
+        with self.store.atomic():
+            self.store.delete_timers(self.engine_id, "engine")
+            self.store.insert_timer(
+                Timer(
+                    id=self._new_id(),
+                    due_at=due,
+                    kind="engine",
+                    target_id=self.engine_id,
+                    created_at=self._clock.now(),
+                )
+            )
+
+    def _take_over(self, timer: Timer) -> None:
+        if not self.store.delete_timer(timer.id):
+            return  # taken over by another engine already
+        if timer.target_id == self.engine_id:
+            self.heartbeat()  # we are alive, only late
+            return
+        touched = self.recover(runner_id=timer.target_id)
+        LOG.warning(
+            "engine %s stopped heart-beating: took over %d of its action execution(s)",
+            timer.target_id,
+            touched,
+        )
 
     def _fire_one(self, work: _Work, timer: Timer) -> None:
         if not self.store.delete_timer(timer.id):
@@ -957,15 +998,19 @@ class Engine:
         self.store.insert_timer(self._cron_timer(updated))
 
     # == recovery ========================================================================
-    def recover(self) -> int:
-        """After a restart: re-run what never started or is safe to re-run; fail what is in doubt.
+    def recover(self, runner_id: str | None = None) -> int:
+        """Re-run what never started or is safe to re-run; fail what is in doubt.
 
-        Handed-off async actions keep waiting. Returns how many action executions were touched.
+        After a restart of the only engine (``runner_id`` None: every unfinished action
+        execution), or when an engine died (``runner_id``: only the ones it ran). Handed-off
+        async actions keep waiting. Returns how many action executions were touched.
         """
         commands: list[RunAction] = []
         in_doubt: list[ActionCompleted] = []
         for action_ex in self.store.unfinished_action_executions():
             if action_ex.state is S.IDLE or action_ex.dispatch == DISPATCH_HANDED_OFF:
+                continue
+            if runner_id is not None and action_ex.runner_id != runner_id:
                 continue
             if action_ex.params.get("safe_rerun") or action_ex.dispatch == DISPATCH_QUEUED:
                 commands.append(Conductor.command_for(action_ex))
@@ -980,8 +1025,16 @@ class Engine:
         if in_doubt:
             self.apply_events(in_doubt)
         if commands and self._runner is not None:
+            self._claim([c.action_execution_id for c in commands])
             self._runner.submit(commands)
         return len(commands) + len(in_doubt)
+
+    def _claim(self, action_ex_ids: list[str]) -> None:
+        """Make this engine the runner of action executions it is about to run again."""
+        with self.store.atomic():
+            for action_ex_id in action_ex_ids:
+                action_ex = self.store.get_action_execution(action_ex_id)
+                self.store.update(dataclasses.replace(action_ex, runner_id=self.engine_id), ("runner_id",))
 
     # == plumbing ========================================================================
     def _with_retries(self, once: Callable[..., R], **kwargs: Any) -> R:
@@ -1092,12 +1145,8 @@ class Engine:
         return [parent, child]
 
     def _flush(self, st: ExecutionState) -> None:
-        for task_id, reason in st.cancel_actions_of:
-            for action_ex in st.actions_of(task_id):
-                if action_ex.state in (S.RUNNING, S.PAUSED, S.IDLE):
-                    st.change(action_ex, state=S.CANCELLED, state_info=reason)
-                    if not action_ex.is_sync and action_ex.state is not S.IDLE:
-                        st.commands.append(CancelAction.of(action_ex))
+        self._cancel_pending_actions(st)
+        self._own_dispatched(st)
         for target_id, kind in st.timer_cancels:
             self.store.delete_timers(target_id, kind)
         for timer in st.timers:
@@ -1110,6 +1159,27 @@ class Engine:
                 self.store.insert(record)
             else:
                 self.store.update(record, tuple(fields))
+
+    @staticmethod
+    def _cancel_pending_actions(st: ExecutionState) -> None:
+        """The unfinished action executions of cancelled tasks: CANCELLED, async ones told."""
+        for task_id, reason in st.cancel_actions_of:
+            for action_ex in st.actions_of(task_id):
+                if action_ex.state in (S.RUNNING, S.PAUSED, S.IDLE):
+                    st.change(action_ex, state=S.CANCELLED, state_info=reason)
+                    if not action_ex.is_sync and action_ex.state is not S.IDLE:
+                        st.commands.append(CancelAction.of(action_ex))
+
+    def _own_dispatched(self, st: ExecutionState) -> None:
+        """This engine runs what it dispatches: if it dies, another engine knows what to take over."""
+        for command in st.commands:
+            dispatched = st.actions.get(command.action_execution_id)
+            if (
+                isinstance(command, RunAction)
+                and dispatched is not None
+                and dispatched.runner_id != self.engine_id
+            ):
+                st.change(dispatched, runner_id=self.engine_id)
 
     def _after_commit(self, states: Iterable[ExecutionState]) -> None:
         commands: list[Any] = []

@@ -123,6 +123,8 @@ class ActionExecution:
     project_id: str = "<default-project>"
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
+    #: The engine that handed it to its executors (whose death makes another engine recover it).
+    runner_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

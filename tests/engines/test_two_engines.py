@@ -48,7 +48,7 @@ class Node:
         self.runner = InlineRunner(Executor(registry, "http://127.0.0.1:8989"))
         self.engine = Engine(self.store, registry, self.runner, clock=clock, cron=CronTab())
         self.runner.engine = self.engine
-        self.scheduler = Scheduler(self.store, self.engine, clock=clock, batch=7)
+        self.scheduler = Scheduler(self.store, self.engine, clock=clock, batch=7, heartbeat_every=None)
         self.fired = 0
 
     def fire(self, rounds: int, start: threading.Barrier) -> None:
@@ -106,3 +106,46 @@ def test_each_cron_firing_starts_exactly_one_execution(nodes: tuple[Node, Node, 
         _race(first, second, rounds=3)
     assert len(_executions(first.store, "ping")) == 3
     assert first.store.count_timers() == 0  # the trigger is used up and deleted
+
+
+SIDE_EFFECTS = """
+version: '2.0'
+call_out:
+  tasks:
+    send:
+      action: test.count name=send
+    wait:
+      action: std.async_noop
+"""
+
+
+def test_an_engine_that_stops_heart_beating_has_its_actions_taken_over_once(
+    nodes: tuple[Node, Node, ManualClock],
+) -> None:
+    from mistral_core.engine.engine import ENGINE_TIMEOUT
+    from mistral_core.model import DISPATCH_STARTED
+
+    dead, alive, clock = nodes
+    dead.engine.create_workflows(SIDE_EFFECTS)
+    dead.engine.heartbeat()
+    alive.engine.heartbeat()
+    ex = dead.engine.start_workflow("call_out")  # the dead engine decided both actions, then died
+    actions = {a.name: a for a in dead.store.list_action_executions(Query())}
+    send, wait = actions["test.count"], actions["std.async_noop"]
+    assert {send.runner_id, wait.runner_id} == {dead.engine.engine_id}
+    dead.store.raise_dispatch([send.id], DISPATCH_STARTED)  # it had started the side effect
+    dead.runner.queue.clear()  # ...and died before running anything more
+
+    clock.advance(ENGINE_TIMEOUT.total_seconds() - 5)
+    alive.engine.heartbeat()
+    assert alive.scheduler.run_once() == 0  # not dead yet
+    clock.advance(10)
+    alive.engine.heartbeat()
+    assert alive.scheduler.run_once() == 1  # its engine timer fell due: taken over, once
+    alive.runner.drain()
+    send = alive.store.get_action_execution(send.id)
+    wait = alive.store.get_action_execution(wait.id)
+    assert send.state is State.ERROR and "stopped while" in (send.state_info or "")  # in doubt
+    assert wait.state is State.RUNNING and wait.runner_id == alive.engine.engine_id  # safe: run again
+    assert alive.scheduler.run_once() == 0
+    assert alive.store.get_workflow_execution(ex.id).state is State.RUNNING
