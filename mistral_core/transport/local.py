@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from mistral_core.executor import Executor
-from mistral_core.model import ActionCompleted, Command, Event, RunAction, State
+from mistral_core.model import ActionCompleted, ActionHandedOff, Command, Event, RunAction, State
 
 LOG = logging.getLogger(__name__)
 
@@ -84,6 +84,11 @@ class LocalTransport:
             event = self._start(cmd) or self._executor.run(cmd)
         except Exception:  # the executor already turns action failures into events; this is a bug guard
             LOG.exception("executor failed on %s", cmd.action_execution_id)
+            self._done(1)
+            return
+        if isinstance(event, ActionHandedOff) and cmd.safe_rerun:
+            # Nothing to record: after a crash an action safe to re-run is run again anyway, and an
+            # async one then simply waits again. Saves a write for every such wait.
             self._done(1)
             return
         self._events.put(event)
