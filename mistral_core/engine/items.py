@@ -8,6 +8,7 @@ order, when the last item finished.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -49,8 +50,6 @@ def _is_expression(text: str) -> bool:
 
 
 def _literal(text: str) -> Any:
-    import json
-
     try:
         return json.loads(text)
     except ValueError:

@@ -68,8 +68,6 @@ class ExecutionState:
     timer_cancels: list[tuple[str, str | None]] = dataclasses.field(default_factory=list)
     #: (task id, reason): the engine cancels the unfinished action executions of these tasks.
     cancel_actions_of: list[tuple[str, str]] = dataclasses.field(default_factory=list)
-    #: Child executions this transaction created or changed (sub-workflows), flushed with this one.
-    children: list[ExecutionState] = dataclasses.field(default_factory=list)
     #: What must happen to other executions in the same transaction:
     #: ("completed", parent task id, state, output, info) and ("pause" | "resume" | "cancel", child id, info).
     intents: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
@@ -83,7 +81,6 @@ class ExecutionState:
         self.timers = []
         self.timer_cancels = []
         self.cancel_actions_of = []
-        self.children = []
         self.intents = []
 
     # -- writing --------------------------------------------------------------------
