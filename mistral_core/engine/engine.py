@@ -47,7 +47,7 @@ from mistral_core.errors import (
     TransientStoreError,
     WorkflowInputError,
 )
-from mistral_core.lang.expressions import Evaluator
+from mistral_core.lang.expressions import Evaluator, NoRuntime
 from mistral_core.lang.spec import WorkflowSpec
 from mistral_core.lang.validation import ParsedWorkflow
 from mistral_core.model import (
@@ -90,6 +90,17 @@ R = TypeVar("R")
 
 def _new_id() -> str:
     return str(uuid.uuid4())
+
+
+class _EnvOnly(NoRuntime):
+    """What ``vars`` see when an execution starts: its input as ``$``, and ``env()``."""
+
+    def __init__(self, env: Any) -> None:
+        self._env = env if isinstance(env, dict) else {}
+
+    def env(self) -> dict[str, Any]:
+        """The execution's environment."""
+        return self._env
 
 
 class _Work:
@@ -329,7 +340,7 @@ class Engine:
         context = dict(wf_input)
         if spec.vars:
             context.update(
-                self._evaluator.evaluate(dict(spec.vars), {**wf_input, "__env": params.get("env")})
+                self._evaluator.evaluate(dict(spec.vars), dict(wf_input), _EnvOnly(params.get("env")))
             )
         wf_ex = WorkflowExecution(
             id=ex_id or self._new_id(),

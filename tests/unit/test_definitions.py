@@ -163,3 +163,19 @@ def _all():  # type: ignore[no-untyped-def]
     from mistral_core.model import Query
 
     return Query()
+
+
+def test_vars_see_the_input_and_env() -> None:
+    t = engine_with("""
+version: '2.0'
+wf:
+  input:
+    - n: 2
+  vars:
+    region: <% env().region %>
+    twice: <% $.n * 2 %>
+  output: {r: <% $.region %>, t: <% $.twice %>}
+  tasks:
+    a: {action: std.noop}
+""")
+    assert t.run("wf", params={"env": {"region": "north"}}).output == {"r": "north", "t": 4}
