@@ -472,7 +472,15 @@ class Conductor(TaskRunner):
 
     @staticmethod
     def _fail_stuck_joins(st: ExecutionState, queue: Queue) -> bool:
-        """Joins that can never be satisfied (nothing else is active) fail; True if any did."""
+        """Joins that can never be satisfied (nothing else is active) fail; True if any did.
+
+        Not while the execution is paused, nor while a finished task still waits to be
+        processed: either may yet lead to the join.
+        """
+        if st.wf_ex.state is not S.RUNNING:
+            return False
+        if any(not t.processed and t.state not in ACTIVE for t in st.tasks.values()):
+            return False
         active = list(st.active_tasks())
         if not active or any(t.state is not S.WAITING for t in active):
             return False

@@ -352,3 +352,31 @@ parent:
         t.push(t.running_action(running[0].id, "wait"), "SUCCESS", None)
     ex = t.execution(ex.id)
     assert ex.state is State.SUCCESS and ex.output == {"squares": [1, 4, 9]}
+
+
+def test_a_join_still_waiting_when_paused_is_not_failed_and_runs_after_resume() -> None:
+    t = engine_with("""
+version: '2.0'
+wf:
+  tasks:
+    start:
+      action: std.noop
+      on-success: [left, right]
+    left:
+      action: std.async_noop
+      on-success: both
+    right:
+      action: std.noop
+      on-success: both
+    both:
+      join: all
+      action: std.noop
+""")
+    ex = t.run("wf")
+    t.engine.update_execution(ex.id, State.PAUSED)
+    t.push(t.running_action(ex.id, "left"), "SUCCESS", None)
+    assert t.tasks(ex.id)["both"].state is State.WAITING
+    t.engine.update_execution(ex.id, State.RUNNING)
+    t.runner.drain()
+    assert t.execution(ex.id).state is State.SUCCESS
+    assert t.tasks(ex.id)["both"].state is State.SUCCESS
