@@ -537,7 +537,11 @@ class Conductor(TaskRunner):
         if st.wf_ex.state is not S.RUNNING or any(True for _ in st.active_tasks()):
             return
         tasks = list(st.tasks.values())
-        cancelled = [t.name for t in tasks if t.state is S.CANCELLED]
+        cancelled = [
+            t.name
+            for t in tasks
+            if t.state is S.CANCELLED and not t.runtime_context.get("ended_with_workflow")
+        ]
         failed = [t for t in tasks if t.state is S.ERROR and not t.runtime_context.get("error_handled")]
         if cancelled:
             self._end(st, S.CANCELLED, f"Cancelled tasks: {', '.join(cancelled)}")
@@ -595,7 +599,14 @@ class Conductor(TaskRunner):
 
     def _cancel_leftovers(self, st: ExecutionState, reason: str) -> None:
         for task in list(st.active_tasks()):
-            st.change(task, state=S.CANCELLED, state_info=f"Workflow ended: {reason}", finished_at=st.now)
+            st.change(
+                task,
+                state=S.CANCELLED,
+                state_info=f"Workflow ended: {reason}",
+                finished_at=st.now,
+                processed=True,
+                runtime_context={**task.runtime_context, "ended_with_workflow": True},
+            )
             self._cancel_timers(st, task, None)
             st.cancel_actions_of.append((task.id, f"Workflow ended: {reason}"))
 

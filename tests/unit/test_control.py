@@ -148,3 +148,26 @@ wf:
     t.runner.drain()
     assert t.execution(ex.id).state is State.SUCCESS
     assert t.task_states(ex.id) == {"a": "SUCCESS", "b": "SUCCESS"}
+
+
+def test_rerun_after_a_fail_command_ends_as_the_rerun_decides() -> None:
+    t = engine_with("""
+version: '2.0'
+wf:
+  tasks:
+    start:
+      action: std.noop
+      on-success: [flaky, slow]
+    flaky:
+      action: test.count name=flaky fail_until=1
+      on-error:
+        - fail msg="flaky failed"
+    slow:
+      action: std.async_noop
+""")
+    ex = t.run("wf")
+    assert (ex.state, ex.state_info) == (State.ERROR, "flaky failed")
+    assert t.tasks(ex.id)["slow"].state is State.CANCELLED
+    t.engine.rerun_task(t.tasks(ex.id)["flaky"].id)
+    t.runner.drain()
+    assert t.execution(ex.id).state is State.SUCCESS
