@@ -15,7 +15,7 @@ from typing import Any
 
 from mistral_core.engine.ports import Clock, Record
 from mistral_core.errors import NotFoundError, StoreError
-from mistral_core.model import ActionExecution, Query, State, TaskExecution, WorkflowExecution
+from mistral_core.model import ActionExecution, State, TaskExecution, WorkflowExecution
 from mistral_core.persistence.columns import (
     ACTION_EXECUTIONS,
     ALL_TABLES,
@@ -26,6 +26,7 @@ from mistral_core.persistence.columns import (
     TableSpec,
     dumps,
 )
+from mistral_core.persistence.executions import ExecutionReads
 from mistral_core.persistence.memorybase import ID, not_found, replaced
 from mistral_core.persistence.memorydefinitions import MemoryDefinitions
 from mistral_core.persistence.memorytimers import MemoryTimers
@@ -41,7 +42,7 @@ _PARENT_TASK = WORKFLOW_EXECUTIONS.index_of("task_execution_id")
 _CREATED = {table.name: table.index_of("created_at") for table in ALL_TABLES}
 
 
-class MemoryStore(MemoryTimers, MemoryDefinitions):
+class MemoryStore(MemoryTimers, MemoryDefinitions, ExecutionReads):
     """An :class:`~mistral_core.engine.ports.ExecutionStore` in memory, thread-safe.
 
     Args:
@@ -127,21 +128,6 @@ class MemoryStore(MemoryTimers, MemoryDefinitions):
         self._put(self._rows[table.name], old[ID], (seq, new))
         self._link(table, new)
 
-    def get_workflow_execution(self, wf_ex_id: str) -> WorkflowExecution:
-        """One workflow execution; NotFoundError if none."""
-        record: WorkflowExecution = self._get(WORKFLOW_EXECUTIONS, wf_ex_id)
-        return record
-
-    def get_task_execution(self, task_ex_id: str) -> TaskExecution:
-        """One task execution; NotFoundError if none."""
-        record: TaskExecution = self._get(TASK_EXECUTIONS, task_ex_id)
-        return record
-
-    def get_action_execution(self, action_ex_id: str) -> ActionExecution:
-        """One action execution; NotFoundError if none."""
-        record: ActionExecution = self._get(ACTION_EXECUTIONS, action_ex_id)
-        return record
-
     def task_executions_of(self, wf_ex_id: str) -> list[TaskExecution]:
         """Every task execution of a workflow execution, oldest first (ties: insertion order)."""
         with self._lock:
@@ -161,18 +147,6 @@ class MemoryStore(MemoryTimers, MemoryDefinitions):
         entries.sort(key=lambda entry: (entry[1][created], entry[0]))
         codec = self._codecs[table.name]
         return [codec.record(row) for _, row in entries]
-
-    def list_workflow_executions(self, query: Query) -> list[WorkflowExecution]:
-        """Workflow executions matching ``query``."""
-        return self._list(WORKFLOW_EXECUTIONS, query)
-
-    def list_task_executions(self, query: Query) -> list[TaskExecution]:
-        """Task executions matching ``query``."""
-        return self._list(TASK_EXECUTIONS, query)
-
-    def list_action_executions(self, query: Query) -> list[ActionExecution]:
-        """Action executions matching ``query``."""
-        return self._list(ACTION_EXECUTIONS, query)
 
     def delete_workflow_execution(self, wf_ex_id: str) -> None:
         """Delete a workflow execution, its tasks, their action executions and sub-workflows.

@@ -20,7 +20,7 @@ import peewee
 
 from mistral_core.engine.ports import Clock, Record
 from mistral_core.errors import InputError, MistralError, NotFoundError, StoreError
-from mistral_core.model import ActionExecution, Query, TaskExecution, WorkflowExecution
+from mistral_core.model import ActionExecution, TaskExecution, WorkflowExecution
 from mistral_core.persistence.columns import (
     ACTION_EXECUTIONS,
     EXECUTION_TABLES,
@@ -30,6 +30,7 @@ from mistral_core.persistence.columns import (
     dumps,
 )
 from mistral_core.persistence.dialects import SQLITE_BUSY_TIMEOUT_S, SQLITE_PRAGMAS
+from mistral_core.persistence.executions import ExecutionReads
 from mistral_core.persistence.sqlbase import not_found
 from mistral_core.persistence.sqldefinitions import SqlDefinitions
 from mistral_core.persistence.sqlquery import quote, select_list
@@ -37,7 +38,7 @@ from mistral_core.persistence.sqltimers import SqlTimers
 from mistral_core.persistence.tables import DISPATCHABLE, UNFINISHED_ACTIONS
 
 
-class SqlStore(SqlTimers, SqlDefinitions):
+class SqlStore(SqlTimers, SqlDefinitions, ExecutionReads):
     """An :class:`~mistral_core.engine.ports.ExecutionStore` in SQLite or PostgreSQL.
 
     Usually made by :func:`open_store`. Each thread uses its own connection;
@@ -127,21 +128,6 @@ class SqlStore(SqlTimers, SqlDefinitions):
         """
         self._update_record(_table_of(record), record, fields)
 
-    def get_workflow_execution(self, wf_ex_id: str) -> WorkflowExecution:
-        """One workflow execution; NotFoundError if none."""
-        record: WorkflowExecution = self._get(WORKFLOW_EXECUTIONS, wf_ex_id)
-        return record
-
-    def get_task_execution(self, task_ex_id: str) -> TaskExecution:
-        """One task execution; NotFoundError if none."""
-        record: TaskExecution = self._get(TASK_EXECUTIONS, task_ex_id)
-        return record
-
-    def get_action_execution(self, action_ex_id: str) -> ActionExecution:
-        """One action execution; NotFoundError if none."""
-        record: ActionExecution = self._get(ACTION_EXECUTIONS, action_ex_id)
-        return record
-
     def task_executions_of(self, wf_ex_id: str) -> list[TaskExecution]:
         """Every task execution of a workflow execution, oldest first (ties: insertion order)."""
         return self._children(TASK_EXECUTIONS, wf_ex_id)
@@ -153,18 +139,6 @@ class SqlStore(SqlTimers, SqlDefinitions):
     def _children(self, table: TableSpec, parent_id: str) -> list[Any]:
         record = self._codecs[table.name].record
         return [record(row) for row in self._all(self._sql[f"children {table.name}"], (parent_id,))]
-
-    def list_workflow_executions(self, query: Query) -> list[WorkflowExecution]:
-        """Workflow executions matching ``query``."""
-        return self._list(WORKFLOW_EXECUTIONS, query)
-
-    def list_task_executions(self, query: Query) -> list[TaskExecution]:
-        """Task executions matching ``query``."""
-        return self._list(TASK_EXECUTIONS, query)
-
-    def list_action_executions(self, query: Query) -> list[ActionExecution]:
-        """Action executions matching ``query``."""
-        return self._list(ACTION_EXECUTIONS, query)
 
     def delete_workflow_execution(self, wf_ex_id: str) -> None:
         """Delete a workflow execution, its tasks, their action executions and sub-workflows.
