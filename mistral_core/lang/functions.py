@@ -7,6 +7,7 @@ pure data helpers. Names and results follow Mistral's ``std_functions``.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid as _uuid
 from collections.abc import Callable, Mapping
@@ -61,12 +62,12 @@ def new_uuid(*_: Any) -> str:
     return str(_uuid.uuid4())
 
 
-# -- YAQL: yaql passes the context to a first parameter named "context" ------------------
-def _yaql_task(context: Any, name: str | None = None) -> Any:
+# -- the runtime's functions: the context is the first parameter, named "context" -------------
+def _task(context: Any, name: str | None = None) -> Any:
     return _runtime(context).task(name)
 
 
-def _yaql_tasks(
+def _tasks(
     context: Any,
     workflow_execution_id: str | None = None,
     recursive: bool = False,
@@ -76,24 +77,26 @@ def _yaql_tasks(
     return _runtime(context).tasks(workflow_execution_id, recursive, state, flat)
 
 
-def _yaql_execution(context: Any) -> Any:
+def _execution(context: Any) -> Any:
     return _runtime(context).execution()
 
 
-def _yaql_env(context: Any) -> Any:
+def _env(context: Any) -> Any:
     return _runtime(context).env()
 
 
-def _yaql_global(context: Any, name: str) -> Any:
+def _global(context: Any, name: str) -> Any:
     return _runtime(context).global_var(name)
 
 
-YAQL_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "task": _yaql_task,
-    "tasks": _yaql_tasks,
-    "execution": _yaql_execution,
-    "env": _yaql_env,
-    "global": _yaql_global,
+_RUNTIME_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "task": _task,
+    "tasks": _tasks,
+    "execution": _execution,
+    "env": _env,
+    "global": _global,
+}
+_DATA_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "json_dump": json_dump,
     "json_parse": json_parse,
     "yaml_dump": yaml_dump,
@@ -101,48 +104,12 @@ YAQL_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "uuid": new_uuid,
 }
 
+# YAQL passes its context to a first parameter named "context".
+YAQL_FUNCTIONS: dict[str, Callable[..., Any]] = {**_RUNTIME_FUNCTIONS, **_DATA_FUNCTIONS}
 
-# -- Jinja: pass_context gives the render context ------------------------------------------
-@jinja2.pass_context
-def _jinja_task(context: Any, name: str | None = None) -> Any:
-    return _runtime(context).task(name)
-
-
-@jinja2.pass_context
-def _jinja_tasks(
-    context: Any,
-    workflow_execution_id: str | None = None,
-    recursive: bool = False,
-    state: str | None = None,
-    flat: bool = False,
-) -> Any:
-    return _runtime(context).tasks(workflow_execution_id, recursive, state, flat)
-
-
-@jinja2.pass_context
-def _jinja_execution(context: Any) -> Any:
-    return _runtime(context).execution()
-
-
-@jinja2.pass_context
-def _jinja_env(context: Any) -> Any:
-    return _runtime(context).env()
-
-
-@jinja2.pass_context
-def _jinja_global(context: Any, name: str) -> Any:
-    return _runtime(context).global_var(name)
-
-
+# Jinja passes its render context to functions marked with pass_context (a partial is marked,
+# so that the YAQL function itself stays as it is).
 JINJA_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "task": _jinja_task,
-    "tasks": _jinja_tasks,
-    "execution": _jinja_execution,
-    "env": _jinja_env,
-    "global": _jinja_global,
-    "json_dump": json_dump,
-    "json_parse": json_parse,
-    "yaml_dump": yaml_dump,
-    "yaml_parse": yaml_parse,
-    "uuid": new_uuid,
+    **{name: jinja2.pass_context(functools.partial(func)) for name, func in _RUNTIME_FUNCTIONS.items()},
+    **_DATA_FUNCTIONS,
 }
