@@ -39,9 +39,9 @@ from mcbench.stats import median
 
 from mistral_core.bootstrap import build_service
 from mistral_core.config import Settings
-from mistral_core.engine.engine import Engine
 from mistral_core.persistence.memory import MemoryStore
 from mistral_core.server import SWITCH_INTERVAL_S
+from mistral_core.services.engine import Engine
 from mistral_core.testing import TestEngine
 
 STORES = ("sqlite", "memory", "inline")
@@ -60,7 +60,7 @@ class Harness:
         """Upload a new chain of ``length`` std.noop tasks; return its name."""
         self._names += 1
         name = f"engine_bench_{length}_{self._names}"
-        self.engine.create_workflows(chain_workflow(name, length))
+        self.engine.definitions.create_workflows(chain_workflow(name, length))
         return name
 
 
@@ -96,7 +96,7 @@ def scenario_a(h: Harness, executions: int) -> dict[str, Any]:
     """N chains of 10 started one after another; time until all applied."""
     name = h.workflow(CHAIN_LENGTH_A)
     cpu0, t0 = time.process_time(), time.perf_counter()
-    ids = [h.engine.start_workflow(name).id for _ in range(executions)]
+    ids = [h.engine.executions.start(name).id for _ in range(executions)]
     t_started = time.perf_counter()
     h.wait()
     seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
@@ -116,7 +116,7 @@ def scenario_e(h: Harness, tasks: int) -> dict[str, Any]:
     """One chain of ``tasks``; time per step."""
     name = h.workflow(tasks)
     cpu0, t0 = time.process_time(), time.perf_counter()
-    ex_id = h.engine.start_workflow(name).id
+    ex_id = h.engine.executions.start(name).id
     h.wait()
     seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     return {

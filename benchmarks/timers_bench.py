@@ -32,11 +32,11 @@ import uuid
 from pathlib import Path
 
 from mistral_core.actions.registry import ActionRegistry
-from mistral_core.engine.engine import Engine
 from mistral_core.executor import Executor
 from mistral_core.model import Timer
 from mistral_core.persistence.sql import open_store
 from mistral_core.scheduler import CronTab, Scheduler
+from mistral_core.services.engine import Engine
 from mistral_core.testing import InlineRunner, ManualClock
 
 WORKFLOW = """
@@ -95,16 +95,16 @@ def build(url: str, clock: ManualClock) -> tuple[Engine, InlineRunner, Scheduler
     runner = InlineRunner(Executor(registry, "http://127.0.0.1:8989"))
     engine = Engine(store, registry, runner, clock=clock, cron=CronTab())
     runner.engine = engine
-    return engine, runner, Scheduler(store, engine, clock=clock, batch=500)
+    return engine, runner, Scheduler(store, engine.timers, clock=clock, batch=500)
 
 
 def due_timeouts(
     engine: Engine, runner: InlineRunner, scheduler: Scheduler, clock: ManualClock, count: int
 ) -> None:
-    engine.create_workflows(WORKFLOW)
+    engine.definitions.create_workflows(WORKFLOW)
     started = time.perf_counter()
     for _ in range(count):
-        engine.start_workflow("waiter")
+        engine.executions.start("waiter")
     runner.drain()
     print(f"started {count} executions waiting with a 1 s timeout in {time.perf_counter() - started:.1f} s")
     clock.advance(2)

@@ -9,12 +9,12 @@ from typing import Any
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.api.app import create_app
 from mistral_core.config import Settings
-from mistral_core.engine.engine import Engine
 from mistral_core.executor import Executor
 from mistral_core.hooks import HookManager
 from mistral_core.model import DISPATCH_STARTED
 from mistral_core.persistence.sql import open_store
 from mistral_core.scheduler import CronTab, Scheduler
+from mistral_core.services.engine import Engine
 from mistral_core.transport.local import LocalTransport
 
 LOG = logging.getLogger(__name__)
@@ -63,11 +63,11 @@ def build_service(
         mark_started=lambda ids: store.raise_dispatch(ids, DISPATCH_STARTED),
     )
     engine.attach_runner(transport)
-    transport.start(engine)
-    scheduler = Scheduler(store, engine)
+    transport.start(engine.results)
+    scheduler = Scheduler(store, engine.timers)
     engine.on_timers_added(scheduler.wake)
     if settings.recovers:
-        recovered = engine.recover()
+        recovered = engine.recovery.recover()
         if recovered:
             LOG.warning("recovered %d action execution(s) left unfinished by the last stop", recovered)
     else:

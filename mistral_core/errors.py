@@ -18,6 +18,9 @@ The tree::
     ├── ActionError              an action cannot be found, built or run
     └── StoreError               the database failed (not the client's fault)
         └── TransientStoreError  the database refused the transaction for now (deadlock): retry
+
+Outside the tree, on purpose: :class:`NeedsData`, the pure engine's request for data it was not
+given (never seen outside the engine's unit of work).
 """
 
 from __future__ import annotations
@@ -107,3 +110,29 @@ class StoreError(MistralError):
 class TransientStoreError(StoreError):
     """The database refused the transaction for now (a deadlock, a serialization failure, a busy
     file); running the same transaction again can succeed."""
+
+
+class NeedsData(Exception):
+    """Not an error and not a :class:`MistralError`: the pure engine asks for data it was not given.
+
+    The conductor works only on what it was handed. When an event leads it to data that was not
+    loaded (the action executions of a task, the tasks of another execution for ``tasks()``, the
+    ad-hoc actions), it raises this; the unit of work rolls the transaction back, loads what is
+    named here as well, and runs the transaction again. Expression evaluation lets it through.
+
+    Args:
+        actions_of: task execution ids whose action executions are needed.
+        executions: workflow execution ids whose tasks and sub-workflows (recursively) are needed.
+        catalog: the ad-hoc actions must be checked against the store.
+    """
+
+    def __init__(
+        self,
+        actions_of: frozenset[str] = frozenset(),
+        executions: frozenset[str] = frozenset(),
+        catalog: bool = False,
+    ) -> None:
+        super().__init__(f"needs data: actions_of={sorted(actions_of)} executions={sorted(executions)}")
+        self.actions_of = actions_of
+        self.executions = executions
+        self.catalog = catalog

@@ -2,7 +2,7 @@
 
 from mistral_core.testing import TestEngine
 t = TestEngine({"my.action": MyAction})
-t.engine.create_workflows(WF_YAML)
+t.engine.definitions.create_workflows(WF_YAML)
 ex = t.run("my_wf", {"x": 1})          # runs every sync action to completion
 assert ex.state.value == "SUCCESS"
 """
@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mistral_core.actions.registry import ActionRegistry
-from mistral_core.engine.engine import Engine
 from mistral_core.executor import Executor
 from mistral_core.model import (
     CancelAction,
@@ -28,6 +27,7 @@ from mistral_core.model import (
 )
 from mistral_core.persistence.memory import MemoryStore
 from mistral_core.scheduler import CronTab, Scheduler
+from mistral_core.services.engine import Engine
 
 
 class ManualClock:
@@ -73,7 +73,7 @@ class InlineRunner:
         count = 0
         while self.queue:
             event = self.executor.run(self.queue.popleft())
-            self.engine.apply_events([event])
+            self.engine.results.apply_events([event])
             count += 1
         return count
 
@@ -104,7 +104,7 @@ class TestEngine:
         self.runner = InlineRunner(Executor(self.registry, public_url))
         self.engine = Engine(self.store, self.registry, self.runner, clock=self.clock, cron=CronTab())
         self.runner.engine = self.engine
-        self.scheduler = Scheduler(self.store, self.engine, clock=self.clock, heartbeat_every=None)
+        self.scheduler = Scheduler(self.store, self.engine.timers, clock=self.clock, heartbeat_every=None)
 
     def advance(self, seconds: float) -> int:
         """Move the clock, fire every timer that fell due, run what follows; how many timers fired."""
@@ -123,7 +123,7 @@ class TestEngine:
 
     def run(self, workflow: str, wf_input: dict[str, Any] | None = None, **kwargs: Any) -> WorkflowExecution:
         """Start a workflow and run every sync action to completion; return the execution as it is then."""
-        wf_ex = self.engine.start_workflow(workflow, wf_input=wf_input, **kwargs)
+        wf_ex = self.engine.executions.start(workflow, wf_input=wf_input, **kwargs)
         self.runner.drain()
         return self.store.get_workflow_execution(wf_ex.id)
 
@@ -145,7 +145,7 @@ class TestEngine:
 
     def push(self, action_ex_id: str, state: str, output: Any = None) -> WorkflowExecution:
         """Push an async result (as the API does), run what follows, return the workflow execution."""
-        action_ex = self.engine.complete_action(action_ex_id, State(state), output)
+        action_ex = self.engine.results.complete(action_ex_id, State(state), output)
         self.runner.drain()
         assert action_ex.workflow_execution_id is not None
         return self.store.get_workflow_execution(action_ex.workflow_execution_id)

@@ -10,7 +10,6 @@ import falcon
 
 from mistral_core.api import errors
 from mistral_core.api.context import ApiContext
-from mistral_core.api.facade import EngineFacade
 from mistral_core.api.resources import (
     action_executions,
     actions,
@@ -22,12 +21,13 @@ from mistral_core.api.resources import (
     workbooks,
     workflows,
 )
+from mistral_core.services.engine import Engine
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 
 
 def create_app(
-    engine: EngineFacade, *, public_url: str, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    engine: Engine, *, public_url: str, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """Build the REST API v2 application.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from mistral_core.api.facade import EngineFacade
+from mistral_core.services.engine import Engine
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -18,7 +18,7 @@ class ApiContext:
         max_body_bytes: the largest request body accepted (413 past it).
     """
 
-    engine: EngineFacade
+    engine: Engine
     public_url: str
     max_body_bytes: int
 

@@ -229,7 +229,7 @@ TASK: View[TaskExecution] = View(
         ("state", _state),
         ("state_info", _attr("state_info")),
         ("project_id", _attr("project_id")),
-        ("runtime_context", _js("runtime_context")),
+        ("runtime_context", lambda task_ex: _json_text(task_ex.runtime_context.to_json())),
         ("result", _task_result),
         ("published", _js("published")),
         ("processed", _attr("processed")),

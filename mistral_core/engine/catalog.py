@@ -5,23 +5,39 @@ declared input is checked (defaults filled), each ``base-input`` is evaluated
 with the input of the level above as ``$``, and the ``output`` transformations
 are collected to be applied to the result, innermost first. Inside a workbook,
 a short name finds the workbook's own action (``<workbook>.<name>``) first.
+
+The catalog does no I/O. It holds the registry (fixed for the life of the
+process) and a *snapshot* of the ad-hoc actions with the store's version of
+them. The unit of work checks that version in every transaction that may use an
+ad-hoc action (:meth:`Catalog.needs_check`) and refreshes the snapshot when
+another process (or this one) changed a definition; a call that may resolve to
+an ad-hoc action without that check raises :class:`~mistral_core.errors.NeedsData`.
+So a definition changed anywhere applies to the next transaction everywhere.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from mistral_core.engine.ports import ActionCatalog, ExecutionStore, PreparedAction
-from mistral_core.errors import ActionError, ExpressionError, NotFoundError
+from mistral_core.engine.ports import ActionCatalog, PreparedAction
+from mistral_core.errors import ActionError, ExpressionError, NeedsData
 from mistral_core.lang.documents import AdhocSpec
-from mistral_core.lang.expressions import Evaluator
+from mistral_core.lang.expressions import Evaluator, has_expression
+from mistral_core.lang.spec import WorkflowSpec
+from mistral_core.model import ActionDefinition
 
 MAX_DEPTH = 10
-#: How long a looked-up ad-hoc action is trusted; changes made through this engine apply at once.
-CACHE_SECONDS = 5.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AdhocSnapshot:
+    """The ad-hoc actions of the default namespace as the store had them at ``version``."""
+
+    version: Any = None
+    specs: Mapping[str, AdhocSpec] = dataclasses.field(default_factory=dict)
 
 
 class Catalog:
@@ -29,53 +45,92 @@ class Catalog:
 
     Args:
         python_actions: the registry of Python actions.
-        store: where ad-hoc action definitions live.
         evaluator: evaluates ``base-input`` and ``output``.
     """
 
-    def __init__(self, python_actions: ActionCatalog, store: ExecutionStore, evaluator: Evaluator) -> None:
+    def __init__(self, python_actions: ActionCatalog, evaluator: Evaluator) -> None:
         self._python = python_actions
-        self._store = store
         self._evaluator = evaluator
-        self._adhoc: dict[str, tuple[float, AdhocSpec | None]] = {}
+        self._python_names = frozenset(d.name for d in self.python_actions())
+        self._snapshot = AdhocSnapshot()
         self._lock = threading.Lock()
+        self._needs: dict[int, tuple[WorkflowSpec, bool]] = {}
 
-    def forget(self) -> None:
-        """Drop cached ad-hoc definitions (after one was created, changed or deleted)."""
+    # -- the snapshot of ad-hoc actions ------------------------------------------------
+    @property
+    def version(self) -> Any:
+        """The store's version of the ad-hoc actions the snapshot holds (None: never read)."""
+        return self._snapshot.version
+
+    def refresh(self, version: Any, definitions: Iterable[ActionDefinition]) -> None:
+        """Replace the snapshot with these definitions, read at ``version``."""
+        specs = {d.name: AdhocSpec.build(d.name, d.spec) for d in definitions if d.namespace == ""}
         with self._lock:
-            self._adhoc.clear()
+            self._snapshot = AdhocSnapshot(version, specs)
+
+    def python_names(self) -> frozenset[str]:
+        """The exact names of the Python actions."""
+        return self._python_names
+
+    def needs_check(self, spec: WorkflowSpec) -> bool:
+        """Whether running ``spec`` may call an ad-hoc action (its names need the current snapshot)."""
+        cached = self._needs.get(id(spec))
+        if cached is not None and cached[0] is spec:
+            return cached[1]
+        answer = "." in spec.name or any(
+            task.action is not None and (has_expression(task.action) or task.action not in self._python_names)
+            for task in spec.tasks.values()
+        )
+        if len(self._needs) > 4096:
+            self._needs.clear()
+        self._needs[id(spec)] = (spec, answer)
+        return answer
 
     def python_actions(self) -> list[Any]:
         """The Python actions (for ``GET /v2/actions``)."""
         lister = getattr(self._python, "list", None)
         return [*lister()] if lister else []
 
+    # -- resolving --------------------------------------------------------------------
     def prepare(
         self,
         name: str,
         action_input: dict[str, Any],
         workflow_name: str | None = None,
         context: Callable[[], dict[str, Any]] | None = None,
+        checked: bool = False,
     ) -> PreparedAction:
         """Resolve ``name`` (workbook-local first) and check the call.
 
         ``context`` gives the calling task's expression data: an ad-hoc action's ``base-input``
-        sees it behind the action's own input (as in Mistral).
+        sees it behind the action's own input (as in Mistral). ``checked`` says whether the
+        snapshot of ad-hoc actions was checked against the store in this transaction.
 
         Raises:
             ActionError: unknown action, bad input, an ad-hoc chain that loops or fails to evaluate.
+            NeedsData: the name may be an ad-hoc action and the snapshot was not checked.
         """
-        if workflow_name and "." in workflow_name:
+        in_workbook = bool(workflow_name and "." in workflow_name)
+        if name in self._python_names and not in_workbook:
+            return self._python.prepare(name, action_input)
+        if not checked:
+            raise NeedsData(catalog=True)
+        specs = self._snapshot.specs
+        if in_workbook and workflow_name:
             local = f"{workflow_name.rsplit('.', 1)[0]}.{name}"
-            if self._adhoc_spec(local) is not None:
+            if local in specs:
                 name = local
-        spec = self._adhoc_spec(name)
+        spec = specs.get(name)
         if spec is None:
             return self._python.prepare(name, action_input)
-        return self._prepare_adhoc(spec, action_input, context() if context else {})
+        return self._prepare_adhoc(specs, spec, action_input, context() if context else {})
 
     def _prepare_adhoc(
-        self, top: AdhocSpec, action_input: dict[str, Any], context: dict[str, Any]
+        self,
+        specs: Mapping[str, AdhocSpec],
+        top: AdhocSpec,
+        action_input: dict[str, Any],
+        context: dict[str, Any],
     ) -> PreparedAction:
         spec: AdhocSpec | None = top
         current = dict(action_input)
@@ -91,7 +146,7 @@ class Catalog:
             if spec.has_output:
                 transforms.insert(0, spec.output)
             base = spec.base
-            spec = self._adhoc_spec(base)
+            spec = specs.get(base)
         prepared = self._python.prepare(base, current)
         return PreparedAction(
             name=top.name,
@@ -127,19 +182,3 @@ class Catalog:
         for spec_output in transforms:
             result = self._evaluator.evaluate(spec_output, result)
         return result
-
-    def _adhoc_spec(self, name: str) -> AdhocSpec | None:
-        now = time.monotonic()
-        with self._lock:
-            cached = self._adhoc.get(name)
-        if cached is not None and now - cached[0] < CACHE_SECONDS:
-            return cached[1]
-        spec: AdhocSpec | None
-        try:
-            stored = self._store.get_action_definition(name)
-            spec = AdhocSpec.build(stored.name, stored.spec)
-        except (NotFoundError, AttributeError):
-            spec = None
-        with self._lock:
-            self._adhoc[name] = (now, spec)
-        return spec

@@ -19,13 +19,13 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from mistral_core.engine import items as wi
+from mistral_core.engine.intents import CancelChild, ChildEnded, PauseChild, ResumeChild
 from mistral_core.engine.runtime import GLOBALS_KEY, Runtime, error_text, failure_message
 from mistral_core.engine.state import ACTIVE, ExecutionState
 from mistral_core.engine.tasks import Queue, S, TaskRunner
 from mistral_core.errors import ExpressionError
 from mistral_core.lang.spec import Clause, TaskSpec, Transition
-from mistral_core.model import ActionExecution, State, TaskExecution, Timer
+from mistral_core.model import ActionExecution, State, TaskExecution, TaskFlags, Timer, Trigger
 
 __all__ = ["Conductor"]
 
@@ -77,7 +77,7 @@ class Conductor(TaskRunner):
         if task is None or task.state not in (S.RUNNING, S.PAUSED):
             return action_ex
         queue: Queue = deque()
-        if wi.KEY in task.runtime_context:
+        if task.runtime_context.with_items is not None:
             self._item_done(st, task, action_ex, queue)
         else:
             info = (
@@ -95,7 +95,7 @@ class Conductor(TaskRunner):
         if task is None or st.wf_ex.state not in (S.RUNNING, S.PAUSED):
             return
         if st.wf_ex.state is S.PAUSED and timer.kind != "timeout":
-            st.change(task, runtime_context={**task.runtime_context, "deferred_timer": timer.kind})
+            st.flag(task, deferred_timer=timer.kind)
             return
         queue: Queue = deque()
         self._timer_fired(st, task, timer.kind, timer.payload, queue)
@@ -106,7 +106,7 @@ class Conductor(TaskRunner):
         if st.wf_ex.state is not S.RUNNING:
             return
         st.change(st.wf_ex, state=S.PAUSED, state_info=info)
-        self._to_children(st, "pause", info)
+        self._to_children(st, PauseChild, info)
 
     def resume(self, st: ExecutionState) -> None:
         """Resume a paused execution: start what the pause held back, process what finished meanwhile."""
@@ -116,7 +116,7 @@ class Conductor(TaskRunner):
         queue: Queue = deque()
         for task in list(st.tasks.values()):
             self._resume_task(st, task, queue)
-        self._to_children(st, "resume", None)
+        self._to_children(st, ResumeChild, None)
         self._settle(st, queue)
 
     def cancel(self, st: ExecutionState, info: str | None = None) -> None:
@@ -134,18 +134,20 @@ class Conductor(TaskRunner):
         for action_ex in st.actions_of(task.id):
             if action_ex.accepted and (reset or action_ex.state is not S.SUCCESS):
                 st.change(action_ex, accepted=False)
-        runtime = {
-            k: v
-            for k, v in task.runtime_context.items()
-            if k in ("triggered_by",) or (k == wi.KEY and not reset)
-        }
+        flags = task.runtime_context
+        runtime = TaskFlags(triggered_by=flags.triggered_by, with_items=None if reset else flags.with_items)
         task = st.change(
-            task, state=S.RUNNING, state_info=None, processed=False, runtime_context=runtime, finished_at=None
+            task,
+            reopen=True,
+            state=S.RUNNING,
+            state_info=None,
+            processed=False,
+            runtime_context=runtime,
+            finished_at=None,
         )
-        if st.wf_ex.state is not S.RUNNING:
-            st.change(st.wf_ex, state=S.RUNNING, state_info=None, output={})
+        self._reopen_workflow(st)
         queue: Queue = deque()
-        if not reset and wi.KEY in runtime:
+        if runtime.with_items is not None:
             self._rerun_failed_items(st, task, queue)
         else:
             self._start_task(st, task, queue)
@@ -155,13 +157,19 @@ class Conductor(TaskRunner):
         """Skip a failed task: it becomes SKIPPED and the workflow goes on through ``on-skip``."""
         st.change(
             task,
+            reopen=True,
             state=S.SKIPPED,
             processed=False,
-            runtime_context={k: v for k, v in task.runtime_context.items() if k != "error_handled"},
+            runtime_context=task.runtime_context.set(error_handled=False),
         )
-        if st.wf_ex.state is not S.RUNNING:
-            st.change(st.wf_ex, state=S.RUNNING, state_info=None, output={})
+        self._reopen_workflow(st)
         self._settle(st, deque([task.id]))
+
+    @staticmethod
+    def _reopen_workflow(st: ExecutionState) -> None:
+        """A task of a finished execution runs again (re-run, skip): the execution is RUNNING again."""
+        if st.wf_ex.state is not S.RUNNING:
+            st.change(st.wf_ex, reopen=True, state=S.RUNNING, state_info=None, output={})
 
     # == sub-workflows ===================================================================
 
@@ -179,7 +187,7 @@ class Conductor(TaskRunner):
         if task is None or task.state not in (S.RUNNING, S.PAUSED):
             return
         queue: Queue = deque()
-        if index is not None and wi.KEY in task.runtime_context:
+        if index is not None and task.runtime_context.with_items is not None:
             self.child_item_done(st, task, state, output, index, queue)
         else:
             self._attempt_done(st, task, state, output, None if state is S.SUCCESS else info, queue)
@@ -198,14 +206,14 @@ class Conductor(TaskRunner):
             return
         st.change(
             task,
+            reopen=True,
             state=S.RUNNING,
             state_info=None,
             processed=False,
             finished_at=None,
-            runtime_context={k: v for k, v in task.runtime_context.items() if k != "error_handled"},
+            runtime_context=task.runtime_context.set(error_handled=False),
         )
-        if st.wf_ex.state is not S.RUNNING:
-            st.change(st.wf_ex, state=S.RUNNING, state_info=None, output={})
+        self._reopen_workflow(st)
 
     # == after a task finished ===========================================================
 
@@ -214,14 +222,14 @@ class Conductor(TaskRunner):
         st: ExecutionState,
         name: str,
         in_context: dict[str, Any],
-        trigger: dict[str, str] | None,
+        trigger: Trigger | None,
         queue: Queue,
     ) -> None:
         task_spec = st.spec.tasks[name]
         if task_spec.join is not None and st.spec.type == "direct":
             self._join(st, task_spec, in_context, trigger, queue)
             return
-        task = self._new_task(st, task_spec, S.RUNNING, in_context, [trigger] if trigger else [])
+        task = self._new_task(st, task_spec, S.RUNNING, in_context, (trigger,) if trigger else ())
         self._start_task(st, task, queue)
 
     def _settle(self, st: ExecutionState, queue: Queue) -> None:
@@ -236,36 +244,33 @@ class Conductor(TaskRunner):
 
     def _after_task(self, st: ExecutionState, task: TaskExecution, queue: Queue) -> None:
         task_spec = st.spec.tasks[task.name]
-        runtime = dict(task.runtime_context)
-        if not runtime.get("published"):
+        if not task.runtime_context.published:
             task = self._publish(st, task, task_spec)
             if task_spec.keep_result is False:
                 task = self._drop_result(st, task)
-            runtime = dict(task.runtime_context)
+        flags = task.runtime_context
         if st.spec.type == "reverse":
-            self._task_processed(st, task, runtime, task_spec)
+            self._task_processed(st, task, flags)
             if task.state is S.SUCCESS:
                 self._reverse_next(st, queue)
             return
         fired = self._fired_transitions(st, task, task_spec)
         if any(key == "on-error" for _, key in fired):
-            runtime["error_handled"] = True
-        start_at = runtime.pop("resume_at", 0)
+            flags = flags.set(error_handled=True)
+        start_at, flags = flags.resume_at, flags.set(resume_at=0)
         for index, (transition, key) in enumerate(fired[start_at:], start=start_at):
             if st.wf_ex.state is not S.RUNNING:
                 break
             if transition.is_command and transition.target == "pause":
-                self._pause_command(st, task, transition, runtime, index)
+                self._pause_command(st, task, transition, flags, index)
                 return
             self._follow(st, task, transition, key, queue)
         self._joins_not_reached(st, task, {t.target for t, _ in fired if not t.is_command}, queue)
-        self._task_processed(st, task, runtime, task_spec)
+        self._task_processed(st, task, flags)
 
-    def _task_processed(
-        self, st: ExecutionState, task: TaskExecution, runtime: dict[str, Any], task_spec: TaskSpec
-    ) -> None:
-        runtime.pop("published", None)
-        task = st.change(task, processed=True, runtime_context=runtime)
+    @staticmethod
+    def _task_processed(st: ExecutionState, task: TaskExecution, flags: TaskFlags) -> None:
+        task = st.change(task, processed=True, runtime_context=flags.set(published=False))
         st.notify("mistral_task_execution_completed", "task_ex", task)
 
     @staticmethod
@@ -281,13 +286,13 @@ class Conductor(TaskRunner):
         st: ExecutionState,
         task: TaskExecution,
         transition: Transition,
-        runtime: dict[str, Any],
+        flags: TaskFlags,
         index: int,
     ) -> None:
         msg = self._command_params(st, task, transition).get("msg")
-        st.change(task, runtime_context={**runtime, "resume_at": index + 1, "published": True})
+        st.change(task, runtime_context=flags.set(resume_at=index + 1, published=True))
         st.change(st.wf_ex, state=S.PAUSED, state_info=msg or f"Paused by task '{task.name}'")
-        self._to_children(st, "pause", msg)
+        self._to_children(st, PauseChild, msg)
 
     def _publish(self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec) -> TaskExecution:
         spec_value = {
@@ -296,7 +301,7 @@ class Conductor(TaskRunner):
             S.SKIPPED: task_spec.publish_on_skip,
         }.get(task.state)
         scoped = self._clause_publish(task, task_spec)
-        runtime = {**task.runtime_context, "published": True}
+        runtime = task.runtime_context.set(published=True)
         if not spec_value and not scoped:
             return st.change(task, runtime_context=runtime)
         try:
@@ -312,6 +317,7 @@ class Conductor(TaskRunner):
             detail = exc.detail if isinstance(exc, ExpressionError) else str(exc)
             return st.change(
                 task,
+                amend=True,
                 state=S.ERROR,
                 runtime_context=runtime,
                 state_info=f"Failed to publish variables of task '{task.name}': {detail}",
@@ -372,7 +378,7 @@ class Conductor(TaskRunner):
     ) -> None:
         if not transition.is_command:
             context = {**task.in_context, **task.published}
-            self._spawn(st, transition.target, context, {"task_id": task.id, "event": key}, queue)
+            self._spawn(st, transition.target, context, Trigger(task.id, key), queue)
             return
         msg = self._command_params(st, task, transition).get("msg")
         if transition.target == "fail":
@@ -398,21 +404,21 @@ class Conductor(TaskRunner):
         st: ExecutionState,
         task_spec: TaskSpec,
         in_context: dict[str, Any],
-        trigger: dict[str, str] | None,
+        trigger: Trigger | None,
         queue: Queue,
     ) -> None:
-        source = st.tasks[trigger["task_id"]].name if trigger else ""
+        source = st.tasks[trigger.task_id].name if trigger else ""
         task = self._join_instance(st, task_spec.name, source)
         if task is None:
-            task = self._new_task(st, task_spec, S.WAITING, {}, [])
-        triggers = [*task.runtime_context.get("triggered_by", []), *([trigger] if trigger else [])]
+            task = self._new_task(st, task_spec, S.WAITING, {}, ())
+        triggers = (*task.runtime_context.triggered_by, *((trigger,) if trigger else ()))
         merged = {**task.in_context, **in_context}
         task = st.change(
-            task, in_context=merged, runtime_context={**task.runtime_context, "triggered_by": triggers}
+            task, in_context=merged, runtime_context=task.runtime_context.set(triggered_by=triggers)
         )
         if task.state is not S.WAITING:
             return
-        sources = {st.tasks[t["task_id"]].name for t in triggers if t["task_id"] in st.tasks}
+        sources = {st.tasks[t.task_id].name for t in triggers if t.task_id in st.tasks}
         inbound = st.spec.inbound.get(task_spec.name, ())
         needed = (
             len(inbound)
@@ -437,9 +443,9 @@ class Conductor(TaskRunner):
                 continue
             join = self._join_instance(st, name, task.name)
             if join is None:
-                join = self._new_task(st, st.spec.tasks[name], S.WAITING, {}, [])
-            missed = [*join.runtime_context.get("not_reached_by", []), task.name]
-            join = st.change(join, runtime_context={**join.runtime_context, "not_reached_by": missed})
+                join = self._new_task(st, st.spec.tasks[name], S.WAITING, {}, ())
+            missed = (*join.runtime_context.not_reached_by, task.name)
+            join = st.flag(join, not_reached_by=missed)
             if join.state is not S.WAITING:
                 continue
             inbound = st.spec.inbound.get(name, ())
@@ -461,11 +467,8 @@ class Conductor(TaskRunner):
         latest = st.latest_task(name)
         if latest is None:
             return None
-        seen = {
-            st.tasks[t["task_id"]].name
-            for t in latest.runtime_context.get("triggered_by", [])
-            if t["task_id"] in st.tasks
-        }
+        triggers = latest.runtime_context.triggered_by
+        seen = {st.tasks[t.task_id].name for t in triggers if t.task_id in st.tasks}
         if source in seen:
             return None  # a loop came round again: a new instance
         return latest if latest.state is S.WAITING or len(seen) < len(st.spec.inbound.get(name, ())) else None
@@ -527,7 +530,7 @@ class Conductor(TaskRunner):
             context: dict[str, Any] = {}
             for required in st.spec.tasks[name].requires:
                 context.update({**latest[required].in_context, **latest[required].published})
-            triggers = [{"task_id": latest[r].id, "event": "requires"} for r in st.spec.tasks[name].requires]
+            triggers = tuple(Trigger(latest[r].id, "requires") for r in st.spec.tasks[name].requires)
             task = self._new_task(st, st.spec.tasks[name], S.RUNNING, context, triggers)
             self._start_task(st, task, queue)
 
@@ -538,11 +541,9 @@ class Conductor(TaskRunner):
             return
         tasks = list(st.tasks.values())
         cancelled = [
-            t.name
-            for t in tasks
-            if t.state is S.CANCELLED and not t.runtime_context.get("ended_with_workflow")
+            t.name for t in tasks if t.state is S.CANCELLED and not t.runtime_context.ended_with_workflow
         ]
-        failed = [t for t in tasks if t.state is S.ERROR and not t.runtime_context.get("error_handled")]
+        failed = [t for t in tasks if t.state is S.ERROR and not t.runtime_context.error_handled]
         if cancelled:
             self._end(st, S.CANCELLED, f"Cancelled tasks: {', '.join(cancelled)}")
         elif failed:
@@ -551,7 +552,7 @@ class Conductor(TaskRunner):
             self._end(st, S.SUCCESS, None)
 
     def _end(self, st: ExecutionState, state: State, info: str | None) -> None:
-        self._to_children(st, "cancel", info)
+        self._to_children(st, CancelChild, info)
         self._cancel_leftovers(st, info or state.value)
         data = self._final_data(st)
         output: Any
@@ -569,7 +570,7 @@ class Conductor(TaskRunner):
         st.notify("mistral_workflow_execution_completed", "wf_ex", wf_ex)
         if wf_ex.task_execution_id:
             index = wf_ex.params.get("index")
-            st.intents.append(("completed", wf_ex.task_execution_id, state, output, info, index))
+            st.intents.append(ChildEnded(wf_ex.task_execution_id, state, output, info, index))
 
     def _final_data(self, st: ExecutionState) -> dict[str, Any]:
         context = self._final_context(st)
@@ -586,9 +587,7 @@ class Conductor(TaskRunner):
     @staticmethod
     def _final_context(st: ExecutionState) -> dict[str, Any]:
         triggering = {
-            trigger["task_id"]
-            for t in st.tasks.values()
-            for trigger in t.runtime_context.get("triggered_by", ())
+            trigger.task_id for t in st.tasks.values() for trigger in t.runtime_context.triggered_by
         }
         context: dict[str, Any] = {}
         for task in st.tasks.values():
@@ -605,14 +604,21 @@ class Conductor(TaskRunner):
                 state_info=f"Workflow ended: {reason}",
                 finished_at=st.now,
                 processed=True,
-                runtime_context={**task.runtime_context, "ended_with_workflow": True},
+                runtime_context=task.runtime_context.set(ended_with_workflow=True),
             )
             self._cancel_timers(st, task, None)
             st.cancel_actions_of.append((task.id, f"Workflow ended: {reason}"))
 
     @staticmethod
-    def _to_children(st: ExecutionState, what: str, info: str | None) -> None:
+    def _to_children(
+        st: ExecutionState, what: type[PauseChild | ResumeChild | CancelChild], info: str | None
+    ) -> None:
+        """Pass a pause, resume or cancel down to the sub-workflows of this execution's tasks."""
         for task in st.tasks.values():
-            child = task.runtime_context.get("child_execution_id")
-            if child and (task.state in ACTIVE or what == "resume"):
-                st.intents.append((what, child, info))
+            child = task.runtime_context.child_execution_id
+            if not child:
+                continue
+            if what is ResumeChild:
+                st.intents.append(ResumeChild(child))
+            elif task.state in ACTIVE:
+                st.intents.append(PauseChild(child, info) if what is PauseChild else CancelChild(child, info))

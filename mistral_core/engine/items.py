@@ -1,6 +1,6 @@
 """with-items: the collections of a task, and the bookkeeping of its items.
 
-The per-task counters live in ``runtime_context["with_items"]`` (a few integers:
+The per-task counters live in the task's flags (``ItemCounters``: a few integers,
 constant size, whatever the number of items), so finishing one item of 10,000
 costs the same as finishing one of 10. The results are gathered once, in item
 order, when the last item finished.
@@ -13,9 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from mistral_core.errors import ExpressionError
-from mistral_core.model import ActionExecution, State
+from mistral_core.model import ActionExecution, ItemCounters, State
 
-KEY = "with_items"
 S = State
 
 
@@ -56,18 +55,6 @@ def _literal(text: str) -> Any:
         return text
 
 
-def new_counters(count: int, concurrency: int) -> dict[str, int]:
-    """Counters of a with-items task about to start ``count`` items."""
-    return {
-        "count": count,
-        "started": 0,
-        "done": 0,
-        "failed": 0,
-        "cancelled": 0,
-        "concurrency": concurrency if 0 < concurrency < count else count,
-    }
-
-
 def item_index(action_ex: ActionExecution) -> int:
     """The item index an action execution runs (kept in its ``params``)."""
     return int(action_ex.params.get("index", 0))
@@ -84,10 +71,10 @@ def results_in_order(actions: list[ActionExecution], count: int) -> list[Any]:
     return results
 
 
-def outcome(counters: dict[str, int]) -> tuple[State, str | None]:
+def outcome(counters: ItemCounters) -> tuple[State, str | None]:
     """The task's state once every item finished (Mistral waits for all, then judges)."""
-    if counters["cancelled"]:
+    if counters.cancelled:
         return S.CANCELLED, "One or more actions was cancelled."
-    if counters["failed"]:
+    if counters.failed:
         return S.ERROR, "One or more actions had failed."
     return S.SUCCESS, None

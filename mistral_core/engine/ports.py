@@ -258,6 +258,14 @@ class ExecutionStore(Protocol):
         """Ad-hoc actions matching ``query``."""
         ...
 
+    def catalog_version(self) -> int:
+        """The version of the ad-hoc actions: changes whenever one is created, changed or deleted."""
+        ...
+
+    def bump_catalog_version(self) -> None:
+        """Change the version of the ad-hoc actions (in the transaction that changed one)."""
+        ...
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PreparedAction:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from mistral_core.engine.state import ExecutionState
+from mistral_core.errors import NeedsData
 from mistral_core.model import TaskExecution
 
 #: Where variables published with the ``global`` scope live in a workflow execution's context.
@@ -53,20 +54,34 @@ class Runtime:
         self, workflow_execution_id: str | None, recursive: bool, state: str | None, flat: bool
     ) -> list[dict[str, Any]]:
         """Task executions of this (or another) workflow execution, with its sub-workflows' if
-        ``recursive``, only those in ``state``; always one flat list (``flat`` asks for nothing more)."""
+        ``recursive``, only those in ``state``; always one flat list (``flat`` asks for nothing more).
+
+        Raises:
+            NeedsData: the tasks or sub-workflows of an execution were not loaded.
+        """
+        root = workflow_execution_id or self._st.wf_ex.id
         found: list[TaskExecution] = []
-        todo = [workflow_execution_id or self._st.wf_ex.id]
+        todo = [root]
         while todo:
-            tasks = self._tasks_of(todo.pop(0))
+            tasks = self._tasks_of(todo.pop(0), root)
             found.extend(tasks)
             if recursive:
-                todo.extend(c for t in tasks if t.type == "WORKFLOW" for c in self._st.load_children(t.id))
+                todo.extend(c for t in tasks if t.type == "WORKFLOW" for c in self._children_of(t.id, root))
         return [task_view(t) for t in found if state is None or t.state == state]
 
-    def _tasks_of(self, wf_ex_id: str) -> list[TaskExecution]:
+    def _tasks_of(self, wf_ex_id: str, root: str) -> list[TaskExecution]:
         if wf_ex_id == self._st.wf_ex.id:
             return list(self._st.tasks.values())
-        return self._st.load_tasks(wf_ex_id)
+        tasks = self._st.related_tasks.get(wf_ex_id)
+        if tasks is None:
+            raise NeedsData(executions=frozenset({root}))
+        return tasks
+
+    def _children_of(self, task_ex_id: str, root: str) -> list[str]:
+        children = self._st.children.get(task_ex_id)
+        if children is None:
+            raise NeedsData(executions=frozenset({root}))
+        return children
 
     def execution(self) -> dict[str, Any]:
         """The workflow execution."""

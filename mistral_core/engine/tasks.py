@@ -10,22 +10,34 @@ happens after a task ended is :class:`~mistral_core.engine.conductor.Conductor`'
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from typing import Any
 
 from mistral_core.engine import items as wi
 from mistral_core.engine.catalog import Catalog
+from mistral_core.engine.intents import StartChild
 from mistral_core.engine.policies import Policies, PolicyError, evaluate_policies
 from mistral_core.engine.runtime import Runtime
 from mistral_core.engine.state import ACTIVE, ExecutionState
 from mistral_core.errors import ActionError, ExpressionError
 from mistral_core.lang.expressions import Evaluator, has_expression
 from mistral_core.lang.spec import TaskSpec
-from mistral_core.model import ActionExecution, CancelAction, RunAction, State, TaskExecution
+from mistral_core.model import (
+    EMPTY_FLAGS,
+    ActionExecution,
+    CancelAction,
+    ItemCounters,
+    RunAction,
+    State,
+    TaskExecution,
+    Trigger,
+    WaitAfter,
+    WaitingItem,
+)
 
 S = State
 Queue = deque[str]
-RETRY_KEY = "retry_task_policy"
 #: The policies that may leave a timer behind.
 TIMED_POLICIES = frozenset({"timeout", "retry", "wait-before", "wait-after"})
 
@@ -42,6 +54,18 @@ class TaskRunner:
         self._evaluator = evaluator
         self._catalog = catalog
 
+    @staticmethod
+    def reads_actions_of(st: ExecutionState, task: TaskExecution) -> bool:
+        """Whether the end of one of the task's actions reads its other action executions.
+
+        For the unit of work, which loads them beforehand (else the conductor would ask for them:
+        :class:`~mistral_core.errors.NeedsData`).
+        """
+        task_spec = st.spec.tasks.get(task.name)
+        if task_spec is None or task.runtime_context.with_items is not None:
+            return True
+        return "retry" in task_spec.policies or task_spec.keep_result is False
+
     # == starting tasks ==================================================================
 
     def _new_task(
@@ -50,7 +74,7 @@ class TaskRunner:
         task_spec: TaskSpec,
         state: State,
         in_context: dict[str, Any],
-        triggers: list[dict[str, str]],
+        triggers: tuple[Trigger, ...],
     ) -> TaskExecution:
         wf_ex = st.wf_ex
         task = TaskExecution(
@@ -63,7 +87,7 @@ class TaskRunner:
             workflow_namespace=wf_ex.workflow_namespace,
             type=task_spec.type,
             in_context=in_context,
-            runtime_context={"triggered_by": triggers} if triggers else {},
+            runtime_context=EMPTY_FLAGS.set(triggered_by=triggers) if triggers else EMPTY_FLAGS,
             tags=task_spec.tags,
             project_id=wf_ex.project_id,
             created_at=st.now,
@@ -79,13 +103,13 @@ class TaskRunner:
         except (PolicyError, ExpressionError) as exc:
             self._finish_task(st, task, S.ERROR, f"Invalid policy of task '{task.name}': {exc.detail}", queue)
             return
-        runtime = task.runtime_context
-        if policies.pause_before and not runtime.get("pause_before_done"):
+        flags = task.runtime_context
+        if policies.pause_before and not flags.pause_before_done:
             st.change(
                 task,
                 state=S.IDLE,
                 state_info="Set by 'pause-before' policy",
-                runtime_context={**runtime, "pause_before_done": True},
+                runtime_context=flags.set(pause_before_done=True),
             )
             st.change(
                 st.wf_ex,
@@ -93,8 +117,8 @@ class TaskRunner:
                 state_info=f"Paused before task '{task.name}' ('pause-before' policy)",
             )
             return
-        if policies.wait_before > 0 and not runtime.get("wait_before_done"):
-            st.change(task, state=S.DELAYED, runtime_context={**runtime, "wait_before_done": True})
+        if policies.wait_before > 0 and not flags.wait_before_done:
+            st.change(task, state=S.DELAYED, runtime_context=flags.set(wait_before_done=True))
             st.add_timer("wait-before", task.id, policies.wait_before)
             return
         self._run(st, task, policies, queue)
@@ -115,11 +139,11 @@ class TaskRunner:
     def _run_action(self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec, queue: Queue) -> None:
         try:
             name, action_input = self._action_call(st, task, task_spec, {})
-            self._create_action(st, task, name, action_input, None, S.RUNNING)
+            self._start_action(st, task, self._new_action(st, task, name, action_input, None, S.RUNNING))
         except (ExpressionError, ActionError) as exc:
             self._finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
 
-    def _create_action(
+    def _new_action(
         self,
         st: ExecutionState,
         task: TaskExecution,
@@ -128,8 +152,13 @@ class TaskRunner:
         index: int | None,
         state: State,
     ) -> ActionExecution:
+        """The action execution of one call of an action by a task (not yet in the view).
+
+        Raises:
+            ActionError: unknown action or bad input.
+        """
         prepared = self._catalog.prepare(
-            name, action_input, st.wf_ex.workflow_name, lambda: self._data(st, task)
+            name, action_input, st.wf_ex.workflow_name, lambda: self._data(st, task), st.catalog_checked
         )
         params: dict[str, Any] = {} if index is None else {"index": index}
         if prepared.safe_rerun or self._task_safe_rerun(st, task):
@@ -138,7 +167,7 @@ class TaskRunner:
             params.update(run_as=prepared.run_as, run_input=prepared.run_input)
             if prepared.transforms:
                 params["transforms"] = list(prepared.transforms)
-        action = ActionExecution(
+        return ActionExecution(
             id=st.new_id(),
             name=prepared.name,
             state=state,
@@ -154,10 +183,12 @@ class TaskRunner:
             created_at=st.now,
             updated_at=st.now,
         )
+
+    def _start_action(self, st: ExecutionState, task: TaskExecution, action: ActionExecution) -> None:
+        """Add a new action execution to the view; a RUNNING one is sent to an executor after commit."""
         st.insert(action)
-        if state is S.RUNNING:
+        if action.state is S.RUNNING:
             st.commands.append(self._command_for(st, task, action))
-        return action
 
     def _task_safe_rerun(self, st: ExecutionState, task: TaskExecution) -> bool:
         try:
@@ -192,8 +223,8 @@ class TaskRunner:
             self._finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
             return
         child_id = st.new_id()
-        st.change(task, runtime_context={**task.runtime_context, "child_execution_id": child_id})
-        st.intents.append(("start_child", task.id, child_id, name, wf_input))
+        st.flag(task, child_execution_id=child_id)
+        st.intents.append(StartChild(task.id, child_id, name, wf_input))
 
     def _action_call(
         self,
@@ -240,96 +271,85 @@ class TaskRunner:
         except ExpressionError as exc:
             self._finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
             return
-        counters = wi.new_counters(len(calls), policies.concurrency)
-        task = st.change(task, runtime_context={**task.runtime_context, wi.KEY: counters})
+        counters = ItemCounters.new(len(calls), policies.concurrency)
+        task = st.flag(task, with_items=counters)
         if not calls:
             self._attempt_done(st, task, S.SUCCESS, [], None, queue)
             return
         if task_spec.workflow:
             self._run_child_items(st, task, calls, counters)
             return
-        try:
-            for index, (name, action_input) in enumerate(calls):
-                state = S.RUNNING if index < counters["concurrency"] else S.IDLE
-                self._create_action(st, task, name, action_input, index, state)
+        try:  # every call is checked before any is started: a bad one leaves nothing behind
+            actions = [
+                self._new_action(
+                    st, task, name, action_input, index, S.RUNNING if index < counters.concurrency else S.IDLE
+                )
+                for index, (name, action_input) in enumerate(calls)
+            ]
         except ActionError as exc:
-            st.commands.clear()
             self._finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
             return
-        counters["started"] = counters["concurrency"]
+        for action in actions:
+            self._start_action(st, task, action)
+        st.flag(task, with_items=dataclasses.replace(counters, started=counters.concurrency))
 
     def _run_child_items(
         self,
         st: ExecutionState,
         task: TaskExecution,
         calls: list[tuple[str, dict[str, Any]]],
-        counters: dict[str, int],
+        counters: ItemCounters,
     ) -> None:
         """with-items over a sub-workflow: one child execution per item, ``concurrency`` at a time.
 
         The items still to start and the results of finished children live in the task's
-        runtime context (sub-workflow fan-outs are small; actions use pre-created IDLE rows).
+        flags (sub-workflow fan-outs are small; actions use pre-created IDLE rows).
         """
-        waiting: list[list[Any]] = [[index, name, given] for index, (name, given) in enumerate(calls)]
-        first, rest = waiting[: counters["concurrency"]], waiting[counters["concurrency"] :]
-        counters["started"] = len(first)
-        runtime = {**task.runtime_context, wi.KEY: counters, "items_waiting": rest, "item_results": {}}
-        task = st.change(task, runtime_context=runtime)
-        for index, name, given in first:
-            self._start_child_item(st, task, index, name, given)
+        waiting = [WaitingItem(index, name, given) for index, (name, given) in enumerate(calls)]
+        first, rest = waiting[: counters.concurrency], waiting[counters.concurrency :]
+        task = st.flag(
+            task,
+            with_items=dataclasses.replace(counters, started=len(first)),
+            items_waiting=tuple(rest),
+            item_results={},
+        )
+        for item in first:
+            self._start_child_item(st, task, item)
 
     @staticmethod
-    def _start_child_item(
-        st: ExecutionState, task: TaskExecution, index: int, name: str, given: dict[str, Any]
-    ) -> None:
-        st.intents.append(("start_child", task.id, st.new_id(), name, given, index))
+    def _start_child_item(st: ExecutionState, task: TaskExecution, item: WaitingItem) -> None:
+        st.intents.append(StartChild(task.id, st.new_id(), item.workflow, item.given, item.index))
 
     def child_item_done(
         self, st: ExecutionState, task: TaskExecution, state: State, output: Any, index: int, queue: Queue
     ) -> None:
         """One child execution of a with-items sub-workflow task ended."""
-        counters = dict(task.runtime_context[wi.KEY])
-        counters["done"] += 1
-        counters["failed"] += state is S.ERROR
-        counters["cancelled"] += state is S.CANCELLED
-        results = {**task.runtime_context.get("item_results", {}), str(index): output}
-        waiting = list(task.runtime_context.get("items_waiting", []))
+        flags = task.runtime_context
+        assert flags.with_items is not None
+        counters = flags.with_items.finished_one(state)
+        results = {**flags.item_results, str(index): output}
+        waiting = flags.items_waiting
         if waiting:
-            nxt = waiting.pop(0)
-            counters["started"] += 1
-            self._start_child_item(st, task, nxt[0], nxt[1], nxt[2])
-        runtime = {
-            **task.runtime_context,
-            wi.KEY: counters,
-            "items_waiting": waiting,
-            "item_results": results,
-        }
-        task = st.change(task, runtime_context=runtime)
-        if counters["done"] >= counters["count"]:
-            ordered = [results.get(str(i)) for i in range(counters["count"])]
+            self._start_child_item(st, task, waiting[0])
+            counters = dataclasses.replace(counters, started=counters.started + 1)
+            waiting = waiting[1:]
+        task = st.flag(task, with_items=counters, items_waiting=waiting, item_results=results)
+        if counters.all_done:
+            ordered = [results.get(str(i)) for i in range(counters.count)]
             final, info = wi.outcome(counters)
-            task = st.change(
-                task,
-                runtime_context={
-                    k: v
-                    for k, v in task.runtime_context.items()
-                    if k not in ("items_waiting", "item_results")
-                },
-            )
+            task = st.flag(task, items_waiting=(), item_results={})
             self._attempt_done(st, task, final, ordered, info, queue)
 
     def _item_done(
         self, st: ExecutionState, task: TaskExecution, action_ex: ActionExecution, queue: Queue
     ) -> None:
-        counters = dict(task.runtime_context[wi.KEY])
-        counters["done"] += 1
-        counters["failed"] += action_ex.state is S.ERROR
-        counters["cancelled"] += action_ex.state is S.CANCELLED
-        if counters["started"] < counters["count"] and self._start_next_item(st, task):
-            counters["started"] += 1
-        task = st.change(task, runtime_context={**task.runtime_context, wi.KEY: counters})
-        if counters["done"] >= counters["count"]:
-            results = wi.results_in_order(st.actions_of(task.id), counters["count"])
+        assert task.runtime_context.with_items is not None
+        counters = task.runtime_context.with_items.finished_one(action_ex.state)
+        if counters.started < counters.count and self._start_next_item(st, task):
+            counters = dataclasses.replace(counters, started=counters.started + 1)
+        task = st.flag(task, with_items=counters)
+        if counters.all_done:
+            results = wi.results_in_order(st.actions_of(task.id), counters.count)
             state, info = wi.outcome(counters)
             self._attempt_done(st, task, state, results, info, queue)
 
@@ -344,17 +364,19 @@ class TaskRunner:
     def _rerun_failed_items(self, st: ExecutionState, task: TaskExecution, queue: Queue) -> None:
         task_spec = st.spec.tasks[task.name]
         failed = [a for a in st.actions_of(task.id) if not a.accepted and a.state is not S.SUCCESS]
-        counters = dict(task.runtime_context[wi.KEY])
-        counters.update(done=counters["count"] - len(failed), failed=0, cancelled=0)
-        st.change(task, runtime_context={**task.runtime_context, wi.KEY: counters})
-        for action_ex in failed:
-            try:
-                self._create_action(
-                    st, task, action_ex.name, action_ex.input, wi.item_index(action_ex), S.RUNNING
-                )
-            except ActionError as exc:
-                self._finish_task(st, task, S.ERROR, f"Failed to run task '{task_spec.name}': {exc}", queue)
-                return
+        counters = task.runtime_context.with_items
+        assert counters is not None
+        counters = dataclasses.replace(counters, done=counters.count - len(failed), failed=0, cancelled=0)
+        task = st.flag(task, with_items=counters)
+        try:
+            actions = [
+                self._new_action(st, task, a.name, a.input, wi.item_index(a), S.RUNNING) for a in failed
+            ]
+        except ActionError as exc:
+            self._finish_task(st, task, S.ERROR, f"Failed to run task '{task_spec.name}': {exc}", queue)
+            return
+        for action in actions:
+            self._start_action(st, task, action)
 
     # == the end of an attempt ===========================================================
 
@@ -387,7 +409,7 @@ class TaskRunner:
                 task,
                 state=S.DELAYED,
                 state_info=info,
-                runtime_context={**task.runtime_context, "wait_after": {"state": state.value, "info": info}},
+                runtime_context=task.runtime_context.set(wait_after=WaitAfter(state, info)),
             )
             st.add_timer("wait-after", task.id, policies.wait_after)
             return
@@ -397,7 +419,7 @@ class TaskRunner:
         self, st: ExecutionState, task: TaskExecution, policies: Policies, state: State
     ) -> bool:
         retry = policies.retry
-        if retry is None or task.runtime_context.get(RETRY_KEY, {}).get("retry_no", 0) >= retry.count:
+        if retry is None or task.runtime_context.retry_no >= retry.count:
             return False
         if state is S.ERROR:
             return retry.break_on is None or not self._truthy(st, task, retry.break_on)
@@ -407,12 +429,11 @@ class TaskRunner:
 
     def _retry(self, st: ExecutionState, task: TaskExecution, policies: Policies, queue: Queue) -> None:
         assert policies.retry is not None
-        number = task.runtime_context.get(RETRY_KEY, {}).get("retry_no", 0) + 1
+        number = task.runtime_context.retry_no + 1
         for action_ex in st.actions_of(task.id):
             if action_ex.accepted:
                 st.change(action_ex, accepted=False)
-        runtime = {k: v for k, v in task.runtime_context.items() if k != wi.KEY}
-        runtime[RETRY_KEY] = {"retry_no": number}
+        runtime = task.runtime_context.set(with_items=None, retry_no=number)
         if policies.retry.delay > 0:
             st.change(
                 task,
@@ -441,7 +462,7 @@ class TaskRunner:
     def _timer_fired(
         self, st: ExecutionState, task: TaskExecution, kind: str, payload: dict[str, Any], queue: Queue
     ) -> None:
-        runtime = {k: v for k, v in task.runtime_context.items() if k != "deferred_timer"}
+        runtime = task.runtime_context.set(deferred_timer=None)
         if kind == "timeout" and task.state in (S.RUNNING, S.PAUSED):
             self._time_out(st, task, payload.get("timeout"), queue)
         elif kind in ("retry", "wait-before") and task.state is S.DELAYED:
@@ -453,9 +474,9 @@ class TaskRunner:
                     st, task, S.ERROR, f"Invalid policy of task '{task.name}': {exc.detail}", queue
                 )
         elif kind == "wait-after" and task.state is S.DELAYED:
-            saved = runtime.pop("wait_after", {"state": "SUCCESS", "info": None})
-            task = st.change(task, runtime_context=runtime)
-            self._finish_task(st, task, S(saved["state"]), saved["info"], queue)
+            saved = runtime.wait_after or WaitAfter(S.SUCCESS)
+            task = st.change(task, runtime_context=runtime.set(wait_after=None))
+            self._finish_task(st, task, saved.state, saved.info, queue)
 
     def _time_out(self, st: ExecutionState, task: TaskExecution, seconds: Any, queue: Queue) -> None:
         message = f"Task timed out [timeout(s)={seconds}]: no result within {seconds} s"
@@ -469,8 +490,7 @@ class TaskRunner:
                     accepted=action_ex.state is not S.IDLE,
                 )
                 self._tell_cancelled(st, action_ex)
-        runtime = {k: v for k, v in task.runtime_context.items() if k != wi.KEY}
-        task = st.change(task, runtime_context=runtime)
+        task = st.flag(task, with_items=None)
         self._attempt_done(st, task, S.ERROR, None, message, queue)
 
     def _tell_cancelled(self, st: ExecutionState, action_ex: ActionExecution) -> None:
@@ -478,13 +498,13 @@ class TaskRunner:
             st.commands.append(CancelAction.of(action_ex))
 
     def _resume_task(self, st: ExecutionState, task: TaskExecution, queue: Queue) -> None:
-        if task.state is S.IDLE and task.runtime_context.get("pause_before_done"):
+        if task.state is S.IDLE and task.runtime_context.pause_before_done:
             task = st.change(task, state=S.RUNNING, state_info=None)
             self._start_task(st, task, queue)
         elif task.state is S.PAUSED and task.type == "WORKFLOW":
             st.change(task, state=S.RUNNING)  # its sub-workflow is resumed with it
-        elif task.runtime_context.get("deferred_timer"):
-            self._timer_fired(st, task, task.runtime_context["deferred_timer"], {}, queue)
+        elif task.runtime_context.deferred_timer:
+            self._timer_fired(st, task, task.runtime_context.deferred_timer, {}, queue)
         elif task.state not in ACTIVE and not task.processed:
             queue.append(task.id)
 

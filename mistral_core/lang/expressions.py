@@ -22,7 +22,7 @@ import yaql
 import yaql.language.exceptions as yaql_exc
 from yaql.language import factory
 
-from mistral_core.errors import ExpressionError
+from mistral_core.errors import ExpressionError, NeedsData
 from mistral_core.lang import functions
 
 YAQL_BLOCK = re.compile(r"<%(.*?)%>", re.DOTALL)
@@ -192,7 +192,7 @@ class Evaluator:
             return parsed.evaluate(data=data, context=context)
         except yaql_exc.YaqlException as exc:
             raise ExpressionError(f"Can not evaluate YAQL expression '{expr}': {exc}") from None
-        except ExpressionError:
+        except (ExpressionError, NeedsData):
             raise
         except Exception as exc:  # an expression is user code: any failure is the user's, told as such
             raise ExpressionError(f"Can not evaluate YAQL expression '{expr}': {_describe(exc)}") from None
@@ -209,7 +209,7 @@ class Evaluator:
     def _jinja_call(text: str, call: Callable[[], Any]) -> Any:
         try:
             result = call()
-        except ExpressionError:
+        except (ExpressionError, NeedsData):
             raise
         except jinja2.TemplateError as exc:
             raise ExpressionError(f"Can not evaluate Jinja expression '{text}': {exc}") from None

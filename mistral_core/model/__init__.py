@@ -2,6 +2,8 @@
 
 from mistral_core.model.commands import CancelAction, Command, RunAction
 from mistral_core.model.events import ActionCompleted, ActionHandedOff, Event
+from mistral_core.model.flags import EMPTY as EMPTY_FLAGS
+from mistral_core.model.flags import ItemCounters, TaskFlags, Trigger, WaitAfter, WaitingItem
 from mistral_core.model.query import Filter, Query
 from mistral_core.model.records import (
     DISPATCH_HANDED_OFF,
@@ -23,6 +25,7 @@ __all__ = [
     "DISPATCH_HANDED_OFF",
     "DISPATCH_QUEUED",
     "DISPATCH_STARTED",
+    "EMPTY_FLAGS",
     "ActionCompleted",
     "ActionDefinition",
     "ActionExecution",
@@ -33,11 +36,16 @@ __all__ = [
     "Environment",
     "Event",
     "Filter",
+    "ItemCounters",
     "Query",
     "RunAction",
     "State",
     "TaskExecution",
+    "TaskFlags",
     "Timer",
+    "Trigger",
+    "WaitAfter",
+    "WaitingItem",
     "Workbook",
     "WorkflowDefinition",
     "WorkflowExecution",

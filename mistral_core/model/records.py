@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from mistral_core.model.flags import EMPTY, TaskFlags
 from mistral_core.model.states import State
 
 JSON = Any
@@ -76,7 +77,8 @@ class TaskExecution:
     in_context: dict[str, JSON] = dataclasses.field(default_factory=dict)
     published: dict[str, JSON] = dataclasses.field(default_factory=dict)
     result: JSON = None
-    runtime_context: dict[str, JSON] = dataclasses.field(default_factory=dict)
+    #: The engine's flags of this task (shown as Mistral's ``runtime_context``).
+    runtime_context: TaskFlags = EMPTY
     processed: bool = False
     tags: tuple[str, ...] = ()
     project_id: str = "<default-project>"

@@ -28,6 +28,7 @@ from mistral_core.model import (
     Environment,
     State,
     TaskExecution,
+    TaskFlags,
     Timer,
     Workbook,
     WorkflowDefinition,
@@ -59,6 +60,7 @@ class Kind(enum.Enum):
     DATETIME = "datetime"
     JSON = "json"
     TAGS = "tags"
+    FLAGS = "flags"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -147,6 +149,14 @@ def _same(value: Any) -> Any:
     return value
 
 
+def _flags_in(value: TaskFlags) -> str:
+    return dumps(value.to_json())
+
+
+def _flags_out(text: str) -> TaskFlags:
+    return TaskFlags.from_json(_json_out(text))
+
+
 ENCODE: dict[Kind, Convert] = {
     Kind.TEXT: _same,
     Kind.STATE: _state_in,
@@ -155,6 +165,7 @@ ENCODE: dict[Kind, Convert] = {
     Kind.DATETIME: naive_utc,
     Kind.JSON: dumps,
     Kind.TAGS: _tags_in,
+    Kind.FLAGS: _flags_in,
 }
 
 DECODE: dict[Kind, Convert] = {
@@ -165,6 +176,7 @@ DECODE: dict[Kind, Convert] = {
     Kind.DATETIME: _same,
     Kind.JSON: _json_out,
     Kind.TAGS: _tags_out,
+    Kind.FLAGS: _flags_out,
 }
 
 
@@ -176,7 +188,14 @@ def _kind_of(hint: Any) -> Kind:
         members = [arg for arg in typing.get_args(hint) if arg is not type(None)]
         return _kind_of(members[0])
     origin = typing.get_origin(hint)
-    simple = {State: Kind.STATE, str: Kind.TEXT, bool: Kind.BOOL, int: Kind.INT, dt.datetime: Kind.DATETIME}
+    simple = {
+        State: Kind.STATE,
+        str: Kind.TEXT,
+        bool: Kind.BOOL,
+        int: Kind.INT,
+        dt.datetime: Kind.DATETIME,
+        TaskFlags: Kind.FLAGS,
+    }
     if hint in simple:
         return simple[hint]
     if origin is dict:

@@ -43,6 +43,7 @@ class MemoryBase:
         self._clock: Clock = clock or SystemClock()
         self._codecs = {table.name: Codec(table) for table in ALL_TABLES}
         self._rows: dict[str, dict[str, Entry]] = {table.name: {} for table in ALL_TABLES}
+        self._counters: dict[str, Any] = {}
         self._seq = itertools.count()
         self._depth = 0
         self._undo: list[tuple[dict[str, Any], str, Any]] = []

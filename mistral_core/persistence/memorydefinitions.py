@@ -19,6 +19,17 @@ from mistral_core.persistence.memorybase import ID, Entry, MemoryBase
 class MemoryDefinitions(MemoryBase, DefinitionMethods):
     """The definition methods of :class:`~mistral_core.persistence.memory.MemoryStore`."""
 
+    # -- the version of the ad-hoc actions ------------------------------------------------
+    def catalog_version(self) -> int:
+        """How many times the ad-hoc actions changed (0: never)."""
+        with self._lock:
+            return int(self._counters.get("catalog", 0))
+
+    def bump_catalog_version(self) -> None:
+        """Count one more change of the ad-hoc actions (inside the transaction that made it)."""
+        with self._lock:
+            self._put(self._counters, "catalog", self._counters.get("catalog", 0) + 1)
+
     # -- the generic operations ---------------------------------------------------------
     def _find(self, kind: DefinitionKind, key: tuple[str, ...]) -> Entry | None:
         positions = [kind.table.index_of(column) for column in kind.keys]

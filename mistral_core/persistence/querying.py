@@ -33,6 +33,7 @@ _ALLOWED: dict[Kind, tuple[str, ...]] = {
     Kind.DATETIME: _RANGE,
     Kind.JSON: ("eq", "neq"),
     Kind.TAGS: ("eq", "neq", "has"),
+    Kind.FLAGS: (),
 }
 
 #: Columns that are never NULL (the store sets them), so sorting needs no NULLS clause.

@@ -37,7 +37,23 @@ class SqlDefinitions(SqlBase, DefinitionMethods):
                 f"SELECT {select_list(kind.table)} FROM {table} WHERE {by_name}"
             )
             sql[f"replace {kind.table.name}"] = f"UPDATE {table} SET {assignments} WHERE {by_name}"
+        sql["catalog version"] = 'SELECT "value" FROM "counters" WHERE "name" = \'catalog\''
+        sql["bump catalog version"] = (
+            'INSERT INTO "counters" ("name", "value") VALUES (\'catalog\', 1) '
+            'ON CONFLICT ("name") DO UPDATE SET "value" = "counters"."value" + 1'
+        )
         return sql
+
+    # -- the version of the ad-hoc actions ----------------------------------------------
+    def catalog_version(self) -> int:
+        """How many times the ad-hoc actions changed (0: never). One indexed row: cheap to ask."""
+        row = self._one(self._sql["catalog version"], ())
+        return 0 if row is None else int(row[0])
+
+    def bump_catalog_version(self) -> None:
+        """Count one more change of the ad-hoc actions (inside the transaction that made it)."""
+        with self._writing():
+            self._write(self._sql["bump catalog version"], ())
 
     # -- the generic operations ---------------------------------------------------------
     def _create_definition(self, kind: DefinitionKind, record: Any) -> None:

@@ -78,7 +78,7 @@ REFERENCES = {
     (ACTION_EXECUTIONS.name, "task_execution_id"): TASK_EXECUTIONS.name,
 }
 
-_TEXT_KINDS = (Kind.TEXT, Kind.STATE, Kind.JSON, Kind.TAGS)
+_TEXT_KINDS = (Kind.TEXT, Kind.STATE, Kind.JSON, Kind.TAGS, Kind.FLAGS)
 
 
 def column_field(table: TableSpec, column: Column, collation: str | None) -> peewee.Field:
@@ -121,6 +121,17 @@ def build_models(database: peewee.Database, collation: str | None) -> list[type[
             (),
         ),
     ]
+    models.append(
+        _model(
+            database,
+            "counters",
+            {
+                "name": peewee.TextField(primary_key=True, collation=collation),
+                "value": peewee.BigIntegerField(),
+            },
+            (),
+        )
+    )
     for table in ALL_TABLES:
         fields: dict[str, Any] = {"seq": peewee.BigAutoField()}
         fields.update({c.name: column_field(table, c, collation) for c in table.columns})

@@ -19,11 +19,11 @@ import falcon.testing
 from mistral_core.actions.base import Action, ActionContext
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.api import create_app
-from mistral_core.engine.engine import Engine
 from mistral_core.executor import Executor
 from mistral_core.model import Query, RunAction
 from mistral_core.persistence.memory import MemoryStore
 from mistral_core.scheduler import CronTab
+from mistral_core.services.engine import Engine
 from mistral_core.testing import InlineRunner
 
 PUBLIC_URL = "http://127.0.0.1:8989"

@@ -164,7 +164,9 @@ def test_a_firing_starts_one_execution_and_counts_down(wf_api: Api) -> None:
     trigger = created(wf_api, cli_body(pattern="*/5 * * * *", remaining_executions=2))
     due = dt.datetime(2026, 11, 29, 11, 30, 1)
 
-    wf_api.engine.fire_timers(wf_api.store.claim_due_timers(due, "test", due + dt.timedelta(minutes=1), 10))
+    wf_api.engine.timers.fire_timers(
+        wf_api.store.claim_due_timers(due, "test", due + dt.timedelta(minutes=1), 10)
+    )
 
     (wf_ex,) = wf_api.get("/v2/executions").json["executions"]
     assert (wf_ex["workflow_name"], wf_ex["state"]) == ("wf_seq", "SUCCESS")

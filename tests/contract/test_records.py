@@ -10,7 +10,7 @@ import pytest
 
 from mistral_core.engine.ports import ExecutionStore
 from mistral_core.errors import InputError, NotFoundError, StoreError
-from mistral_core.model import DISPATCH_HANDED_OFF, State
+from mistral_core.model import DISPATCH_HANDED_OFF, State, TaskFlags, Trigger
 
 NESTED = {"a": [1, 2.5, {"b": None, "c": [True, False]}], "ünï": "☃ 日本", "empty": {}, "list": []}
 SCALARS: list[Any] = [3, 2.5, "text", True, None, [1, "x"], {"result": NESTED}, "ünïcødé ☃"]
@@ -48,7 +48,7 @@ def test_task_execution_round_trip(store: ExecutionStore, rec: Any) -> None:
         in_context={"x": NESTED},
         published={"p": [1, 2]},
         result=3,
-        runtime_context={"retry_no": 2},
+        runtime_context=TaskFlags(retry_no=2, triggered_by=(Trigger("t0", "on-success"),)),
         processed=True,
         tags=("t",),
         created_at=rec.at(0),

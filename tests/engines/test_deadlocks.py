@@ -78,10 +78,10 @@ class FlakyStore(MemoryStore):
 def test_the_engine_runs_a_refused_transaction_again() -> None:
     flaky = FlakyStore(refusals=0)
     t = TestEngine(ACTIONS, store=flaky)
-    t.engine.create_workflows("version: '2.0'\nwf:\n  tasks:\n    a: {action: std.async_noop}\n")
+    t.engine.definitions.create_workflows("version: '2.0'\nwf:\n  tasks:\n    a: {action: std.async_noop}\n")
     ex = t.run("wf")
     action_id = t.running_action(ex.id, "a")
     flaky.refusals = 2
-    t.engine.complete_action(action_id, State.SUCCESS, 1)
+    t.engine.results.complete(action_id, State.SUCCESS, 1)
     assert flaky.refusals == 0
     assert t.store.get_workflow_execution(ex.id).state is State.SUCCESS

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from mistral_core.actions.registry import ActionRegistry
-from mistral_core.engine.engine import Engine
 from mistral_core.executor import Executor
 from mistral_core.model import Filter, Query, State
 from mistral_core.persistence.sql import open_store
 from mistral_core.scheduler import CronTab, Scheduler
+from mistral_core.services.engine import Engine
 from mistral_core.testing import InlineRunner, ManualClock
 from tests.unit.support import ACTIONS
 
@@ -48,7 +48,7 @@ class Node:
         self.runner = InlineRunner(Executor(registry, "http://127.0.0.1:8989"))
         self.engine = Engine(self.store, registry, self.runner, clock=clock, cron=CronTab())
         self.runner.engine = self.engine
-        self.scheduler = Scheduler(self.store, self.engine, clock=clock, batch=7, heartbeat_every=None)
+        self.scheduler = Scheduler(self.store, self.engine.timers, clock=clock, batch=7, heartbeat_every=None)
         self.fired = 0
 
     def fire(self, rounds: int, start: threading.Barrier) -> None:
@@ -63,7 +63,7 @@ def nodes(pg_url: str) -> Iterator[tuple[Node, Node, ManualClock]]:
     clock = ManualClock()
     first = Node(pg_url, clock)
     second = Node(pg_url, clock)
-    first.engine.create_workflows(WORKFLOWS)
+    first.engine.definitions.create_workflows(WORKFLOWS)
     yield first, second, clock
     first.store.close()
     second.store.close()
@@ -84,7 +84,7 @@ def _executions(store: Any, name: str) -> list[Any]:
 
 def test_each_timeout_is_applied_once_by_one_of_two_engines(nodes: tuple[Node, Node, ManualClock]) -> None:
     first, second, clock = nodes
-    ids = [first.engine.start_workflow("waiter").id for _ in range(40)]
+    ids = [first.engine.executions.start("waiter").id for _ in range(40)]
     first.runner.drain()
     clock.advance(6)
     _race(first, second)
@@ -100,7 +100,7 @@ def test_each_timeout_is_applied_once_by_one_of_two_engines(nodes: tuple[Node, N
 
 def test_each_cron_firing_starts_exactly_one_execution(nodes: tuple[Node, Node, ManualClock]) -> None:
     first, second, clock = nodes
-    first.engine.create_cron_trigger("every-minute", "ping", pattern="* * * * *", remaining_executions=3)
+    first.engine.cron.create("every-minute", "ping", pattern="* * * * *", remaining_executions=3)
     for _ in range(3):
         clock.advance(60)
         _race(first, second, rounds=3)
@@ -122,14 +122,14 @@ call_out:
 def test_an_engine_that_stops_heart_beating_has_its_actions_taken_over_once(
     nodes: tuple[Node, Node, ManualClock],
 ) -> None:
-    from mistral_core.engine.engine import ENGINE_TIMEOUT
     from mistral_core.model import DISPATCH_STARTED
+    from mistral_core.services.recovery import ENGINE_TIMEOUT
 
     dead, alive, clock = nodes
-    dead.engine.create_workflows(SIDE_EFFECTS)
-    dead.engine.heartbeat()
-    alive.engine.heartbeat()
-    ex = dead.engine.start_workflow("call_out")  # the dead engine decided both actions, then died
+    dead.engine.definitions.create_workflows(SIDE_EFFECTS)
+    dead.engine.recovery.heartbeat()
+    alive.engine.recovery.heartbeat()
+    ex = dead.engine.executions.start("call_out")  # the dead engine decided both actions, then died
     actions = {a.name: a for a in dead.store.list_action_executions(Query())}
     send, wait = actions["test.count"], actions["std.async_noop"]
     assert {send.runner_id, wait.runner_id} == {dead.engine.engine_id}
@@ -137,10 +137,10 @@ def test_an_engine_that_stops_heart_beating_has_its_actions_taken_over_once(
     dead.runner.queue.clear()  # ...and died before running anything more
 
     clock.advance(ENGINE_TIMEOUT.total_seconds() - 5)
-    alive.engine.heartbeat()
+    alive.engine.recovery.heartbeat()
     assert alive.scheduler.run_once() == 0  # not dead yet
     clock.advance(10)
-    alive.engine.heartbeat()
+    alive.engine.recovery.heartbeat()
     assert alive.scheduler.run_once() == 1  # its engine timer fell due: taken over, once
     alive.runner.drain()
     send = alive.store.get_action_execution(send.id)

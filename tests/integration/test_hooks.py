@@ -134,7 +134,7 @@ class Running:
 
     def run(self, workflow: str) -> WorkflowExecution:
         """Start ``workflow``, wait until every action and its result were handled; the execution then."""
-        wf_ex = self.service.engine.start_workflow(workflow)
+        wf_ex = self.service.engine.executions.start(workflow)
         assert self.service.transport.wait_idle(IDLE_TIMEOUT), "the executors did not go idle"
         finished: WorkflowExecution = self.service.store.get_workflow_execution(wf_ex.id)
         return finished
@@ -148,7 +148,7 @@ def _running(tmp_path: Path, *extra_plugins: object) -> Iterator[Running]:
     for plugin in (*extra_plugins, observer):
         hooks.register(plugin)
     service = build_service(Settings(database_url=url), hooks=hooks)
-    service.engine.create_workflows(WORKFLOWS)
+    service.engine.definitions.create_workflows(WORKFLOWS)
     try:
         yield Running(service, observer)
     finally:
@@ -194,9 +194,9 @@ def test_a_pushed_result_and_a_refused_one_are_told_after_commit(running: Runnin
     (task_ex,) = store.task_executions_of(wf_ex.id)
     (action_ex,) = store.action_executions_of(task_ex.id)
 
-    running.service.engine.complete_action(action_ex.id, State.SUCCESS, 3)
+    running.service.engine.results.complete(action_ex.id, State.SUCCESS, 3)
     with pytest.raises(StateConflictError, match="already SUCCESS"):
-        running.service.engine.complete_action(action_ex.id, State.SUCCESS, 4)
+        running.service.engine.results.complete(action_ex.id, State.SUCCESS, 4)
 
     assert running.observer.hooks() == [
         "wf started",

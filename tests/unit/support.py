@@ -81,5 +81,5 @@ def engine_with(*documents: str) -> TestEngine:
     Wait.cancelled.clear()
     t = TestEngine(ACTIONS)
     for text in documents:
-        t.engine.create_workflows(text)
+        t.engine.definitions.create_workflows(text)
     return t

@@ -24,12 +24,12 @@ wf:
 def test_pause_keeps_a_result_and_applies_it_on_resume() -> None:
     t = engine_with(TWO_STEPS)
     ex = t.run("wf")
-    t.engine.update_execution(ex.id, State.PAUSED)
+    t.engine.executions.update(ex.id, State.PAUSED)
     assert t.execution(ex.id).state is State.PAUSED
     t.push(t.running_action(ex.id, "ask"), "SUCCESS", 42)
     assert t.execution(ex.id).state is State.PAUSED
     assert t.task_states(ex.id) == {"ask": "SUCCESS"}
-    t.engine.update_execution(ex.id, State.RUNNING)
+    t.engine.executions.update(ex.id, State.RUNNING)
     t.runner.drain()
     ex = t.execution(ex.id)
     assert ex.state is State.SUCCESS and t.tasks(ex.id)["after"].result == 42
@@ -39,14 +39,14 @@ def test_cancel_cancels_pending_tasks_and_actions_and_tells_async_actions() -> N
     t = engine_with(TWO_STEPS)
     ex = t.run("wf")
     action_id = t.running_action(ex.id, "ask")
-    t.engine.update_execution(ex.id, State.CANCELLED, state_info="not needed")
+    t.engine.executions.update(ex.id, State.CANCELLED, state_info="not needed")
     ex = t.execution(ex.id)
     assert (ex.state, ex.state_info) == (State.CANCELLED, "not needed")
     assert t.task_states(ex.id) == {"ask": "CANCELLED"}
     assert t.store.get_action_execution(action_id).state is State.CANCELLED
     assert Wait.cancelled == [action_id]
     with pytest.raises(StateConflictError, match="already CANCELLED"):
-        t.engine.complete_action(action_id, State.SUCCESS, 1)
+        t.engine.results.complete(action_id, State.SUCCESS, 1)
 
 
 @pytest.mark.parametrize("target", [State.PAUSED, State.RUNNING, State.CANCELLED])
@@ -54,7 +54,7 @@ def test_a_finished_execution_cannot_be_paused_resumed_or_cancelled(target: Stat
     t = engine_with("version: '2.0'\nwf:\n  tasks:\n    a: {action: std.noop}\n")
     ex = t.run("wf")
     with pytest.raises(StateConflictError, match="already SUCCESS"):
-        t.engine.update_execution(ex.id, target)
+        t.engine.executions.update(ex.id, target)
     assert t.execution(ex.id).state is State.SUCCESS
 
 
@@ -62,14 +62,14 @@ def test_unknown_target_states_are_refused() -> None:
     t = engine_with(TWO_STEPS)
     ex = t.run("wf")
     with pytest.raises(InputError, match="DELAYED"):
-        t.engine.update_execution(ex.id, State.DELAYED)
+        t.engine.executions.update(ex.id, State.DELAYED)
 
 
 def test_forced_success_and_error() -> None:
     t = engine_with(TWO_STEPS)
     ex1, ex2 = t.run("wf"), t.run("wf")
-    assert t.engine.update_execution(ex1.id, State.SUCCESS, "done by hand").state is State.SUCCESS
-    failed = t.engine.update_execution(ex2.id, State.ERROR, "stopped")
+    assert t.engine.executions.update(ex1.id, State.SUCCESS, "done by hand").state is State.SUCCESS
+    failed = t.engine.executions.update(ex2.id, State.ERROR, "stopped")
     assert (failed.state, failed.state_info) == (State.ERROR, "stopped")
 
 
@@ -87,7 +87,7 @@ wf:
     ex = t.run("wf")
     assert ex.state is State.ERROR
     task = t.tasks(ex.id)["flaky"]
-    t.engine.rerun_task(task.id)
+    t.engine.executions.rerun_task(task.id)
     t.runner.drain()
     ex = t.execution(ex.id)
     assert ex.state is State.SUCCESS
@@ -100,7 +100,7 @@ def test_rerun_of_a_successful_task_is_refused() -> None:
     t = engine_with("version: '2.0'\nwf:\n  tasks:\n    a: {action: std.noop}\n")
     ex = t.run("wf")
     with pytest.raises(StateConflictError, match="only a task in ERROR"):
-        t.engine.rerun_task(t.tasks(ex.id)["a"].id)
+        t.engine.executions.rerun_task(t.tasks(ex.id)["a"].id)
 
 
 def test_skip_a_failed_task_goes_on_through_on_skip() -> None:
@@ -120,7 +120,7 @@ wf:
 """)
     ex = t.run("wf")
     assert ex.state is State.ERROR
-    t.engine.skip_task(t.tasks(ex.id)["a"].id)
+    t.engine.executions.skip_task(t.tasks(ex.id)["a"].id)
     t.runner.drain()
     ex = t.execution(ex.id)
     assert ex.state is State.SUCCESS
@@ -144,7 +144,7 @@ wf:
     ex = t.run("wf")
     ex = t.execution(ex.id)
     assert (ex.state, ex.state_info) == (State.PAUSED, "check this")
-    t.engine.update_execution(ex.id, State.RUNNING)
+    t.engine.executions.update(ex.id, State.RUNNING)
     t.runner.drain()
     assert t.execution(ex.id).state is State.SUCCESS
     assert t.task_states(ex.id) == {"a": "SUCCESS", "b": "SUCCESS"}
@@ -168,6 +168,6 @@ wf:
     ex = t.run("wf")
     assert (ex.state, ex.state_info) == (State.ERROR, "flaky failed")
     assert t.tasks(ex.id)["slow"].state is State.CANCELLED
-    t.engine.rerun_task(t.tasks(ex.id)["flaky"].id)
+    t.engine.executions.rerun_task(t.tasks(ex.id)["flaky"].id)
     t.runner.drain()
     assert t.execution(ex.id).state is State.SUCCESS

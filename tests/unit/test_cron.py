@@ -19,7 +19,7 @@ def _executions(t):  # type: ignore[no-untyped-def]
 
 def test_a_trigger_fires_once_per_occurrence_and_stops_after_its_count() -> None:
     t = engine_with(WF)
-    trigger = t.engine.create_cron_trigger(
+    trigger = t.engine.cron.create(
         "each-minute", "ping", pattern="* * * * *", remaining_executions=2, workflow_input={"who": "cron"}
     )
     assert trigger.next_execution_time > t.clock.now()
@@ -35,7 +35,7 @@ def test_a_trigger_fires_once_per_occurrence_and_stops_after_its_count() -> None
 
 def test_after_a_long_stop_a_trigger_fires_once_then_follows_its_pattern() -> None:
     t = engine_with(WF)
-    t.engine.create_cron_trigger("each-minute", "ping", pattern="* * * * *")
+    t.engine.cron.create("each-minute", "ping", pattern="* * * * *")
     t.clock.advance(3600)  # the server was down for an hour: 60 occurrences missed
     assert t.advance(0) == 1
     assert len(_executions(t)) == 1
@@ -45,7 +45,7 @@ def test_after_a_long_stop_a_trigger_fires_once_then_follows_its_pattern() -> No
 
 def test_first_execution_time_alone_fires_once() -> None:
     t = engine_with(WF)
-    t.engine.create_cron_trigger("once", "ping", first_execution_time=t.clock.now() + dt.timedelta(minutes=5))
+    t.engine.cron.create("once", "ping", first_execution_time=t.clock.now() + dt.timedelta(minutes=5))
     t.advance(301)
     assert len(_executions(t)) == 1
     with pytest.raises(NotFoundError):
@@ -64,28 +64,26 @@ def test_first_execution_time_alone_fires_once() -> None:
 def test_invalid_triggers_are_refused(kwargs: dict, message: str) -> None:  # type: ignore[type-arg]
     t = engine_with(WF)
     with pytest.raises(InputError, match=message):
-        t.engine.create_cron_trigger("bad", "ping", **kwargs)
+        t.engine.cron.create("bad", "ping", **kwargs)
     assert t.store.count_timers() == 0
 
 
 def test_a_trigger_in_the_past_or_with_bad_input_is_refused() -> None:
     t = engine_with(WF)
     with pytest.raises(InputError, match="in the past"):
-        t.engine.create_cron_trigger(
-            "old", "ping", first_execution_time=t.clock.now() - dt.timedelta(hours=1)
-        )
+        t.engine.cron.create("old", "ping", first_execution_time=t.clock.now() - dt.timedelta(hours=1))
     with pytest.raises(WorkflowInputError, match="unexpected"):
-        t.engine.create_cron_trigger("bad-input", "ping", pattern="* * * * *", workflow_input={"nope": 1})
+        t.engine.cron.create("bad-input", "ping", pattern="* * * * *", workflow_input={"nope": 1})
     with pytest.raises(NotFoundError, match="Workflow not found"):
-        t.engine.create_cron_trigger("no-wf", "ghost", pattern="* * * * *")
+        t.engine.cron.create("no-wf", "ghost", pattern="* * * * *")
 
 
 def test_a_workflow_started_by_a_trigger_cannot_be_deleted_until_the_trigger_is() -> None:
     from mistral_core.errors import ConflictError
 
     t = engine_with(WF)
-    t.engine.create_cron_trigger("each-minute", "ping", pattern="* * * * *")
+    t.engine.cron.create("each-minute", "ping", pattern="* * * * *")
     with pytest.raises(ConflictError, match="each-minute"):
-        t.engine.delete_workflow("ping")
-    t.engine.delete_cron_trigger("each-minute")
-    t.engine.delete_workflow("ping")
+        t.engine.definitions.delete_workflow("ping")
+    t.engine.cron.delete("each-minute")
+    t.engine.definitions.delete_workflow("ping")

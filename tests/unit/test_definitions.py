@@ -6,6 +6,7 @@ import pytest
 
 from mistral_core.errors import ActionError, DuplicateError, InputError, LanguageError
 from mistral_core.model import State
+from mistral_core.services.unit_of_work import refresh_catalog
 from tests.unit.support import engine_with
 
 ADHOC = """
@@ -41,7 +42,7 @@ wf:
       action: loud_greet name=Bob
       publish: {loud: <% task().result %>}
 """)
-    t.engine.create_actions(ADHOC)
+    t.engine.definitions.create_actions(ADHOC)
     ex = t.run("wf")
     assert ex.state is State.SUCCESS
     assert ex.output == {"plain": "Hello, Ann!", "loud": "HELLO, BOB!"}
@@ -51,7 +52,7 @@ wf:
 
 def test_an_async_adhoc_action_transforms_the_pushed_result() -> None:
     t = engine_with("version: '2.0'\nwf:\n  tasks:\n    a:\n      action: ask_later\n")
-    t.engine.create_actions(ADHOC)
+    t.engine.definitions.create_actions(ADHOC)
     ex = t.run("wf")
     done = t.push(t.running_action(ex.id, "a"), "SUCCESS", {"answer": 42})
     assert done.state is State.SUCCESS
@@ -60,7 +61,7 @@ def test_an_async_adhoc_action_transforms_the_pushed_result() -> None:
 
 def test_adhoc_input_is_checked() -> None:
     t = engine_with("version: '2.0'\nwf:\n  tasks:\n    a:\n      action: greet nick=x\n")
-    t.engine.create_actions(ADHOC)
+    t.engine.definitions.create_actions(ADHOC)
     ex = t.run("wf")
     assert ex.state is State.ERROR
     info = t.tasks(ex.id)["a"].state_info or ""
@@ -70,17 +71,17 @@ def test_adhoc_input_is_checked() -> None:
 def test_adhoc_documents_are_validated_and_system_names_refused() -> None:
     t = engine_with()
     with pytest.raises(LanguageError, match="missing required property 'base'"):
-        t.engine.create_actions("version: '2.0'\nx:\n  bse: std.echo\n")
+        t.engine.definitions.create_actions("version: '2.0'\nx:\n  bse: std.echo\n")
     with pytest.raises(InputError, match="system"):
-        t.engine.create_actions("version: '2.0'\nstd.echo:\n  base: std.noop\n")
-    t.engine.create_actions(ADHOC)
+        t.engine.definitions.create_actions("version: '2.0'\nstd.echo:\n  base: std.noop\n")
+    t.engine.definitions.create_actions(ADHOC)
     with pytest.raises(DuplicateError):
-        t.engine.create_actions(ADHOC)
+        t.engine.definitions.create_actions(ADHOC)
 
 
 def test_adhoc_base_chains_that_loop_fail_the_task() -> None:
     t = engine_with("version: '2.0'\nwf:\n  tasks:\n    a:\n      action: ping\n")
-    t.engine.create_actions("version: '2.0'\nping:\n  base: pong\npong:\n  base: ping\n")
+    t.engine.definitions.create_actions("version: '2.0'\nping:\n  base: pong\npong:\n  base: ping\n")
     ex = t.run("wf")
     assert "loops" in (t.tasks(ex.id)["a"].state_info or "")
 
@@ -111,7 +112,7 @@ workflows:
 
 def test_workbook_items_are_named_after_it_and_find_each_other_by_short_name() -> None:
     t = engine_with()
-    workbook = t.engine.create_workbook(WORKBOOK)
+    workbook = t.engine.definitions.create_workbook(WORKBOOK)
     assert workbook.name == "shop"
     names = {d.name for d in t.store.list_workflow_definitions(_all())}
     assert {"shop.main", "shop.helper"} <= names
@@ -121,16 +122,17 @@ def test_workbook_items_are_named_after_it_and_find_each_other_by_short_name() -
 
 def test_workbook_update_and_delete_take_their_items_along() -> None:
     t = engine_with()
-    t.engine.create_workbook(WORKBOOK)
-    t.engine.update_workbook(
+    t.engine.definitions.create_workbook(WORKBOOK)
+    t.engine.definitions.update_workbook(
         WORKBOOK.replace("  helper:", "  assistant:").replace("workflow: helper", "workflow: assistant")
     )
     names = {d.name for d in t.store.list_workflow_definitions(_all())}
     assert "shop.helper" not in names and "shop.assistant" in names
-    t.engine.delete_workbook("shop")
+    t.engine.definitions.delete_workbook("shop")
     assert not [d for d in t.store.list_workflow_definitions(_all()) if d.name.startswith("shop.")]
+    refresh_catalog(t.store, t.engine.catalog)
     with pytest.raises(ActionError):
-        t.engine.catalog.prepare("shop.hello", {"who": "x"})
+        t.engine.catalog.prepare("shop.hello", {"who": "x"}, checked=True)
 
 
 def test_environments_by_name_or_inline_and_env_in_expressions() -> None:
@@ -144,7 +146,7 @@ wf:
   tasks:
     a: {action: std.noop}
 """)
-    t.engine.create_environment("prod", {"url": "https://prod"}, "production")
+    t.engine.definitions.create_environment("prod", {"url": "https://prod"}, "production")
     assert t.run("wf", params={"env": "prod"}).output == {
         "url": "https://prod",
         "jinja": "https://prod",
@@ -152,11 +154,11 @@ wf:
     }
     assert t.run("wf", params={"env": {"url": "inline"}}).output["url"] == "inline"
     with pytest.raises(InputError, match="Environment not found"):
-        t.engine.start_workflow("wf", params={"env": "nope"})
-    t.engine.update_environment("prod", variables={"url": "https://new"})
+        t.engine.executions.start("wf", params={"env": "nope"})
+    t.engine.definitions.update_environment("prod", variables={"url": "https://new"})
     assert t.run("wf", params={"env": "prod"}).output["url"] == "https://new"
     with pytest.raises(InputError, match="must be an object"):
-        t.engine.create_environment("bad", [1, 2])  # type: ignore[arg-type]
+        t.engine.definitions.create_environment("bad", [1, 2])  # type: ignore[arg-type]
 
 
 def _all():  # type: ignore[no-untyped-def]

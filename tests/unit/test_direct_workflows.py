@@ -65,7 +65,7 @@ def t() -> TestEngine:
 
 
 def upload(t: TestEngine, text: str) -> None:
-    t.engine.create_workflows(text)
+    t.engine.definitions.create_workflows(text)
 
 
 def test_sequence_publishes_and_outputs(t: TestEngine) -> None:
@@ -93,7 +93,7 @@ wf:
     assert ex.output == {"greeting": "Hello, Ann", "upper": "HELLO, ANN"}
     assert t.task_states(ex.id) == {"a": "SUCCESS", "b": "SUCCESS"}
     assert t.tasks(ex.id)["b"].result == "Hello, Ann"
-    assert t.tasks(ex.id)["b"].runtime_context["triggered_by"][0]["event"] == "on-success"
+    assert t.tasks(ex.id)["b"].runtime_context.triggered_by[0].event == "on-success"
 
 
 def test_output_without_spec_is_the_published_context(t: TestEngine) -> None:
@@ -293,14 +293,14 @@ def test_a_result_pushed_twice(t: TestEngine) -> None:
     ex = t.run("wf")
     action_id = t.running_action(ex.id, "a")
     t.push(action_id, "SUCCESS", {"v": 1})
-    again = t.engine.complete_action(action_id, t.store.get_action_execution(action_id).state, {"v": 1})
+    again = t.engine.results.complete(action_id, t.store.get_action_execution(action_id).state, {"v": 1})
     assert again.output == {"result": {"v": 1}}
     with pytest.raises(StateConflictError, match="already SUCCESS"):
-        t.engine.complete_action(action_id, again.state, {"v": 2})
+        t.engine.results.complete(action_id, again.state, {"v": 2})
     from mistral_core.model import State
 
     with pytest.raises(StateConflictError, match="already SUCCESS"):
-        t.engine.complete_action(action_id, State.ERROR, {"v": 1})
+        t.engine.results.complete(action_id, State.ERROR, {"v": 1})
     assert t.store.get_action_execution(action_id).output == {"result": {"v": 1}}
 
 
@@ -357,11 +357,11 @@ wf:
     )
     assert t.run("wf", {"a": 1}).output == {"sum": 3}
     with pytest.raises(WorkflowInputError, match=r"missing=\['a'\]"):
-        t.engine.start_workflow("wf", wf_input={})
+        t.engine.executions.start("wf", wf_input={})
     with pytest.raises(WorkflowInputError, match=r"unexpected=\['c'\]"):
-        t.engine.start_workflow("wf", wf_input={"a": 1, "c": 3})
+        t.engine.executions.start("wf", wf_input={"a": 1, "c": 3})
     with pytest.raises(NotFoundError, match="Workflow not found"):
-        t.engine.start_workflow("nope")
+        t.engine.executions.start("nope")
 
 
 def test_keep_result_false_drops_the_result_but_keeps_published(t: TestEngine) -> None:

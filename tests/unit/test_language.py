@@ -228,9 +228,9 @@ def test_reverse_workflow_runs_only_what_the_target_needs() -> None:
 def test_reverse_workflow_needs_a_known_task_name() -> None:
     t = engine_with(REVERSE)
     with pytest.raises(InputError, match="task_name"):
-        t.engine.start_workflow("wf")
+        t.engine.executions.start("wf")
     with pytest.raises(InputError, match="no task 'nope'"):
-        t.engine.start_workflow("wf", params={"task_name": "nope"})
+        t.engine.executions.start("wf", params={"task_name": "nope"})
 
 
 def test_reverse_requires_naming_a_missing_task_is_refused_at_upload() -> None:
@@ -270,16 +270,16 @@ def test_sub_workflow_failure_propagates_and_pause_cancel_go_down() -> None:
     t = engine_with(PARENT_CHILD)
     ex = t.run("parent")
     [child] = t.store.list_workflow_executions(_by("task_execution_id", t.tasks(ex.id)["call"].id))
-    t.engine.update_execution(ex.id, State.PAUSED)
+    t.engine.executions.update(ex.id, State.PAUSED)
     assert t.execution(child.id).state is State.PAUSED
-    t.engine.update_execution(child.id, State.RUNNING)
+    t.engine.executions.update(child.id, State.RUNNING)
     assert t.execution(ex.id).state is State.RUNNING
     t.push(t.running_action(child.id, "wait"), "ERROR", "no")
     assert t.execution(child.id).state is State.ERROR
     assert t.execution(ex.id).state is State.ERROR
     ex2 = t.run("parent")
     [child2] = t.store.list_workflow_executions(_by("task_execution_id", t.tasks(ex2.id)["call"].id))
-    t.engine.update_execution(ex2.id, State.CANCELLED)
+    t.engine.executions.update(ex2.id, State.CANCELLED)
     assert t.execution(child2.id).state is State.CANCELLED
 
 
@@ -373,10 +373,10 @@ wf:
       action: std.noop
 """)
     ex = t.run("wf")
-    t.engine.update_execution(ex.id, State.PAUSED)
+    t.engine.executions.update(ex.id, State.PAUSED)
     t.push(t.running_action(ex.id, "left"), "SUCCESS", None)
     assert t.tasks(ex.id)["both"].state is State.WAITING
-    t.engine.update_execution(ex.id, State.RUNNING)
+    t.engine.executions.update(ex.id, State.RUNNING)
     t.runner.drain()
     assert t.execution(ex.id).state is State.SUCCESS
     assert t.tasks(ex.id)["both"].state is State.SUCCESS

@@ -42,7 +42,7 @@ def test_a_result_pushed_after_the_timeout_gets_409_saying_so() -> None:
     action_id = t.running_action(ex.id, "ask")
     t.advance(31)
     with pytest.raises(StateConflictError, match="timed out"):
-        t.engine.complete_action(action_id, State.SUCCESS, 3)
+        t.engine.results.complete(action_id, State.SUCCESS, 3)
 
 
 def test_a_result_in_time_cancels_the_timeout() -> None:
@@ -171,7 +171,7 @@ wf:
     ex = t.run("wf")
     assert t.execution(ex.id).state is State.PAUSED
     assert t.task_states(ex.id) == {"a": "SUCCESS", "b": "IDLE"}
-    t.engine.update_execution(ex.id, State.RUNNING)
+    t.engine.executions.update(ex.id, State.RUNNING)
     t.runner.drain()
     assert t.execution(ex.id).state is State.SUCCESS
 

@@ -124,7 +124,7 @@ class ActionExecutionCollection:
         if not isinstance(name, str) or not name.strip():
             raise InputError("'name' (the action to run) is required and must be a string")
         params = _json_object(body, "params")
-        action_ex = self._ctx.engine.run_action(
+        action_ex = self._ctx.engine.action_runs.run(
             name,
             _json_object(body, "input"),
             save_result=_flag(params, "save_result"),
@@ -150,9 +150,9 @@ class ActionExecutionItem:
         state, output = parse_update(read_json_object(req, self._ctx.max_body_bytes))
         engine = self._ctx.engine
         if state in RESULT_STATES:
-            action_ex = engine.complete_action(action_ex_id, state, output)
+            action_ex = engine.results.complete(action_ex_id, state, output)
         else:
-            action_ex = engine.update_action_state(action_ex_id, state)
+            action_ex = engine.results.set_state(action_ex_id, state)
         write_json(resp, ser.ACTION_EXECUTION.render(action_ex))
 
     on_post = on_put

@@ -17,11 +17,11 @@ import falcon
 from mistral_core.api import querying as q
 from mistral_core.api import serializers as ser
 from mistral_core.api.context import ApiContext
-from mistral_core.api.facade import EngineFacade
 from mistral_core.api.media import read_text, write_json
 from mistral_core.api.resources.common import envelope, namespace_and_scope, validation_report
 from mistral_core.errors import NotFoundError
 from mistral_core.model import Filter, Query
+from mistral_core.services.engine import Engine
 
 LISTING = q.Listing(
     fields=ser.ACTION.names,
@@ -87,20 +87,20 @@ def apply_query(documents: list[dict[str, Any]], query: Query) -> list[dict[str,
     return selected[start:end]
 
 
-def all_documents(engine: EngineFacade) -> list[dict[str, Any]]:
+def all_documents(engine: Engine) -> list[dict[str, Any]]:
     """Every action as the API shows it: the registry's, then the stored ad-hoc ones."""
     adhoc = engine.store.list_action_definitions(Query(limit=None))
-    return ser.ACTION.render_all(engine.list_actions()) + ser.ADHOC_ACTION.render_all(adhoc)
+    return ser.ACTION.render_all(engine.catalog.python_actions()) + ser.ADHOC_ACTION.render_all(adhoc)
 
 
-def find_document(engine: EngineFacade, identifier: str, namespace: str) -> dict[str, Any]:
+def find_document(engine: Engine, identifier: str, namespace: str) -> dict[str, Any]:
     """One action by name (or an ad-hoc action's id); system actions live in the default namespace ``""``.
 
     Raises:
         NotFoundError: no such action.
     """
     if not namespace:
-        for action in engine.list_actions():
+        for action in engine.catalog.python_actions():
             if action.name == identifier:
                 return ser.ACTION.render(action)
     return ser.ADHOC_ACTION.render(engine.store.get_action_definition(identifier, namespace))
@@ -130,14 +130,17 @@ class ActionCollection:
         """Create every ad-hoc action of a YAML document: 201 with ``{"actions": [...]}``."""
         namespace, scope = namespace_and_scope(req)
         text = read_text(req, self._ctx.max_body_bytes)
-        action_defs = self._ctx.engine.create_actions(text, namespace=namespace, scope=scope)
+        action_defs = self._ctx.engine.definitions.create_actions(text, namespace=namespace, scope=scope)
         write_json(resp, _written(action_defs), falcon.HTTP_201)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Replace the ad-hoc actions of a YAML document: 200 with ``{"actions": [...]}``."""
         namespace, scope = namespace_and_scope(req)
         text = read_text(req, self._ctx.max_body_bytes)
-        write_json(resp, _written(self._ctx.engine.update_actions(text, namespace=namespace, scope=scope)))
+        write_json(
+            resp,
+            _written(self._ctx.engine.definitions.update_actions(text, namespace=namespace, scope=scope)),
+        )
 
 
 class ActionItem:
@@ -163,7 +166,7 @@ class ActionItem:
         engine = self._ctx.engine
         engine.store.get_action_definition(name, namespace)  # 404 unless it exists (system actions do not)
         text = read_text(req, self._ctx.max_body_bytes)
-        write_json(resp, _written(engine.update_actions(text, namespace=namespace, scope=scope)))
+        write_json(resp, _written(engine.definitions.update_actions(text, namespace=namespace, scope=scope)))
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         """Delete an ad-hoc action (``?namespace=``): 204."""
@@ -173,7 +176,7 @@ class ActionItem:
         self, req: falcon.Request, resp: falcon.Response, name: str, namespace: str
     ) -> None:
         """Delete an ad-hoc action of a namespace: 204 (the engine refuses a system action: 400)."""
-        self._ctx.engine.delete_action(name, namespace)
+        self._ctx.engine.definitions.delete_action(name, namespace)
         resp.status = falcon.HTTP_204
 
 
@@ -186,4 +189,4 @@ class ActionValidation:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Validate an ad-hoc action document without storing it."""
         text = read_text(req, self._ctx.max_body_bytes)
-        write_json(resp, validation_report(self._ctx.engine.validate_actions, text))
+        write_json(resp, validation_report(self._ctx.engine.definitions.validate_actions, text))

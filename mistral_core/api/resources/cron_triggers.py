@@ -105,7 +105,7 @@ class CronTriggerCollection:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Create a cron trigger: 201 with it."""
         arguments = create_arguments(read_json_object(req, self._ctx.max_body_bytes))
-        trigger = self._ctx.engine.create_cron_trigger(**arguments)
+        trigger = self._ctx.engine.cron.create(**arguments)
         write_json(resp, ser.CRON_TRIGGER.render(trigger), falcon.HTTP_201)
 
 
@@ -121,5 +121,5 @@ class CronTriggerItem:
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, identifier: str) -> None:
         """Delete a cron trigger: 204."""
-        self._ctx.engine.delete_cron_trigger(identifier)
+        self._ctx.engine.cron.delete(identifier)
         resp.status = falcon.HTTP_204

@@ -93,13 +93,15 @@ class EnvironmentCollection:
         """Create an environment: 201 with it."""
         arguments = create_arguments(read_json_object(req, self._ctx.max_body_bytes))
         write_json(
-            resp, ser.ENVIRONMENT.render(self._ctx.engine.create_environment(**arguments)), falcon.HTTP_201
+            resp,
+            ser.ENVIRONMENT.render(self._ctx.engine.definitions.create_environment(**arguments)),
+            falcon.HTTP_201,
         )
 
     def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Change the environment the body names: 200 with it."""
         arguments = update_arguments(read_json_object(req, self._ctx.max_body_bytes))
-        write_json(resp, ser.ENVIRONMENT.render(self._ctx.engine.update_environment(**arguments)))
+        write_json(resp, ser.ENVIRONMENT.render(self._ctx.engine.definitions.update_environment(**arguments)))
 
 
 class EnvironmentItem:
@@ -114,5 +116,5 @@ class EnvironmentItem:
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         """Delete an environment: 204."""
-        self._ctx.engine.delete_environment(name)
+        self._ctx.engine.definitions.delete_environment(name)
         resp.status = falcon.HTTP_204

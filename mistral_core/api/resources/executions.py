@@ -142,7 +142,7 @@ class ExecutionCollection:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Start an execution: 201 with it."""
         arguments = start_arguments(read_json_object(req, self._ctx.max_body_bytes))
-        wf_ex = self._ctx.engine.start_workflow(**arguments)
+        wf_ex = self._ctx.engine.executions.start(**arguments)
         write_json(resp, ser.EXECUTION_CREATED.render(wf_ex), falcon.HTTP_201)
 
 
@@ -159,11 +159,11 @@ class ExecutionItem:
     def on_put(self, req: falcon.Request, resp: falcon.Response, ex_id: str) -> None:
         """Pause, resume, stop; change the description or env (``mistral execution-update``): 200."""
         arguments = update_arguments(read_json_object(req, self._ctx.max_body_bytes))
-        write_json(resp, ser.EXECUTION.render(self._ctx.engine.update_execution(ex_id, **arguments)))
+        write_json(resp, ser.EXECUTION.render(self._ctx.engine.executions.update(ex_id, **arguments)))
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, ex_id: str) -> None:
         """Delete an execution (only a finished one unless ``?force=true``): 204."""
-        self._ctx.engine.delete_workflow_execution(ex_id, force=q.flag(req.params, "force"))
+        self._ctx.engine.executions.delete(ex_id, force=q.flag(req.params, "force"))
         resp.status = falcon.HTTP_204
 
 

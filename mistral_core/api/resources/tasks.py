@@ -139,9 +139,9 @@ class TaskItem:
         engine = self._ctx.engine
         update.check(engine.store.get_task_execution(task_id))
         if update.state is State.SKIPPED:
-            task_ex = engine.skip_task(task_id)
+            task_ex = engine.executions.skip_task(task_id)
         else:
-            task_ex = engine.rerun_task(task_id, reset=update.reset, env=update.env)
+            task_ex = engine.executions.rerun_task(task_id, reset=update.reset, env=update.env)
         write_json(resp, ser.TASK.render(task_ex))
 
 

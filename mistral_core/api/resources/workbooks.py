@@ -47,14 +47,14 @@ class WorkbookCollection:
         """Create a workbook from a YAML document (``?namespace=&scope=``): 201 with it."""
         namespace, scope = namespace_and_scope(req)
         text = read_text(req, self._ctx.max_body_bytes)
-        workbook = self._ctx.engine.create_workbook(text, namespace=namespace, scope=scope)
+        workbook = self._ctx.engine.definitions.create_workbook(text, namespace=namespace, scope=scope)
         write_json(resp, ser.WORKBOOK.render(workbook), falcon.HTTP_201)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Replace the workbook a YAML document names: 200 with it."""
         namespace, scope = namespace_and_scope(req)
         text = read_text(req, self._ctx.max_body_bytes)
-        workbook = self._ctx.engine.update_workbook(text, namespace=namespace, scope=scope)
+        workbook = self._ctx.engine.definitions.update_workbook(text, namespace=namespace, scope=scope)
         write_json(resp, ser.WORKBOOK.render(workbook))
 
 
@@ -71,7 +71,7 @@ class WorkbookItem:
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         """Delete a workbook with its workflows and actions: 204."""
-        self._ctx.engine.delete_workbook(name, req.get_param("namespace") or "")
+        self._ctx.engine.definitions.delete_workbook(name, req.get_param("namespace") or "")
         resp.status = falcon.HTTP_204
 
 
@@ -84,4 +84,4 @@ class WorkbookValidation:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Validate a workbook document without storing it."""
         text = read_text(req, self._ctx.max_body_bytes)
-        write_json(resp, validation_report(self._ctx.engine.validate_workbook, text))
+        write_json(resp, validation_report(self._ctx.engine.definitions.validate_workbook, text))

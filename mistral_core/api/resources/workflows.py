@@ -44,14 +44,14 @@ class WorkflowCollection:
         """Create every workflow of a YAML document (any content type, any Accept): 201."""
         namespace, scope = namespace_and_scope(req)
         text = read_text(req, self._ctx.max_body_bytes)
-        wf_defs = self._ctx.engine.create_workflows(text, namespace=namespace, scope=scope)
+        wf_defs = self._ctx.engine.definitions.create_workflows(text, namespace=namespace, scope=scope)
         write_json(resp, {"workflows": [ser.render_written_workflow(w) for w in wf_defs]}, falcon.HTTP_201)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Replace the workflows of a YAML document: 200."""
         namespace, scope = namespace_and_scope(req)
         text = read_text(req, self._ctx.max_body_bytes)
-        wf_defs = self._ctx.engine.update_workflows(text, namespace=namespace, scope=scope)
+        wf_defs = self._ctx.engine.definitions.update_workflows(text, namespace=namespace, scope=scope)
         write_json(resp, {"workflows": [ser.render_written_workflow(w) for w in wf_defs]})
 
 
@@ -68,7 +68,7 @@ class WorkflowItem:
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, identifier: str) -> None:
         """Delete a workflow: 204."""
-        self._ctx.engine.delete_workflow(identifier, req.get_param("namespace") or "")
+        self._ctx.engine.definitions.delete_workflow(identifier, req.get_param("namespace") or "")
         resp.status = falcon.HTTP_204
 
 
@@ -81,4 +81,4 @@ class WorkflowValidation:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Validate a YAML document without storing it."""
         text = read_text(req, self._ctx.max_body_bytes)
-        write_json(resp, validation_report(self._ctx.engine.validate_workflows, text))
+        write_json(resp, validation_report(self._ctx.engine.definitions.validate_workflows, text))

@@ -61,10 +61,10 @@ from mistral_std_actions import AsyncNoopAction, EchoAction, FailAction, NoopAct
 from mistral_core.actions.base import Action, ActionContext
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.api import create_app
-from mistral_core.engine.engine import Engine
 from mistral_core.executor import Executor
 from mistral_core.persistence.memory import MemoryStore
 from mistral_core.scheduler import CronTab
+from mistral_core.services.engine import Engine
 from tests.api.support import PUBLIC_URL, Api, DrainingRunner, SteppingClock, assert_fault
 
 FIXTURES = Path(__file__).parent / "fixtures"

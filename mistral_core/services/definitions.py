@@ -32,14 +32,12 @@ class Definitions:
         evaluator: Evaluator,
         clock: Clock,
         new_id: Callable[[], str],
-        on_actions_changed: Callable[[], None] = lambda: None,
-        python_action_names: Callable[[], set[str]] = set,
+        python_action_names: Callable[[], frozenset[str]] = frozenset,
     ) -> None:
         self._store = store
         self._evaluator = evaluator
         self._clock = clock
         self._new_id = new_id
-        self._actions_changed = on_actions_changed
         self._python_action_names = python_action_names
         self.spec = functools.lru_cache(maxsize=512)(self._load_spec)
 
@@ -158,7 +156,7 @@ class Definitions:
             for action_def in defs:
                 self._check_not_python(action_def.name)
                 self._store.create_action_definition(action_def)
-        self._actions_changed()
+            self._store.bump_catalog_version()  # the catalogs of every engine see it
         return defs
 
     def update_actions(
@@ -168,7 +166,7 @@ class Definitions:
         parsed = self.validate_actions(text)
         with self._store.atomic():
             result = [self._put_action(p, text, namespace, scope, None) for p in parsed]
-        self._actions_changed()
+            self._store.bump_catalog_version()  # the catalogs of every engine see it
         return result
 
     def delete_action(self, identifier: str, namespace: str = "") -> None:
@@ -179,7 +177,7 @@ class Definitions:
             except NotFoundError:
                 self._check_not_python(identifier)
                 raise
-        self._actions_changed()
+            self._store.bump_catalog_version()  # the catalogs of every engine see it
 
     def _put_action(
         self, parsed: ParsedAction, text: str, namespace: str, scope: str, workbook: str | None
@@ -241,7 +239,7 @@ class Definitions:
             workbook = self._workbook(parsed, text, namespace, scope, None)
             self._store.create_workbook(workbook)
             self._put_workbook_items(parsed, text, namespace, scope)
-        self._actions_changed()
+            self._store.bump_catalog_version()  # the catalogs of every engine see it
         return workbook
 
     def update_workbook(self, text: str, namespace: str = "", scope: str = "private") -> Workbook:
@@ -253,7 +251,7 @@ class Definitions:
             self._store.update_workbook(workbook)
             self._delete_workbook_items(parsed.name, namespace, keep=parsed)
             self._put_workbook_items(parsed, text, namespace, scope)
-        self._actions_changed()
+            self._store.bump_catalog_version()  # the catalogs of every engine see it
         return workbook
 
     def delete_workbook(self, name: str, namespace: str = "") -> None:
@@ -262,7 +260,7 @@ class Definitions:
             self._store.get_workbook(name, namespace)
             self._delete_workbook_items(name, namespace, keep=None)
             self._store.delete_workbook(name, namespace)
-        self._actions_changed()
+            self._store.bump_catalog_version()  # the catalogs of every engine see it
 
     def _put_workbook_items(self, parsed: ParsedWorkbook, text: str, namespace: str, scope: str) -> None:
         for wf in parsed.workflows:

@@ -46,6 +46,9 @@ class StateCache:
         if not any(a.is_sync for a in running.values()):
             return
         st.actions = running
+        st.complete_actions_of = set()  # only the running ones are kept
+        st.related_tasks = {}  # other executions move on meanwhile
+        st.children = {}
         with self._lock:
             self._states[st.wf_ex.id] = st
             self._states.move_to_end(st.wf_ex.id)

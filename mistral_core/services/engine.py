@@ -1,0 +1,122 @@
+"""The engine as a whole: the services over one store, wired once.
+
+Each service has one job; they share the :class:`~mistral_core.services.unit_of_work.Parts`
+and run their decisions through one :class:`~mistral_core.services.unit_of_work.Transactions`.
+Callers use the services directly: ``engine.definitions.create_workflows(...)``,
+``engine.executions.start(...)``, ``engine.results.complete(...)`` — there is no
+layer of forwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import uuid
+from collections.abc import Callable
+
+from mistral_core.engine.catalog import Catalog
+from mistral_core.engine.conductor import Conductor
+from mistral_core.engine.ports import (
+    ActionCatalog,
+    ActionRunner,
+    Clock,
+    CronSchedule,
+    ExecutionStore,
+    HookRelay,
+    NoHooks,
+    SystemClock,
+)
+from mistral_core.lang.expressions import Evaluator
+from mistral_core.services.action_runs import ActionRuns
+from mistral_core.services.control import Executions
+from mistral_core.services.cron import CronTriggers
+from mistral_core.services.definitions import Definitions
+from mistral_core.services.intents import IntentApplier
+from mistral_core.services.launcher import Launcher
+from mistral_core.services.recovery import Recovery
+from mistral_core.services.results import Results
+from mistral_core.services.timing import Timers
+from mistral_core.services.unit_of_work import Parts, Transactions
+
+
+def new_id() -> str:
+    """A new random id (a UUID4, as Mistral's)."""
+    return str(uuid.uuid4())
+
+
+class Engine:
+    """The services of one engine over a store.
+
+    Args:
+        store: where definitions and executions live.
+        actions: the Python actions that exist (the registry).
+        runner: hands actions to executors (may be attached later with :meth:`attach_runner`).
+        clock: the time (UTC).
+        hooks: lifecycle observers.
+        evaluator: expression evaluator (one per process).
+        cron: crontab arithmetic (needed for cron triggers).
+        id_factory: makes ids for new records.
+
+    Attributes:
+        definitions: workflows, ad-hoc actions, workbooks, environments.
+        executions: start, pause, resume, cancel, stop, re-run, skip, delete executions.
+        results: action results pushed over the API, and events from executors.
+        action_runs: actions run outside any workflow.
+        cron: cron triggers.
+        timers: applies due timers (the scheduler's sink).
+        recovery: start-up recovery, heartbeats, take-over of dead engines.
+        catalog: the actions (Python and ad-hoc) as the conductor resolves them.
+    """
+
+    def __init__(
+        self,
+        store: ExecutionStore,
+        actions: ActionCatalog,
+        runner: ActionRunner | None = None,
+        *,
+        clock: Clock | None = None,
+        hooks: HookRelay | None = None,
+        evaluator: Evaluator | None = None,
+        cron: CronSchedule | None = None,
+        id_factory: Callable[[], str] = new_id,
+    ) -> None:
+        evaluator = evaluator or Evaluator()
+        clock = clock or SystemClock()
+        self.store = store
+        self.catalog = Catalog(actions, evaluator)
+        self.definitions = Definitions(
+            store, evaluator, clock, id_factory, python_action_names=self.catalog.python_names
+        )
+        self._parts = Parts(
+            store=store,
+            conductor=Conductor(evaluator, self.catalog),
+            catalog=self.catalog,
+            definitions=self.definitions,
+            clock=clock,
+            hooks=hooks or NoHooks(),
+            new_id=id_factory,
+            engine_id=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+            runner=runner,
+        )
+        launcher = Launcher(self._parts, evaluator)
+        transactions = Transactions(self._parts, IntentApplier(self._parts, launcher))
+        self.executions = Executions(transactions, self._parts, launcher)
+        self.results = Results(transactions, self._parts)
+        self.action_runs = ActionRuns(self._parts, self.results)
+        self.cron = CronTriggers(self._parts, launcher, cron)
+        self.recovery = Recovery(self._parts, self.results)
+        self.timers = Timers(transactions, self._parts, self.cron, self.recovery)
+
+    @property
+    def engine_id(self) -> str:
+        """This engine's name among engines (host:pid:random): the runner of what it dispatches."""
+        return self._parts.engine_id
+
+    def attach_runner(self, runner: ActionRunner) -> None:
+        """Give the engine its runner (the runner usually needs the engine too)."""
+        self._parts.runner = runner
+
+    def on_timers_added(self, listener: Callable[[dt.datetime], None]) -> None:
+        """Be told (after commit) the earliest due time of timers a transaction added."""
+        self._parts.timer_listener = listener

@@ -1,0 +1,212 @@
+"""Action results: pushed over the API by third parties, or reported by executors.
+
+A pushed result is applied in the request's own transaction (locking its
+workflow execution, so 50 concurrent pushes make exactly one transition). The
+same result again is answered with what is stored (idempotent); a different one
+for a finished action is refused, naming its state. Events from executors are
+applied in batches, many in one transaction; one that fails is retried alone and,
+failing again, fails its action with a one-line message (never stuck RUNNING).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from mistral_core.engine.conductor import Conductor
+from mistral_core.engine.state import ExecutionState
+from mistral_core.errors import InputError, NotFoundError, StateConflictError
+from mistral_core.model import (
+    DISPATCH_HANDED_OFF,
+    ActionCompleted,
+    ActionExecution,
+    ActionHandedOff,
+    Event,
+    State,
+)
+from mistral_core.model.states import RESULT_STATES, is_action_finished
+from mistral_core.services.unit_of_work import Parts, Transactions, Work
+
+LOG = logging.getLogger(__name__)
+S = State
+#: The state_info of an action whose result could not be applied (the log has why).
+INTERNAL_ERROR = "Internal error while applying the action's result; see the server log"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What a push came to: the action execution as stored, and why it was refused (if it was)."""
+
+    action_ex: ActionExecution
+    refused: str | None = None
+
+
+class Results:
+    """Applies action results.
+
+    Args:
+        transactions: runs the work.
+        parts: the shared parts.
+    """
+
+    def __init__(self, transactions: Transactions, parts: Parts) -> None:
+        self._tx = transactions
+        self._parts = parts
+        self._conductor = parts.conductor
+
+    # -- pushed over the API ------------------------------------------------------------
+    def complete(self, action_ex_id: str, state: State, output: Any) -> ActionExecution:
+        """Deliver an async action's result (SUCCESS, ERROR or CANCELLED) and move the workflow on.
+
+        The same result again returns the stored action execution (idempotent).
+
+        Raises:
+            NotFoundError: no such action execution.
+            InputError: not a result state.
+            StateConflictError: the action finished already with another result (it may have
+                timed out), or it is synchronous (its executor reports its result, nobody else).
+        """
+        if state not in RESULT_STATES:
+            raise InputError(f"an action result must be SUCCESS, ERROR or CANCELLED, not {state.value}")
+        outcome = self._tx.run(lambda work: self._complete(work, action_ex_id, state, output))
+        if outcome.refused is not None:  # told after the transaction, like every hook
+            self._parts.hooks.notify(
+                "mistral_action_result_rejected",
+                action_ex=outcome.action_ex,
+                state=state.value,
+                reason=outcome.refused,
+            )
+            raise StateConflictError(outcome.refused, outcome.action_ex.state.value)
+        return outcome.action_ex
+
+    def _complete(self, work: Work, action_ex_id: str, state: State, output: Any) -> _Outcome:
+        action_ex, st = _lock_action(work, action_ex_id)
+        if is_action_finished(action_ex.state):
+            return _Outcome(action_ex, _repeated(action_ex, state, output))
+        if action_ex.is_sync:
+            return _Outcome(action_ex, _synchronous(action_ex))
+        if st is None:
+            return _Outcome(self._complete_orphan(action_ex, state, output))
+        _preload(work, st, action_ex)
+        return _Outcome(self._conductor.on_action_completed(st, action_ex, state, output))
+
+    def _complete_orphan(self, action_ex: ActionExecution, state: State, output: Any) -> ActionExecution:
+        """An action run outside any workflow: only its own row changes."""
+        result = None if state is S.CANCELLED else output
+        updated = dataclasses.replace(
+            action_ex,
+            state=state,
+            output={"result": result},
+            accepted=True,
+            updated_at=self._parts.clock.now(),
+        )
+        self._parts.store.update(updated, ("state", "output", "accepted"))
+        return updated
+
+    def set_state(self, action_ex_id: str, state: State) -> ActionExecution:
+        """Pause (async actions only) or resume an action execution.
+
+        Raises:
+            NotFoundError: no such action execution.
+            InputError: not PAUSED or RUNNING.
+            StateConflictError: it is finished, or synchronous and asked to pause.
+        """
+        if state not in (S.PAUSED, S.RUNNING):
+            raise InputError(f"an action can only be set PAUSED or RUNNING this way, not {state.value}")
+        return self._tx.run(lambda work: self._set_state(work, action_ex_id, state))
+
+    def _set_state(self, work: Work, action_ex_id: str, state: State) -> ActionExecution:
+        action_ex, st = _lock_action(work, action_ex_id)
+        if action_ex.state is state:
+            return action_ex
+        if is_action_finished(action_ex.state):
+            raise StateConflictError(
+                f"Action execution {action_ex_id} is already {action_ex.state.value}", action_ex.state.value
+            )
+        if state is S.PAUSED and action_ex.is_sync:
+            raise StateConflictError(
+                f"Action execution {action_ex_id} is synchronous: only asynchronous actions can be paused",
+                action_ex.state.value,
+            )
+        if st is None:
+            updated = dataclasses.replace(action_ex, state=state, updated_at=self._parts.clock.now())
+            self._parts.store.update(updated, ("state",))
+            return updated
+        return st.change(action_ex, state=state)
+
+    # -- reported by executors ----------------------------------------------------------
+    def apply_events(self, events: Sequence[Event]) -> None:
+        """Apply events from executors, many in one transaction; a failing one is retried alone."""
+        handed_off = [e.action_execution_id for e in events if isinstance(e, ActionHandedOff)]
+        if handed_off:
+            self._parts.store.raise_dispatch(handed_off, DISPATCH_HANDED_OFF)
+        completed = [e for e in events if isinstance(e, ActionCompleted)]
+        if completed:
+            self._tx.in_batches(completed, self._apply_completion, self._fail_event)
+
+    def _apply_completion(self, work: Work, event: ActionCompleted) -> None:
+        try:
+            wf_id = event.workflow_execution_id
+            if wf_id is None:
+                wf_id = self._parts.store.get_action_execution(
+                    event.action_execution_id
+                ).workflow_execution_id
+            st = work.state(wf_id) if wf_id else None
+            action_ex = (
+                work.action(st, event.action_execution_id)
+                if st is not None
+                else self._parts.store.get_action_execution(event.action_execution_id)
+            )
+        except NotFoundError:
+            return  # the execution was deleted meanwhile
+        if is_action_finished(action_ex.state):
+            return
+        if st is None:
+            self._complete_orphan(action_ex, event.state, event.output)
+            return
+        _preload(work, st, action_ex)
+        self._conductor.on_action_completed(st, action_ex, event.state, event.output, event.state_info)
+
+    def _fail_event(self, event: ActionCompleted) -> None:
+        if event.state is S.ERROR and event.state_info == INTERNAL_ERROR:
+            return
+        failure = ActionCompleted(
+            event.action_execution_id, S.ERROR, INTERNAL_ERROR, event.workflow_execution_id, INTERNAL_ERROR
+        )
+        self._tx.in_batches([failure], self._apply_completion, lambda e: None)
+
+
+def _lock_action(work: Work, action_ex_id: str) -> tuple[ActionExecution, ExecutionState | None]:
+    """The action execution, read under the lock of its workflow execution (None: it has none)."""
+    action_ex = work.store.get_action_execution(action_ex_id)
+    if action_ex.workflow_execution_id is None:
+        return action_ex, None
+    st = work.state(action_ex.workflow_execution_id)
+    return work.action(st, action_ex_id), st
+
+
+def _preload(work: Work, st: ExecutionState, action_ex: ActionExecution) -> None:
+    """Load the task's other action executions if finishing this one will read them."""
+    task = st.tasks.get(action_ex.task_execution_id or "")
+    if task is not None and Conductor.reads_actions_of(st, task):
+        work.actions_of(st, task.id)
+
+
+def _repeated(action_ex: ActionExecution, state: State, output: Any) -> str | None:
+    """None if this is the result already stored (idempotent); else why it is refused."""
+    expected = {"result": None if state is S.CANCELLED else output}
+    if action_ex.state is state and action_ex.output == expected:
+        return None
+    reason = f"Action execution {action_ex.id} is already {action_ex.state.value}"
+    if action_ex.state_info:
+        reason += f" ({action_ex.state_info})"
+    return reason + "; its result cannot be changed"
+
+
+def _synchronous(action_ex: ActionExecution) -> str:
+    return (
+        f"Action execution {action_ex.id} ({action_ex.name}) is synchronous: its executor reports its "
+        "result; only an asynchronous action's result can be pushed"
+    )

@@ -1,0 +1,347 @@
+"""The unit of work: one engine transaction, from the first lock to the effects after commit.
+
+Every service runs its decisions through :meth:`Transactions.run`: a body gets a
+:class:`Work`, through which it locks and loads the workflow executions it needs
+(each once), asks the conductor to decide, and returns. The work then applies the
+intents the conductor left for other executions (through an
+:class:`IntentHandler`, which the services provide: the unit of work knows no
+service), writes what changed, and commits; only then are actions handed to the
+runner, the scheduler told of new timers and the hooks called (an outbox).
+
+A transaction is run again from the start, with nothing of the failed attempt
+kept, when the database refused it for now (a deadlock between engines) or when
+the conductor asked for data it was not given (:class:`~mistral_core.errors.NeedsData`):
+the next attempt loads that data too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from mistral_core.engine.catalog import Catalog
+from mistral_core.engine.conductor import Conductor
+from mistral_core.engine.intents import Intent
+from mistral_core.engine.ports import ActionRunner, Clock, ExecutionStore, HookRelay
+from mistral_core.engine.state import ExecutionState
+from mistral_core.errors import NeedsData, TransientStoreError
+from mistral_core.lang.spec import WorkflowSpec
+from mistral_core.model import (
+    ActionExecution,
+    CancelAction,
+    Filter,
+    Query,
+    RunAction,
+    State,
+    TaskExecution,
+    WorkflowExecution,
+)
+from mistral_core.services.cache import StateCache
+from mistral_core.services.definitions import Definitions
+
+LOG = logging.getLogger(__name__)
+R = TypeVar("R")
+T = TypeVar("T")
+
+#: How many times a transaction the database refused for now (deadlock) is tried.
+TRANSIENT_ATTEMPTS = 4
+#: How many times a transaction is run again to load data the conductor asked for.
+DATA_ATTEMPTS = 8
+
+
+@dataclasses.dataclass
+class Parts:
+    """What every service shares: built once by the :class:`~mistral_core.services.engine.Engine`."""
+
+    store: ExecutionStore
+    conductor: Conductor
+    catalog: Catalog
+    definitions: Definitions
+    clock: Clock
+    hooks: HookRelay
+    new_id: Callable[[], str]
+    engine_id: str
+    cache: StateCache = dataclasses.field(default_factory=StateCache)
+    runner: ActionRunner | None = None
+    timer_listener: Callable[[dt.datetime], None] | None = None
+
+
+@dataclasses.dataclass
+class Preload:
+    """Data the next attempt of a transaction loads beside each execution (asked for by the conductor)."""
+
+    actions_of: set[str] = dataclasses.field(default_factory=set)
+    executions: set[str] = dataclasses.field(default_factory=set)
+    catalog: bool = False
+
+    def add(self, need: NeedsData) -> bool:
+        """Remember what was asked for; False if nothing of it is new (asked again: a bug)."""
+        new = bool(need.actions_of - self.actions_of or need.executions - self.executions)
+        new = new or (need.catalog and not self.catalog)
+        self.actions_of |= need.actions_of
+        self.executions |= need.executions
+        self.catalog = self.catalog or need.catalog
+        return new
+
+
+class IntentHandler(Protocol):
+    """Applies an intent one execution left for another (provided by the services)."""
+
+    def apply(self, work: Work, st: ExecutionState, intent: Intent) -> list[ExecutionState]:
+        """Apply ``intent`` (left by ``st``); return the executions it changed."""
+        ...
+
+
+class Work:
+    """The executions one transaction touched (locked once each), in the order it touched them."""
+
+    def __init__(self, parts: Parts, preload: Preload, intents: IntentHandler) -> None:
+        self._parts = parts
+        self._preload = preload
+        self._intents = intents
+        self.states: dict[str, ExecutionState] = {}
+        self.catalog_checked = False
+
+    @property
+    def now(self) -> dt.datetime:
+        """The time."""
+        return self._parts.clock.now()
+
+    @property
+    def store(self) -> ExecutionStore:
+        """The store (inside this transaction)."""
+        return self._parts.store
+
+    # -- loading ------------------------------------------------------------------
+    def state(self, wf_ex_id: str) -> ExecutionState:
+        """The view of an execution, locking and loading it the first time.
+
+        Raises:
+            NotFoundError: no such execution.
+        """
+        st = self.states.get(wf_ex_id)
+        if st is None:
+            st = self._load(self._parts.store.lock_workflow_execution(wf_ex_id))
+            self.states[wf_ex_id] = st
+            self._ready(st)
+        return st
+
+    def add(self, st: ExecutionState) -> None:
+        """A new execution created in this transaction."""
+        self.states[st.wf_ex.id] = st
+        self._ready(st)
+
+    def view(self, wf_ex: WorkflowExecution, spec: WorkflowSpec) -> ExecutionState:
+        """A fresh view of a new execution (no tasks yet)."""
+        return ExecutionState(wf_ex, spec, {}, self._parts.clock.now(), self._parts.new_id)
+
+    def owner_of_task(self, task_ex_id: str) -> ExecutionState:
+        """The view of the execution a task belongs to."""
+        for st in self.states.values():
+            if task_ex_id in st.tasks:
+                return st
+        task = self._parts.store.get_task_execution(task_ex_id)
+        return self.state(task.workflow_execution_id)
+
+    def actions_of(self, st: ExecutionState, task_ex_id: str) -> list[ActionExecution]:
+        """The action executions of a task of ``st``, loaded into the view first if need be."""
+        if task_ex_id not in st.complete_actions_of:
+            st.load_actions(task_ex_id, self._parts.store.action_executions_of(task_ex_id))
+        return st.actions_of(task_ex_id)
+
+    def action(self, st: ExecutionState, action_ex_id: str) -> ActionExecution:
+        """An action execution of ``st`` as it is now: from the view, else read under the lock."""
+        action_ex = st.actions.get(action_ex_id)
+        if action_ex is None:
+            action_ex = st.actions[action_ex_id] = self._parts.store.get_action_execution(action_ex_id)
+        return action_ex
+
+    def _load(self, wf_ex: WorkflowExecution) -> ExecutionState:
+        parts = self._parts
+        cached = parts.cache.take(wf_ex)
+        if cached is not None:
+            cached.wf_ex = wf_ex
+            cached.begin(parts.clock.now())
+            return cached
+        spec = parts.definitions.spec(wf_ex.spec_checksum)
+        tasks = {t.id: t for t in parts.store.task_executions_of(wf_ex.id)}
+        return ExecutionState(wf_ex, spec, tasks, parts.clock.now(), parts.new_id)
+
+    def _ready(self, st: ExecutionState) -> None:
+        """Load what earlier attempts were asked for, and check the catalog if the spec needs it."""
+        for task_ex_id in self._preload.actions_of & st.tasks.keys():
+            self.actions_of(st, task_ex_id)
+        for root in self._preload.executions:
+            self._load_tree(st, root)
+        if self._preload.catalog or self._parts.catalog.needs_check(st.spec):
+            self.check_catalog()
+        st.catalog_checked = self.catalog_checked
+
+    def _load_tree(self, st: ExecutionState, root: str) -> None:
+        """The tasks of ``root`` and of its sub-workflows, recursively (for ``tasks()``)."""
+        store = self._parts.store
+        todo = [root]
+        while todo:
+            wf_ex_id = todo.pop()
+            tasks = list(st.tasks.values()) if wf_ex_id == st.wf_ex.id else None
+            if tasks is None:
+                tasks = st.related_tasks[wf_ex_id] = store.task_executions_of(wf_ex_id)
+            for task in tasks:
+                if task.type == "WORKFLOW" and task.id not in st.children:
+                    children = store.list_workflow_executions(_children_of(task))
+                    st.children[task.id] = [child.id for child in children]
+                    todo.extend(st.children[task.id])
+
+    def check_catalog(self) -> None:
+        """Bring the catalog's snapshot of ad-hoc actions up to the store's version (once)."""
+        if self.catalog_checked:
+            return
+        refresh_catalog(self._parts.store, self._parts.catalog)
+        self.catalog_checked = True
+        for st in self.states.values():
+            st.catalog_checked = True
+
+    # -- finishing ----------------------------------------------------------------
+    def finish(self) -> None:
+        """Apply intents between executions until none is left, then write every execution."""
+        todo = deque(self.states.values())
+        while todo:
+            st = todo.popleft()
+            intents, st.intents = st.intents, []
+            for intent in intents:
+                todo.extend(self._intents.apply(self, st, intent))
+        for st in self.states.values():
+            self._flush(st)
+
+    def _flush(self, st: ExecutionState) -> None:
+        self._cancel_pending_actions(st)
+        self._own_dispatched(st)
+        store = self._parts.store
+        for target_id, kind in st.timer_cancels:
+            store.delete_timers(target_id, kind)
+        for timer in st.timers:
+            store.insert_timer(timer)
+        if not st.pending:
+            return
+        st.change(st.wf_ex, version=st.wf_ex.version + 1)
+        for record, fields in st.pending.values():
+            if fields is None:
+                store.insert(record)
+            else:
+                store.update(record, tuple(fields))
+
+    def _cancel_pending_actions(self, st: ExecutionState) -> None:
+        """The unfinished action executions of cancelled tasks: CANCELLED, async ones told."""
+        for task_id, reason in st.cancel_actions_of:
+            for action_ex in self.actions_of(st, task_id):
+                if action_ex.state in (State.RUNNING, State.PAUSED, State.IDLE):
+                    st.change(action_ex, state=State.CANCELLED, state_info=reason)
+                    if not action_ex.is_sync and action_ex.state is not State.IDLE:
+                        st.commands.append(CancelAction.of(action_ex))
+
+    def _own_dispatched(self, st: ExecutionState) -> None:
+        """This engine runs what it dispatches: if it dies, another engine knows what to take over."""
+        engine_id = self._parts.engine_id
+        for command in st.commands:
+            if not isinstance(command, RunAction):
+                continue
+            dispatched = st.actions.get(command.action_execution_id)
+            if dispatched is not None and dispatched.runner_id != engine_id:
+                st.change(dispatched, runner_id=engine_id)
+
+    def after_commit(self) -> None:
+        """Keep the views worth keeping, hand actions to the runner, announce timers, call hooks."""
+        parts = self._parts
+        commands: list[Any] = []
+        earliest: dt.datetime | None = None
+        for st in self.states.values():
+            parts.cache.keep(st)
+            commands.extend(st.commands)
+            for timer in st.timers:
+                earliest = timer.due_at if earliest is None else min(earliest, timer.due_at)
+            for hook, key, record in st.notifications:
+                parts.hooks.notify(hook, **{key: record})
+        if commands and parts.runner is not None:
+            parts.runner.submit(commands)
+        if earliest is not None and parts.timer_listener is not None:
+            parts.timer_listener(earliest)
+
+
+class Transactions:
+    """Runs bodies of work as transactions: retried when refused for now or short of data.
+
+    Args:
+        parts: the shared parts.
+        intents: applies intents between executions.
+    """
+
+    def __init__(self, parts: Parts, intents: IntentHandler) -> None:
+        self._parts = parts
+        self._intents = intents
+
+    def run(self, body: Callable[[Work], R]) -> R:
+        """Run ``body`` in a transaction (again if need be), commit, then the effects; its result.
+
+        Raises:
+            TransientStoreError: the database kept refusing the transaction.
+            MistralError: whatever ``body`` raised (nothing of it was written).
+        """
+        preload = Preload()
+        refused = 0
+        for _ in range(TRANSIENT_ATTEMPTS + DATA_ATTEMPTS):
+            work = Work(self._parts, preload, self._intents)
+            try:
+                with self._parts.store.atomic():
+                    result = body(work)
+                    work.finish()
+            except NeedsData as need:
+                if not preload.add(need):
+                    raise RuntimeError(f"the engine asked twice for the same data ({need})") from None
+                continue
+            except TransientStoreError:
+                refused += 1
+                if refused >= TRANSIENT_ATTEMPTS:
+                    raise
+                LOG.info("transaction refused for now (attempt %d); running it again", refused)
+                time.sleep(random.uniform(0.002, 0.02) * refused)
+                continue
+            work.after_commit()
+            return result
+        raise RuntimeError("the engine kept asking for more data in one transaction")
+
+    def in_batches(
+        self, items: Sequence[T], apply: Callable[[Work, T], None], on_failure: Callable[[T], None]
+    ) -> None:
+        """Apply many items in one transaction; if that fails, each alone (one bad item loses no other)."""
+        try:
+            self.run(lambda work: _each(work, items, apply))
+        except Exception:
+            if len(items) == 1:
+                LOG.exception("could not apply %s", items[0])
+                on_failure(items[0])
+                return
+            LOG.warning("a batch of %d failed; applying them one by one", len(items), exc_info=True)
+            for item in items:
+                self.in_batches([item], apply, on_failure)
+
+
+def refresh_catalog(store: ExecutionStore, catalog: Catalog) -> None:
+    """Bring the catalog's snapshot of ad-hoc actions up to the store's version of them."""
+    version = store.catalog_version()
+    if version != catalog.version:
+        catalog.refresh(version, store.list_action_definitions(Query()))
+
+
+def _each(work: Work, items: Iterable[T], apply: Callable[[Work, T], None]) -> None:
+    for item in items:
+        apply(work, item)
+
+
+def _children_of(task: TaskExecution) -> Query:
+    return Query(filters=(Filter("task_execution_id", "eq", task.id),), sort=(("created_at", "asc"),))
