@@ -1,39 +1,36 @@
-"""The life of one task execution, up to its end: policies, actions, items, sub-workflows, attempts.
+"""The life of one task execution, up to its end: policies, actions, sub-workflows, attempts, timers.
 
-:class:`TaskRunner` is the half of the conductor that takes a task from its
-creation to its final state: policies before it (``pause-before``,
-``wait-before``), running it (one action, one action per item of ``with-items``
-with ``concurrency``, or a sub-workflow), each attempt's end (``fail-on``,
+:class:`TaskRunner` takes a task from its creation to its final state: policies
+before it (``pause-before``, ``wait-before``), running it (one action, a
+sub-workflow, or — through :class:`~mistral_core.engine.items.ItemRunner` — one
+of either per item of ``with-items``), each attempt's end (``fail-on``,
 ``retry``, ``wait-after``) and its timers (``timeout`` and the delays). What
-happens after a task ended is :class:`~mistral_core.engine.conductor.Conductor`'s.
+happens after a task ended is the conductor's.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections import deque
 from typing import Any
 
-from mistral_core.engine import items as wi
 from mistral_core.engine.catalog import Catalog
+from mistral_core.engine.evaluation import TaskExpressions
 from mistral_core.engine.intents import StartChild
-from mistral_core.engine.policies import Policies, PolicyError, evaluate_policies
-from mistral_core.engine.runtime import Runtime
+from mistral_core.engine.items import ItemRunner
+from mistral_core.engine.policies import Policies, PolicyError
 from mistral_core.engine.state import ACTIVE, ExecutionState
 from mistral_core.errors import ActionError, ExpressionError
-from mistral_core.lang.expressions import Evaluator, has_expression
+from mistral_core.lang.expressions import has_expression
 from mistral_core.lang.spec import TaskSpec
 from mistral_core.model import (
     EMPTY_FLAGS,
     ActionExecution,
     CancelAction,
-    ItemCounters,
     RunAction,
     State,
     TaskExecution,
     Trigger,
     WaitAfter,
-    WaitingItem,
 )
 
 S = State
@@ -46,13 +43,14 @@ class TaskRunner:
     """Takes task executions from their creation to their final state.
 
     Args:
-        evaluator: evaluates expressions.
+        expressions: evaluates the tasks' expressions.
         catalog: says whether an action exists and its input is valid (Python and ad-hoc actions).
     """
 
-    def __init__(self, evaluator: Evaluator, catalog: Catalog) -> None:
-        self._evaluator = evaluator
+    def __init__(self, expressions: TaskExpressions, catalog: Catalog) -> None:
+        self._x = expressions
         self._catalog = catalog
+        self.items = ItemRunner(self, expressions)
 
     @staticmethod
     def reads_actions_of(st: ExecutionState, task: TaskExecution) -> bool:
@@ -68,14 +66,15 @@ class TaskRunner:
 
     # == starting tasks ==================================================================
 
-    def _new_task(
-        self,
+    @staticmethod
+    def new_task(
         st: ExecutionState,
         task_spec: TaskSpec,
         state: State,
         in_context: dict[str, Any],
         triggers: tuple[Trigger, ...],
     ) -> TaskExecution:
+        """A new task execution in ``st`` (not started yet)."""
         wf_ex = st.wf_ex
         task = TaskExecution(
             id=st.new_id(),
@@ -97,11 +96,12 @@ class TaskRunner:
         st.insert(task)
         return task
 
-    def _start_task(self, st: ExecutionState, task: TaskExecution, queue: Queue) -> None:
+    def start_task(self, st: ExecutionState, task: TaskExecution, queue: Queue) -> None:
+        """Start a task: its policies before it, then its run."""
         try:
-            policies = self._policies(st, task)
+            policies = self._x.policies(st, task)
         except (PolicyError, ExpressionError) as exc:
-            self._finish_task(st, task, S.ERROR, f"Invalid policy of task '{task.name}': {exc.detail}", queue)
+            self.finish_task(st, task, S.ERROR, f"Invalid policy of task '{task.name}': {exc.detail}", queue)
             return
         flags = task.runtime_context
         if policies.pause_before and not flags.pause_before_done:
@@ -128,7 +128,7 @@ class TaskRunner:
         if task.started_at is None or task.state is not S.RUNNING:
             task = st.change(task, state=S.RUNNING, started_at=task.started_at or st.now)
         if task_spec.with_items:
-            self._run_items(st, task, task_spec, policies, queue)
+            self.items.run(st, task, task_spec, policies, queue)
         elif task_spec.workflow:
             self._run_subworkflow(st, task, task_spec, queue)
         else:
@@ -138,12 +138,26 @@ class TaskRunner:
 
     def _run_action(self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec, queue: Queue) -> None:
         try:
-            name, action_input = self._action_call(st, task, task_spec, {})
-            self._start_action(st, task, self._new_action(st, task, name, action_input, None, S.RUNNING))
+            name, action_input = self.action_call(st, task, task_spec, {})
+            self.start_action(st, task, self.new_action(st, task, name, action_input, None, S.RUNNING))
         except (ExpressionError, ActionError) as exc:
-            self._finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
+            self.finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
 
-    def _new_action(
+    def _run_subworkflow(
+        self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec, queue: Queue
+    ) -> None:
+        try:
+            name, wf_input = self.action_call(st, task, task_spec, {}, task_spec.workflow)
+        except ExpressionError as exc:
+            self.finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
+            return
+        child_id = st.new_id()
+        st.flag(task, child_execution_id=child_id)
+        st.intents.append(StartChild(task.id, child_id, name, wf_input))
+
+    # == actions =========================================================================
+
+    def new_action(
         self,
         st: ExecutionState,
         task: TaskExecution,
@@ -156,12 +170,13 @@ class TaskRunner:
 
         Raises:
             ActionError: unknown action or bad input.
+            NeedsData: the name may be an ad-hoc action and the catalog was not checked.
         """
         prepared = self._catalog.prepare(
-            name, action_input, st.wf_ex.workflow_name, lambda: self._data(st, task), st.catalog_checked
+            name, action_input, st.wf_ex.workflow_name, lambda: self._x.data(st, task), st.catalog_checked
         )
         params: dict[str, Any] = {} if index is None else {"index": index}
-        if prepared.safe_rerun or self._task_safe_rerun(st, task):
+        if prepared.safe_rerun or self._x.safe_rerun(st, task):
             params["safe_rerun"] = True
         if prepared.run_as is not None:
             params.update(run_as=prepared.run_as, run_input=prepared.run_input)
@@ -184,17 +199,11 @@ class TaskRunner:
             updated_at=st.now,
         )
 
-    def _start_action(self, st: ExecutionState, task: TaskExecution, action: ActionExecution) -> None:
+    def start_action(self, st: ExecutionState, task: TaskExecution, action: ActionExecution) -> None:
         """Add a new action execution to the view; a RUNNING one is sent to an executor after commit."""
         st.insert(action)
         if action.state is S.RUNNING:
-            st.commands.append(self._command_for(st, task, action))
-
-    def _task_safe_rerun(self, st: ExecutionState, task: TaskExecution) -> bool:
-        try:
-            return bool(self._eval(st, task, st.spec.tasks[task.name].safe_rerun))
-        except ExpressionError:
-            return False
+            st.commands.append(self.command_for_task(st, task, action))
 
     @staticmethod
     def command_for(action: ActionExecution, target: str | None = None) -> RunAction:
@@ -211,22 +220,11 @@ class TaskRunner:
             target=target,
         )
 
-    def _command_for(self, st: ExecutionState, task: TaskExecution, action: ActionExecution) -> RunAction:
+    def command_for_task(self, st: ExecutionState, task: TaskExecution, action: ActionExecution) -> RunAction:
+        """The command that runs an action execution of ``task`` (on the task's ``target``)."""
         return self.command_for(action, st.spec.tasks[task.name].target)
 
-    def _run_subworkflow(
-        self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec, queue: Queue
-    ) -> None:
-        try:
-            name, wf_input = self._action_call(st, task, task_spec, {}, task_spec.workflow)
-        except ExpressionError as exc:
-            self._finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
-            return
-        child_id = st.new_id()
-        st.flag(task, child_execution_id=child_id)
-        st.intents.append(StartChild(task.id, child_id, name, wf_input))
-
-    def _action_call(
+    def action_call(
         self,
         st: ExecutionState,
         task: TaskExecution,
@@ -234,153 +232,32 @@ class TaskRunner:
         extra: dict[str, Any],
         name_text: str | None = None,
     ) -> tuple[str, dict[str, Any]]:
+        """The action (or, with ``name_text``, sub-workflow) name and input of one call by a task.
+
+        ``extra`` holds the item variables of a with-items call.
+
+        Raises:
+            ExpressionError: an expression of the name or input failed.
+        """
         name = name_text or task_spec.action or "std.noop"
         if has_expression(name):
-            name = str(self._eval(st, task, name, extra=extra))
+            name = str(self._x.eval(st, task, name, extra=extra))
         raw_input = task_spec.input
         if isinstance(raw_input, str):
-            evaluated = self._eval(st, task, raw_input, extra=extra)
+            evaluated = self._x.eval(st, task, raw_input, extra=extra)
             if not isinstance(evaluated, dict):
                 raise ExpressionError(f"'input' must evaluate to an object, got {type(evaluated).__name__}")
-            given = {**self._eval(st, task, dict(task_spec.inline_input), extra=extra), **evaluated}
+            given = {**self._x.eval(st, task, dict(task_spec.inline_input), extra=extra), **evaluated}
         else:
             merged = {**task_spec.inline_input, **raw_input}
-            given = self._eval(st, task, merged, extra=extra) if merged else {}
+            given = self._x.eval(st, task, merged, extra=extra) if merged else {}
         if name_text is None:
-            given = {**self._action_defaults(st, name), **given}
+            given = {**_action_defaults(st, name), **given}
         return name, given
-
-    @staticmethod
-    def _action_defaults(st: ExecutionState, name: str) -> dict[str, Any]:
-        """``env.__actions.<action>``: default input of an action in this execution (the call's wins)."""
-        env = st.wf_ex.params.get("env")
-        defaults = env.get("__actions") if isinstance(env, dict) else None
-        if not isinstance(defaults, dict):
-            return {}
-        found = defaults.get(name, defaults.get(f"std.{name}") if "." not in name else None)
-        return dict(found) if isinstance(found, dict) else {}
-
-    # == with-items ======================================================================
-
-    def _run_items(
-        self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec, policies: Policies, queue: Queue
-    ) -> None:
-        try:
-            variables = wi.collections_of(task_spec.with_items, lambda v: self._eval(st, task, v))
-            calls = [self._action_call(st, task, task_spec, item, task_spec.workflow) for item in variables]
-        except ExpressionError as exc:
-            self._finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
-            return
-        counters = ItemCounters.new(len(calls), policies.concurrency)
-        task = st.flag(task, with_items=counters)
-        if not calls:
-            self._attempt_done(st, task, S.SUCCESS, [], None, queue)
-            return
-        if task_spec.workflow:
-            self._run_child_items(st, task, calls, counters)
-            return
-        try:  # every call is checked before any is started: a bad one leaves nothing behind
-            actions = [
-                self._new_action(
-                    st, task, name, action_input, index, S.RUNNING if index < counters.concurrency else S.IDLE
-                )
-                for index, (name, action_input) in enumerate(calls)
-            ]
-        except ActionError as exc:
-            self._finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
-            return
-        for action in actions:
-            self._start_action(st, task, action)
-        st.flag(task, with_items=dataclasses.replace(counters, started=counters.concurrency))
-
-    def _run_child_items(
-        self,
-        st: ExecutionState,
-        task: TaskExecution,
-        calls: list[tuple[str, dict[str, Any]]],
-        counters: ItemCounters,
-    ) -> None:
-        """with-items over a sub-workflow: one child execution per item, ``concurrency`` at a time.
-
-        The items still to start and the results of finished children live in the task's
-        flags (sub-workflow fan-outs are small; actions use pre-created IDLE rows).
-        """
-        waiting = [WaitingItem(index, name, given) for index, (name, given) in enumerate(calls)]
-        first, rest = waiting[: counters.concurrency], waiting[counters.concurrency :]
-        task = st.flag(
-            task,
-            with_items=dataclasses.replace(counters, started=len(first)),
-            items_waiting=tuple(rest),
-            item_results={},
-        )
-        for item in first:
-            self._start_child_item(st, task, item)
-
-    @staticmethod
-    def _start_child_item(st: ExecutionState, task: TaskExecution, item: WaitingItem) -> None:
-        st.intents.append(StartChild(task.id, st.new_id(), item.workflow, item.given, item.index))
-
-    def child_item_done(
-        self, st: ExecutionState, task: TaskExecution, state: State, output: Any, index: int, queue: Queue
-    ) -> None:
-        """One child execution of a with-items sub-workflow task ended."""
-        flags = task.runtime_context
-        assert flags.with_items is not None
-        counters = flags.with_items.finished_one(state)
-        results = {**flags.item_results, str(index): output}
-        waiting = flags.items_waiting
-        if waiting:
-            self._start_child_item(st, task, waiting[0])
-            counters = dataclasses.replace(counters, started=counters.started + 1)
-            waiting = waiting[1:]
-        task = st.flag(task, with_items=counters, items_waiting=waiting, item_results=results)
-        if counters.all_done:
-            ordered = [results.get(str(i)) for i in range(counters.count)]
-            final, info = wi.outcome(counters)
-            task = st.flag(task, items_waiting=(), item_results={})
-            self._attempt_done(st, task, final, ordered, info, queue)
-
-    def _item_done(
-        self, st: ExecutionState, task: TaskExecution, action_ex: ActionExecution, queue: Queue
-    ) -> None:
-        assert task.runtime_context.with_items is not None
-        counters = task.runtime_context.with_items.finished_one(action_ex.state)
-        if counters.started < counters.count and self._start_next_item(st, task):
-            counters = dataclasses.replace(counters, started=counters.started + 1)
-        task = st.flag(task, with_items=counters)
-        if counters.all_done:
-            results = wi.results_in_order(st.actions_of(task.id), counters.count)
-            state, info = wi.outcome(counters)
-            self._attempt_done(st, task, state, results, info, queue)
-
-    def _start_next_item(self, st: ExecutionState, task: TaskExecution) -> bool:
-        idle = [a for a in st.actions_of(task.id) if a.state is S.IDLE]
-        if not idle:
-            return False
-        action = st.change(min(idle, key=wi.item_index), state=S.RUNNING)
-        st.commands.append(self._command_for(st, task, action))
-        return True
-
-    def _rerun_failed_items(self, st: ExecutionState, task: TaskExecution, queue: Queue) -> None:
-        task_spec = st.spec.tasks[task.name]
-        failed = [a for a in st.actions_of(task.id) if not a.accepted and a.state is not S.SUCCESS]
-        counters = task.runtime_context.with_items
-        assert counters is not None
-        counters = dataclasses.replace(counters, done=counters.count - len(failed), failed=0, cancelled=0)
-        task = st.flag(task, with_items=counters)
-        try:
-            actions = [
-                self._new_action(st, task, a.name, a.input, wi.item_index(a), S.RUNNING) for a in failed
-            ]
-        except ActionError as exc:
-            self._finish_task(st, task, S.ERROR, f"Failed to run task '{task_spec.name}': {exc}", queue)
-            return
-        for action in actions:
-            self._start_action(st, task, action)
 
     # == the end of an attempt ===========================================================
 
-    def _attempt_done(
+    def attempt_done(
         self,
         st: ExecutionState,
         task: TaskExecution,
@@ -389,14 +266,15 @@ class TaskRunner:
         info: str | None,
         queue: Queue,
     ) -> None:
-        self._cancel_timers(st, task, "timeout")
+        """One attempt of a task ended: ``fail-on``, ``retry``, ``wait-after``, or the task's end."""
+        self.cancel_timers(st, task, "timeout")
         task = st.change(task, result=result)
         try:
-            policies = self._policies(st, task)
+            policies = self._x.policies(st, task)
             if (
                 state is S.SUCCESS
                 and policies.fail_on is not None
-                and self._truthy(st, task, policies.fail_on)
+                and self._x.truthy(st, task, policies.fail_on)
             ):
                 state, info = S.ERROR, "Failed by 'fail-on' policy"
             if self._should_retry(st, task, policies, state):
@@ -413,7 +291,7 @@ class TaskRunner:
             )
             st.add_timer("wait-after", task.id, policies.wait_after)
             return
-        self._finish_task(st, task, state, info, queue)
+        self.finish_task(st, task, state, info, queue)
 
     def _should_retry(
         self, st: ExecutionState, task: TaskExecution, policies: Policies, state: State
@@ -422,9 +300,9 @@ class TaskRunner:
         if retry is None or task.runtime_context.retry_no >= retry.count:
             return False
         if state is S.ERROR:
-            return retry.break_on is None or not self._truthy(st, task, retry.break_on)
+            return retry.break_on is None or not self._x.truthy(st, task, retry.break_on)
         if state is S.SUCCESS:
-            return retry.continue_on is not None and self._truthy(st, task, retry.continue_on)
+            return retry.continue_on is not None and self._x.truthy(st, task, retry.continue_on)
         return False
 
     def _retry(self, st: ExecutionState, task: TaskExecution, policies: Policies, queue: Queue) -> None:
@@ -447,36 +325,40 @@ class TaskRunner:
         self._run(st, task, policies, queue)
 
     @staticmethod
-    def _cancel_timers(st: ExecutionState, task: TaskExecution, kind: str | None) -> None:
+    def cancel_timers(st: ExecutionState, task: TaskExecution, kind: str | None) -> None:
         """Cancel a task's timers; only tasks with time policies can have any (no cost otherwise)."""
         if st.spec.tasks[task.name].policies.keys() & TIMED_POLICIES:
             st.cancel_timers(task.id, kind)
 
-    def _finish_task(
+    def finish_task(
         self, st: ExecutionState, task: TaskExecution, state: State, info: str | None, queue: Queue
     ) -> None:
-        self._cancel_timers(st, task, "timeout")
+        """The task ended in ``state``: queued for the conductor to process (publish, transitions)."""
+        self.cancel_timers(st, task, "timeout")
         st.change(task, state=state, state_info=info, finished_at=st.now)
         queue.append(task.id)
 
-    def _timer_fired(
+    # == timers and resuming =============================================================
+
+    def timer_fired(
         self, st: ExecutionState, task: TaskExecution, kind: str, payload: dict[str, Any], queue: Queue
     ) -> None:
+        """A timer of the task fell due: time out, retry, or end a delay."""
         runtime = task.runtime_context.set(deferred_timer=None)
         if kind == "timeout" and task.state in (S.RUNNING, S.PAUSED):
             self._time_out(st, task, payload.get("timeout"), queue)
         elif kind in ("retry", "wait-before") and task.state is S.DELAYED:
             task = st.change(task, state=S.RUNNING, state_info=None, runtime_context=runtime)
             try:
-                self._run(st, task, self._policies(st, task), queue)
+                self._run(st, task, self._x.policies(st, task), queue)
             except (PolicyError, ExpressionError) as exc:
-                self._finish_task(
+                self.finish_task(
                     st, task, S.ERROR, f"Invalid policy of task '{task.name}': {exc.detail}", queue
                 )
         elif kind == "wait-after" and task.state is S.DELAYED:
             saved = runtime.wait_after or WaitAfter(S.SUCCESS)
             task = st.change(task, runtime_context=runtime.set(wait_after=None))
-            self._finish_task(st, task, saved.state, saved.info, queue)
+            self.finish_task(st, task, saved.state, saved.info, queue)
 
     def _time_out(self, st: ExecutionState, task: TaskExecution, seconds: Any, queue: Queue) -> None:
         message = f"Task timed out [timeout(s)={seconds}]: no result within {seconds} s"
@@ -489,62 +371,29 @@ class TaskRunner:
                     output={"result": message},
                     accepted=action_ex.state is not S.IDLE,
                 )
-                self._tell_cancelled(st, action_ex)
+                if not action_ex.is_sync and action_ex.state in (S.RUNNING, S.PAUSED):
+                    st.commands.append(CancelAction.of(action_ex))
         task = st.flag(task, with_items=None)
-        self._attempt_done(st, task, S.ERROR, None, message, queue)
+        self.attempt_done(st, task, S.ERROR, None, message, queue)
 
-    def _tell_cancelled(self, st: ExecutionState, action_ex: ActionExecution) -> None:
-        if not action_ex.is_sync and action_ex.state in (S.RUNNING, S.PAUSED):
-            st.commands.append(CancelAction.of(action_ex))
-
-    def _resume_task(self, st: ExecutionState, task: TaskExecution, queue: Queue) -> None:
+    def resume_task(self, st: ExecutionState, task: TaskExecution, queue: Queue) -> None:
+        """The workflow was resumed: start, continue or process what the pause held back."""
         if task.state is S.IDLE and task.runtime_context.pause_before_done:
             task = st.change(task, state=S.RUNNING, state_info=None)
-            self._start_task(st, task, queue)
+            self.start_task(st, task, queue)
         elif task.state is S.PAUSED and task.type == "WORKFLOW":
             st.change(task, state=S.RUNNING)  # its sub-workflow is resumed with it
         elif task.runtime_context.deferred_timer:
-            self._timer_fired(st, task, task.runtime_context.deferred_timer, {}, queue)
+            self.timer_fired(st, task, task.runtime_context.deferred_timer, {}, queue)
         elif task.state not in ACTIVE and not task.processed:
             queue.append(task.id)
 
-    # == expressions =====================================================================
 
-    def _policies(self, st: ExecutionState, task: TaskExecution) -> Policies:
-        raw = st.spec.tasks[task.name].policies
-        return evaluate_policies(raw, lambda v: self._eval(st, task, v)) if raw else Policies()
-
-    def _truthy(self, st: ExecutionState, task: TaskExecution, value: Any) -> bool:
-        return bool(self._eval(st, task, value, with_published=True))
-
-    def _data(self, st: ExecutionState, task: TaskExecution) -> dict[str, Any]:
-        """What ``$`` is for a task's expressions: workflow context, then the task's in-context."""
-        return {**st.wf_ex.context, **task.in_context, "__execution": self._execution_view(st)}
-
-    def _eval(
-        self,
-        st: ExecutionState,
-        task: TaskExecution,
-        value: Any,
-        with_published: bool = False,
-        extra: dict[str, Any] | None = None,
-    ) -> Any:
-        if not _needs_evaluation(value):
-            return value
-        data = {**st.wf_ex.context, **task.in_context}
-        if with_published:
-            data.update(task.published)
-        if extra:
-            data.update(extra)
-        data["__execution"] = self._execution_view(st)
-        return self._evaluator.evaluate(value, data, Runtime(st, task))
-
-    @staticmethod
-    def _execution_view(st: ExecutionState) -> dict[str, Any]:
-        return {"id": st.wf_ex.id, "input": st.wf_ex.input, "params": st.wf_ex.params}
-
-
-def _needs_evaluation(value: Any) -> bool:
-    if isinstance(value, str):
-        return has_expression(value)
-    return isinstance(value, dict | list) and bool(value)
+def _action_defaults(st: ExecutionState, name: str) -> dict[str, Any]:
+    """``env.__actions.<action>``: default input of an action in this execution (the call's wins)."""
+    env = st.wf_ex.params.get("env")
+    defaults = env.get("__actions") if isinstance(env, dict) else None
+    if not isinstance(defaults, dict):
+        return {}
+    found = defaults.get(name, defaults.get(f"std.{name}") if "." not in name else None)
+    return dict(found) if isinstance(found, dict) else {}

@@ -1,0 +1,87 @@
+"""Publishing: what a finished task adds to the context of the tasks after it (and to globals).
+
+``publish`` (on SUCCESS), ``publish-on-error`` and ``publish-on-skip``, plus the
+``publish`` of advanced clauses: ``branch`` (as ``publish``), ``global`` (the
+workflow's context, readable with ``$`` and ``global()``) and ``atomic``
+(accepted and publishing nothing, as in Mistral 23). A publish that fails turns
+the task to ERROR with a message naming the task.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mistral_core.engine.evaluation import TaskExpressions
+from mistral_core.engine.runtime import GLOBALS_KEY
+from mistral_core.engine.state import ExecutionState
+from mistral_core.errors import ExpressionError
+from mistral_core.lang.spec import TaskSpec
+from mistral_core.model import State, TaskExecution
+
+S = State
+
+
+def publish(
+    x: TaskExpressions, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec
+) -> TaskExecution:
+    """Publish what a finished task publishes; return the task (in ERROR if publishing failed)."""
+    spec_value = {
+        S.SUCCESS: task_spec.publish,
+        S.ERROR: task_spec.publish_on_error,
+        S.SKIPPED: task_spec.publish_on_skip,
+    }.get(task.state)
+    scoped = _clause_publish(task, task_spec)
+    runtime = task.runtime_context.set(published=True)
+    if not spec_value and not scoped:
+        return st.change(task, runtime_context=runtime)
+    try:
+        published = dict(x.eval(st, task, spec_value) or {}) if spec_value else {}
+        for scope, values in scoped.items():
+            evaluated = x.eval(st, task, dict(values)) if values else {}
+            if scope == "global":
+                globals_ = {**st.wf_ex.context.get(GLOBALS_KEY, {}), **evaluated}
+                st.change(st.wf_ex, context={**st.wf_ex.context, **evaluated, GLOBALS_KEY: globals_})
+            else:
+                published.update(evaluated)
+    except (ExpressionError, TypeError, ValueError) as exc:
+        detail = exc.detail if isinstance(exc, ExpressionError) else str(exc)
+        return st.change(
+            task,
+            amend=True,
+            state=S.ERROR,
+            runtime_context=runtime,
+            state_info=f"Failed to publish variables of task '{task.name}': {detail}",
+        )
+    return st.change(task, published=published, runtime_context=runtime)
+
+
+def drop_result(st: ExecutionState, task: TaskExecution) -> TaskExecution:
+    """``keep-result: false``: once published, the result is gone (task and action executions)."""
+    for action_ex in st.actions_of(task.id):
+        if action_ex.output is not None:
+            st.change(action_ex, output={"result": None})
+    return st.change(task, result=None)
+
+
+def _clause_publish(task: TaskExecution, task_spec: TaskSpec) -> dict[str, dict[str, Any]]:
+    """``publish`` of advanced clauses, by scope."""
+    merged: dict[str, dict[str, Any]] = {}
+    branch = {
+        S.SUCCESS: task_spec.on_success,
+        S.ERROR: task_spec.on_error,
+        S.SKIPPED: task_spec.on_skip,
+    }.get(task.state)
+    for clause in (task_spec.on_complete, branch):
+        if clause is None or not clause.publish:
+            continue
+        values_by_scope = clause.publish
+        scopes = (
+            values_by_scope
+            if set(values_by_scope) <= {"branch", "global", "atomic"}
+            else {"branch": values_by_scope}
+        )
+        for scope, values in scopes.items():
+            if scope == "atomic":
+                continue  # accepted by Mistral 23's schema, but it publishes nothing: neither do we
+            merged.setdefault(scope, {}).update(values or {})
+    return merged
