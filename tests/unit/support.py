@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from mistral_core import Result
+from mistral_core.persistence.memory import MemoryStore
 from mistral_core.testing import TestEngine
 
 RUNS: list[str] = []
@@ -79,7 +81,44 @@ def engine_with(*documents: str) -> TestEngine:
     """A test engine with the test actions and these workflow documents uploaded."""
     RUNS.clear()
     Wait.cancelled.clear()
-    t = TestEngine(ACTIONS)
+    t = TestEngine(ACTIONS, store=PureEngineGuard(MemoryStore()))  # type: ignore[arg-type]
     for text in documents:
         t.engine.definitions.create_workflows(text)
     return t
+
+
+class ImpureEngine(AssertionError):
+    """The pure engine (the conductor and its parts) reached the store."""
+
+
+class PureEngineGuard:
+    """A store whose every method raises when the pure engine calls it (directly or not).
+
+    The services load and write through it as usual; a call made while a frame of
+    ``mistral_core.engine`` (the conductor and its parts; not its ports) is on the stack raises
+    :class:`ImpureEngine`. Every unit test runs its workflows through it, so every construct of
+    the language shows the conductor decides from what it was given.
+    """
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._store, name)
+        if not callable(attr):
+            return attr
+
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            _refuse_from_pure_engine(name)
+            return attr(*args, **kwargs)
+
+        return guarded
+
+
+def _refuse_from_pure_engine(method: str) -> None:
+    frame = sys._getframe(2)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("mistral_core.engine.") and module != "mistral_core.engine.ports":
+            raise ImpureEngine(f"store.{method}() called from {module} (line {frame.f_lineno})")
+        frame = frame.f_back
