@@ -56,7 +56,7 @@ def build_service(
             :func:`~mistral_core.persistence.sql.open_serving_store`).
         hooks: lifecycle hooks (default: the ``mistral_core.hooks`` entry points).
     """
-    store = store if store is not None else open_serving_store(settings.database_url)
+    store = store if store is not None else open_serving_store(settings.database_url, settings.upgrade)
     registry = registry or ActionRegistry.from_entry_points()
     engine = Engine(store, registry, hooks=hooks or HookManager(), cron=CronTab())
     transport = LocalTransport(
