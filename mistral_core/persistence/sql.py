@@ -254,8 +254,8 @@ def open_serving_store(database_url: str, upgrade: bool = False, clock: Clock | 
                 "(or start with --upgrade)"
             )
         if version < LATEST_VERSION:
-            done = store.upgrade()
-            level = logging.WARNING if done.before else logging.INFO
+            done = store.upgrade()  # another process may have done it meanwhile: then it says so
+            level = logging.WARNING if done.before and done.applied else logging.INFO
             for line in done.lines():
                 LOG.log(level, "%s: %s", display_url(database_url), line)
     except MistralError:
