@@ -73,8 +73,9 @@ class SqlSchema(SqlBase):
     def upgrade(self) -> Upgrade:
         """Apply the steps the database lacks (all of them to an empty one), in one transaction.
 
-        Safe to repeat, and to run while servers run: a database already at
-        :data:`~.migrations.LATEST_VERSION` is left alone.
+        Safe to repeat (a database already at :data:`~.migrations.LATEST_VERSION` is left
+        alone), and concurrent upgrades wait for each other. Servers of the older version
+        should be stopped first: they do not expect the new schema.
 
         Raises:
             SchemaVersionError: the database's schema is newer than this code.
