@@ -91,6 +91,7 @@ def db_bytes(path: Path) -> int:
 
 def build(url: str, clock: ManualClock) -> tuple[Engine, InlineRunner, Scheduler]:
     store = open_store(url)
+    store.upgrade()
     registry = ActionRegistry.from_entry_points()
     runner = InlineRunner(Executor(registry, "http://127.0.0.1:8989"))
     engine = Engine(store, registry, runner, clock=clock, cron=CronTab())

@@ -12,7 +12,7 @@ from mistral_core.config import Settings
 from mistral_core.executor import Executor
 from mistral_core.hooks import HookManager
 from mistral_core.model import DISPATCH_STARTED
-from mistral_core.persistence.sql import open_store
+from mistral_core.persistence.sql import open_serving_store
 from mistral_core.scheduler import CronTab, Scheduler
 from mistral_core.services.engine import Engine
 from mistral_core.transport.local import LocalTransport
@@ -51,10 +51,12 @@ def build_service(
     Args:
         settings: the settings.
         registry: the actions (default: every installed ``mistral.actions`` entry point).
-        store: the store (default: opened from ``settings.database_url``).
+        store: the store (default: opened from ``settings.database_url``; an empty database gets
+            the schema, an older one is upgraded only if ``settings.upgrade``, see
+            :func:`~mistral_core.persistence.sql.open_serving_store`).
         hooks: lifecycle hooks (default: the ``mistral_core.hooks`` entry points).
     """
-    store = store if store is not None else open_store(settings.database_url)
+    store = store if store is not None else open_serving_store(settings.database_url, settings.upgrade)
     registry = registry or ActionRegistry.from_entry_points()
     engine = Engine(store, registry, hooks=hooks or HookManager(), cron=CronTab())
     transport = LocalTransport(

@@ -55,6 +55,12 @@ def main() -> None:
     default=None,
     help="The embedded HTTP server [granian; env MISTRAL_CORE_HTTP_SERVER].",
 )
+@click.option(
+    "--upgrade",
+    is_flag=True,
+    default=None,
+    help="Upgrade a database whose schema is older first (else refuse to start) [env MISTRAL_CORE_UPGRADE].",
+)
 def serve(
     host: str | None,
     port: int | None,
@@ -63,8 +69,12 @@ def serve(
     log_level: str | None,
     recover: str | None,
     http_server: str | None,
+    upgrade: bool | None,
 ) -> None:
-    """Run API, engine, executors and scheduler in this one process (the embedded default)."""
+    """Run API, engine, executors and scheduler in this one process (the embedded default).
+
+    An empty database gets the schema; an older one is refused unless --upgrade; a newer one always.
+    """
     settings = _settings(
         host=host,
         port=port,
@@ -73,6 +83,7 @@ def serve(
         log_level=log_level,
         recover=recover,
         http_server=http_server,
+        upgrade=upgrade,
     )
     _logging(settings.log_level)
     from mistral_core.bootstrap import build_service
@@ -102,23 +113,47 @@ def serve(
 
 @main.group()
 def db() -> None:
-    """Database maintenance."""
+    """The database's schema: its version, its upgrade."""
 
 
 @db.command()
-@click.option("--database-url", default=None, help="The database to upgrade.")
+@click.option("--database-url", default=None, help="The database [env MISTRAL_CORE_DATABASE_URL].")
 def upgrade(database_url: str | None) -> None:
-    """Create or upgrade the schema (idempotent)."""
-    settings = _settings(database_url=database_url)
+    """Create the schema of an empty database, or apply the steps an older one lacks (safe to repeat)."""
     from mistral_core.persistence.sql import open_store
 
+    settings = _settings(database_url=database_url)
     try:
         store = open_store(settings.database_url)
-        store.upgrade()
-        store.close()
+        try:
+            done = store.upgrade()
+        finally:
+            store.close()
     except MistralError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"database {settings.database_url} is up to date")
+    for line in done.lines():
+        click.echo(line)
+
+
+@db.command()
+@click.option("--database-url", default=None, help="The database [env MISTRAL_CORE_DATABASE_URL].")
+def version(database_url: str | None) -> None:
+    """Print the database's schema version and the steps `db upgrade` would apply."""
+    from mistral_core.persistence.migrations import LATEST_VERSION, STEPS
+    from mistral_core.persistence.sql import open_store
+
+    settings = _settings(database_url=database_url)
+    try:
+        store = open_store(settings.database_url)
+        try:
+            current = store.schema_version()
+        finally:
+            store.close()
+    except MistralError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"database schema version {current or 'none (empty)'}; this mistral-core's: {LATEST_VERSION}")
+    for step in STEPS[current:]:
+        click.echo(f"pending step {step.version}: {step.description}")
 
 
 @main.command()

@@ -41,6 +41,8 @@ class Settings:
             construction) and not on PostgreSQL, where other engines may be running those actions
             right now; there, the actions of an engine that stopped heart-beating are taken over
             by another engine two minutes later, whatever this setting says.
+        upgrade: at start-up, upgrade a database whose schema is older than this code
+            (otherwise the server refuses to start and names ``mistral-core db upgrade``).
     """
 
     host: str = "127.0.0.1"
@@ -53,6 +55,7 @@ class Settings:
     log_level: str = "INFO"
     http_server: str = "granian"
     recover: str = "auto"
+    upgrade: bool = False
 
     @property
     def base_url(self) -> str:
@@ -116,8 +119,16 @@ def _from_env(env: Any) -> dict[str, Any]:
     return {name: env[ENV_PREFIX + name.upper()] for name in _FIELDS if ENV_PREFIX + name.upper() in env}
 
 
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
 def _coerce(name: str, value: Any) -> Any:
     kind = _FIELDS[name].type
+    if kind == "bool" and not isinstance(value, bool):
+        word = value.strip().lower() if isinstance(value, str) else None
+        if word in _TRUE or word in _FALSE:
+            return word in _TRUE
+        raise InputError(f"setting {name} must be true or false, not {value!r}")
     if kind == "int" and not isinstance(value, int):
         try:
             return int(value)

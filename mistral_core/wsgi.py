@@ -2,8 +2,10 @@
 
 Settings come from the environment and the config file (see :mod:`mistral_core.config`).
 Each gunicorn worker builds its own service (engine, executors, scheduler) when it
-imports this module. Without ``MISTRAL_CORE_PUBLIC_URL``, the public URL (callback
-URLs, links) is taken from the address gunicorn binds, not from the default port.
+imports this module. A service that cannot be built (a database schema older than the
+code without ``MISTRAL_CORE_UPGRADE``, say) stops gunicorn with its one-line reason.
+Without ``MISTRAL_CORE_PUBLIC_URL``, the public URL (callback URLs, links) is taken
+from the address gunicorn binds, not from the default port.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ import os
 import shlex
 import sys
 
+from gunicorn.errors import AppImportError
+
 from mistral_core.bootstrap import build_service
 from mistral_core.config import Settings
+from mistral_core.errors import MistralError
 
 
 def _gunicorn_public_url() -> str | None:
@@ -49,5 +54,9 @@ logging.basicConfig(
     level=getattr(logging, _SETTINGS.log_level.upper(), logging.INFO),
     format="%(asctime)s %(levelname)s %(name)s: %(message)s",
 )
-service = build_service(_SETTINGS)
+try:
+    service = build_service(_SETTINGS)
+except MistralError as exc:
+    # gunicorn prints this error's message alone (no traceback) and stops: "App failed to load".
+    raise AppImportError(str(exc)) from None
 app = service.app

@@ -5,6 +5,6 @@ Rows never leave this package: every store speaks the records of
 """
 
 from mistral_core.persistence.memory import MemoryStore
-from mistral_core.persistence.sql import SqlStore, open_store
+from mistral_core.persistence.sql import SqlStore, open_serving_store, open_store
 
-__all__ = ["MemoryStore", "SqlStore", "open_store"]
+__all__ = ["MemoryStore", "SqlStore", "open_serving_store", "open_store"]

@@ -357,17 +357,6 @@ class Codec:
         except (TypeError, ValueError, AttributeError) as exc:
             raise StoreError(f"Cannot store {self.table.label}.{name}: {exc}") from exc
 
-    def default(self, name: str) -> Any:
-        """The stored value of field ``name``'s default (``None`` when the field has none)."""
-        field = next(f for f in dataclasses.fields(self._type) if f.name == name)
-        if field.default is not dataclasses.MISSING:
-            value = field.default
-        elif field.default_factory is not dataclasses.MISSING:
-            value = field.default_factory()
-        else:
-            return None
-        return self.encoders[self.table.positions[name]](value)
-
     def record(self, row: Row) -> Any:
         """The record a row holds."""
         values = list(row)

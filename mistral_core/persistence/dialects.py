@@ -76,7 +76,8 @@ class Dialect:
     """What differs between SQLite and PostgreSQL."""
 
     begin: str
-    catalog: str
+    #: Counts the tables called ``?`` where the store's tables live.
+    table_exists: str
     lock_suffix: str
     contains: str
     placeholder: str
@@ -143,8 +144,7 @@ def dialect_of(database: peewee.Database) -> Dialect:
     if isinstance(database, peewee.SqliteDatabase):
         return Dialect(
             begin="BEGIN IMMEDIATE",
-            catalog="SELECT m.name, c.name FROM sqlite_master AS m, pragma_table_info(m.name) AS c "
-            "WHERE m.type = 'table'",
+            table_exists="SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
             lock_suffix="",
             contains="instr({col}, ?) > 0",
             placeholder="?",
@@ -160,8 +160,8 @@ def dialect_of(database: peewee.Database) -> Dialect:
     if isinstance(database, peewee.PostgresqlDatabase):
         return Dialect(
             begin="BEGIN ISOLATION LEVEL READ COMMITTED",
-            catalog="SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = current_schema()",
+            table_exists="SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_name = ?",
             lock_suffix=" FOR UPDATE",
             contains="strpos({col}, ?) > 0",
             placeholder="%s",

@@ -1,20 +1,22 @@
 """SqlStore: the ExecutionStore over SQLite (embedded default) or PostgreSQL.
 
 The store is assembled from parts, each a module of one responsibility over
-:class:`~.sqlbase.SqlBase` (connections, transactions, schema): executions and
+:class:`~.sqlbase.SqlBase` (connections, transactions): executions and
 spec snapshots here, timers in :mod:`.sqltimers`, named definitions in
-:mod:`.sqldefinitions`. The hot path (insert, update, get, children, lock,
-raise_dispatch, timers) is prepared raw SQL, no ORM objects. A workflow
-execution is locked with ``SELECT ... FOR UPDATE`` on PostgreSQL, by the
-database's write lock on SQLite.
+:mod:`.sqldefinitions`, the schema and its upgrade in :mod:`.sqlschema`.
+The hot path (insert, update, get, children, lock, raise_dispatch, timers)
+is prepared raw SQL, no ORM objects. A workflow execution is locked with
+``SELECT ... FOR UPDATE`` on PostgreSQL, by the database's write lock on SQLite.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import peewee
 
@@ -31,14 +33,18 @@ from mistral_core.persistence.columns import (
 )
 from mistral_core.persistence.dialects import SQLITE_BUSY_TIMEOUT_S, SQLITE_PRAGMAS
 from mistral_core.persistence.executions import ExecutionReads
+from mistral_core.persistence.migrations import LATEST_VERSION
 from mistral_core.persistence.sqlbase import not_found
 from mistral_core.persistence.sqldefinitions import SqlDefinitions
 from mistral_core.persistence.sqlquery import quote, select_list
+from mistral_core.persistence.sqlschema import SchemaVersionError, SqlSchema, newer_error
 from mistral_core.persistence.sqltimers import SqlTimers
 from mistral_core.persistence.tables import DISPATCHABLE, UNFINISHED_ACTIONS
 
+LOG = logging.getLogger(__name__)
 
-class SqlStore(SqlTimers, SqlDefinitions, ExecutionReads):
+
+class SqlStore(SqlTimers, SqlDefinitions, SqlSchema, ExecutionReads):
     """An :class:`~mistral_core.engine.ports.ExecutionStore` in SQLite or PostgreSQL.
 
     Usually made by :func:`open_store`. Each thread uses its own connection;
@@ -191,7 +197,8 @@ def _table_of(record: Any) -> TableSpec:
 
 
 def open_store(database_url: str, clock: Clock | None = None) -> SqlStore:
-    """Open (and upgrade) the store at ``database_url``.
+    """Open the store at ``database_url`` as it is: its schema is neither created nor upgraded
+    (see :meth:`SqlStore.upgrade` and :func:`open_serving_store`).
 
     Args:
         database_url: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or
@@ -200,7 +207,7 @@ def open_store(database_url: str, clock: Clock | None = None) -> SqlStore:
 
     Raises:
         InputError: the URL is not one of those.
-        StoreError: the database cannot be opened or upgraded.
+        StoreError: the database cannot be opened.
     """
     if database_url.startswith("sqlite:///"):
         path = database_url.removeprefix("sqlite:///")
@@ -217,9 +224,51 @@ def open_store(database_url: str, clock: Clock | None = None) -> SqlStore:
         )
     store = SqlStore(database, clock)
     try:
-        store.upgrade()
+        store.schema_version()  # connects: a database that cannot be opened fails here
     except MistralError:
         with contextlib.suppress(StoreError):
             store.close()
         raise
     return store
+
+
+def open_serving_store(database_url: str, upgrade: bool = False, clock: Clock | None = None) -> SqlStore:
+    """Open the store a server runs on, once its schema is the one this code works with.
+
+    An empty database gets the schema (a fresh install's first start); an older one is
+    upgraded only with ``upgrade``; a newer one is refused.
+
+    Raises:
+        SchemaVersionError: older without ``upgrade`` (the message names ``db upgrade``), or newer.
+        InputError, StoreError: see :func:`open_store` and :meth:`SqlStore.upgrade`.
+    """
+    store = open_store(database_url, clock)
+    try:
+        version = store.schema_version()
+        if version > LATEST_VERSION:
+            raise newer_error(version)
+        if 0 < version < LATEST_VERSION and not upgrade:
+            raise SchemaVersionError(
+                f"database schema version {version} is older than this mistral-core ({LATEST_VERSION}): "
+                f"run: mistral-core db upgrade --database-url {display_url(database_url)} "
+                "(or start with --upgrade)"
+            )
+        if version < LATEST_VERSION:
+            done = store.upgrade()  # another process may have done it meanwhile: then it says so
+            level = logging.WARNING if done.before and done.applied else logging.INFO
+            for line in done.lines():
+                LOG.log(level, "%s: %s", display_url(database_url), line)
+    except MistralError:
+        with contextlib.suppress(StoreError):
+            store.close()
+        raise
+    return store
+
+
+def display_url(database_url: str) -> str:
+    """``database_url`` with its password, if any, replaced by ``***`` (for messages and logs)."""
+    parts = urlsplit(database_url)
+    if not parts.password:
+        return database_url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, f"{parts.username}:***@{host}", parts.path, parts.query, parts.fragment))

@@ -1,10 +1,10 @@
 """SqlBase: what every part of the SQL store stands on.
 
 Running SQL: prepared raw statements on the thread's DB-API connection (peewee
-opens the per-thread connections and creates the schema), rows turned into
-records by the column codecs, every database exception turned into a
-:class:`~mistral_core.errors.StoreError`. Transactions, the schema and its
-upgrade, and the generic record operations (get by id, update fields, list).
+opens the per-thread connections), rows turned into records by the column codecs,
+every database exception turned into a :class:`~mistral_core.errors.StoreError`.
+Transactions and the generic record operations (get by id, update fields, list).
+The schema and its upgrade are :mod:`.sqlschema`'s.
 
 SQLite: WAL, ``synchronous=NORMAL``, foreign keys on. A transaction starts with
 ``BEGIN IMMEDIATE`` while holding a process-wide lock for the database file, so
@@ -38,11 +38,10 @@ from mistral_core.persistence.dialects import (
 )
 from mistral_core.persistence.querying import make_plan
 from mistral_core.persistence.sqlquery import quote, select_list
-from mistral_core.persistence.tables import SCHEMA_VERSION, build_models
 
 
 class SqlBase:
-    """Connections, transactions, the schema and generic record operations of the SQL store.
+    """Connections, transactions and generic record operations of the SQL store.
 
     Args:
         database: a peewee ``SqliteDatabase`` or ``PostgresqlDatabase`` (not yet connected).
@@ -55,7 +54,6 @@ class SqlBase:
         self._clock: Clock = clock or SystemClock()
         self._local = threading.local()
         self._codecs = {table.name: self._dialect.codec(table) for table in ALL_TABLES}
-        self._models = build_models(database, self._dialect.collation)
         self._update_sql: dict[tuple[str, tuple[str, ...]], Statement] = {}
         self._update_lock = threading.Lock()
         texts = self._statement_texts()
@@ -143,61 +141,7 @@ class SqlBase:
         with self._dialect.write_lock:
             yield
 
-    # -- schema and connections ---------------------------------------------------
-    def upgrade(self) -> None:
-        """Create missing tables, columns and indexes, and record the schema version (idempotent).
-
-        Raises:
-            StoreError: the database fails, or its schema is newer than this code.
-        """
-        with self.atomic():
-            if self._dialect.placeholder == "%s":
-                # Two processes upgrading at once would race on CREATE TABLE IF NOT EXISTS.
-                self._one(self._dialect.sql("SELECT pg_advisory_xact_lock(?)"), (0x6D697374,))
-            try:
-                for model in self._models:
-                    model.create_table(safe=True)
-                self._add_missing_columns()
-            except DB_ERRORS as exc:
-                raise store_error(exc) from exc
-            self._check_version()
-
-    def _add_missing_columns(self) -> None:
-        """Add columns for record fields that are newer than the table (always nullable)."""
-        present: dict[str, set[str]] = {}
-        for table, column in self._all(self._dialect.catalog, ()):
-            present.setdefault(table, set()).add(column)
-        for model in self._models:
-            for field in model._meta.sorted_fields:
-                if field.column_name in present.get(model._meta.table_name, ()):
-                    continue
-                self._add_column(model._meta.table_name, field)
-
-    def _add_column(self, table: str, field: peewee.Field) -> None:
-        """Add one column; rows already there get the field's default, as new records would."""
-        context = self._db.get_sql_context()
-        # The stubs leave Context.sql() untyped; it renders the column's DDL.
-        ddl = context.sql(field.ddl(context)).query()[0]  # type: ignore[no-untyped-call]
-        self._execute(f"ALTER TABLE {quote(table)} ADD COLUMN {ddl}", ())
-        codec = self._codecs.get(table)
-        if codec is not None and field.column_name in codec.table.positions:
-            default = codec.default(field.column_name)
-            if default is not None:
-                sql = f"UPDATE {quote(table)} SET {quote(field.column_name)} = ?"
-                self._execute(self._dialect.sql(sql), (default,))
-
-    def _check_version(self) -> None:
-        row = self._one('SELECT max("version") FROM "schema_version"', ())
-        version = row[0] if row else None
-        if version is None:
-            self._execute(
-                self._dialect.sql('INSERT INTO "schema_version" ("version") VALUES (?)'), (SCHEMA_VERSION,)
-            )
-        elif version > SCHEMA_VERSION:
-            raise StoreError(
-                f"The database schema is version {version}; this mistral-core knows {SCHEMA_VERSION}"
-            )
-
+    # -- connections --------------------------------------------------------------
     def close(self) -> None:
         """Close the calling thread's connection (it reopens on next use).
 

@@ -1,9 +1,11 @@
-"""The schema as peewee models, used to create tables and indexes (queries use raw SQL).
+"""The schema this code expects, as peewee models built from the column specs.
 
-Models are built per database (each :class:`~mistral_core.persistence.sql.SqlStore`
-binds its own) from the column specs, so a field added to a record gets its column.
-Every record table has ``seq``, an auto-increment key that orders rows created
+Databases get their schema from the numbered steps of :mod:`.migrations`, never from these
+models: they are the statement of what the steps must have made by the latest one, compared
+with it by ``tests/contract/test_migrations.py`` (so a record field without its step fails
+there). Every record table has ``seq``, an auto-increment key that orders rows created
 in the same instant (or timers due in the same instant) by insertion; ``id`` is unique.
+Queries are raw SQL; this module also holds the index predicates they must spell alike.
 """
 
 from __future__ import annotations
@@ -27,10 +29,6 @@ from mistral_core.persistence.columns import (
     Kind,
     TableSpec,
 )
-
-#: Bumped only by a change that older code cannot live with. Added tables and added
-#: nullable columns (what :meth:`SqlBase.upgrade` makes) keep it: older code ignores them.
-SCHEMA_VERSION = 1
 
 #: Secondary indexes: the default list order, the common filters, the child lookups.
 INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
@@ -105,15 +103,21 @@ def _model(database: peewee.Database, name: str, fields: dict[str, Any], indexes
 
 
 def build_models(database: peewee.Database, collation: str | None) -> list[type[peewee.Model]]:
-    """Every table's model bound to ``database``, in creation order (referenced tables first).
+    """Every table's model bound to ``database``, in creation order (referenced tables first):
+    the schema the latest step of :mod:`.migrations` makes.
 
     Args:
         database: the database the models belong to.
         collation: the collation of text columns (``'"C"'`` on PostgreSQL, so text
             sorts by code point as on SQLite and in memory), or ``None``.
     """
+    history = {
+        "version": peewee.IntegerField(primary_key=True),
+        "description": peewee.TextField(null=True, collation=collation),
+        "applied_at": peewee.DateTimeField(null=True),
+    }
     models = [
-        _model(database, "schema_version", {"version": peewee.IntegerField(primary_key=True)}, ()),
+        _model(database, "schema_version", history, ()),
         _model(
             database,
             "specs",

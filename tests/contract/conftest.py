@@ -67,7 +67,7 @@ def _pg_admin_connection() -> Any:
 
 
 @contextlib.contextmanager
-def _pg_schema() -> Iterator[tuple[str, Any]]:
+def pg_schema() -> Iterator[tuple[str, Any]]:
     """(URL, admin connection) of a fresh schema, dropped afterwards."""
     conn = _pg_admin_connection()
     schema = f"mc_test_{uuid.uuid4().hex[:12]}"
@@ -85,21 +85,21 @@ def _pg_schema() -> Iterator[tuple[str, Any]]:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A database URL whose search_path is a schema of its own, dropped afterwards."""
-    with _pg_schema() as (url, _):
+    with pg_schema() as (url, _):
         yield url
 
 
 @pytest.fixture(scope="module")
 def pg_module_url() -> Iterator[str]:
     """Like ``pg_url``, for the tests of one module (to fill a big table once)."""
-    with _pg_schema() as (url, _):
+    with pg_schema() as (url, _):
         yield url
 
 
 @pytest.fixture(scope="session")
 def _pg_shared() -> Iterator[tuple[str, Any]]:
     # Creating the tables costs ~0.1 s; the generic suite shares one schema and empties it per test.
-    with _pg_schema() as shared:
+    with pg_schema() as shared:
         yield shared
 
 
@@ -154,6 +154,7 @@ def store(backend: str, request: pytest.FixtureRequest, tmp_path: Any) -> Iterat
         else request.getfixturevalue("pg_empty_url")
     )
     sql_store = open_store(url)
+    sql_store.upgrade()
     try:
         yield sql_store
     finally:

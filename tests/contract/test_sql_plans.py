@@ -80,6 +80,7 @@ def crowded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     else:
         url = request.getfixturevalue("pg_module_url")
     store = open_store(url)
+    store.upgrade()
     fill(url)
     try:
         yield Crowded(store, request.param)

@@ -1,4 +1,4 @@
-"""What only the SQL stores have: URLs, the schema and its upgrade, connections per thread."""
+"""What only the SQL stores have: URLs, connections per thread (the schema: test_migrations.py)."""
 
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def sql_store(url: str) -> Iterator[SqlStore]:
-    """An open store at ``url``."""
+    """An open store at ``url``, with its schema."""
     store = open_store(url)
+    store.upgrade()
     yield store
     store.close()
 
@@ -60,69 +61,6 @@ def execute(url: str, sql: str) -> None:
         conn.cursor().execute(sql)
     finally:
         conn.close()
-
-
-def test_upgrade_is_idempotent_and_records_version_1(sql_store: SqlStore, url: str, rec: Any) -> None:
-    wf_ex = rec.wf()
-    sql_store.insert(wf_ex)
-    sql_store.upgrade()
-    again = open_store(url)
-    try:
-        assert again.get_workflow_execution(wf_ex.id).id == wf_ex.id
-    finally:
-        again.close()
-    assert scalar(url, 'SELECT count(*) FROM "schema_version"') == 1
-    assert scalar(url, 'SELECT "version" FROM "schema_version"') == 1
-
-
-def test_upgrade_adds_a_missing_column(sql_store: SqlStore, url: str, rec: Any) -> None:
-    sql_store.close()
-    execute(url, 'ALTER TABLE "workflow_executions" DROP COLUMN "description"')
-    store = open_store(url)
-    try:
-        wf_ex = rec.wf(description="back again", created_at=rec.at(0))
-        store.insert(wf_ex)
-        assert store.get_workflow_execution(wf_ex.id) == wf_ex
-    finally:
-        store.close()
-
-
-def test_rows_older_than_an_added_column_get_its_default(sql_store: SqlStore, url: str, rec: Any) -> None:
-    wf_ex = rec.wf(context={"k": 1}, created_at=rec.at(0))
-    sql_store.insert(wf_ex)
-    sql_store.close()
-    execute(url, 'ALTER TABLE "workflow_executions" DROP COLUMN "params"')
-    execute(url, 'ALTER TABLE "workflow_executions" DROP COLUMN "state_info"')
-    store = open_store(url)
-    try:
-        assert store.get_workflow_execution(wf_ex.id) == wf_ex
-    finally:
-        store.close()
-
-
-def test_upgrade_adds_missing_tables(sql_store: SqlStore, url: str, rec: Any) -> None:
-    wf_ex = rec.wf()
-    sql_store.insert(wf_ex)
-    sql_store.close()
-    for table in ("timers", "cron_triggers", "environments", "workbooks", "action_definitions"):
-        execute(url, f'DROP TABLE "{table}"')
-    store = open_store(url)
-    try:
-        store.insert_timer(rec.timer(0))
-        store.create_environment(rec.environment("env"))
-        assert store.count_timers() == 1
-        assert store.get_environment("env").name == "env"
-        assert store.get_workflow_execution(wf_ex.id).id == wf_ex.id
-    finally:
-        store.close()
-    assert scalar(url, 'SELECT "version" FROM "schema_version"') == 1
-
-
-def test_a_newer_schema_is_refused(sql_store: SqlStore, url: str) -> None:
-    sql_store.close()
-    execute(url, 'UPDATE "schema_version" SET "version" = 2')
-    with pytest.raises(StoreError, match="version 2"):
-        open_store(url)
 
 
 def test_database_failures_are_store_errors(sql_store: SqlStore, url: str, rec: Any) -> None:
@@ -173,6 +111,7 @@ def test_close_inside_atomic_is_refused(sql_store: SqlStore) -> None:
 def test_a_lost_postgresql_connection_is_replaced(pg_url: str, rec: Any) -> None:
     name = f"mc_lost_{rec.new_id()[:8]}"
     store = open_store(f"{pg_url}&application_name={name}")
+    store.upgrade()
     try:
         wf_ex = rec.wf()
         store.insert(wf_ex)
@@ -199,6 +138,7 @@ def test_relative_sqlite_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     (tmp_path / "data").mkdir()
     monkeypatch.chdir(tmp_path)
     store = open_store("sqlite:///data/relative.db")
+    store.upgrade()
     store.close()
     assert (tmp_path / "data" / "relative.db").is_file()
     assert scalar(f"sqlite:///{tmp_path / 'data' / 'relative.db'}", "PRAGMA journal_mode") == "wal"

@@ -27,6 +27,7 @@ def _execution(ex_id: str) -> WorkflowExecution:
 @pytest.fixture
 def two_stores(pg_url: str) -> Iterator[tuple[Any, Any]]:
     first, second = open_store(pg_url), open_store(pg_url)
+    first.upgrade()
     yield first, second
     first.close()
     second.close()

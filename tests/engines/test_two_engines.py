@@ -44,6 +44,7 @@ class Node:
 
     def __init__(self, url: str, clock: ManualClock) -> None:
         self.store = open_store(url)
+        self.store.upgrade()
         registry = ActionRegistry.from_classes(ACTIONS)
         self.runner = InlineRunner(Executor(registry, "http://127.0.0.1:8989"))
         self.engine = Engine(self.store, registry, self.runner, clock=clock, cron=CronTab())

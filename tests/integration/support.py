@@ -399,17 +399,17 @@ class ServerProcess(Process):
     """``mistral-core serve`` on 127.0.0.1, over the SQLite file ``database``.
 
     Args:
-        database: the SQLite file (kept across restarts by passing it again).
+        database: the SQLite file (kept across restarts by passing it again), or a database URL.
         log_path: where the server's output goes.
         port: the port (default: a free one).
         options: more command-line options of ``serve``.
     """
 
     def __init__(
-        self, database: Path, log_path: Path, port: int | None = None, options: Sequence[str] = ()
+        self, database: Path | str, log_path: Path, port: int | None = None, options: Sequence[str] = ()
     ) -> None:
         self.port = port or free_port()
-        self.database_url = f"sqlite:///{database}"
+        self.database_url = database if isinstance(database, str) else f"sqlite:///{database}"
         command = [str(BIN_DIR / "mistral-core"), "serve", "--host", HOST, "--port", str(self.port), *options]
         super().__init__("mistral-core serve", [*command, "--database-url", self.database_url], log_path)
         self.api = Api(self.base_url)
@@ -472,12 +472,13 @@ class ProcessGroup:
 
     def server(
         self,
-        database: Path | None = None,
+        database: Path | str | None = None,
         port: int | None = None,
         wait: bool = True,
         options: Sequence[str] = (),
     ) -> ServerProcess:
-        """Start ``mistral-core serve`` (default: on a new database); with ``wait``, until it answers."""
+        """Start ``mistral-core serve`` (default: on a new SQLite file; a str is a database URL); with
+        ``wait``, until it answers."""
         database = database or self.directory / "mistral-core.db"
         server = ServerProcess(database, self._log("server"), port, options)
         self.processes.append(server)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mistral_core.persistence.migrations import LATEST_VERSION
 from tests.integration.support import (
     BIN_DIR,
     HOST,
@@ -77,7 +78,7 @@ def test_actions_as_json(tmp_path: Path) -> None:
     assert actions["std.sleep"]["input"] == "seconds=1"
 
 
-def test_db_upgrade_is_idempotent(tmp_path: Path) -> None:
+def test_db_upgrade_creates_the_schema_then_has_nothing_to_do(tmp_path: Path) -> None:
     database = tmp_path / "upgraded.db"
     url = f"sqlite:///{database}"
 
@@ -85,7 +86,8 @@ def test_db_upgrade_is_idempotent(tmp_path: Path) -> None:
     second = _mistral_core("db", "upgrade", "--database-url", url, cwd=tmp_path)
 
     assert (first.returncode, second.returncode) == (0, 0), first.stderr + second.stderr
-    assert first.stdout == second.stdout == f"database {url} is up to date\n"
+    assert first.stdout == f"created schema version {LATEST_VERSION}\n"
+    assert second.stdout == f"already at schema version {LATEST_VERSION}\n"
     assert database.is_file()
 
 
