@@ -26,7 +26,7 @@ from mistral_core.model import (
     Event,
     State,
 )
-from mistral_core.model.states import RESULT_STATES, is_action_finished
+from mistral_core.model.states import ACTION, RESULT_STATES, is_action_finished
 from mistral_core.services.unit_of_work import Parts, Transactions, Work
 
 LOG = logging.getLogger(__name__)
@@ -95,6 +95,7 @@ class Results:
     def _complete_orphan(self, action_ex: ActionExecution, state: State, output: Any) -> ActionExecution:
         """An action run outside any workflow: only its own row changes."""
         result = None if state is S.CANCELLED else output
+        ACTION.check(action_ex.state, state)
         updated = dataclasses.replace(
             action_ex,
             state=state,
@@ -131,6 +132,7 @@ class Results:
                 action_ex.state.value,
             )
         if st is None:
+            ACTION.check(action_ex.state, state)
             updated = dataclasses.replace(action_ex, state=state, updated_at=self._parts.clock.now())
             self._parts.store.update(updated, ("state",))
             return updated

@@ -150,3 +150,28 @@ def test_an_engine_that_stops_heart_beating_has_its_actions_taken_over_once(
     assert wait.state is State.RUNNING and wait.runner_id == alive.engine.engine_id  # safe: run again
     assert alive.scheduler.run_once() == 0
     assert alive.store.get_workflow_execution(ex.id).state is State.RUNNING
+
+
+def test_an_ad_hoc_action_changed_through_one_engine_applies_at_once_in_the_other(
+    nodes: tuple[Node, Node, ManualClock],
+) -> None:
+    first, second, _ = nodes
+    second.engine.definitions.create_actions("version: '2.0'\nhello:\n  base: std.echo output=one\n")
+    first.engine.definitions.create_workflows("version: '2.0'\ngreet:\n  tasks:\n    say: {action: hello}\n")
+
+    def result_on(node: Node) -> Any:
+        ex = node.engine.executions.start("greet")
+        node.runner.drain()
+        (task,) = node.store.task_executions_of(ex.id)
+        return task.result
+
+    assert result_on(first) == "one"  # the first engine's catalog now holds "hello"
+
+    second.engine.definitions.update_actions("version: '2.0'\nhello:\n  base: std.echo output=two\n")
+    assert result_on(first) == "two"  # no timer to wait for: the version told it
+
+    second.engine.definitions.delete_action("hello")
+    ex = first.engine.executions.start("greet")
+    first.runner.drain()
+    (task,) = first.store.task_executions_of(ex.id)
+    assert task.state is State.ERROR and "hello" in (task.state_info or "")
