@@ -18,6 +18,9 @@ The tree::
     ├── ActionError              an action cannot be found, built or run
     └── StoreError               the database failed (not the client's fault)
         └── TransientStoreError  the database refused the transaction for now (deadlock): retry
+            └── StoreUnavailable the database cannot be reached or written now (connection lost,
+                │                disk full, read-only, I/O error): retry on a fresh connection
+                └── CommitInDoubt the connection was lost during COMMIT: kept or not, unknown
 
 Outside the tree, on purpose: :class:`NeedsData`, the pure engine's request for data it was not
 given (never seen outside the engine's unit of work).
@@ -110,6 +113,17 @@ class StoreError(MistralError):
 class TransientStoreError(StoreError):
     """The database refused the transaction for now (a deadlock, a serialization failure, a busy
     file); running the same transaction again can succeed."""
+
+
+class StoreUnavailable(TransientStoreError):
+    """The database cannot be reached or written right now: the connection was lost, the disk is
+    full or read-only, an I/O error. Nothing of the transaction was kept; the connection is
+    dropped, so the next attempt opens a fresh one, and the work succeeds once the fault clears."""
+
+
+class CommitInDoubt(StoreUnavailable):
+    """The connection was lost while the transaction committed: the database may or may not have
+    kept it. Whoever runs it again must find out which (its work may be done already)."""
 
 
 class NeedsData(Exception):

@@ -45,6 +45,9 @@ STATUS_OF: dict[type[MistralError], int] = {
     TransientStoreError: 503,
 }
 
+#: Seconds a client is told to wait before it tries a request that got 503 again.
+RETRY_AFTER_S = "1"
+
 #: The faultstring of a 500 that we did not foresee.
 INTERNAL_ERROR_MESSAGE = "Internal server error: the request could not be completed; see the server log"
 
@@ -78,7 +81,10 @@ def handle_mistral_error(
 ) -> None:
     """Error handler for :class:`MistralError`: status from the table, message from the error."""
     status = status_of(exc)
-    if status >= 500:
+    if status == 503:  # the database refused or is unavailable for now: nothing was written
+        LOG.warning("%s %s: %s", req.method, req.path, exc)
+        resp.set_header("Retry-After", RETRY_AFTER_S)
+    elif status >= 500:
         LOG.error("%s %s failed: %s", req.method, req.path, exc, exc_info=exc)
     _write_fault(resp, status, exc.message)
 

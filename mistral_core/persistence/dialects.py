@@ -18,14 +18,18 @@ from typing import Any
 
 import peewee
 
-from mistral_core.errors import InputError, StoreError, TransientStoreError
+from mistral_core.errors import InputError, StoreError, StoreUnavailable, TransientStoreError
 from mistral_core.persistence.columns import Codec, Column, Kind, TableSpec
 
 
-def _driver_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
-    """(every database error, the integrity errors) of the drivers that are installed."""
+def _driver_errors() -> tuple[
+    tuple[type[BaseException], ...], tuple[type[BaseException], ...], tuple[type[BaseException], ...]
+]:
+    """(every database error, the integrity errors, the lost-connection errors) of the drivers
+    that are installed."""
     errors: list[type[BaseException]] = [peewee.PeeweeException, sqlite3.Error, ValueError]
     integrity: list[type[BaseException]] = [peewee.IntegrityError, sqlite3.IntegrityError]
+    lost: list[type[BaseException]] = [peewee.OperationalError, peewee.InterfaceError]
     try:
         psycopg2 = importlib.import_module("psycopg2")
     except ImportError:
@@ -33,11 +37,18 @@ def _driver_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseEx
     else:
         errors.append(psycopg2.Error)
         integrity.append(psycopg2.IntegrityError)
-    return tuple(errors), tuple(integrity)
+        lost += [psycopg2.OperationalError, psycopg2.InterfaceError]
+    return tuple(errors), tuple(integrity), tuple(lost)
 
 
 # ValueError is included because drivers raise it for values they cannot send (a NUL in a string).
-DB_ERRORS, INTEGRITY_ERRORS = _driver_errors()
+DB_ERRORS, INTEGRITY_ERRORS, LOST_CONNECTION_ERRORS = _driver_errors()
+
+#: PostgreSQL's SQLSTATE classes of a server that cannot serve now: connection exceptions (08),
+#: insufficient resources (53: disk full, out of memory, too many connections), shutdown (57P).
+PG_UNAVAILABLE = ("08", "53", "57P")
+#: SQLite's result codes (names, Python >= 3.11) of a database that cannot be written right now.
+SQLITE_UNAVAILABLE = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN")
 
 
 class IntegrityFailure(StoreError):
@@ -49,6 +60,7 @@ TRANSIENT_PGCODES = frozenset({"40P01", "40001"})
 
 
 def store_error(exc: BaseException) -> StoreError:
+    """The store's error for a driver's: integrity, "try again", "unavailable now", or other."""
     text = " ".join(str(exc).split())
     if isinstance(exc, INTEGRITY_ERRORS):
         return IntegrityFailure(f"Database integrity error: {text}")
@@ -56,7 +68,20 @@ def store_error(exc: BaseException) -> StoreError:
         isinstance(exc, sqlite3.OperationalError) and "locked" in text
     ):
         return TransientStoreError(f"Database busy, try again: {text}")
+    if _unavailable(exc):
+        return StoreUnavailable(f"Database unavailable: {text}")
     return StoreError(f"Database error: {text}")
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached or written now (not: the SQL is wrong)."""
+    name = getattr(exc, "sqlite_errorname", None)
+    if isinstance(name, str):
+        return name.startswith(SQLITE_UNAVAILABLE)
+    code = getattr(exc, "pgcode", None)
+    if code:
+        return str(code).startswith(PG_UNAVAILABLE)
+    return isinstance(exc, LOST_CONNECTION_ERRORS)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from typing import Any
 import peewee
 
 from mistral_core.engine.ports import Clock, SystemClock
-from mistral_core.errors import InputError, NotFoundError, StoreError
+from mistral_core.errors import CommitInDoubt, InputError, NotFoundError, StoreError, StoreUnavailable
 from mistral_core.model import Query
 from mistral_core.persistence import sqlquery
 from mistral_core.persistence.columns import ALL_TABLES, Row, TableSpec
@@ -84,9 +84,15 @@ class SqlBase:
             self._prepare(connection, cursor, sql)
             cursor.execute(sql.execute, params)
         except DB_ERRORS as exc:
-            if getattr(connection, "closed", 0) and not getattr(self._local, "depth", 0):
-                self._forget_connection()
-            raise store_error(exc) from exc
+            error = store_error(exc)
+            if getattr(connection, "closed", 0) or isinstance(error, StoreUnavailable):
+                # A lost connection, or one that may stay read-only or broken: the next call opens
+                # a fresh one (inside a transaction: once it is rolled back).
+                if getattr(self._local, "depth", 0):
+                    self._local.broken = True
+                else:
+                    self._forget_connection()
+            raise error from exc
         return cursor
 
     def _forget_connection(self) -> None:
@@ -206,6 +212,9 @@ class SqlBase:
             except BaseException:
                 local.depth = 0
                 self._roll_back()
+                if getattr(local, "broken", False):
+                    local.broken = False
+                    self._forget_connection()
                 raise
             local.depth = 0
             self._commit()
@@ -213,6 +222,9 @@ class SqlBase:
     def _commit(self) -> None:
         try:
             self._execute("COMMIT", ())
+        except StoreUnavailable as exc:
+            self._roll_back()
+            raise CommitInDoubt(f"{exc.message} (during COMMIT: it may or may not have been kept)") from exc
         except StoreError:
             self._roll_back()
             raise

@@ -52,8 +52,17 @@ class Executions:
             if existing is not None:
                 return existing
         launch = self._launcher.check(workflow_identifier, namespace, wf_input or {}, params or {})
-        st = self._tx.run(lambda work: self._launcher.start(work, launch, description, ex_id))
-        return st.wf_ex
+        new_id = ex_id or self._parts.new_id()  # the same id if the transaction is run again
+
+        def body(work: Work) -> ExecutionState | WorkflowExecution:
+            if work.after_doubt:  # an earlier attempt may have been kept: then it is the answer
+                kept = self._existing(new_id)
+                if kept is not None:
+                    return kept
+            return self._launcher.start(work, launch, description, new_id)
+
+        started = self._tx.run(body)
+        return started.wf_ex if isinstance(started, ExecutionState) else started  # as written
 
     def _existing(self, ex_id: str) -> WorkflowExecution | None:
         try:

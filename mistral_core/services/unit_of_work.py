@@ -30,9 +30,10 @@ from mistral_core.engine.conductor import Conductor
 from mistral_core.engine.intents import Intent
 from mistral_core.engine.ports import ActionRunner, Clock, ExecutionStore, HookRelay
 from mistral_core.engine.state import ExecutionState
-from mistral_core.errors import NeedsData, TransientStoreError
+from mistral_core.errors import CommitInDoubt, NeedsData, NotFoundError, StoreError, TransientStoreError
 from mistral_core.lang.spec import WorkflowSpec
 from mistral_core.model import (
+    DISPATCH_QUEUED,
     ActionExecution,
     CancelAction,
     Filter,
@@ -101,12 +102,16 @@ class IntentHandler(Protocol):
 class Work:
     """The executions one transaction touched (locked once each), in the order it touched them."""
 
-    def __init__(self, parts: Parts, preload: Preload, intents: IntentHandler) -> None:
+    def __init__(
+        self, parts: Parts, preload: Preload, intents: IntentHandler, after_doubt: bool = False
+    ) -> None:
         self._parts = parts
         self._preload = preload
         self._intents = intents
         self.states: dict[str, ExecutionState] = {}
         self.catalog_checked = False
+        #: An earlier attempt's commit may have been kept: work that is not idempotent checks first.
+        self.after_doubt = after_doubt
 
     @property
     def now(self) -> dt.datetime:
@@ -294,8 +299,9 @@ class Transactions:
         """
         preload = Preload()
         refused = 0
+        doubtful: list[Work] = []
         for _ in range(TRANSIENT_ATTEMPTS + DATA_ATTEMPTS):
-            work = Work(self._parts, preload, self._intents)
+            work = Work(self._parts, preload, self._intents, after_doubt=bool(doubtful))
             try:
                 with self._parts.store.atomic():
                     result = body(work)
@@ -304,23 +310,58 @@ class Transactions:
                 if not preload.add(need):
                     raise RuntimeError(f"the engine asked twice for the same data ({need})") from None
                 continue
-            except TransientStoreError:
+            except TransientStoreError as exc:
+                if isinstance(exc, CommitInDoubt):
+                    doubtful.append(work)
                 refused += 1
                 if refused >= TRANSIENT_ATTEMPTS:
+                    self._settle_doubts(doubtful)
                     raise
-                LOG.info("transaction refused for now (attempt %d); running it again", refused)
+                LOG.info("transaction refused for now (attempt %d: %s); running it again", refused, exc)
                 time.sleep(random.uniform(0.002, 0.02) * refused)
                 continue
             work.after_commit()
+            self._settle_doubts(doubtful)
             return result
         raise RuntimeError("the engine kept asking for more data in one transaction")
+
+    def _settle_doubts(self, doubtful: list[Work]) -> None:
+        """Commits whose outcome was unknown: the actions they started that the database kept are
+        sent now (else nothing would ever run them); cancel notices are sent again (harmless)."""
+        runner, store = self._parts.runner, self._parts.store
+        for work in doubtful:
+            commands = [c for st in work.states.values() for c in st.commands]
+            kept: list[Any] = []
+            try:
+                for command in commands:
+                    action_ex = store.get_action_execution(command.action_execution_id)
+                    started = action_ex.state is State.RUNNING and action_ex.dispatch == DISPATCH_QUEUED
+                    if started or not isinstance(command, RunAction):
+                        kept.append(command)
+            except NotFoundError:
+                continue  # not kept: the retry did the work afresh
+            except StoreError as exc:
+                LOG.error(
+                    "a commit in doubt could not be checked (%s): %d action(s) may wait", exc, len(commands)
+                )
+                continue
+            if kept and runner is not None:
+                LOG.warning("a commit in doubt was kept: %d command(s) sent now", len(kept))
+                runner.submit(kept)
 
     def in_batches(
         self, items: Sequence[T], apply: Callable[[Work, T], None], on_failure: Callable[[T], None]
     ) -> None:
-        """Apply many items in one transaction; if that fails, each alone (one bad item loses no other)."""
+        """Apply many items in one transaction; if that fails, each alone (one bad item loses no other).
+
+        Raises:
+            TransientStoreError: the database refused or could not be reached, also when tried
+                again: nothing is lost or failed; the caller applies the items again later.
+        """
         try:
             self.run(lambda work: _each(work, items, apply))
+        except TransientStoreError:
+            raise  # a fault of the store, not of an item: splitting the batch would not help
         except Exception:
             if len(items) == 1:
                 LOG.exception("could not apply %s", items[0])

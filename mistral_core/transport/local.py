@@ -7,17 +7,22 @@ events, one transaction), which is what makes a busy server fast on SQLite.
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import Protocol, cast
 
+from mistral_core.errors import TransientStoreError
 from mistral_core.executor import Executor
 from mistral_core.model import ActionCompleted, ActionHandedOff, Command, Event, RunAction, State
 
 LOG = logging.getLogger(__name__)
+#: The longest wait between two tries while the database is unavailable.
+MAX_BACKOFF_S = 5.0
 
 _STOP = object()
 
@@ -57,6 +62,7 @@ class LocalTransport:
         self._thread: threading.Thread | None = None
         self._pending = 0
         self._idle = threading.Condition()
+        self._stopping = threading.Event()
 
     def start(self, engine: EventSink) -> None:
         """Start the engine thread that applies events to ``engine``."""
@@ -94,11 +100,17 @@ class LocalTransport:
         self._events.put(event)
 
     def _start(self, cmd: RunAction) -> Event | None:
-        """Record the start of an action that must not run twice; an event if that failed."""
+        """Record the start of an action that must not run twice; an event if that failed.
+
+        While the database is unavailable the mark is tried again (the action waits); if the
+        process stops meanwhile, the action was never started and recovery runs it.
+        """
         if cmd.safe_rerun or self._mark_started is None:
             return None
         try:
-            self._mark_started([cmd.action_execution_id])
+            self._until_stored(
+                functools.partial(self._mark_started, [cmd.action_execution_id]), "an action's start"
+            )
         except Exception as exc:  # without the mark the action must not run: fail it instead
             LOG.exception("could not record the start of %s", cmd.action_execution_id)
             return ActionCompleted(
@@ -126,10 +138,33 @@ class LocalTransport:
                     break
                 batch.append(item)
             try:
-                self._engine.apply_events(batch)  # type: ignore[arg-type]
+                events = cast(list[Event], batch)
+                self._until_stored(
+                    functools.partial(self._engine.apply_events, events), f"{len(batch)} event(s)"
+                )
             except Exception:  # keep the loop alive whatever happens; the engine logged it
                 LOG.exception("applying %d events failed", len(batch))
             self._done(len(batch))
+
+    def _until_stored(self, write: Callable[[], None], what: str) -> None:
+        """Run ``write``; while the database refuses or cannot be reached, wait and run it again.
+
+        A fault of the store never turns into a failed action: the work waits for the database.
+
+        Raises:
+            TransientStoreError: the transport is stopping and the database is still unavailable.
+        """
+        delay = 0.05
+        while True:
+            try:
+                write()
+                return
+            except TransientStoreError as exc:
+                if self._stopping.is_set():
+                    raise
+                LOG.warning("database unavailable (%s): %s waiting, tried again in %.2f s", exc, what, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF_S)
 
     def _done(self, count: int) -> None:
         with self._idle:
@@ -145,6 +180,7 @@ class LocalTransport:
     def stop(self, timeout: float = 30.0) -> None:
         """Finish running actions (up to ``timeout``), apply their events, stop the threads."""
         self.wait_idle(timeout)
+        self._stopping.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._events.put(_STOP)
         if self._thread is not None:
