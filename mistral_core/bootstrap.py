@@ -9,6 +9,7 @@ from typing import Any
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.api.app import create_app
 from mistral_core.config import Settings
+from mistral_core.engine.limits import Limits
 from mistral_core.executor import Executor
 from mistral_core.hooks import HookManager
 from mistral_core.model import DISPATCH_STARTED
@@ -58,7 +59,8 @@ def build_service(
     """
     store = store if store is not None else open_serving_store(settings.database_url, settings.upgrade)
     registry = registry or ActionRegistry.from_entry_points()
-    engine = Engine(store, registry, hooks=hooks or HookManager(), cron=CronTab())
+    limits = Limits(settings.field_size_limit, settings.with_items_limit, settings.subworkflow_depth_limit)
+    engine = Engine(store, registry, hooks=hooks or HookManager(), cron=CronTab(), limits=limits)
     transport = LocalTransport(
         Executor(registry, settings.base_url),
         workers=settings.executor_threads,

@@ -43,6 +43,11 @@ class Settings:
             by another engine two minutes later, whatever this setting says.
         upgrade: at start-up, upgrade a database whose schema is older than this code
             (otherwise the server refuses to start and names ``mistral-core db upgrade``).
+        field_size_limit: the largest stored value in bytes of JSON (an execution's input or
+            output, a task's published variables, an action's input or result); over it the task
+            (or the request) fails with a message naming this setting.
+        with_items_limit: the most items of one with-items task.
+        subworkflow_depth_limit: the deepest nesting of sub-workflows.
     """
 
     host: str = "127.0.0.1"
@@ -56,6 +61,9 @@ class Settings:
     http_server: str = "granian"
     recover: str = "auto"
     upgrade: bool = False
+    field_size_limit: int = 1_048_576
+    with_items_limit: int = 100_000
+    subworkflow_depth_limit: int = 50
 
     @property
     def base_url(self) -> str:
@@ -89,6 +97,9 @@ class Settings:
             value = getattr(self, name)
             if (value.upper() if name == "log_level" else value) not in choices:
                 raise InputError(f"setting {name} must be one of {', '.join(choices)}, not {value!r}")
+        for name in ("field_size_limit", "with_items_limit", "subworkflow_depth_limit"):
+            if getattr(self, name) < 1:
+                raise InputError(f"setting {name} must be at least 1, not {getattr(self, name)}")
 
     @property
     def recovers(self) -> bool:

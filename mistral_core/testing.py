@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mistral_core.actions.registry import ActionRegistry
+from mistral_core.engine.limits import Limits
 from mistral_core.executor import Executor
 from mistral_core.model import (
     CancelAction,
@@ -84,6 +85,8 @@ class TestEngine:
     Args:
         actions: ``{"name": ActionClass}`` for a test registry, or None for the installed plugins.
         public_url: what callback URLs are built from.
+        store: the store (default: a new in-memory one).
+        limits: the engine's limits (default: those of the settings' defaults).
     """
 
     __test__ = False  # not a pytest test class
@@ -93,6 +96,7 @@ class TestEngine:
         actions: Mapping[str, type] | None = None,
         public_url: str = "http://127.0.0.1:8989",
         store: MemoryStore | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.clock = ManualClock()
         self.store = store if store is not None else MemoryStore(clock=self.clock)
@@ -102,7 +106,9 @@ class TestEngine:
             else ActionRegistry.from_entry_points()
         )
         self.runner = InlineRunner(Executor(self.registry, public_url))
-        self.engine = Engine(self.store, self.registry, self.runner, clock=self.clock, cron=CronTab())
+        self.engine = Engine(
+            self.store, self.registry, self.runner, clock=self.clock, cron=CronTab(), limits=limits
+        )
         self.runner.engine = self.engine
         self.scheduler = Scheduler(self.store, self.engine.timers, clock=self.clock, heartbeat_every=None)
 

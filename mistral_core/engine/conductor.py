@@ -31,6 +31,7 @@ from mistral_core.engine.ending import WorkflowEnd, to_children
 from mistral_core.engine.evaluation import TaskExpressions
 from mistral_core.engine.intents import PauseChild, ResumeChild
 from mistral_core.engine.joins import Joins
+from mistral_core.engine.limits import Limits
 from mistral_core.engine.publishing import drop_result, publish
 from mistral_core.engine.runtime import error_text
 from mistral_core.engine.state import ACTIVE, ExecutionState
@@ -50,14 +51,16 @@ class Conductor:
     Args:
         evaluator: evaluates expressions.
         catalog: says whether an action exists and its input is valid (Python and ad-hoc actions).
+        limits: what a workflow may make the engine store or start.
     """
 
-    def __init__(self, evaluator: Evaluator, catalog: Catalog) -> None:
+    def __init__(self, evaluator: Evaluator, catalog: Catalog, limits: Limits | None = None) -> None:
         self._x = TaskExpressions(evaluator)
         self._catalog = catalog
-        self._tasks = TaskRunner(self._x, catalog)
+        self._limits = limits or Limits()
+        self._tasks = TaskRunner(self._x, catalog, self._limits)
         self._joins = Joins(self._tasks)
-        self._end = WorkflowEnd(self._x)
+        self._end = WorkflowEnd(self._x, self._limits)
 
     command_for = staticmethod(TaskRunner.command_for)
     reads_actions_of = staticmethod(TaskRunner.reads_actions_of)
@@ -91,6 +94,9 @@ class Conductor:
                 result = self._catalog.transform(transforms, result)
             except ExpressionError as exc:
                 state, result = S.ERROR, f"Action {action_ex.name}: its output transformation failed: {exc}"
+        too_big = self._limits.oversized(result, f"The result of action {action_ex.name}")
+        if too_big is not None:
+            state, result = S.ERROR, too_big
         fields: dict[str, Any] = {"state_info": info} if info else {}
         action_ex = st.change(action_ex, state=state, output={"result": result}, accepted=True, **fields)
         st.notify("mistral_action_execution_completed", "action_ex", action_ex)
@@ -260,7 +266,7 @@ class Conductor:
     def _after_task(self, st: ExecutionState, task: TaskExecution, queue: Queue) -> None:
         task_spec = st.spec.tasks[task.name]
         if not task.runtime_context.published:
-            task = publish(self._x, st, task, task_spec)
+            task = publish(self._x, st, task, task_spec, self._limits)
             if task_spec.keep_result is False:
                 task = drop_result(st, task)
         flags = task.runtime_context

@@ -14,6 +14,7 @@ from typing import Any
 
 from mistral_core.engine.evaluation import TaskExpressions, execution_view
 from mistral_core.engine.intents import CancelChild, ChildEnded, PauseChild, ResumeChild
+from mistral_core.engine.limits import Limits
 from mistral_core.engine.runtime import failure_message
 from mistral_core.engine.state import ACTIVE, ExecutionState
 from mistral_core.engine.tasks import TaskRunner
@@ -28,10 +29,12 @@ class WorkflowEnd:
 
     Args:
         expressions: evaluates the workflow's ``output`` and ``output-on-error``.
+        limits: bounds the size of the output.
     """
 
-    def __init__(self, expressions: TaskExpressions) -> None:
+    def __init__(self, expressions: TaskExpressions, limits: Limits) -> None:
         self._x = expressions
+        self._limits = limits
 
     def check(self, st: ExecutionState) -> None:
         """End the execution if no task is active any more."""
@@ -59,6 +62,8 @@ class WorkflowEnd:
             output = self._output(st, st.spec.output, data)
             if isinstance(output, ExpressionError):
                 state, info, output = S.ERROR, str(output), {"result": str(output)}
+            elif (too_big := self._limits.oversized(output, "The workflow's output")) is not None:
+                state, info, output = S.ERROR, too_big, {"result": too_big}
         else:
             output = {"result": info}
             if st.spec.output_on_error:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from mistral_core.engine.evaluation import TaskExpressions
 from mistral_core.engine.intents import StartChild
+from mistral_core.engine.limits import Limits
 from mistral_core.engine.policies import Policies
 from mistral_core.engine.state import ExecutionState
 from mistral_core.errors import ActionError, ExpressionError
@@ -147,11 +148,13 @@ class ItemRunner:
     Args:
         tasks: the task runner this works for.
         expressions: evaluates the collections.
+        limits: bounds the number of items.
     """
 
-    def __init__(self, tasks: TaskHooks, expressions: TaskExpressions) -> None:
+    def __init__(self, tasks: TaskHooks, expressions: TaskExpressions, limits: Limits) -> None:
         self._tasks = tasks
         self._x = expressions
+        self._limits = limits
 
     def run(
         self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec, policies: Policies, queue: Queue
@@ -160,6 +163,12 @@ class ItemRunner:
         tasks = self._tasks
         try:
             variables = collections_of(task_spec.with_items, lambda v: self._x.eval(st, task, v))
+            limit = self._limits.with_items_limit
+            if len(variables) > limit:
+                raise ExpressionError(
+                    f"with-items over {len(variables):,} items: the limit is {limit:,} "
+                    "(setting with_items_limit)"
+                )
             calls = [tasks.action_call(st, task, task_spec, item, task_spec.workflow) for item in variables]
         except ExpressionError as exc:
             tasks.finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)

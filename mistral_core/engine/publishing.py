@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from mistral_core.engine.evaluation import TaskExpressions
+from mistral_core.engine.limits import Limits
 from mistral_core.engine.runtime import GLOBALS_KEY
 from mistral_core.engine.state import ExecutionState
 from mistral_core.errors import ExpressionError
@@ -22,7 +23,7 @@ S = State
 
 
 def publish(
-    x: TaskExpressions, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec
+    x: TaskExpressions, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec, limits: Limits
 ) -> TaskExecution:
     """Publish what a finished task publishes; return the task (in ERROR if publishing failed)."""
     spec_value = {
@@ -38,11 +39,13 @@ def publish(
         published = dict(x.eval(st, task, spec_value) or {}) if spec_value else {}
         for scope, values in scoped.items():
             evaluated = x.eval(st, task, dict(values)) if values else {}
+            _check_size(limits, evaluated)
             if scope == "global":
                 globals_ = {**st.wf_ex.context.get(GLOBALS_KEY, {}), **evaluated}
                 st.change(st.wf_ex, context={**st.wf_ex.context, **evaluated, GLOBALS_KEY: globals_})
             else:
                 published.update(evaluated)
+        _check_size(limits, published)
     except (ExpressionError, TypeError, ValueError) as exc:
         detail = exc.detail if isinstance(exc, ExpressionError) else str(exc)
         return st.change(
@@ -53,6 +56,12 @@ def publish(
             state_info=f"Failed to publish variables of task '{task.name}': {detail}",
         )
     return st.change(task, published=published, runtime_context=runtime)
+
+
+def _check_size(limits: Limits, value: Any) -> None:
+    too_big = limits.oversized(value, "What the task publishes")
+    if too_big is not None:
+        raise ValueError(too_big)
 
 
 def drop_result(st: ExecutionState, task: TaskExecution) -> TaskExecution:

@@ -17,6 +17,7 @@ from mistral_core.engine.catalog import Catalog
 from mistral_core.engine.evaluation import TaskExpressions
 from mistral_core.engine.intents import StartChild
 from mistral_core.engine.items import ItemRunner
+from mistral_core.engine.limits import Limits
 from mistral_core.engine.policies import Policies, PolicyError
 from mistral_core.engine.state import ACTIVE, ExecutionState
 from mistral_core.errors import ActionError, ExpressionError
@@ -45,12 +46,14 @@ class TaskRunner:
     Args:
         expressions: evaluates the tasks' expressions.
         catalog: says whether an action exists and its input is valid (Python and ad-hoc actions).
+        limits: bounds the size of action inputs and the items of with-items.
     """
 
-    def __init__(self, expressions: TaskExpressions, catalog: Catalog) -> None:
+    def __init__(self, expressions: TaskExpressions, catalog: Catalog, limits: Limits) -> None:
         self._x = expressions
         self._catalog = catalog
-        self.items = ItemRunner(self, expressions)
+        self._limits = limits
+        self.items = ItemRunner(self, expressions, limits)
 
     @staticmethod
     def reads_actions_of(st: ExecutionState, task: TaskExecution) -> bool:
@@ -169,9 +172,12 @@ class TaskRunner:
         """The action execution of one call of an action by a task (not yet in the view).
 
         Raises:
-            ActionError: unknown action or bad input.
+            ActionError: unknown action, bad input, an input over the size limit.
             NeedsData: the name may be an ad-hoc action and the catalog was not checked.
         """
+        too_big = self._limits.oversized(action_input, f"The input of action {name}")
+        if too_big is not None:
+            raise ActionError(too_big)
         prepared = self._catalog.prepare(
             name, action_input, st.wf_ex.workflow_name, lambda: self._x.data(st, task), st.catalog_checked
         )

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from mistral_core.engine.catalog import Catalog
 from mistral_core.engine.conductor import Conductor
+from mistral_core.engine.limits import Limits
 from mistral_core.engine.ports import (
     ActionCatalog,
     ActionRunner,
@@ -57,6 +58,7 @@ class Engine:
         evaluator: expression evaluator (one per process).
         cron: crontab arithmetic (needed for cron triggers).
         id_factory: makes ids for new records.
+        limits: what one workflow may make the engine store or start (defaults: see ``Limits``).
 
     Attributes:
         definitions: workflows, ad-hoc actions, workbooks, environments.
@@ -80,8 +82,10 @@ class Engine:
         evaluator: Evaluator | None = None,
         cron: CronSchedule | None = None,
         id_factory: Callable[[], str] = new_id,
+        limits: Limits | None = None,
     ) -> None:
         evaluator = evaluator or Evaluator()
+        limits = limits or Limits()
         clock = clock or SystemClock()
         self.store = store
         self.catalog = Catalog(actions, evaluator)
@@ -90,7 +94,7 @@ class Engine:
         )
         self._parts = Parts(
             store=store,
-            conductor=Conductor(evaluator, self.catalog),
+            conductor=Conductor(evaluator, self.catalog, limits),
             catalog=self.catalog,
             definitions=self.definitions,
             clock=clock,
@@ -98,6 +102,7 @@ class Engine:
             new_id=id_factory,
             engine_id=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
             runner=runner,
+            limits=limits,
         )
         launcher = Launcher(self._parts, evaluator)
         transactions = Transactions(self._parts, IntentApplier(self._parts, launcher))

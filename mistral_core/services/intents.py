@@ -54,6 +54,7 @@ class IntentApplier:
             **{k: v for k, v in given.items() if k in CHILD_PARAMS},
         }
         try:
+            depth = self._launcher.depth_of_child(parent.wf_ex)
             launch = self._launcher.check(
                 intent.workflow,
                 namespace,
@@ -71,6 +72,7 @@ class IntentApplier:
                     parent, intent.task_id, State.ERROR, message, message, intent.index
                 )
             return [parent]
+        launch.params["depth"] = depth
         if intent.index is not None:
             launch.params["index"] = intent.index
         child = self._launcher.start(

@@ -62,6 +62,7 @@ class Launcher:
     def __init__(self, parts: Parts, evaluator: Evaluator) -> None:
         self._parts = parts
         self._evaluator = evaluator
+        self._limits = parts.limits
 
     def check(
         self,
@@ -79,14 +80,31 @@ class Launcher:
 
         Raises:
             NotFoundError: no such workflow (or environment).
-            WorkflowInputError / InputError: input or params not valid.
+            WorkflowInputError / InputError: input or params not valid, the input over the size limit.
         """
+        too_big = self._limits.oversized(given, "The workflow input")
+        if too_big is not None:
+            raise InputError(too_big)
         wf_def, spec = self._parts.definitions.resolve_workflow(identifier, namespace, caller)
         wf_input = self.check_input(spec, given)
         full_params = self.check_params(spec, {"namespace": namespace, "env": {}, **params})
         if evaluate_env:
             full_params["env"] = self._evaluate_env(full_params, wf_input)
         return Launch(wf_def, spec, wf_input, full_params)
+
+    def depth_of_child(self, parent: WorkflowExecution) -> int:
+        """How deep a sub-workflow of ``parent`` is (1: a child of a top-level execution).
+
+        Raises:
+            InputError: deeper than ``subworkflow_depth_limit``.
+        """
+        depth = int(parent.params.get("depth", 0)) + 1
+        limit = self._limits.subworkflow_depth_limit
+        if depth > limit:
+            raise InputError(
+                f"sub-workflows nest {depth} deep: the limit is {limit} (setting subworkflow_depth_limit)"
+            )
+        return depth
 
     def start(
         self,

@@ -64,12 +64,15 @@ class Results:
 
         Raises:
             NotFoundError: no such action execution.
-            InputError: not a result state.
+            InputError: not a result state, or a result over the size limit.
             StateConflictError: the action finished already with another result (it may have
                 timed out), or it is synchronous (its executor reports its result, nobody else).
         """
         if state not in RESULT_STATES:
             raise InputError(f"an action result must be SUCCESS, ERROR or CANCELLED, not {state.value}")
+        too_big = self._parts.limits.oversized(output, "The result")
+        if too_big is not None:  # the sender may send a smaller one: the action keeps waiting
+            raise InputError(too_big)
         outcome = self._tx.run(lambda work: self._complete(work, action_ex_id, state, output))
         if outcome.refused is not None:  # told after the transaction, like every hook
             self._parts.hooks.notify(

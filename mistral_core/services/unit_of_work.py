@@ -28,6 +28,7 @@ from typing import Any, Protocol, TypeVar
 from mistral_core.engine.catalog import Catalog
 from mistral_core.engine.conductor import Conductor
 from mistral_core.engine.intents import Intent
+from mistral_core.engine.limits import Limits
 from mistral_core.engine.ports import ActionRunner, Clock, ExecutionStore, HookRelay
 from mistral_core.engine.state import ExecutionState
 from mistral_core.errors import CommitInDoubt, NeedsData, NotFoundError, StoreError, TransientStoreError
@@ -68,6 +69,7 @@ class Parts:
     hooks: HookRelay
     new_id: Callable[[], str]
     engine_id: str
+    limits: Limits = dataclasses.field(default_factory=Limits)
     cache: StateCache = dataclasses.field(default_factory=StateCache)
     runner: ActionRunner | None = None
     timer_listener: Callable[[dt.datetime], None] | None = None

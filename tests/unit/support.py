@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 from mistral_core import Result
+from mistral_core.engine.limits import Limits
 from mistral_core.persistence.memory import MemoryStore
 from mistral_core.testing import TestEngine
 
@@ -77,11 +78,11 @@ ACTIONS: dict[str, type] = {
 }
 
 
-def engine_with(*documents: str) -> TestEngine:
+def engine_with(*documents: str, limits: Limits | None = None) -> TestEngine:
     """A test engine with the test actions and these workflow documents uploaded."""
     RUNS.clear()
     Wait.cancelled.clear()
-    t = TestEngine(ACTIONS, store=PureEngineGuard(MemoryStore()))  # type: ignore[arg-type]
+    t = TestEngine(ACTIONS, store=PureEngineGuard(MemoryStore()), limits=limits)  # type: ignore[arg-type]
     for text in documents:
         t.engine.definitions.create_workflows(text)
     return t
