@@ -17,13 +17,22 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import jinja2
-import jinja2.sandbox
 import yaql
 import yaql.language.exceptions as yaql_exc
 from yaql.language import factory
 
 from mistral_core.errors import ExpressionError
-from mistral_core.lang import functions
+from mistral_core.lang import functions, yaql_guard
+from mistral_core.lang.budget import (
+    ExpressionLimits,
+    Interrupted,
+    SizeExceeded,
+    check_size,
+    shared_watchdog,
+    text_size,
+)
+from mistral_core.lang.sandbox import METER_KEY, BudgetedSandbox, OutputMeter
+from mistral_core.lang.storable import NotStorable, to_storable
 
 YAQL_BLOCK = re.compile(r"<%(.*?)%>", re.DOTALL)
 JINJA_BLOCK = re.compile(r"{{(.*?)}}|{%(.*?)%}", re.DOTALL)
@@ -31,14 +40,8 @@ _WHOLE_YAQL = re.compile(r"^\s*<%((?:(?!%>).)*)%>\s*$", re.DOTALL)
 _WHOLE_JINJA = re.compile(r"^\s*{{((?:(?!}}).)*)}}\s*$", re.DOTALL)
 _PLAIN_PATH = re.compile(r"^\s*\$((?:\.[A-Za-z_]\w*)*)\s*$")
 
-_YAQL_OPTIONS = {
-    "yaql.limit_iterators": -1,
-    "yaql.memory_quota": -1,
-    "yaql.convert_tuples_to_lists": True,
-    "yaql.convert_sets_to_lists": True,
-    "yaql.iterable_dicts": False,
-}
 _RUNTIME_KEY = "__mc_runtime"
+_YAQL_TOO_LARGE = (yaql_exc.MemoryQuotaExceededException, yaql_exc.CollectionTooLargeException)
 
 
 class ExpressionRuntime(Protocol):
@@ -112,25 +115,53 @@ def iter_expressions(value: Any) -> Iterator[str]:
             yield from iter_expressions(item)
 
 
-class Evaluator:
-    """Evaluates and checks expressions. Thread-safe; build one per process."""
+class _Run:
+    """One evaluation: its data, runtime, output meter, and its deadline once armed."""
 
-    def __init__(self) -> None:
-        self._yaql_engine, self._yaql_root = _yaql_base()
-        self._jinja = jinja2.sandbox.SandboxedEnvironment(
-            undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    __slots__ = ("data", "deadline", "expressions", "runtime", "shown", "vars")
+
+    def __init__(self, data: Any, runtime: ExpressionRuntime | None) -> None:
+        self.data = data
+        self.runtime = runtime if runtime is not None else NoRuntime()
+        self.deadline: Any = None
+        self.expressions = 0
+        self.shown = ""
+        self.vars: dict[str, Any] | None = None
+
+
+class Evaluator:
+    """Evaluates and checks expressions, each evaluation within ``limits``. Thread-safe; build one
+    per process.
+
+    Args:
+        limits: the time and size budget of one :meth:`evaluate` (defaults: :class:`ExpressionLimits`).
+    """
+
+    def __init__(self, limits: ExpressionLimits | None = None) -> None:
+        self.limits = limits or ExpressionLimits()
+        base_engine, self._yaql_root = _yaql_base()
+        self._yaql_engine = base_engine.copy(yaql_guard.engine_options(self.limits.max_size))
+        self._jinja = BudgetedSandbox(
+            self.limits.max_size,
+            functions.TEXT_BUILDERS,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
         )
         self._jinja.globals.update(functions.JINJA_FUNCTIONS)
         self._jinja.filters.update(functions.JINJA_FUNCTIONS)
+        self._jinja.guard_filters()
+        self._watchdog = shared_watchdog()
         self._parse_yaql = functools.lru_cache(maxsize=4096)(self._yaql_engine)
-        self._compile_jinja_expr = functools.lru_cache(maxsize=4096)(self._jinja.compile_expression)
-        self._compile_jinja_template = functools.lru_cache(maxsize=4096)(self._jinja.from_string)
+        self._jinja_syntax = functools.lru_cache(maxsize=4096)(self._jinja.check_syntax)
+        self._compile_jinja_expr = functools.lru_cache(maxsize=4096)(self._jinja.guarded_expression)
+        self._compile_jinja_template = functools.lru_cache(maxsize=4096)(self._jinja.guarded_template)
 
-    # -- checking -----------------------------------------------------------------
+    # -- checking (upload): parse only, never compile, fold or run --------------------------
     def check(self, text: str) -> None:
         """Raise :class:`ExpressionError` if an expression in ``text`` does not parse."""
         if "<%" in text and ("{{" in text or "{%" in text):
-            raise ExpressionError(f"an expression may not mix YAQL and Jinja: {text!r}")
+            raise ExpressionError(f"an expression may not mix YAQL and Jinja: {_shown(text)}")
         if "<%" in text:
             self._check_yaql(text)
         elif "{{" in text or "{%" in text:
@@ -138,7 +169,7 @@ class Evaluator:
 
     def _check_yaql(self, text: str) -> None:
         if text.count("<%") != len(YAQL_BLOCK.findall(text)):
-            raise ExpressionError(f"unclosed YAQL expression (missing '%>'): {text!r}")
+            raise ExpressionError(f"unclosed YAQL expression (missing '%>'): {_shown(text)}")
         for match in YAQL_BLOCK.finditer(text):
             try:
                 self._parse_yaql(match.group(1).strip())
@@ -147,49 +178,115 @@ class Evaluator:
 
     def _check_jinja(self, text: str) -> None:
         try:
-            self._compile_jinja_template(text)
+            self._jinja_syntax(text)
         except jinja2.TemplateSyntaxError as exc:
-            raise ExpressionError(f"invalid Jinja expression {text!r}: {exc.message}") from None
+            raise ExpressionError(f"invalid Jinja expression {_shown(text)}: {exc.message}") from None
 
     # -- evaluating ---------------------------------------------------------------
     def evaluate(self, value: Any, data: Any, runtime: ExpressionRuntime | None = None) -> Any:
         """Evaluate every expression in ``value`` (recursively) against ``data`` (``$`` / ``_``).
 
-        Raises:
-            ExpressionError: an expression failed; the message names it and why.
-        """
-        rt = runtime if runtime is not None else NoRuntime()
-        return self._walk(value, data, rt)
+        The evaluation runs within :attr:`limits`; its result is JSON-storable
+        (:mod:`mistral_core.lang.storable`).
 
-    def _walk(self, value: Any, data: Any, rt: ExpressionRuntime) -> Any:
+        Raises:
+            ExpressionError: an expression failed, ran out of its budget, or made a value JSON
+                cannot hold; the message names it and why.
+        """
+        run = _Run(data, runtime)
+        try:
+            try:
+                result = self._walk(value, run)
+                if run.expressions:
+                    result = self._storable(result, run)
+            finally:
+                self._watchdog.disarm(run.deadline)
+        except Interrupted:
+            raise ExpressionError(
+                f"Can not evaluate expression {_shown(run.shown)}: {self.limits.time_message()}"
+            ) from None
+        return result
+
+    def _storable(self, result: Any, run: _Run) -> Any:
+        try:
+            return to_storable(result, self.limits.max_size)
+        except SizeExceeded as exc:
+            raise ExpressionError(
+                f"Can not store the value of {_shown(run.shown)}: {self._size_reason(exc)}"
+            ) from None
+        except NotStorable as exc:
+            raise ExpressionError(f"Can not store the value of {_shown(run.shown)}: {exc}") from None
+
+    def _size_reason(self, exc: SizeExceeded) -> str:
+        return exc.reason or self.limits.size_message()
+
+    def _walk(self, value: Any, run: _Run) -> Any:
         if isinstance(value, str):
-            return self._evaluate_string(value, data, rt) if has_expression(value) else value
+            return self._evaluate_string(value, run) if has_expression(value) else value
         if isinstance(value, dict):
-            return {self._walk(k, data, rt): self._walk(v, data, rt) for k, v in value.items()}
+            return {self._walk(k, run): self._walk(v, run) for k, v in value.items()}
         if isinstance(value, list):
-            return [self._walk(item, data, rt) for item in value]
+            return [self._walk(item, run) for item in value]
         return value
 
-    def _evaluate_string(self, text: str, data: Any, rt: ExpressionRuntime) -> Any:
+    def _arm(self, run: _Run, text: str) -> None:
+        """Start the clock of ``run`` (once), before its first expression that is not a plain path."""
+        run.shown = text
+        if run.deadline is None:
+            run.deadline = self._watchdog.arm(self.limits.timeout)
+            if run.deadline is None:  # a nested evaluation: the outer one's deadline holds
+                run.deadline = False
+
+    def _evaluate_string(self, text: str, run: _Run) -> Any:
+        run.expressions += 1
         if "<%" in text:
             whole = _WHOLE_YAQL.match(text)
             if whole:
-                return self._yaql(whole.group(1).strip(), data, rt)
-            return YAQL_BLOCK.sub(lambda m: _as_text(self._yaql(m.group(1).strip(), data, rt)), text)
+                return self._yaql(whole.group(1).strip(), run)
+            return YAQL_BLOCK.sub(lambda m: self._as_text(self._yaql(m.group(1).strip(), run)), text)
+        self._arm(run, text)
         whole = _WHOLE_JINJA.match(text)
         if whole:
-            return self._jinja_expression(whole.group(1).strip(), data, rt)
-        return self._jinja_template(text, data, rt)
+            expr = whole.group(1).strip()
+            return self._jinja_call(
+                expr, lambda: vars(self._compile_jinja_expr(expr).make_module(self._vars(run)))["result"]
+            )
+        return self._jinja_call(text, lambda: self._compile_jinja_template(text).render(self._vars(run)))
 
-    def _yaql(self, expr: str, data: Any, rt: ExpressionRuntime) -> Any:
+    def _vars(self, run: _Run) -> dict[str, Any]:
+        if run.vars is None:
+            run.vars = {
+                "_": run.data,
+                _RUNTIME_KEY: run.runtime,
+                METER_KEY: OutputMeter(self.limits.max_size),
+            }
+        return run.vars
+
+    def _as_text(self, value: Any) -> str:
+        if isinstance(value, dict | list):
+            try:
+                check_size(text_size(value, self.limits.max_size), self.limits.max_size)
+            except SizeExceeded as exc:
+                raise ExpressionError(f"Can not interpolate a value: {self._size_reason(exc)}") from None
+        return _as_text(value)
+
+    def _yaql(self, expr: str, run: _Run) -> Any:
         path = _PLAIN_PATH.match(expr)
         if path:
-            return _follow_path(expr, path.group(1), data)
+            return _follow_path(expr, path.group(1), run.data)
+        self._arm(run, expr)
         try:
             parsed = self._parse_yaql(expr)
             context = self._yaql_root.create_child_context()
-            context[_RUNTIME_KEY] = rt
-            return parsed.evaluate(data=data, context=context)
+            context[_RUNTIME_KEY] = run.runtime
+            return parsed.evaluate(data=run.data, context=context)
+        except (
+            yaql_exc.MemoryQuotaExceededException,
+            yaql_exc.CollectionTooLargeException,
+            SizeExceeded,
+        ) as exc:
+            reason = self._size_reason(exc) if isinstance(exc, SizeExceeded) else self.limits.size_message()
+            raise ExpressionError(f"Can not evaluate YAQL expression {_shown(expr)}: {reason}") from None
         except yaql_exc.YaqlException as exc:
             raise ExpressionError(f"Can not evaluate YAQL expression '{expr}': {exc}") from None
         except ExpressionError:
@@ -197,20 +294,15 @@ class Evaluator:
         except Exception as exc:  # an expression is user code: any failure is the user's, told as such
             raise ExpressionError(f"Can not evaluate YAQL expression '{expr}': {_describe(exc)}") from None
 
-    def _jinja_expression(self, expr: str, data: Any, rt: ExpressionRuntime) -> Any:
-        return self._jinja_call(expr, lambda: self._compile_jinja_expr(expr)(_=data, **{_RUNTIME_KEY: rt}))
-
-    def _jinja_template(self, text: str, data: Any, rt: ExpressionRuntime) -> Any:
-        return self._jinja_call(
-            text, lambda: self._compile_jinja_template(text).render(_=data, **{_RUNTIME_KEY: rt})
-        )
-
-    @staticmethod
-    def _jinja_call(text: str, call: Callable[[], Any]) -> Any:
+    def _jinja_call(self, text: str, call: Callable[[], Any]) -> Any:
         try:
             result = call()
         except ExpressionError:
             raise
+        except SizeExceeded as exc:
+            raise ExpressionError(
+                f"Can not evaluate Jinja expression {_shown(text)}: {self._size_reason(exc)}"
+            ) from None
         except jinja2.TemplateError as exc:
             raise ExpressionError(f"Can not evaluate Jinja expression '{text}': {exc}") from None
         except Exception as exc:  # an expression is user code: any failure is the user's, told as such
@@ -222,12 +314,19 @@ class Evaluator:
 
 @functools.cache
 def _yaql_base() -> tuple[Any, Any]:
-    """YAQL's engine and root context with Mistral's functions: costly to build, so built once."""
-    engine = factory.YaqlFactory().create(options=_YAQL_OPTIONS)
+    """YAQL's engine and root context with Mistral's functions: costly to build, so built once.
+
+    The size-checked functions of :mod:`yaql_guard` sit in a layer above YAQL's own, so YAQL
+    finds them first.
+    """
+    engine = factory.YaqlFactory().create()
     root = yaql.create_context()
     for name, func in functions.YAQL_FUNCTIONS.items():
         root.register_function(func, name=name)
-    return engine, root
+    guarded = root.create_child_context()
+    for func in yaql_guard.FUNCTIONS:
+        guarded.register_function(func)
+    return engine, guarded
 
 
 def _follow_path(expr: str, path: str, data: Any) -> Any:
@@ -247,6 +346,12 @@ def _as_text(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value)
     return str(value)
+
+
+def _shown(text: str) -> str:
+    """An expression as a message shows it: quoted, on one line, at most 200 characters."""
+    flat = text if "\n" not in text else text.replace("\n", "\\n")
+    return f"'{flat}'" if len(flat) <= 200 else f"'{flat[:197]}...'"
 
 
 def _describe(exc: BaseException) -> str:
