@@ -8,6 +8,7 @@ are ``MISTRAL_CORE_<FIELD>`` in capitals (``MISTRAL_CORE_DATABASE_URL``).
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from pathlib import Path
@@ -41,6 +42,11 @@ class Settings:
             construction) and not on PostgreSQL, where other engines may be running those actions
             right now; there, the actions of an engine that stopped heart-beating are taken over
             by another engine two minutes later, whatever this setting says.
+        expression_timeout: seconds one evaluation of expressions (a task's publish, input, a
+            guard...) may run; past it the task fails. Expressions run while the engine holds
+            its write lock, so this bounds how long one workflow can hold up every other.
+        expression_max_size: characters (of JSON text, about) one evaluation of expressions may
+            build, its result and each value on the way; past it the task fails.
     """
 
     host: str = "127.0.0.1"
@@ -53,6 +59,8 @@ class Settings:
     log_level: str = "INFO"
     http_server: str = "granian"
     recover: str = "auto"
+    expression_timeout: float = 2.0
+    expression_max_size: int = 4 * 1024 * 1024
 
     @property
     def base_url(self) -> str:
@@ -86,6 +94,9 @@ class Settings:
             value = getattr(self, name)
             if (value.upper() if name == "log_level" else value) not in choices:
                 raise InputError(f"setting {name} must be one of {', '.join(choices)}, not {value!r}")
+        for name in ("expression_timeout", "expression_max_size"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"setting {name} must be above 0, not {getattr(self, name)!r}")
 
     @property
     def recovers(self) -> bool:
@@ -118,9 +129,17 @@ def _from_env(env: Any) -> dict[str, Any]:
 
 def _coerce(name: str, value: Any) -> Any:
     kind = _FIELDS[name].type
-    if kind == "int" and not isinstance(value, int):
+    if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
         try:
             return int(value)
         except (TypeError, ValueError):
             raise InputError(f"setting {name} must be a whole number, not {value!r}") from None
+    if kind == "float" and (isinstance(value, bool) or not isinstance(value, int | float)):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise InputError(f"setting {name} must be a number, not {value!r}") from None
+        if not math.isfinite(number):
+            raise InputError(f"setting {name} must be a finite number, not {value!r}")
+        return number
     return value
