@@ -23,8 +23,11 @@ Size. A single C-level operation can build gigabytes in a second (``'a' * 300000
 ``10 ** (10 ** 7)``, ``s.center(10 ** 9)``), long before a deadline fires; such operations are
 checked *before* they run, by estimating their result (:func:`check_repeat`, :func:`check_power`
 and the checks of :mod:`mistral_core.lang.sandbox` and :mod:`mistral_core.lang.yaql_guard`).
-Sizes are counted in characters of the value's JSON text, roughly. The result of an evaluation
-is measured once more, whole, by :func:`mistral_core.lang.storable.to_storable`.
+Sizes are counted in characters of the value's JSON text, roughly. Each value an operation
+builds is counted on the evaluation's :class:`Meter` too, so that many values each within the
+budget (a loop that makes a thousand 90 KB strings) cannot add up past it either: the budget
+bounds what one evaluation builds in all, its output and result included. The result is
+measured once more, whole, by :func:`mistral_core.lang.storable.to_storable`.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from typing import Any
 #: Seconds between two looks of the watchdog at the running evaluations.
 CHECK_INTERVAL = 0.05
 _DIGITS_PER_BIT = 0.30103  # log10(2)
+_BIG = 10**18
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -117,19 +121,22 @@ def text_size(value: Any, limit: int) -> int:
     todo = [value]
     while todo and total <= limit:
         item = todo.pop()
-        if isinstance(item, str | bytes):
+        kind = type(item)
+        if kind is str or kind is bytes:
             total += len(item) + 2
-        elif isinstance(item, Mapping):
+        elif kind is int:
+            total += 20 if -_BIG < item < _BIG else int_digits(item)
+        elif kind is dict or isinstance(item, Mapping):
             total += 2 + 4 * len(item)
             if total <= limit:
                 todo.extend(item.keys())
                 todo.extend(item.values())
-        elif isinstance(item, list | tuple | set | frozenset):
+        elif kind is list or isinstance(item, list | tuple | set | frozenset):
             total += 2 + 2 * len(item)
             if total <= limit:
                 todo.extend(item)
-        elif isinstance(item, int):
-            total += int_digits(item)
+        elif isinstance(item, str | bytes):
+            total += len(item) + 2
         else:
             total += 8
     return total
@@ -161,6 +168,44 @@ def check_concat(left: Any, right: Any, max_size: int) -> None:
     """``left + right`` of two sequences."""
     if isinstance(left, str | bytes | list | tuple) and isinstance(right, str | bytes | list | tuple):
         check_size(len(left) + len(right), max_size)
+
+
+class Meter:
+    """Characters an evaluation may still build, all its operations together (module docstring)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, max_size: int) -> None:
+        self.left = max_size
+
+    def spend(self, size: int) -> None:
+        """Count ``size`` more characters; SizeExceeded past the budget."""
+        self.left -= size
+        if self.left < 0:
+            raise SizeExceeded()
+
+
+_current = threading.local()
+
+
+def current_meter() -> Meter | None:
+    """The meter of the evaluation running in this thread, if any."""
+    meter: Meter | None = getattr(_current, "meter", None)
+    return meter
+
+
+def use_meter(meter: Meter | None) -> Meter | None:
+    """Make ``meter`` this thread's current one; return the one it replaces (to put back)."""
+    previous = current_meter()
+    _current.meter = meter
+    return previous
+
+
+def spend(value: Any) -> None:
+    """Count what an operation built (a text, a list...) against the current evaluation's meter."""
+    meter = getattr(_current, "meter", None)
+    if meter is not None and isinstance(value, str | bytes | list | tuple | dict):
+        meter.spend(len(value))
 
 
 class _Deadline:

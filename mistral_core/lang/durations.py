@@ -34,7 +34,9 @@ def check_seconds(name: str, value: Any) -> float:
     Raises:
         DurationError: not a number, NaN or infinite, negative, or more than ten years.
     """
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool):
+        raise DurationError(f"'{name}' must be a number of seconds, got {_shown(value)}")
+    if not isinstance(value, int | float):
         try:
             value = float(value)
         except (TypeError, ValueError, OverflowError):

@@ -26,12 +26,14 @@ from mistral_core.lang import functions, yaql_guard
 from mistral_core.lang.budget import (
     ExpressionLimits,
     Interrupted,
+    Meter,
     SizeExceeded,
     check_size,
     shared_watchdog,
     text_size,
+    use_meter,
 )
-from mistral_core.lang.sandbox import METER_KEY, BudgetedSandbox, OutputMeter
+from mistral_core.lang.sandbox import BudgetedSandbox
 from mistral_core.lang.storable import NotStorable, to_storable
 
 YAQL_BLOCK = re.compile(r"<%(.*?)%>", re.DOTALL)
@@ -96,6 +98,9 @@ class NoRuntime:
         return None
 
 
+_NO_RUNTIME = NoRuntime()
+
+
 def has_expression(value: Any) -> bool:
     """Whether a string holds a YAQL or Jinja expression."""
     return isinstance(value, str) and ("<%" in value or "{{" in value or "{%" in value)
@@ -116,17 +121,18 @@ def iter_expressions(value: Any) -> Iterator[str]:
 
 
 class _Run:
-    """One evaluation: its data, runtime, output meter, and its deadline once armed."""
+    """One evaluation: its data, runtime, what is left of its size budget, its deadline once armed."""
 
-    __slots__ = ("data", "deadline", "expressions", "runtime", "shown", "vars")
+    __slots__ = ("data", "deadline", "left", "previous_meter", "runtime", "shown", "vars")
 
-    def __init__(self, data: Any, runtime: ExpressionRuntime | None) -> None:
+    def __init__(self, data: Any, runtime: ExpressionRuntime | None, max_size: int) -> None:
         self.data = data
-        self.runtime = runtime if runtime is not None else NoRuntime()
+        self.runtime = runtime if runtime is not None else _NO_RUNTIME
         self.deadline: Any = None
-        self.expressions = 0
+        self.left = max_size  # characters the evaluation may still build
         self.shown = ""
         self.vars: dict[str, Any] | None = None
+        self.previous_meter: Meter | None = None
 
 
 class Evaluator:
@@ -193,32 +199,18 @@ class Evaluator:
             ExpressionError: an expression failed, ran out of its budget, or made a value JSON
                 cannot hold; the message names it and why.
         """
-        run = _Run(data, runtime)
+        run = _Run(data, runtime, self.limits.max_size)
         try:
             try:
-                result = self._walk(value, run)
-                if run.expressions:
-                    result = self._storable(result, run)
+                return self._walk(value, run)
             finally:
-                self._watchdog.disarm(run.deadline)
+                if run.deadline is not None:
+                    use_meter(run.previous_meter)
+                    self._watchdog.disarm(run.deadline)
         except Interrupted:
             raise ExpressionError(
                 f"Can not evaluate expression {_shown(run.shown)}: {self.limits.time_message()}"
             ) from None
-        return result
-
-    def _storable(self, result: Any, run: _Run) -> Any:
-        try:
-            return to_storable(result, self.limits.max_size)
-        except SizeExceeded as exc:
-            raise ExpressionError(
-                f"Can not store the value of {_shown(run.shown)}: {self._size_reason(exc)}"
-            ) from None
-        except NotStorable as exc:
-            raise ExpressionError(f"Can not store the value of {_shown(run.shown)}: {exc}") from None
-
-    def _size_reason(self, exc: SizeExceeded) -> str:
-        return exc.reason or self.limits.size_message()
 
     def _walk(self, value: Any, run: _Run) -> Any:
         if isinstance(value, str):
@@ -233,33 +225,61 @@ class Evaluator:
         """Start the clock of ``run`` (once), before its first expression that is not a plain path."""
         run.shown = text
         if run.deadline is None:
+            run.previous_meter = use_meter(Meter(self.limits.max_size))
             run.deadline = self._watchdog.arm(self.limits.timeout)
             if run.deadline is None:  # a nested evaluation: the outer one's deadline holds
                 run.deadline = False
 
     def _evaluate_string(self, text: str, run: _Run) -> Any:
-        run.expressions += 1
         if "<%" in text:
             whole = _WHOLE_YAQL.match(text)
             if whole:
-                return self._yaql(whole.group(1).strip(), run)
-            return YAQL_BLOCK.sub(lambda m: self._as_text(self._yaql(m.group(1).strip(), run)), text)
+                expr = whole.group(1).strip()
+                path = _PLAIN_PATH.match(expr)
+                if path:
+                    return self._referenced(_follow_path(expr, path.group(1), run.data), expr, run)
+                return self._stored(self._yaql(expr, run), expr, run)
+            result = YAQL_BLOCK.sub(lambda m: self._as_text(self._yaql_piece(m.group(1).strip(), run)), text)
+            return self._referenced(result, text, run)
         self._arm(run, text)
         whole = _WHOLE_JINJA.match(text)
         if whole:
             expr = whole.group(1).strip()
-            return self._jinja_call(
+            value = self._jinja_call(
                 expr, lambda: vars(self._compile_jinja_expr(expr).make_module(self._vars(run)))["result"]
             )
-        return self._jinja_call(text, lambda: self._compile_jinja_template(text).render(self._vars(run)))
+            return self._stored(value, expr, run)
+        result = self._jinja_call(text, lambda: self._compile_jinja_template(text).render(self._vars(run)))
+        return self._referenced(result, text, run)
+
+    def _referenced(self, value: Any, shown: str, run: _Run) -> Any:
+        """A value already JSON (a plain path into the data, a text): only its size is counted."""
+        kind = type(value)
+        if kind is str:
+            run.left -= len(value)
+        elif kind is dict or kind is list:
+            run.left -= text_size(value, max(run.left, 0))
+        if run.left < 0:
+            message = self.limits.size_message()
+            raise ExpressionError(f"Can not evaluate expression {_shown(shown)}: {message}")
+        return value
+
+    def _stored(self, value: Any, shown: str, run: _Run) -> Any:
+        """What an expression computed, made JSON-storable (:mod:`storable`) and counted."""
+        try:
+            converted, used = to_storable(value, max(run.left, 0))
+        except (SizeExceeded, NotStorable) as exc:
+            reason = self._size_reason(exc) if isinstance(exc, SizeExceeded) else str(exc)
+            raise ExpressionError(f"Can not store the value of {_shown(shown)}: {reason}") from None
+        run.left -= used
+        return converted
+
+    def _size_reason(self, exc: SizeExceeded) -> str:
+        return exc.reason or self.limits.size_message()
 
     def _vars(self, run: _Run) -> dict[str, Any]:
         if run.vars is None:
-            run.vars = {
-                "_": run.data,
-                _RUNTIME_KEY: run.runtime,
-                METER_KEY: OutputMeter(self.limits.max_size),
-            }
+            run.vars = {"_": run.data, _RUNTIME_KEY: run.runtime}
         return run.vars
 
     def _as_text(self, value: Any) -> str:
@@ -270,10 +290,14 @@ class Evaluator:
                 raise ExpressionError(f"Can not interpolate a value: {self._size_reason(exc)}") from None
         return _as_text(value)
 
-    def _yaql(self, expr: str, run: _Run) -> Any:
+    def _yaql_piece(self, expr: str, run: _Run) -> Any:
+        """One ``<% %>`` of a text: a plain path, or YAQL made storable."""
         path = _PLAIN_PATH.match(expr)
         if path:
             return _follow_path(expr, path.group(1), run.data)
+        return self._stored(self._yaql(expr, run), expr, run)
+
+    def _yaql(self, expr: str, run: _Run) -> Any:
         self._arm(run, expr)
         try:
             parsed = self._parse_yaql(expr)

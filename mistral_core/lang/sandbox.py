@@ -13,7 +13,10 @@ its public override points and on the template's syntax tree:
   ``tojson``...) are estimated first, and their results measured;
 - the syntax tree is rewritten before compiling: ``a ~ b`` and every piece of output (the
   ``{{ }}`` and the literal text of a loop, also inside macros and ``{% set %}`` blocks) go
-  through checking filters, so the text an evaluation writes is counted whole.
+  through checking filters, so the text an evaluation writes is counted whole;
+- what each operation, call and filter builds is counted on the evaluation's meter
+  (:func:`~mistral_core.lang.budget.spend`), so many values each within the budget cannot add
+  up past it.
 
 Checks raise :class:`~mistral_core.lang.budget.SizeExceeded`; the evaluator turns it into an
 ``ExpressionError``. Estimates of the text of containers stop counting at the budget, so a
@@ -35,36 +38,20 @@ import jinja2.sandbox
 import jinja2.visitor
 
 from mistral_core.lang.budget import (
-    SizeExceeded,
     check_concat,
     check_power,
     check_repeat,
     check_size,
+    current_meter,
+    spend,
     text_size,
 )
 
-#: The render variable holding the evaluation's :class:`OutputMeter`.
-METER_KEY = "__mc_meter"
 _OUTPUT_FILTER = "__mc_output"
 _CONCAT_FILTER = "__mc_concat"
 _PERCENT_DIRECTIVE = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 _WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
 _GROWING_FILTERS = frozenset({"join", "replace", "center", "indent", "format", "string", "tojson", "pprint"})
-
-
-class OutputMeter:
-    """Characters an evaluation may still write (all its templates' output together)."""
-
-    __slots__ = ("left",)
-
-    def __init__(self, max_size: int) -> None:
-        self.left = max_size
-
-    def spend(self, size: int) -> None:
-        """Count ``size`` more characters; SizeExceeded past the budget."""
-        self.left -= size
-        if self.left < 0:
-            raise SizeExceeded()
 
 
 def _check_text(values: Any, max_size: int) -> None:
@@ -176,25 +163,22 @@ def _checked_filter(
             _check_filter_input(name, value_args, kwargs, env.max_size)
         result = func(*args, **kwargs)
         _measure(result, env.max_size)
+        spend(result)
         return result
 
     return checked
 
 
-@jinja2.pass_context
-def _output(context: jinja2.runtime.Context, value: Any) -> str:
+def _output(value: Any) -> str:
     """Every piece of output: counted against the evaluation's meter before it becomes text."""
-    meter = context.get(METER_KEY)
+    meter = current_meter()
     if isinstance(value, str):
-        text = value
-    else:
         if meter is not None:
-            meter.spend(text_size(value, max(meter.left, 0)))
-            return str(value)
-        text = str(value)
+            meter.spend(len(value))
+        return value
     if meter is not None:
-        meter.spend(len(text))
-    return text
+        meter.spend(text_size(value, max(meter.left, 0)))
+    return str(value)
 
 
 class _Guard(jinja2.visitor.NodeTransformer):
@@ -232,7 +216,7 @@ class BudgetedSandbox(jinja2.sandbox.SandboxedEnvironment):
         super().__init__(**options)
         self.max_size = max_size
         self.text_builders = tuple(text_builders)
-        self.filters[_OUTPUT_FILTER] = _output
+        self.filters[_OUTPUT_FILTER] = jinja2.pass_context(lambda _, value: _output(value))  # never folded
         self.filters[_CONCAT_FILTER] = self._concat
 
     def guard_filters(self) -> None:
@@ -243,7 +227,9 @@ class BudgetedSandbox(jinja2.sandbox.SandboxedEnvironment):
 
     def _concat(self, values: list[Any]) -> str:
         _check_text(values, self.max_size)
-        return "".join(str(v) for v in values)
+        result = "".join(str(v) for v in values)
+        spend(result)
+        return result
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
         """An intercepted operator: its result size estimated before it is computed."""
@@ -255,7 +241,9 @@ class BudgetedSandbox(jinja2.sandbox.SandboxedEnvironment):
             check_concat(left, right, self.max_size)
         elif operator == "%":
             check_percent(left, right, self.max_size)
-        return super().call_binop(context, operator, left, right)
+        result = super().call_binop(context, operator, left, right)
+        spend(result)
+        return result
 
     def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         """A call from a template: string methods estimated first, every result measured after."""
@@ -267,6 +255,7 @@ class BudgetedSandbox(jinja2.sandbox.SandboxedEnvironment):
             _check_text([args, kwargs], __self.max_size)
         result = super().call(__context, __obj, *args, **kwargs)
         _measure(result, __self.max_size)
+        spend(result)
         if isinstance(owner, list | dict | set):  # a method that may have grown it in place
             check_size(len(owner), __self.max_size)
         return result

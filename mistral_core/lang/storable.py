@@ -36,14 +36,16 @@ class NotStorable(Exception):
     """A value JSON cannot hold; the message says which and why."""
 
 
-def to_storable(value: Any, max_size: int) -> Any:
-    """``value`` as JSON-storable data.
+def to_storable(value: Any, max_size: int) -> tuple[Any, int]:
+    """``value`` as JSON-storable data, and about how many characters its JSON text has.
 
     Raises:
         NotStorable: a part of it cannot be stored (the message names it).
         SizeExceeded: its JSON text would be longer than ``max_size`` characters.
     """
-    return _Converter(max_size).convert(value, 0)
+    converter = _Converter(max_size)
+    converted = converter.convert(value, 0)
+    return converted, max_size - converter.left
 
 
 class _Converter:

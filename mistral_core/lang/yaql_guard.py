@@ -4,8 +4,9 @@ YAQL measures the result of every function call against ``yaql.memoryQuota`` (by
 and stops every iteration of a collection at ``yaql.limitIterators`` items; both are set from
 the size budget, and ``'a' * n`` is estimated by YAQL itself before it runs. Some functions can
 still build far more than their inputs in one step, before YAQL measures it: ``str`` (of a list
-that holds one big string many times), ``join``, ``replace`` (both forms), and Mistral's
-``json_dump`` and ``yaml_dump``. Here they are
+that holds one big string many times), ``join``, ``replace`` (both forms), ``*`` and ``pow`` of
+big integers, and Mistral's ``json_dump`` and ``yaml_dump``; and what the text operations build
+is counted on the evaluation's meter (:func:`~mistral_core.lang.budget.spend`). Here they are
 registered again, in a context layer above YAQL's own, so that YAQL finds these first: same
 names, same parameters, same results, estimated before they run.
 """
@@ -14,12 +15,14 @@ from __future__ import annotations
 
 import collections.abc  # noqa: F401  (yaql 3.2 uses collections.abc without importing it)
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from yaql.language import specs, yaqltypes
 
 from mistral_core.lang import functions
-from mistral_core.lang.budget import check_size, text_size
+from mistral_core.lang.budget import check_power, check_repeat, check_size, spend, text_size
+
+T = TypeVar("T")
 
 
 def engine_options(max_size: int) -> dict[str, Any]:
@@ -51,7 +54,7 @@ def str_(value: Any, engine: Any) -> str:
     """YAQL's ``str(value)``, the text of the value estimated first."""
     if not isinstance(value, str):
         _check_text(value, engine)
-    return _text(value)
+    return _built(_text(value))
 
 
 def _joined(sequence: Any, separator: str, engine: Any) -> str:
@@ -59,7 +62,7 @@ def _joined(sequence: Any, separator: str, engine: Any) -> str:
     items = list(sequence)  # YAQL's Iterable already stops at limitIterators items
     if limit > 0:
         check_size(text_size([separator * max(len(items) - 1, 0), *items], limit), limit)
-    return separator.join(_text(item) for item in items)
+    return _built(separator.join(_text(item) for item in items))
 
 
 def join(sequence: Any, separator: str, engine: Any) -> str:
@@ -78,7 +81,7 @@ def _replaced(string: str, old: str, new: str, count: int, engine: Any) -> str:
         found = string.count(old) if old else len(string) + 1
         found = min(found, count) if count >= 0 else found
         check_size(len(string) + found * max(len(new) - len(old), 0), limit)
-    return string.replace(old, new, count)
+    return _built(string.replace(old, new, count))
 
 
 def replace(string: str, old: str, new: str, engine: Any, count: int = -1) -> str:
@@ -102,13 +105,46 @@ def _check_text(value: Any, engine: Any) -> None:
 def json_dump(data: Any, engine: Any) -> str:
     """Mistral's ``json_dump(data)``, its text estimated first."""
     _check_text(data, engine)
-    return functions.json_dump(data)
+    return _built(functions.json_dump(data))
 
 
 def yaml_dump(data: Any, engine: Any) -> str:
     """Mistral's ``yaml_dump(data)``, its text estimated first."""
     _check_text(data, engine)
-    return functions.yaml_dump(data)
+    return _built(functions.yaml_dump(data))
+
+
+def _built(value: T) -> T:
+    spend(value)  # on the evaluation's meter: many values within the budget cannot add up past it
+    return value
+
+
+def _repeat(left: Any, right: Any, engine: Any) -> Any:
+    limit = _quota(engine)
+    check_repeat(left, right, limit if limit > 0 else 1 << 62)
+    return _built(left * right)
+
+
+def repeat_text(left: str, right: int, engine: Any) -> str:
+    """``text * count``, its size estimated first."""
+    return str(_repeat(left, right, engine))
+
+
+def repeat_count(left: int, right: str, engine: Any) -> str:
+    """``count * text``, its size estimated first."""
+    return str(_repeat(left, right, engine))
+
+
+def multiply(left: int, right: int, engine: Any) -> int:
+    """``integer * integer``, its digits estimated first."""
+    return int(_repeat(left, right, engine))
+
+
+def power(a: Any, b: Any, c: Any = None) -> Any:
+    """YAQL's ``pow(a, b, c)``: the digits of ``a ** b`` estimated first (unless modulo ``c``)."""
+    if c is None:
+        check_power(a, b)
+    return pow(a, b, c)
 
 
 def _declare(func: Callable[..., Any], *decorators: Any) -> Any:
@@ -158,5 +194,17 @@ FUNCTIONS = (
         specs.name("replace"),
     ),
     _declare(json_dump, specs.parameter("data", nullable=True), specs.name("json_dump")),
+    _declare(repeat_text, _string("left"), specs.parameter("right", int), specs.name("#operator_*")),
+    _declare(repeat_count, specs.parameter("left", int), _string("right"), specs.name("#operator_*")),
+    _declare(
+        multiply, specs.parameter("left", int), specs.parameter("right", int), specs.name("#operator_*")
+    ),
+    _declare(
+        power,
+        specs.parameter("a", yaqltypes.Number()),
+        specs.parameter("b", yaqltypes.Number()),
+        specs.parameter("c", yaqltypes.Number(nullable=True)),
+        specs.name("pow"),
+    ),
     _declare(yaml_dump, specs.parameter("data", nullable=True), specs.name("yaml_dump")),
 )
