@@ -51,6 +51,11 @@ _BIG = 10**18
 class ExpressionLimits:
     """What one evaluation may cost.
 
+    The defaults never bother a real workflow and keep a runaway one cheap: a YAQL query over
+    10,000 items takes tens of milliseconds, a workflow document is at most 1 MiB and Mistral
+    refuses a field over 1 MiB; a runaway expression holds the others up for 2 s at most and
+    builds a few MiB.
+
     Attributes:
         timeout: seconds one evaluation may run (setting ``expression_timeout``).
         max_size: characters (of JSON text, about) one evaluation may build, its result and

@@ -5,6 +5,12 @@ A string that is exactly one expression evaluates to the expression's raw value
 Values are evaluated recursively through dicts and lists. Parsed expressions are
 cached. A plain path (``$``, ``$.a.b``) skips YAQL's slow overload machinery:
 same result, a hundred times faster, because it is most of what users write.
+
+Each :meth:`Evaluator.evaluate` runs within a time and size budget (:mod:`budget`, with the
+checks of :mod:`sandbox` and :mod:`yaql_guard`), and returns JSON-storable data
+(:mod:`storable`). A plain path neither starts the clock nor converts anything: it only counts
+the size of what it refers to. Checking at upload (:meth:`Evaluator.check`) parses and never
+compiles, folds or runs anything.
 """
 
 from __future__ import annotations

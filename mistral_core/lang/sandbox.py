@@ -247,8 +247,9 @@ class BudgetedSandbox(jinja2.sandbox.SandboxedEnvironment):
 
     def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         """A call from a template: string methods estimated first, every result measured after."""
-        owner = getattr(__obj, "__self__", None)
-        name = getattr(__obj, "__name__", "")
+        method = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format (functools.wraps)
+        owner = getattr(method, "__self__", None)
+        name = getattr(method, "__name__", "")
         if isinstance(owner, str | bytes):
             _check_string_method(owner, name, args, kwargs, __self.max_size)
         elif any(__obj is builder for builder in __self.text_builders):

@@ -116,8 +116,8 @@ def test_a_nested_loop_fails_its_task_at_the_budget_while_another_push_is_answer
     assert "it ran longer than its time budget of 2 s (setting expression_timeout)" in task_info(
         api, execution["id"]
     )
-    assert took < 2.0 + 1.5
-    assert latency < 2.0 + 0.5
+    assert took < 2.0 + 2.0  # the budget, and generous room for a loaded machine
+    assert latency < 2.0 + 1.0
     assert api.wait_finished(waiting["id"])["state"] == "SUCCESS"
 
 
@@ -127,7 +127,7 @@ def test_uploading_a_huge_power_answers_at_once_and_running_it_fails_the_task(se
     server.api.create_workflows(text)
     took = time.monotonic() - started
     print(f"\nupload of {{{{ 10 ** (10 ** 7) }}}}: {took * 1000:.1f} ms")
-    assert took < 1.0
+    assert took < 2.0  # computing it froze the process for minutes
     execution = server.api.wait_finished(server.api.start("power")["id"])
     assert execution["state"] == "ERROR"
     assert "an integer may have at most 4300 digits" in task_info(server.api, execution["id"])
@@ -192,4 +192,4 @@ def test_after_kill_9_mid_loop_the_restarted_server_fails_the_task_once(tmp_path
         third = processes.server(database=tmp_path / "mistral-core.db")
         started = time.monotonic()
         assert third.api.execution(looping["id"])["state"] == "ERROR"
-        assert time.monotonic() - started < 1.0  # nothing loops at start-up any more
+        assert time.monotonic() - started < 2.0  # nothing loops at start-up any more

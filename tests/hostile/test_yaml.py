@@ -79,7 +79,7 @@ def test_an_alias_bomb_is_refused_in_milliseconds_with_bounded_memory(
     print(f"peak RSS growth {growth} KiB")
     assert status == 400
     assert "line 6: e.0: the document's aliases stand for more than 10000 nodes" in str(body["faultstring"])
-    assert took < 0.5
+    assert took < 2.0  # generous for a loaded machine: expanded it took 30 s and 2.4 GB
     assert growth < 20 * 1024
 
 
