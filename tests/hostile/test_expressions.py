@@ -133,6 +133,22 @@ def test_uploading_a_huge_power_answers_at_once_and_running_it_fails_the_task(se
     assert "an integer may have at most 4300 digits" in task_info(server.api, execution["id"])
 
 
+def test_upload_never_runs_expressions_of_vars_input_defaults_or_base_input(server: ServerProcess) -> None:
+    loop = json.dumps(NESTED_LOOP)
+    workflow = (
+        f"version: '2.0'\nlazy:\n  input:\n    - y: {loop}\n  vars:\n    x: {loop}\n"
+        "  tasks:\n    t:\n      action: std.noop\n"
+    )
+    action = f"version: '2.0'\nlazy_action:\n  base: std.echo\n  base-input:\n    output: {loop}\n"
+    for path, text in (("/v2/workflows", workflow), ("/v2/actions", action)):
+        started = time.monotonic()
+        answer = server.api.call("POST", path, data=text.encode(), headers={"Content-Type": "text/plain"})
+        took = time.monotonic() - started
+        print(f"\nupload of a nested loop to {path}: {answer.status} in {took * 1000:.1f} ms")
+        assert answer.status == 201, answer
+        assert took < 2.0  # the loop runs for minutes
+
+
 @pytest.mark.parametrize("how", ["jinja", "yaql", "parts"])
 def test_a_300_million_character_string_cannot_be_built(server: ServerProcess, how: str) -> None:
     before = rss_kib(server.pid, "VmHWM")
