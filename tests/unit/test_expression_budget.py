@@ -1,6 +1,6 @@
 """The budget of one evaluation (time, size), JSON-storable results, and checks that never run code.
 
-Each evaluation here gets a small time budget (0.3 s) so that the runaway ones end fast.
+Each evaluation here gets a small time budget (1 s) so that the runaway ones end fast.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from mistral_core.errors import ExpressionError
 from mistral_core.lang.budget import ExpressionLimits, Watchdog
 from mistral_core.lang.expressions import Evaluator
 
-FAST = ExpressionLimits(timeout=0.3, max_size=100_000)
-TIME = "time budget of 0.3 s (setting expression_timeout)"
+FAST = ExpressionLimits(timeout=1.0, max_size=100_000)
+TIME = "time budget of 1 s (setting expression_timeout)"
 SIZE = "size budget of 100000 characters (setting expression_max_size)"
 
 
