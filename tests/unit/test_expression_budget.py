@@ -225,3 +225,10 @@ def test_the_watchdog_interrupts_only_the_thread_past_its_deadline() -> None:
     for thread in threads:
         thread.join(10)
     assert outcome == {"slow": "Interrupted", "quick": "finished"}
+
+
+def test_a_yaql_query_within_the_size_budget_stops_at_the_time_budget() -> None:
+    evaluator = Evaluator(ExpressionLimits(timeout=1.0, max_size=100_000_000))  # iterations allowed
+    message, took = refused(evaluator, "<% range(100000000).where(false) %>")
+    assert TIME in message, message
+    assert took < 1.0 + 2.0
