@@ -12,6 +12,8 @@ from mistral_core.config import Settings
 from mistral_core.engine.limits import Limits
 from mistral_core.executor import Executor
 from mistral_core.hooks import HookManager
+from mistral_core.lang.budget import ExpressionLimits
+from mistral_core.lang.expressions import Evaluator
 from mistral_core.model import DISPATCH_STARTED
 from mistral_core.persistence.sql import open_serving_store
 from mistral_core.scheduler import CronTab, Scheduler
@@ -60,7 +62,10 @@ def build_service(
     store = store if store is not None else open_serving_store(settings.database_url, settings.upgrade)
     registry = registry or ActionRegistry.from_entry_points()
     limits = Limits(settings.field_size_limit, settings.with_items_limit, settings.subworkflow_depth_limit)
-    engine = Engine(store, registry, hooks=hooks or HookManager(), cron=CronTab(), limits=limits)
+    evaluator = Evaluator(ExpressionLimits(settings.expression_timeout, settings.expression_max_size))
+    engine = Engine(
+        store, registry, hooks=hooks or HookManager(), cron=CronTab(), evaluator=evaluator, limits=limits
+    )
     transport = LocalTransport(
         Executor(registry, settings.base_url),
         workers=settings.executor_threads,

@@ -8,6 +8,7 @@ are ``MISTRAL_CORE_<FIELD>`` in capitals (``MISTRAL_CORE_DATABASE_URL``).
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from pathlib import Path
@@ -48,6 +49,11 @@ class Settings:
             (or the request) fails with a message naming this setting.
         with_items_limit: the most items of one with-items task.
         subworkflow_depth_limit: the deepest nesting of sub-workflows.
+        expression_timeout: seconds one evaluation of expressions (a task's publish, input, a
+            guard...) may run; past it the task fails. Expressions run while the engine holds
+            its write lock, so this bounds how long one workflow can hold up every other.
+        expression_max_size: characters (of JSON text, about) one evaluation of expressions may
+            build, its result and each value on the way; past it the task fails.
     """
 
     host: str = "127.0.0.1"
@@ -64,6 +70,8 @@ class Settings:
     field_size_limit: int = 1_048_576
     with_items_limit: int = 100_000
     subworkflow_depth_limit: int = 50
+    expression_timeout: float = 2.0
+    expression_max_size: int = 4 * 1024 * 1024
 
     @property
     def base_url(self) -> str:
@@ -100,6 +108,9 @@ class Settings:
         for name in ("field_size_limit", "with_items_limit", "subworkflow_depth_limit"):
             if getattr(self, name) < 1:
                 raise InputError(f"setting {name} must be at least 1, not {getattr(self, name)}")
+        for name in ("expression_timeout", "expression_max_size"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"setting {name} must be above 0, not {getattr(self, name)!r}")
 
     @property
     def recovers(self) -> bool:
@@ -140,9 +151,17 @@ def _coerce(name: str, value: Any) -> Any:
         if word in _TRUE or word in _FALSE:
             return word in _TRUE
         raise InputError(f"setting {name} must be true or false, not {value!r}")
-    if kind == "int" and not isinstance(value, int):
+    if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
         try:
             return int(value)
         except (TypeError, ValueError):
             raise InputError(f"setting {name} must be a whole number, not {value!r}") from None
+    if kind == "float" and (isinstance(value, bool) or not isinstance(value, int | float)):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise InputError(f"setting {name} must be a number, not {value!r}") from None
+        if not math.isfinite(number):
+            raise InputError(f"setting {name} must be a finite number, not {value!r}")
+        return number
     return value

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mistral_core.errors import LanguageError
+from mistral_core.lang.durations import DurationError, check_seconds
 from mistral_core.lang.inline import split_inline
 
 Evaluate = Callable[[Any], Any]
@@ -68,15 +69,10 @@ def evaluate_policies(raw: Mapping[str, Any], evaluate: Evaluate) -> Policies:
 def _seconds(name: str, value: Any, evaluate: Evaluate) -> float:
     if value is None:
         return 0.0
-    value = evaluate(value)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise PolicyError(f"'{name}' must be a number of seconds, got {value!r}") from None
-    if value < 0:
-        raise PolicyError(f"'{name}' must not be negative, got {value}")
-    return float(value)
+    try:
+        return check_seconds(name, evaluate(value))
+    except DurationError as exc:
+        raise PolicyError(exc.detail) from None
 
 
 def _count(name: str, value: Any, evaluate: Evaluate) -> int:

@@ -173,7 +173,7 @@ def _parse_action(name: str, body: Any, where: Path, doc: Document, evaluator: E
             "an action must be a mapping with 'base'", path=_dotted(where), line=doc.line_of(where)
         )
     _check_schema(_ACTION_VALIDATOR, body, where, doc)
-    for key in ("base", "base-input", "output"):
+    for key in ("base", "base-input", "input", "output"):
         check_value(evaluator, body.get(key), (*where, key), doc)
     try:
         spec = AdhocSpec.build(name, body)

@@ -104,6 +104,9 @@ _DATA_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "uuid": new_uuid,
 }
 
+#: Functions whose result is the text of their argument: that text is estimated before they run.
+TEXT_BUILDERS = (json_dump, yaml_dump)
+
 # YAQL passes its context to a first parameter named "context".
 YAQL_FUNCTIONS: dict[str, Callable[..., Any]] = {**_RUNTIME_FUNCTIONS, **_DATA_FUNCTIONS}
 

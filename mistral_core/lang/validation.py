@@ -17,7 +17,9 @@ import jsonschema
 
 from mistral_core.errors import ExpressionError, LanguageError
 from mistral_core.lang import schema
+from mistral_core.lang.durations import DURATION_POLICIES, DurationError, check_seconds
 from mistral_core.lang.expressions import Evaluator, has_expression
+from mistral_core.lang.inline import split_inline
 from mistral_core.lang.loader import Document, Path, load_document
 from mistral_core.lang.spec import WorkflowSpec, parse_with_items
 
@@ -243,17 +245,32 @@ _NUMERIC_POLICIES = ("timeout", "wait-before", "wait-after", "concurrency")
 
 
 def _check_policy_values(name: str, body: Mapping[str, Any], base: Path, doc: Document) -> None:
-    """A numeric policy written as text must be an expression (``timeout: soon`` is a mistake)."""
+    """A numeric policy written as text must be an expression (``timeout: soon`` is a mistake);
+    a duration written as a number must be one (:func:`~mistral_core.lang.durations.check_seconds`)."""
     for key in _NUMERIC_POLICIES:
-        value = body.get(key)
-        if isinstance(value, str) and not has_expression(value):
-            _fail(doc, (*base, key), f"must be a number or an expression, not {value!r}")
+        _check_number(body.get(key), key, (*base, key), doc)
     retry = body.get("retry")
-    if isinstance(retry, dict):
+    if isinstance(retry, str) and not has_expression(retry):
+        try:
+            params = split_inline("retry " + retry)[1]
+        except LanguageError as exc:
+            params = {}
+            _fail(doc, (*base, "retry"), exc.detail)
         for key in ("count", "delay"):
-            value = retry.get(key)
-            if isinstance(value, str) and not has_expression(value):
-                _fail(doc, (*base, "retry", key), f"must be a number or an expression, not {value!r}")
+            _check_number(params.get(key), f"retry.{key}", (*base, "retry"), doc)
+    elif isinstance(retry, dict):
+        for key in ("count", "delay"):
+            _check_number(retry.get(key), f"retry.{key}", (*base, "retry", key), doc)
+
+
+def _check_number(value: Any, name: str, path: Path, doc: Document) -> None:
+    if isinstance(value, str) and not has_expression(value):
+        _fail(doc, path, f"must be a number or an expression, not {value!r}")
+    if name in (*DURATION_POLICIES, "retry.delay") and isinstance(value, int | float):
+        try:
+            check_seconds(name, value)
+        except DurationError as exc:
+            _fail(doc, path, exc.detail)
 
 
 def _check_expressions(
