@@ -22,6 +22,7 @@ from mistral_core.api.resources import (
     workbooks,
     workflows,
 )
+from mistral_core.api.urltext import UrlTextCheck
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 
@@ -46,7 +47,7 @@ def create_app(
         raise ValueError("max_body_bytes must be positive")
     ctx = ApiContext(engine=engine, public_url=public_url.rstrip("/"), max_body_bytes=max_body_bytes)
     # No media handlers are used (see api/media.py), and CORS is off: both cost per request.
-    app = falcon.App(cors_enable=False)
+    app = falcon.App(cors_enable=False, middleware=[UrlTextCheck()])
     app.req_options.strip_url_path_trailing_slash = True  # /v2/ and /v2, /v2/actions/<name>/ (the CLI)
     errors.install(app)
     _add_routes(app, ctx)

@@ -62,8 +62,10 @@ def status_of(exc: MistralError) -> int:
 
 
 def fault_body(status: int, message: str) -> str:
-    """Mistral's error document for ``status`` with ``message`` as the faultstring."""
+    """Mistral's error document for ``status`` with ``message`` as the faultstring, on one line."""
     code = "Client" if status < 500 else "Server"
+    if "\n" in message or "\r" in message:  # a library's message (PyYAML's) may span lines
+        message = " ".join(line.strip() for line in message.splitlines() if line.strip())
     return _encode({"faultcode": code, "faultstring": message, "debuginfo": None})
 
 
