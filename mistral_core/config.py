@@ -41,6 +41,14 @@ class Settings:
             construction) and not on PostgreSQL, where other engines may be running those actions
             right now; there, the actions of an engine that stopped heart-beating are taken over
             by another engine two minutes later, whatever this setting says.
+        allowed_hosts: the ``Host`` names the API answers to (any port); others get 421, against
+            DNS rebinding. Empty (default): on a loopback ``host``, localhost, 127.0.0.1 and [::1]
+            plus the host of ``public_url``; on any other address, every name. ``*``: every name.
+        allowed_origins: the browser origins (``https://ui.example:8443``) allowed to POST, PUT,
+            PATCH or DELETE besides the service's own (``public_url``'s); a browser's cross-site
+            write from any other gets 403, against CSRF. ``*``: every origin. Requests without
+            ``Origin`` (the CLI, curl, services pushing results) are not concerned.
+        The two lists are TOML lists, or comma-separated strings (in the environment).
     """
 
     host: str = "127.0.0.1"
@@ -53,6 +61,8 @@ class Settings:
     log_level: str = "INFO"
     http_server: str = "granian"
     recover: str = "auto"
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
 
     @property
     def base_url(self) -> str:
@@ -118,9 +128,19 @@ def _from_env(env: Any) -> dict[str, Any]:
 
 def _coerce(name: str, value: Any) -> Any:
     kind = _FIELDS[name].type
+    if kind == "tuple[str, ...]":
+        return _names(name, value)
     if kind == "int" and not isinstance(value, int):
         try:
             return int(value)
         except (TypeError, ValueError):
             raise InputError(f"setting {name} must be a whole number, not {value!r}") from None
     return value
+
+
+def _names(name: str, value: Any) -> tuple[str, ...]:
+    """A list setting: a list of strings (TOML) or a comma-separated string (environment)."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
+        raise InputError(f"setting {name} must be a list of strings, not {value!r}")
+    return tuple(item.strip() for item in items if item.strip())

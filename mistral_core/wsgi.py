@@ -3,7 +3,8 @@
 Settings come from the environment and the config file (see :mod:`mistral_core.config`).
 Each gunicorn worker builds its own service (engine, executors, scheduler) when it
 imports this module. Without ``MISTRAL_CORE_PUBLIC_URL``, the public URL (callback
-URLs, links) is taken from the address gunicorn binds, not from the default port.
+URLs, links) is taken from the address gunicorn binds, not from the default port; the
+setting ``host`` is always that address (it decides whether ``Host`` names are checked).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from mistral_core.bootstrap import build_service
 from mistral_core.config import Settings
 
 
-def _gunicorn_public_url() -> str | None:
-    """``http://host:port`` of the first address gunicorn was told to bind, if it can be read."""
+def _gunicorn_bind() -> tuple[str, str] | None:
+    """``(host, port)`` of the first address gunicorn was told to bind, if it can be read."""
     try:
         from gunicorn.config import Config
 
@@ -31,17 +32,21 @@ def _gunicorn_public_url() -> str | None:
     host, _, port = str(binds[0]).rpartition(":")
     if not host or host.startswith("unix") or not port.isdigit():
         return None
-    host = "127.0.0.1" if host in ("0.0.0.0", "") else host.strip("[]")
-    return f"http://{host}:{port}"
+    return host.strip("[]"), port
 
 
 def _settings() -> Settings:
     settings = Settings.load()
-    if not settings.public_url and "gunicorn" in sys.argv[0]:
-        learned = _gunicorn_public_url()
-        if learned:
-            return Settings.load({"public_url": learned})
-    return settings
+    bind = _gunicorn_bind() if "gunicorn" in sys.argv[0] else None
+    if bind is None:
+        return settings
+    host, port = bind
+    # The address gunicorn listens on decides whether Host names are checked (api/browsers.py).
+    learned: dict[str, str] = {"host": host}
+    if not settings.public_url:
+        public = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        learned["public_url"] = f"http://{f'[{public}]' if ':' in public else public}:{port}"
+    return Settings.load(learned)
 
 
 _SETTINGS = _settings()

@@ -6,9 +6,12 @@ through an :class:`~mistral_core.api.context.ApiContext`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import falcon
 
 from mistral_core.api import errors
+from mistral_core.api.browsers import BrowserGuard, allowed_origin_set
 from mistral_core.api.context import ApiContext
 from mistral_core.api.facade import EngineFacade
 from mistral_core.api.resources import (
@@ -28,7 +31,12 @@ DEFAULT_MAX_BODY_BYTES = 1_048_576
 
 
 def create_app(
-    engine: EngineFacade, *, public_url: str, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    engine: EngineFacade,
+    *,
+    public_url: str,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    allowed_hosts: frozenset[str] | None = None,
+    allowed_origins: Iterable[str] = (),
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """Build the REST API v2 application.
 
@@ -36,6 +44,9 @@ def create_app(
         engine: the engine; the API writes through its methods and reads through ``engine.store``.
         public_url: the base URL clients reach the API at (``http://host:8989``).
         max_body_bytes: the largest request body accepted.
+        allowed_hosts: the ``Host`` names served (see :func:`~mistral_core.api.browsers.allowed_host_names`);
+            ``None``: any.
+        allowed_origins: browser origins allowed to write besides ``public_url``'s; ``*``: any.
 
     Returns:
         A WSGI application.
@@ -47,7 +58,8 @@ def create_app(
         raise ValueError("max_body_bytes must be positive")
     ctx = ApiContext(engine=engine, public_url=public_url.rstrip("/"), max_body_bytes=max_body_bytes)
     # No media handlers are used (see api/media.py), and CORS is off: both cost per request.
-    app = falcon.App(cors_enable=False, middleware=[UrlTextCheck()])
+    guard = BrowserGuard(allowed_hosts, allowed_origin_set(ctx.public_url, allowed_origins))
+    app = falcon.App[falcon.Request, falcon.Response](cors_enable=False, middleware=[guard, UrlTextCheck()])
     app.req_options.strip_url_path_trailing_slash = True  # /v2/ and /v2, /v2/actions/<name>/ (the CLI)
     errors.install(app)
     _add_routes(app, ctx)

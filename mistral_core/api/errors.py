@@ -20,6 +20,7 @@ from typing import Any
 
 import falcon
 
+from mistral_core.api.browsers import CrossSiteRequestError, MisdirectedRequestError
 from mistral_core.errors import (
     ActionError,
     ConflictError,
@@ -39,8 +40,10 @@ STATUS_OF: dict[type[MistralError], int] = {
     LanguageError: 400,
     InputError: 400,
     ActionError: 400,
+    CrossSiteRequestError: 403,
     NotFoundError: 404,
     ConflictError: 409,
+    MisdirectedRequestError: 421,
     StoreError: 500,
     TransientStoreError: 503,
 }
@@ -48,7 +51,7 @@ STATUS_OF: dict[type[MistralError], int] = {
 #: The faultstring of a 500 that we did not foresee.
 INTERNAL_ERROR_MESSAGE = "Internal server error: the request could not be completed; see the server log"
 
-_STATUS_LINE = {code: falcon.code_to_http_status(code) for code in (400, 404, 409, 413, 500, 503)}
+_STATUS_LINE = {code: falcon.code_to_http_status(code) for code in (400, 403, 404, 409, 413, 421, 500, 503)}
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
