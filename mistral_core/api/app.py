@@ -14,17 +14,7 @@ from mistral_core.api import errors
 from mistral_core.api.browsers import BrowserGuard, allowed_origin_set
 from mistral_core.api.context import ApiContext
 from mistral_core.api.facade import EngineFacade
-from mistral_core.api.resources import (
-    action_executions,
-    actions,
-    cron_triggers,
-    environments,
-    executions,
-    root,
-    tasks,
-    workbooks,
-    workflows,
-)
+from mistral_core.api.routes import ROUTES
 from mistral_core.api.urltext import UrlTextCheck
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
@@ -67,42 +57,6 @@ def create_app(
 
 
 def _add_routes(app: falcon.App[falcon.Request, falcon.Response], ctx: ApiContext) -> None:
-    """Every route of the API, in one place."""
-    app.add_route("/", root.Versions(ctx.public_url))
-    app.add_route("/v2", root.V2Root(ctx.public_url))
-
-    app.add_route("/v2/workflows", workflows.WorkflowCollection(ctx))
-    app.add_route("/v2/workflows/validate", workflows.WorkflowValidation(ctx))
-    app.add_route("/v2/workflows/{identifier}", workflows.WorkflowItem(ctx))
-
-    app.add_route("/v2/executions", executions.ExecutionCollection(ctx))
-    app.add_route("/v2/executions/{ex_id}", executions.ExecutionItem(ctx))
-    app.add_route("/v2/executions/{ex_id}/tasks", executions.ExecutionTasks(ctx))
-    app.add_route("/v2/executions/{ex_id}/executions", executions.ExecutionSubExecutions(ctx))
-
-    app.add_route("/v2/tasks", tasks.TaskCollection(ctx))
-    app.add_route("/v2/tasks/{task_id}", tasks.TaskItem(ctx))
-    app.add_route("/v2/tasks/{task_id}/action_executions", tasks.TaskActionExecutions(ctx))
-    app.add_route("/v2/tasks/{task_id}/workflow_executions", executions.TaskWorkflowExecutions(ctx))
-    app.add_route("/v2/tasks/{task_id}/executions", tasks.TaskSubExecutions(ctx))
-
-    item = action_executions.ActionExecutionItem(ctx)
-    app.add_route("/v2/action_executions", action_executions.ActionExecutionCollection(ctx))
-    app.add_route("/v2/action_executions/{action_ex_id}", item)
-    app.add_route("/v2/action-executions/{action_ex_id}", item)  # the seed's spelling
-
-    action_resource = actions.ActionItem(ctx)
-    app.add_route("/v2/actions", actions.ActionCollection(ctx))
-    app.add_route("/v2/actions/validate", actions.ActionValidation(ctx))
-    app.add_route("/v2/actions/{name}", action_resource)
-    app.add_route("/v2/actions/{name}/{namespace}", action_resource, suffix="in_namespace")
-
-    app.add_route("/v2/workbooks", workbooks.WorkbookCollection(ctx))
-    app.add_route("/v2/workbooks/validate", workbooks.WorkbookValidation(ctx))
-    app.add_route("/v2/workbooks/{name}", workbooks.WorkbookItem(ctx))
-
-    app.add_route("/v2/cron_triggers", cron_triggers.CronTriggerCollection(ctx))
-    app.add_route("/v2/cron_triggers/{identifier}", cron_triggers.CronTriggerItem(ctx))
-
-    app.add_route("/v2/environments", environments.EnvironmentCollection(ctx))
-    app.add_route("/v2/environments/{name}", environments.EnvironmentItem(ctx))
+    """Mount every route of :data:`~mistral_core.api.routes.ROUTES`, each with its own resource."""
+    for route in ROUTES:
+        app.add_route(route.path, route.resource(ctx), suffix=route.suffix)
