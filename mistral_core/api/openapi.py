@@ -8,6 +8,7 @@ one vocabulary the list parses with. Every error is Mistral's fault document (``
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mistral_core import __version__
@@ -25,10 +26,28 @@ from mistral_core.api.resources import (
     workflows,
 )
 
-YAML_BODY: Schema = {
-    "required": True,
-    "content": {"text/plain": {"schema": {"type": "string", "description": "a YAML document"}}},
-}
+#: Examples: a run of a tool over this document creates these first, then follows the links.
+WORKFLOW_EXAMPLE = """\
+---
+version: '2.0'
+example_wait:
+  input:
+    - x: 1
+  tasks:
+    wait:
+      action: std.async_noop
+"""
+ACTION_EXAMPLE = "---\nversion: '2.0'\nexample_action:\n  base: std.echo\n  base-input:\n    output: 1\n"
+WORKBOOK_EXAMPLE = """\
+---
+version: '2.0'
+name: example_book
+workflows:
+  flow:
+    tasks:
+      t:
+        action: std.noop
+"""
 _FILTER_HELP = (
     "a filter: the value, or op:value with op one of eq, neq, gt, gte, lt, lte, in, nin (comma lists), has"
 )
@@ -36,6 +55,31 @@ _FILTER_HELP = (
 
 def _json_body(name: str) -> Schema:
     return {"required": True, "content": {"application/json": {"schema": ref(name)}}}
+
+
+def _yaml_body(example: str) -> Schema:
+    schema = {"type": "string", "description": "a YAML document"}
+    return {"required": True, "content": {"text/plain": {"schema": schema, "example": example}}}
+
+
+def _links(operation: Schema, status: int, target: str, methods: str, **parameters: str) -> Schema:
+    """``operation`` with links from its ``status`` answer to ``methods`` of ``target``.
+
+    Args:
+        parameters: each path parameter of ``target`` and where the answer holds it
+            (``$response.body#/id``).
+    """
+    pointer = target.replace("~", "~0").replace("/", "~1")
+    links = operation["responses"][str(status)].setdefault("links", {})
+    for method in methods.split():
+        name = f"{method.capitalize()}{''.join(part.capitalize() for part in re.findall(r'[a-z]+', target))}"
+        links[name] = {"operationRef": f"#/paths/{pointer}/{method}", "parameters": parameters}
+    return operation
+
+
+YAML_BODY = _yaml_body(WORKFLOW_EXAMPLE)
+ACTION_BODY = _yaml_body(ACTION_EXAMPLE)
+WORKBOOK_BODY = _yaml_body(WORKBOOK_EXAMPLE)
 
 
 def _answer(status: int, schema: str | None, description: str) -> dict[str, Any]:
@@ -117,7 +161,13 @@ def _definition_paths() -> dict[str, Schema]:
     return {
         "/v2/workflows": {
             "get": _op("List workflows", 200, "Workflows", list_parameters(workflows.LISTING)),
-            "post": _op("Create the workflows of a document", 201, "WrittenWorkflows", _UPLOAD, YAML_BODY),
+            "post": _links(
+                _op("Create the workflows of a document", 201, "WrittenWorkflows", _UPLOAD, YAML_BODY),
+                201,
+                "/v2/workflows/{identifier}",
+                "get delete",
+                identifier="$response.body#/workflows/0/id",
+            ),
             "put": _op("Update the workflows of a document", 200, "WrittenWorkflows", _UPLOAD, YAML_BODY),
         },
         "/v2/workflows/validate": {
@@ -129,15 +179,21 @@ def _definition_paths() -> dict[str, Schema]:
         },
         "/v2/actions": {
             "get": _op("List actions (system and ad-hoc)", 200, "Actions", list_parameters(actions.LISTING)),
-            "post": _op("Create the ad-hoc actions of a YAML document", 201, "Actions", _UPLOAD, YAML_BODY),
-            "put": _op("Update the ad-hoc actions of a YAML document", 200, "Actions", _UPLOAD, YAML_BODY),
+            "post": _links(
+                _op("Create the ad-hoc actions of a YAML document", 201, "Actions", _UPLOAD, ACTION_BODY),
+                201,
+                "/v2/actions/{name}",
+                "get put delete",
+                name="$response.body#/actions/0/name",
+            ),
+            "put": _op("Update the ad-hoc actions of a YAML document", 200, "Actions", _UPLOAD, ACTION_BODY),
         },
         "/v2/actions/validate": {
-            "post": _op("Validate an ad-hoc action document", 200, "Validation", None, YAML_BODY),
+            "post": _op("Validate an ad-hoc action document", 200, "Validation", None, ACTION_BODY),
         },
         "/v2/actions/{name}": {
             "get": _op("One action", 200, "Action", [*name, _NAMESPACE]),
-            "put": _op("Update an ad-hoc action", 200, "Actions", [*name, *_UPLOAD], YAML_BODY),
+            "put": _op("Update an ad-hoc action", 200, "Actions", [*name, *_UPLOAD], ACTION_BODY),
             "delete": _op("Delete an ad-hoc action", 204, None, [*name, _NAMESPACE]),
         },
         "/v2/actions/{name}/{namespace}": {
@@ -146,11 +202,17 @@ def _definition_paths() -> dict[str, Schema]:
         },
         "/v2/workbooks": {
             "get": _op("List workbooks", 200, "Workbooks", list_parameters(workbooks.LISTING)),
-            "post": _op("Create a workbook from a YAML document", 201, "Workbook", _UPLOAD, YAML_BODY),
-            "put": _op("Update a workbook from a YAML document", 200, "Workbook", _UPLOAD, YAML_BODY),
+            "post": _links(
+                _op("Create a workbook from a YAML document", 201, "Workbook", _UPLOAD, WORKBOOK_BODY),
+                201,
+                "/v2/workbooks/{name}",
+                "get delete",
+                name="$response.body#/name",
+            ),
+            "put": _op("Update a workbook from a YAML document", 200, "Workbook", _UPLOAD, WORKBOOK_BODY),
         },
         "/v2/workbooks/validate": {
-            "post": _op("Validate a workbook document", 200, "Validation", None, YAML_BODY),
+            "post": _op("Validate a workbook document", 200, "Validation", None, WORKBOOK_BODY),
         },
         "/v2/workbooks/{name}": {
             "get": _op("One workbook", 200, "Workbook", [*name, _NAMESPACE]),
@@ -165,7 +227,19 @@ def _execution_paths() -> dict[str, Schema]:
     return {
         "/v2/executions": {
             "get": _op("List executions", 200, "Executions", list_parameters(executions.LISTING)),
-            "post": _op("Start an execution", 201, "Execution", None, _json_body("ExecutionStart")),
+            "post": _links(
+                _links(
+                    _op("Start an execution", 201, "Execution", None, _json_body("ExecutionStart")),
+                    201,
+                    "/v2/executions/{ex_id}",
+                    "get put delete",
+                    ex_id="$response.body#/id",
+                ),
+                201,
+                "/v2/executions/{ex_id}/tasks",
+                "get",
+                ex_id="$response.body#/id",
+            ),
         },
         "/v2/executions/{ex_id}": {
             "get": _op("One execution", 200, "Execution", ex),
@@ -184,7 +258,15 @@ def _execution_paths() -> dict[str, Schema]:
         "/v2/executions/{ex_id}/executions": {
             "get": _op("The execution and its sub-executions, depth first", 200, "Executions", [*ex, *_TREE]),
         },
-        "/v2/tasks": {"get": _op("List tasks", 200, "Tasks", list_parameters(tasks.LISTING))},
+        "/v2/tasks": {
+            "get": _links(
+                _op("List tasks", 200, "Tasks", list_parameters(tasks.LISTING)),
+                200,
+                "/v2/tasks/{task_id}",
+                "get put",
+                task_id="$response.body#/tasks/0/id",
+            ),
+        },
         "/v2/tasks/{task_id}": {
             "get": _op("One task", 200, "Task", task),
             "put": _op("Re-run or skip a task", 200, "Task", task, _json_body("TaskUpdate")),
@@ -245,7 +327,13 @@ def _settings_paths() -> dict[str, Schema]:
     return {
         "/v2/cron_triggers": {
             "get": _op("List cron triggers", 200, "CronTriggers", list_parameters(cron_triggers.LISTING)),
-            "post": _op("Create a cron trigger", 201, "CronTrigger", None, _json_body("CronTriggerCreate")),
+            "post": _links(
+                _op("Create a cron trigger", 201, "CronTrigger", None, _json_body("CronTriggerCreate")),
+                201,
+                "/v2/cron_triggers/{identifier}",
+                "get delete",
+                identifier="$response.body#/name",
+            ),
         },
         "/v2/cron_triggers/{identifier}": {
             "get": _op("One cron trigger, by id or name", 200, "CronTrigger", trigger),
@@ -253,7 +341,13 @@ def _settings_paths() -> dict[str, Schema]:
         },
         "/v2/environments": {
             "get": _op("List environments", 200, "Environments", list_parameters(environments.LISTING)),
-            "post": _op("Create an environment", 201, "Environment", None, _json_body("EnvironmentWrite")),
+            "post": _links(
+                _op("Create an environment", 201, "Environment", None, _json_body("EnvironmentWrite")),
+                201,
+                "/v2/environments/{name}",
+                "get delete",
+                name="$response.body#/name",
+            ),
             "put": _op(
                 "Update the environment the body names",
                 200,

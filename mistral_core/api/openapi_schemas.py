@@ -51,9 +51,9 @@ def page(key: str, item: str) -> Schema:
     }
 
 
-def body(required: list[str] | None = None, **properties: Schema) -> Schema:
-    """A JSON request body: an object with these fields (others are ignored)."""
-    schema: Schema = {"type": "object", "properties": properties}
+def body(required: list[str], example: Schema, **properties: Schema) -> Schema:
+    """A JSON request body: an object with these fields (others are ignored), and an example."""
+    schema: Schema = {"type": "object", "properties": properties, "example": example}
     if required:
         schema["required"] = required
     return schema
@@ -217,6 +217,8 @@ SETTABLE_EXECUTION_STATES = ["RUNNING", "PAUSED", "SUCCESS", "ERROR", "CANCELLED
 
 BODIES: dict[str, Schema] = {
     "ExecutionStart": body(
+        [],
+        {"workflow_name": "example_wait", "input": {"x": 2}, "description": "an example"},
         workflow_name=STRING,
         workflow_id=STRING,
         workflow_namespace=STRING,
@@ -226,6 +228,8 @@ BODIES: dict[str, Schema] = {
         params=OBJECT_OR_TEXT,
     ),
     "ExecutionUpdate": body(
+        [],
+        {"state": "PAUSED"},
         state={"type": "string", "enum": SETTABLE_EXECUTION_STATES},
         state_info=STRING,
         description=STRING,
@@ -233,6 +237,7 @@ BODIES: dict[str, Schema] = {
     ),
     "TaskUpdate": body(
         ["state"],
+        {"state": "RUNNING", "reset": True},
         state={"type": "string", "enum": ["RUNNING", "SKIPPED"]},
         reset=BOOLEAN,
         env=OBJECT_OR_TEXT,
@@ -241,11 +246,13 @@ BODIES: dict[str, Schema] = {
     ),
     "ActionResult": body(
         ["state"],
+        {"state": "SUCCESS", "output": {"answer": 42}},
         state={"type": "string", "enum": [state.value for state in PUTTABLE_ACTION_STATES]},
         output={"description": "any JSON value; a string holding a JSON object is taken as that object"},
     ),
     "RunAction": body(
         ["name"],
+        {"name": "std.echo", "input": {"output": "hello"}},
         name=STRING,
         input=OBJECT_OR_TEXT,
         params=OBJECT_OR_TEXT,
@@ -253,6 +260,7 @@ BODIES: dict[str, Schema] = {
     ),
     "EnvironmentWrite": body(
         ["name"],
+        {"name": "example_env", "variables": {"a": 1}},
         name=STRING,
         description=STRING,
         variables=OBJECT_OR_TEXT,
@@ -260,6 +268,7 @@ BODIES: dict[str, Schema] = {
     ),
     "CronTriggerCreate": body(
         ["name"],
+        {"name": "example_cron", "workflow_name": "example_wait", "pattern": "0 * * * *"},
         name=STRING,
         workflow_name=STRING,
         workflow_id=STRING,

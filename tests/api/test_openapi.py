@@ -54,16 +54,56 @@ def test_every_reference_resolves(document: dict[str, Any]) -> None:
         assert found.removeprefix("#/components/schemas/") in schemas, found
 
 
-def _refs(node: Any) -> Iterator[str]:
+def test_every_link_names_an_operation_and_its_path_parameters(document: dict[str, Any]) -> None:
+    links = [link for link in _refs(document, "operationRef")]
+    assert len(links) >= 10
+    for link in _links(document):
+        path, method = link["operationRef"].removeprefix("#/paths/").rsplit("/", 1)
+        path = path.replace("~1", "/").replace("~0", "~")
+        assert method in document["paths"][path], link
+        assert set(link["parameters"]) == set(re.findall(r"{(\w+)}", path)), link
+
+
+def test_the_documents_examples_work(api: Api, document: dict[str, Any]) -> None:
+    """The examples a tool starts from: every one is accepted, in the document's order."""
+    created = []
+    for path, item in document["paths"].items():
+        operation = item.get("post")
+        if operation is None or "{" in path or "requestBody" not in operation:
+            continue
+        content = operation["requestBody"]["content"]
+        if "text/plain" in content:
+            answer = api.post_yaml(content["text/plain"]["example"], path=path)
+        else:
+            name = content["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+            answer = api.post_json(path, document["components"]["schemas"][name]["example"])
+        assert answer.status_code in (200, 201), f"POST {path}: {answer.text}"
+        created.append(path)
+    assert len(created) == 10
+
+
+def _links(node: Any) -> Iterator[dict[str, Any]]:
     if isinstance(node, dict):
         for key, value in node.items():
-            if key == "$ref":
-                yield value
+            if key == "links":
+                yield from value.values()
             else:
-                yield from _refs(value)
+                yield from _links(value)
     elif isinstance(node, list):
         for value in node:
-            yield from _refs(value)
+            yield from _links(value)
+
+
+def _refs(node: Any, name: str = "$ref") -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == name:
+                yield value
+            else:
+                yield from _refs(value, name)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value, name)
 
 
 class Checker:
