@@ -14,7 +14,7 @@ from typing import Any
 from mistral_core import __version__
 from mistral_core.api import querying as q
 from mistral_core.api.media import MAX_INTEGER
-from mistral_core.api.openapi_schemas import BODIES, RECORDS, Schema, ref
+from mistral_core.api.openapi_schemas import BODIES, RECORDS, SCOPE, Schema, ref
 from mistral_core.api.resources import (
     action_executions,
     actions,
@@ -57,9 +57,9 @@ def _json_body(name: str) -> Schema:
     return {"required": True, "content": {"application/json": {"schema": ref(name)}}}
 
 
-def _yaml_body(example: str) -> Schema:
+def _yaml_body(example: str, required: bool = True) -> Schema:
     schema = {"type": "string", "description": "a YAML document"}
-    return {"required": True, "content": {"text/plain": {"schema": schema, "example": example}}}
+    return {"required": required, "content": {"text/plain": {"schema": schema, "example": example}}}
 
 
 def _links(operation: Schema, status: int, target: str, methods: str, **parameters: str) -> Schema:
@@ -80,6 +80,10 @@ def _links(operation: Schema, status: int, target: str, methods: str, **paramete
 YAML_BODY = _yaml_body(WORKFLOW_EXAMPLE)
 ACTION_BODY = _yaml_body(ACTION_EXAMPLE)
 WORKBOOK_BODY = _yaml_body(WORKBOOK_EXAMPLE)
+#: What a validate endpoint checks: no body is a document that is not valid (200, valid false).
+VALIDATED_WORKFLOW, VALIDATED_ACTION, VALIDATED_WORKBOOK = (
+    _yaml_body(example, required=False) for example in (WORKFLOW_EXAMPLE, ACTION_EXAMPLE, WORKBOOK_EXAMPLE)
+)
 
 
 def _answer(status: int, schema: str | None, description: str) -> dict[str, Any]:
@@ -140,11 +144,13 @@ def _path(*names: str) -> list[Schema]:
 
 
 _NAMESPACE = _param("namespace", "query", {"type": "string"})
-_UPLOAD = [_NAMESPACE, _param("scope", "query", {"type": "string", "enum": ["private", "public"]})]
+_UPLOAD = [_NAMESPACE, _param("scope", "query", SCOPE)]
+#: A flag of the sub-execution trees: a boolean, or empty for false (what the CLI sends).
+_TREE_FLAG: Schema = {"anyOf": [{"type": "boolean"}, {"type": "string", "maxLength": 0}]}
 _TREE = [
-    _param("errors_only", "query", {"type": "boolean"}, "follow only tasks in ERROR"),
+    _param("errors_only", "query", _TREE_FLAG, "follow only tasks in ERROR"),
     _param("max_depth", "query", {"type": "integer", "maximum": MAX_INTEGER, "minimum": -MAX_INTEGER}),
-    _param("include_output", "query", {"type": "boolean"}),
+    _param("include_output", "query", _TREE_FLAG),
 ]
 
 
@@ -171,7 +177,7 @@ def _definition_paths() -> dict[str, Schema]:
             "put": _op("Update the workflows of a document", 200, "WrittenWorkflows", _UPLOAD, YAML_BODY),
         },
         "/v2/workflows/validate": {
-            "post": _op("Validate a workflow document", 200, "Validation", None, YAML_BODY),
+            "post": _op("Validate a workflow document", 200, "Validation", None, VALIDATED_WORKFLOW),
         },
         "/v2/workflows/{identifier}": {
             "get": _op("One workflow, by id or name", 200, "Workflow", [*wf_id, _NAMESPACE]),
@@ -189,7 +195,7 @@ def _definition_paths() -> dict[str, Schema]:
             "put": _op("Update the ad-hoc actions of a YAML document", 200, "Actions", _UPLOAD, ACTION_BODY),
         },
         "/v2/actions/validate": {
-            "post": _op("Validate an ad-hoc action document", 200, "Validation", None, ACTION_BODY),
+            "post": _op("Validate an ad-hoc action document", 200, "Validation", None, VALIDATED_ACTION),
         },
         "/v2/actions/{name}": {
             "get": _op("One action", 200, "Action", [*name, _NAMESPACE]),
@@ -212,7 +218,7 @@ def _definition_paths() -> dict[str, Schema]:
             "put": _op("Update a workbook from a YAML document", 200, "Workbook", _UPLOAD, WORKBOOK_BODY),
         },
         "/v2/workbooks/validate": {
-            "post": _op("Validate a workbook document", 200, "Validation", None, WORKBOOK_BODY),
+            "post": _op("Validate a workbook document", 200, "Validation", None, VALIDATED_WORKBOOK),
         },
         "/v2/workbooks/{name}": {
             "get": _op("One workbook", 200, "Workbook", [*name, _NAMESPACE]),

@@ -29,6 +29,7 @@ COUNT: Schema = {"type": "integer", "minimum": 1, "maximum": MAX_INTEGER}
 OBJECT_OR_TEXT: Schema = {
     "oneOf": [{"type": "object"}, {"type": "string", "description": "a JSON object, as text"}],
 }
+SCOPE: Schema = {"type": "string", "enum": ["private", "public", ""], "description": "empty: private"}
 
 
 def ref(name: str) -> Schema:
@@ -52,8 +53,12 @@ def page(key: str, item: str) -> Schema:
 
 
 def body(required: list[str], example: Schema, **properties: Schema) -> Schema:
-    """A JSON request body: an object with these fields (others are ignored), and an example."""
-    schema: Schema = {"type": "object", "properties": properties, "example": example}
+    """A JSON request body: an object with these fields (others are ignored), and an example.
+
+    A field not ``required`` may be null: the API takes null as "not given".
+    """
+    fields = {name: schema if name in required else _nullable(schema) for name, schema in properties.items()}
+    schema: Schema = {"type": "object", "properties": fields, "example": example}
     if required:
         schema["required"] = required
     return schema
@@ -213,6 +218,19 @@ RECORDS: dict[str, Schema] = {
     "Environments": page("environments", "Environment"),
 }
 
+
+def _nullable(schema: Schema) -> Schema:
+    if "oneOf" in schema:  # OpenAPI 3.0 takes nullable only beside a type: the object may be null
+        first, *others = schema["oneOf"]
+        return {**schema, "oneOf": [_nullable(first), *others]}
+    if "type" not in schema:
+        return schema
+    nullable = {**schema, "nullable": True}
+    if "enum" in schema:  # an enum lists its null too
+        nullable["enum"] = [*schema["enum"], None]
+    return nullable
+
+
 SETTABLE_EXECUTION_STATES = ["RUNNING", "PAUSED", "SUCCESS", "ERROR", "CANCELLED"]
 
 BODIES: dict[str, Schema] = {
@@ -264,7 +282,7 @@ BODIES: dict[str, Schema] = {
         name=STRING,
         description=STRING,
         variables=OBJECT_OR_TEXT,
-        scope={"type": "string", "enum": ["private", "public"]},
+        scope=SCOPE,
     ),
     "CronTriggerCreate": body(
         ["name"],

@@ -14,7 +14,7 @@ import falcon
 from mistral_core.api import querying as q
 from mistral_core.api import serializers as ser
 from mistral_core.api.context import ApiContext
-from mistral_core.api.media import parse_json, read_json_object, write_json
+from mistral_core.api.media import optional_string, parse_json, read_json_object, write_json
 from mistral_core.api.resources.common import page_document
 from mistral_core.errors import InputError
 from mistral_core.model import ActionExecution, State
@@ -125,7 +125,7 @@ class ActionExecutionCollection:
             _json_object(body, "input"),
             save_result=_flag(params, "save_result"),
             run_sync=params.get("run_sync") if isinstance(params.get("run_sync"), bool) else None,
-            description=str(body.get("description") or ""),
+            description=optional_string(body, "description") or "",
         )
         write_json(resp, ser.ACTION_EXECUTION.render(action_ex), falcon.HTTP_201)
 
