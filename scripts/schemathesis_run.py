@@ -128,7 +128,8 @@ def run(database_url: str, max_examples: int, seed: int) -> bool:
             try:
                 _wait_ready(base, server)
                 st = [str(BIN / "st"), "run", f"{base}/v2/openapi.json", "--checks", CHECKS]
-                options = ["--max-examples", str(max_examples), "--seed", str(seed), "--workers", "2"]
+                # One worker: with two, a race inside hypothesis sometimes stops the run (an "error").
+                options = ["--max-examples", str(max_examples), "--seed", str(seed), "--workers", "1"]
                 junit = Path(directory) / "junit.xml"
                 report = ["--report", "junit", "--report-junit-path", str(junit)]
                 found = _fuzz([*st, *options, *report], env, junit)

@@ -127,7 +127,12 @@ def list_parameters(listing: q.Listing) -> list[Schema]:
     """The query parameters of a list endpoint: paging, ``fields``, its flags and its filters."""
     text: Schema = {"type": "string"}
     parameters = [
-        _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_INTEGER}, "page size"),
+        _param(
+            "limit",
+            "query",
+            _or_empty({"type": "integer", "minimum": 1, "maximum": MAX_INTEGER}),
+            "page size",
+        ),
         _param("marker", "query", text, "the id of the last item of the previous page"),
         _param("sort_keys", "query", text, f"comma list of: {', '.join(listing.columns)}"),
         _param("sort_dirs", "query", text, "comma list of asc, desc"),
@@ -145,11 +150,19 @@ def _path(*names: str) -> list[Schema]:
 
 _NAMESPACE = _param("namespace", "query", {"type": "string"})
 _UPLOAD = [_NAMESPACE, _param("scope", "query", SCOPE)]
-#: A flag of the sub-execution trees: a boolean, or empty for false (what the CLI sends).
-_TREE_FLAG: Schema = {"anyOf": [{"type": "boolean"}, {"type": "string", "maxLength": 0}]}
+
+
+def _or_empty(schema: Schema) -> Schema:
+    """A query parameter that may also be empty, which means its default (the CLI sends ``a=``)."""
+    return {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
+
+
+_TREE_FLAG = _or_empty({"type": "boolean"})
 _TREE = [
     _param("errors_only", "query", _TREE_FLAG, "follow only tasks in ERROR"),
-    _param("max_depth", "query", {"type": "integer", "maximum": MAX_INTEGER, "minimum": -MAX_INTEGER}),
+    _param(
+        "max_depth", "query", _or_empty({"type": "integer", "maximum": MAX_INTEGER, "minimum": -MAX_INTEGER})
+    ),
     _param("include_output", "query", _TREE_FLAG),
 ]
 
