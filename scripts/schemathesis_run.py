@@ -151,7 +151,8 @@ def run(database_url: str, max_examples: int, seed: int) -> bool:
 
 def _fuzz(command: list[str], env: dict[str, str], junit: Path) -> str:
     """Run schemathesis: ``nothing`` found, ``failures`` (findings), or ``errors only``."""
-    done = subprocess.run(command, env=env, check=False, timeout=ST_TIMEOUT)
+    # In the report's directory: schemathesis keeps a cache (.schemathesis/) where it runs.
+    done = subprocess.run(command, env=env, check=False, timeout=ST_TIMEOUT, cwd=junit.parent)
     if done.returncode == 0:
         return "nothing"
     try:
