@@ -8,6 +8,7 @@ from typing import Any
 
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.api.app import create_app
+from mistral_core.api.browsers import allowed_host_names
 from mistral_core.config import Settings
 from mistral_core.engine.limits import Limits
 from mistral_core.executor import Executor
@@ -87,5 +88,11 @@ def build_service(
             settings.database_url.split(":", 1)[0],
         )
     scheduler.start()
-    app = create_app(engine, public_url=settings.base_url, max_body_bytes=settings.max_body_bytes)
+    app = create_app(
+        engine,
+        public_url=settings.base_url,
+        max_body_bytes=settings.max_body_bytes,
+        allowed_hosts=allowed_host_names(settings.host, settings.base_url, settings.allowed_hosts),
+        allowed_origins=settings.allowed_origins,
+    )
     return Service(settings, app, engine, transport, scheduler, store)

@@ -54,6 +54,14 @@ class Settings:
             its write lock, so this bounds how long one workflow can hold up every other.
         expression_max_size: characters (of JSON text, about) one evaluation of expressions may
             build, its result and each value on the way; past it the task fails.
+        allowed_hosts: the ``Host`` names the API answers to (any port); others get 421, against
+            DNS rebinding. Empty (default): on a loopback ``host``, localhost, 127.0.0.1 and [::1]
+            plus the host of ``public_url``; on any other address, every name. ``*``: every name.
+        allowed_origins: the browser origins (``https://ui.example:8443``) allowed to POST, PUT,
+            PATCH or DELETE besides the service's own (``public_url``'s); a browser's cross-site
+            write from any other gets 403, against CSRF. ``*``: every origin. Requests without
+            ``Origin`` (the CLI, curl, services pushing results) are not concerned.
+        The two lists are TOML lists, or comma-separated strings (in the environment).
     """
 
     host: str = "127.0.0.1"
@@ -72,6 +80,8 @@ class Settings:
     subworkflow_depth_limit: int = 50
     expression_timeout: float = 2.0
     expression_max_size: int = 4 * 1024 * 1024
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
 
     @property
     def base_url(self) -> str:
@@ -151,6 +161,8 @@ def _coerce(name: str, value: Any) -> Any:
         if word in _TRUE or word in _FALSE:
             return word in _TRUE
         raise InputError(f"setting {name} must be true or false, not {value!r}")
+    if kind == "tuple[str, ...]":
+        return _names(name, value)
     if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
         try:
             return int(value)
@@ -165,3 +177,11 @@ def _coerce(name: str, value: Any) -> Any:
             raise InputError(f"setting {name} must be a finite number, not {value!r}")
         return number
     return value
+
+
+def _names(name: str, value: Any) -> tuple[str, ...]:
+    """A list setting: a list of strings (TOML) or a comma-separated string (environment)."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
+        raise InputError(f"setting {name} must be a list of strings, not {value!r}")
+    return tuple(item.strip() for item in items if item.strip())

@@ -39,19 +39,41 @@ class TimerSink(Protocol):
 
 
 class CronTab:
-    """Crontab arithmetic with croniter (the engine's CronSchedule port)."""
+    """Crontab arithmetic with croniter (the engine's CronSchedule port).
+
+    A pattern must fire: one that matches no date (``0 0 31 2 *``) is refused when the
+    trigger is created. croniter looks at most :attr:`LOOK_AHEAD_YEARS` ahead for the next
+    firing; the rarest pattern that fires, February 29, waits 8 years across 2100.
+    """
+
+    LOOK_AHEAD_YEARS = 10
 
     def validate(self, pattern: str) -> None:
-        """Raise InputError if ``pattern`` is not a valid 5-field crontab."""
+        """Raise InputError if ``pattern`` is not a valid 5-field crontab that fires."""
         if len(pattern.split()) != 5 or not croniter.croniter.is_valid(pattern):
             raise InputError(
-                f"Invalid cron pattern '{pattern}': expected 5 fields (minute hour "
+                f"Invalid cron pattern '{pattern[:60]}': expected 5 fields (minute hour "
                 "day-of-month month day-of-week), e.g. '*/5 * * * *'"
             )
+        self.next_after(pattern, dt.datetime.now(dt.UTC).replace(tzinfo=None))
 
     def next_after(self, pattern: str, after: dt.datetime) -> dt.datetime:
-        """The first time strictly after ``after`` that ``pattern`` matches."""
-        nxt: dt.datetime = croniter.croniter(pattern, after).get_next(dt.datetime)
+        """The first time strictly after ``after`` that ``pattern`` matches.
+
+        Raises:
+            InputError: the pattern never fires (no date within :attr:`LOOK_AHEAD_YEARS`), or
+                croniter cannot read it.
+        """
+        try:
+            schedule = croniter.croniter(pattern, after, max_years_between_matches=self.LOOK_AHEAD_YEARS)
+            nxt: dt.datetime = schedule.get_next(dt.datetime)
+        except croniter.CroniterBadDateError:
+            raise InputError(
+                f"Invalid cron pattern '{pattern[:60]}': it never fires (no date matches it "
+                f"within {self.LOOK_AHEAD_YEARS} years)"
+            ) from None
+        except (croniter.CroniterError, ValueError, OverflowError) as exc:
+            raise InputError(f"Invalid cron pattern '{pattern[:60]}': {exc}") from None
         return nxt
 
 

@@ -5,7 +5,8 @@ Each gunicorn worker builds its own service (engine, executors, scheduler) when 
 imports this module. A service that cannot be built (a database schema older than the
 code without ``MISTRAL_CORE_UPGRADE``, say) stops gunicorn with its one-line reason.
 Without ``MISTRAL_CORE_PUBLIC_URL``, the public URL (callback URLs, links) is taken
-from the address gunicorn binds, not from the default port.
+from the address gunicorn binds, not from the default port; the
+setting ``host`` is always that address (it decides whether ``Host`` names are checked).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from mistral_core.config import Settings
 from mistral_core.errors import MistralError
 
 
-def _gunicorn_public_url() -> str | None:
-    """``http://host:port`` of the first address gunicorn was told to bind, if it can be read."""
+def _gunicorn_bind() -> tuple[str, str] | None:
+    """``(host, port)`` of the first address gunicorn was told to bind, if it can be read."""
     try:
         from gunicorn.config import Config
 
@@ -36,17 +37,21 @@ def _gunicorn_public_url() -> str | None:
     host, _, port = str(binds[0]).rpartition(":")
     if not host or host.startswith("unix") or not port.isdigit():
         return None
-    host = "127.0.0.1" if host in ("0.0.0.0", "") else host.strip("[]")
-    return f"http://{host}:{port}"
+    return host.strip("[]"), port
 
 
 def _settings() -> Settings:
     settings = Settings.load()
-    if not settings.public_url and "gunicorn" in sys.argv[0]:
-        learned = _gunicorn_public_url()
-        if learned:
-            return Settings.load({"public_url": learned})
-    return settings
+    bind = _gunicorn_bind() if "gunicorn" in sys.argv[0] else None
+    if bind is None:
+        return settings
+    host, port = bind
+    # The address gunicorn listens on decides whether Host names are checked (api/browsers.py).
+    learned: dict[str, str] = {"host": host}
+    if not settings.public_url:
+        public = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        learned["public_url"] = f"http://{f'[{public}]' if ':' in public else public}:{port}"
+    return Settings.load(learned)
 
 
 _SETTINGS = _settings()

@@ -12,7 +12,7 @@ class ApiContext:
     """The collaborators and settings of the API, built once by ``create_app``.
 
     Attributes:
-        engine: the engine facade (writes) and its store (reads).
+        engine: the engine's services (writes) and its store (reads).
         public_url: the API's public base URL, without a trailing slash
             (``http://127.0.0.1:8989``); links are built from it.
         max_body_bytes: the largest request body accepted (413 past it).

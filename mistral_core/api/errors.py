@@ -20,6 +20,7 @@ from typing import Any
 
 import falcon
 
+from mistral_core.api.browsers import CrossSiteRequestError, MisdirectedRequestError
 from mistral_core.errors import (
     ActionError,
     ConflictError,
@@ -39,8 +40,10 @@ STATUS_OF: dict[type[MistralError], int] = {
     LanguageError: 400,
     InputError: 400,
     ActionError: 400,
+    CrossSiteRequestError: 403,
     NotFoundError: 404,
     ConflictError: 409,
+    MisdirectedRequestError: 421,
     StoreError: 500,
     TransientStoreError: 503,
 }
@@ -51,7 +54,7 @@ RETRY_AFTER_S = "1"
 #: The faultstring of a 500 that we did not foresee.
 INTERNAL_ERROR_MESSAGE = "Internal server error: the request could not be completed; see the server log"
 
-_STATUS_LINE = {code: falcon.code_to_http_status(code) for code in (400, 404, 409, 413, 500, 503)}
+_STATUS_LINE = {code: falcon.code_to_http_status(code) for code in (400, 403, 404, 409, 413, 421, 500, 503)}
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
@@ -65,8 +68,10 @@ def status_of(exc: MistralError) -> int:
 
 
 def fault_body(status: int, message: str) -> str:
-    """Mistral's error document for ``status`` with ``message`` as the faultstring."""
+    """Mistral's error document for ``status`` with ``message`` as the faultstring, on one line."""
     code = "Client" if status < 500 else "Server"
+    if "\n" in message or "\r" in message:  # a library's message (PyYAML's) may span lines
+        message = " ".join(line.strip() for line in message.splitlines() if line.strip())
     return _encode({"faultcode": code, "faultstring": message, "debuginfo": None})
 
 

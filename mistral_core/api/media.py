@@ -4,11 +4,20 @@ Bodies are read once, bounded by the app's ``max_body_bytes`` (413 past it), and
 parsed with the stdlib ``json`` module; responses are encoded compactly by one
 encoder built at import time. Every problem with a body is an
 :class:`~mistral_core.errors.InputError` (400) whose message names the field.
+
+JSON is parsed strictly, so that whatever is accepted can be stored and served
+again as JSON on every backend: the text must be UTF-8; ``NaN``, ``Infinity``,
+``-Infinity`` and numbers too large for a float are refused (Python's ``json``
+takes them, no other JSON reader does); so are strings holding a NUL (PostgreSQL
+cannot store it in text) or a lone surrogate (no UTF-8 encoding exists for it),
+wherever they are, keys included.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +26,12 @@ import falcon
 from mistral_core.errors import InputError
 
 NOT_JSON = "Request is not in valid JSON format"
+
+#: The largest integer a count field takes: what an integer column holds on every backend.
+MAX_INTEGER = 2**31 - 1
+#: Characters no string we store may hold: NUL and the UTF-16 surrogates (lone ones: a decoded
+#: string holds a pair as one character).
+UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -80,11 +95,72 @@ def read_json_object(req: falcon.Request, max_bytes: int) -> dict[str, Any]:
 
 
 def parse_json(text: str | bytes, error: str) -> Any:
-    """``json.loads(text)``, raising ``InputError(error)`` for anything that is not JSON."""
+    """``json.loads(text)``, strictly (see the module's docstring).
+
+    Raises:
+        InputError: ``error`` for anything that is not JSON; a message naming the problem
+            for text that is not UTF-8, a number JSON has not, or a string that cannot be stored.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")  # strict: json.loads would let encoded surrogates through
+        except UnicodeDecodeError:
+            raise InputError(f"{error}: the text is not UTF-8") from None
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError):
         raise InputError(error) from None
+    if "\\u" in text:  # only an escape makes a NUL or a surrogate: raw ones are refused above
+        _check_strings(value)
+    return value
+
+
+def unstorable(text: str) -> str | None:
+    """What makes ``text`` unstorable (``"a NUL character"``, ``"a lone surrogate"``), or ``None``."""
+    found = UNSTORABLE.search(text)
+    if found is None:
+        return None
+    return "a NUL character" if found.group() == "\x00" else "a lone surrogate (not a character)"
+
+
+def _refuse_constant(name: str) -> Any:
+    raise InputError(f"Invalid JSON: {name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise InputError(f"Invalid JSON: the number {text[:40]} is too large")
+    return value
+
+
+def _check_strings(value: Any) -> None:
+    """Refuse a string (value or key) anywhere in ``value`` that holds what no store takes."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:  # a loop rather than recursion: nesting depth is the sender's
+        where, item = stack.pop()
+        if isinstance(item, str):
+            _check_string(where, item)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                inner = f"{where}.{key}" if where else key
+                _check_string(inner, key)
+                stack.append((inner, child))
+        elif isinstance(item, list):
+            stack.extend((f"{where}[{i}]", child) for i, child in enumerate(item))
+
+
+def _check_string(where: str, text: str) -> None:
+    problem = unstorable(text)
+    if problem is not None:
+        place = f"field '{_printable(where)}'" if where else "the body"
+        raise InputError(f"Invalid input for {place}: a string holds {problem}")
+
+
+def _printable(text: str, limit: int = 80) -> str:
+    """``text`` made safe for a one-line message: unstorable characters escaped, cut at ``limit``."""
+    shown = UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def json_type(value: Any) -> str:
@@ -157,12 +233,17 @@ def optional_integer(body: Mapping[str, Any], name: str) -> int | None:
     """``body[name]`` as a JSON integer, or ``None`` when absent or null.
 
     Raises:
-        InputError: present but not an integer (booleans and fractions are refused).
+        InputError: present but not an integer (booleans and fractions are refused), or beyond
+            :data:`MAX_INTEGER` either way.
     """
     value = body.get(name)
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    raise InputError(f"Invalid input for field '{name}': expected an integer, got {json_type(value)}")
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InputError(f"Invalid input for field '{name}': expected an integer, got {json_type(value)}")
+    if abs(value) > MAX_INTEGER:
+        raise InputError(f"Invalid input for field '{name}': {value} is too large (at most {MAX_INTEGER})")
+    return value
 
 
 def optional_object(body: Mapping[str, Any], name: str) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from mistral_core.api.media import MAX_INTEGER
 from mistral_core.errors import InputError
 from mistral_core.model import Filter, Query, State
 from mistral_core.model.query import OPERATORS
@@ -63,11 +64,15 @@ def boolean(value: str) -> bool:
 
 
 def integer(value: str) -> int:
-    """An integer column (``remaining_executions``)."""
+    """An integer column (``remaining_executions``): at most :data:`~mistral_core.api.media.MAX_INTEGER`
+    either way, what an integer column holds on every backend."""
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
-        raise ValueError(f"'{value}' is not an integer") from None
+        raise ValueError(f"'{value[:40]}' is not an integer") from None
+    if abs(number) > MAX_INTEGER:
+        raise ValueError(f"{value[:40]} is too large (at most {MAX_INTEGER})")
+    return number
 
 
 def tag_list(value: str) -> list[str]:
@@ -79,10 +84,10 @@ def timestamp(value: str) -> dt.datetime:
     """A time column: ``YYYY-MM-DD HH:MM:SS`` (or any ISO 8601 form), UTC."""
     try:
         parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"'{value}' is not a time; use YYYY-MM-DD HH:MM:SS") from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+        if parsed.tzinfo is not None:  # in UTC, year 1 at +01:00 is before year 1: OverflowError
+            parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        raise ValueError(f"'{value[:40]}' is not a time; use YYYY-MM-DD HH:MM:SS (UTC)") from None
     return parsed
 
 
@@ -238,12 +243,14 @@ def _csv(value: str | None) -> list[str]:
 
 
 def _limit(value: str | None) -> int:
+    """A page size: beyond :data:`MAX_LIMIT` it is clamped (as Mistral does), unless it is not even a
+    count (more than :data:`~mistral_core.api.media.MAX_INTEGER`): then 400."""
     if value is None or value == "":
         return MAX_LIMIT
     try:
-        limit = int(value)
-    except ValueError:
-        raise InputError(f"Invalid value for parameter limit: '{value}' is not an integer") from None
+        limit = integer(value)
+    except ValueError as exc:
+        raise InputError(f"Invalid value for parameter limit: {exc}") from None
     if limit <= 0:
         raise InputError("Limit must be positive. (parameter limit)")
     return min(limit, MAX_LIMIT)

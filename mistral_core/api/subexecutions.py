@@ -150,6 +150,6 @@ def _depth(params: Mapping[str, str | list[str]]) -> int:
     if not value:
         return -1
     try:
-        return int(value)
-    except ValueError:
-        raise InputError(f"Invalid value for parameter max_depth: '{value}' is not an integer") from None
+        return q.integer(value)
+    except ValueError as exc:
+        raise InputError(f"Invalid value for parameter max_depth: {exc}") from None

@@ -163,8 +163,9 @@ class _BoundedLoader(yaml.SafeLoader):
 
 def _compose(text: str) -> tuple[yaml.Node | None, Any]:
     """The root node and the data of ``text``; raises LanguageError."""
-    loader = _BoundedLoader(text)
+    loader: _BoundedLoader | None = None
     try:
+        loader = _BoundedLoader(text)  # its reader refuses characters YAML does not allow (a NUL)
         node = loader.get_single_node()
         data = None if node is None else loader.construct_document(node)
     except _Refused as refused:
@@ -178,7 +179,8 @@ def _compose(text: str) -> tuple[yaml.Node | None, Any]:
     except (ValueError, TypeError, OverflowError) as exc:  # a constructor refusing a scalar (!!int abc)
         raise LanguageError(f"Definition could not be parsed: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return node, data
 
 

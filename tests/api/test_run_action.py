@@ -47,6 +47,9 @@ def test_bad_requests_are_refused_and_store_nothing(api: Api) -> None:
         ({"name": "std.echo", "input": "[1]"}, 400, "'input' must be a JSON object"),
         ({"name": "std.async_noop", "params": {"run_sync": True}}, 400, "asynchronous"),
         ({"name": "std.echo", "input": {"output": 1}, "params": {"save_result": "yes"}}, 400, "save_result"),
+        ({"name": "std.echo", "input": {"output": 1}, "description": {"a": 1}}, 400, "'description'"),
+        ({"name": "std.echo", "input": {"output": 1}, "description": {}}, 400, "'description'"),
+        ({"name": "std.echo", "input": {"output": 1}, "description": 0}, 400, "'description'"),
     ]
     for body, status, words in cases:
         result = api.post_json("/v2/action_executions", body)

@@ -403,13 +403,21 @@ class ServerProcess(Process):
         log_path: where the server's output goes.
         port: the port (default: a free one).
         options: more command-line options of ``serve``.
+        database_url: another database than the SQLite file (``postgresql://...``).
     """
 
     def __init__(
-        self, database: Path | str, log_path: Path, port: int | None = None, options: Sequence[str] = ()
+        self,
+        database: Path | str,
+        log_path: Path,
+        port: int | None = None,
+        options: Sequence[str] = (),
+        database_url: str | None = None,
     ) -> None:
         self.port = port or free_port()
-        self.database_url = database if isinstance(database, str) else f"sqlite:///{database}"
+        self.database_url = database_url or (
+            database if isinstance(database, str) else f"sqlite:///{database}"
+        )
         command = [str(BIN_DIR / "mistral-core"), "serve", "--host", HOST, "--port", str(self.port), *options]
         super().__init__("mistral-core serve", [*command, "--database-url", self.database_url], log_path)
         self.api = Api(self.base_url)
@@ -476,11 +484,12 @@ class ProcessGroup:
         port: int | None = None,
         wait: bool = True,
         options: Sequence[str] = (),
+        database_url: str | None = None,
     ) -> ServerProcess:
         """Start ``mistral-core serve`` (default: on a new SQLite file; a str is a database URL); with
         ``wait``, until it answers."""
         database = database or self.directory / "mistral-core.db"
-        server = ServerProcess(database, self._log("server"), port, options)
+        server = ServerProcess(database, self._log("server"), port, options, database_url)
         self.processes.append(server)
         return server.wait_ready() if wait else server
 

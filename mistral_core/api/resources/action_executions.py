@@ -6,7 +6,6 @@ The push is ``PUT /v2/action_executions/<id>``; ``POST`` and the seed's spelling
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +14,7 @@ import falcon
 from mistral_core.api import querying as q
 from mistral_core.api import serializers as ser
 from mistral_core.api.context import ApiContext
-from mistral_core.api.media import read_json_object, write_json
+from mistral_core.api.media import optional_string, parse_json, read_json_object, write_json
 from mistral_core.api.resources.common import page_document
 from mistral_core.errors import InputError
 from mistral_core.model import ActionExecution, State
@@ -74,10 +73,7 @@ def _json_object(body: Mapping[str, Any], name: str) -> dict[str, Any]:
     if value is None or value == "":
         return {}
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise InputError(f"'{name}' must be a JSON object") from None
+        value = parse_json(value, f"'{name}' must be a JSON object")
     if not isinstance(value, dict):
         raise InputError(f"'{name}' must be a JSON object, not {type(value).__name__}")
     return value
@@ -93,8 +89,8 @@ def _flag(params: Mapping[str, Any], name: str) -> bool:
 def _output(value: Any) -> Any:
     if isinstance(value, str) and value.lstrip().startswith("{"):
         try:
-            parsed = json.loads(value)
-        except (ValueError, RecursionError):
+            parsed = parse_json(value, "not JSON")
+        except InputError:  # not a JSON object we could store: the string itself is the output
             return value
         if isinstance(parsed, dict):
             return parsed
@@ -129,7 +125,7 @@ class ActionExecutionCollection:
             _json_object(body, "input"),
             save_result=_flag(params, "save_result"),
             run_sync=params.get("run_sync") if isinstance(params.get("run_sync"), bool) else None,
-            description=str(body.get("description") or ""),
+            description=optional_string(body, "description") or "",
         )
         write_json(resp, ser.ACTION_EXECUTION.render(action_ex), falcon.HTTP_201)
 

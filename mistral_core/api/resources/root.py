@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import falcon
 
+from mistral_core.api.context import ApiContext
 from mistral_core.api.media import write_json
 
 
 class Versions:
     """``GET /``: the API versions, with links built from the public URL."""
 
-    def __init__(self, public_url: str) -> None:
+    def __init__(self, ctx: ApiContext) -> None:
         self._document = {
             "versions": [
                 {
                     "id": "v2.0",
                     "status": "CURRENT",
-                    "links": [{"href": f"{public_url}/v2", "target": "v2", "rel": "self"}],
+                    "links": [{"href": ctx.url("/v2"), "target": "v2", "rel": "self"}],
                 }
             ]
         }
@@ -29,8 +30,8 @@ class Versions:
 class V2Root:
     """``GET /v2`` and ``GET /v2/``: ``{"uri": "<public_url>/v2"}``."""
 
-    def __init__(self, public_url: str) -> None:
-        self._document = {"uri": f"{public_url}/v2"}
+    def __init__(self, ctx: ApiContext) -> None:
+        self._document = {"uri": ctx.url("/v2")}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """The v2 root document."""

@@ -9,7 +9,8 @@ import socket
 from typing import Any
 
 import pytest
-from mistral_http_actions import HTTPAction
+import urllib3
+from mistral_http_actions import HTTPAction, egress
 from mistral_http_actions.egress import DENIED_CIDRS_ENV
 
 from mistral_core import ActionContext, ActionError, Result
@@ -223,6 +224,42 @@ def test_link_local_metadata_is_denied_by_default() -> None:
 def test_ipv4_mapped_ipv6_does_not_bypass_the_deny_list() -> None:
     with pytest.raises(ActionError, match="refused by the egress policy"):
         call(url="http://[::ffff:169.254.169.254]/")
+
+
+METADATA_URLS = {
+    "AWS, GCP, Azure, OpenStack, DigitalOcean": "http://169.254.169.254/latest/meta-data/",
+    "AWS ECS task metadata": "http://169.254.170.2/v2/metadata",
+    "AWS IPv6": "http://[fd00:ec2::254]/latest/meta-data/",
+    "GCP IPv6": "http://[fd20:ce::254]/computeMetadata/v1/",
+    "Alibaba": "http://100.100.100.200/latest/meta-data/",
+    "Azure wireserver": "http://168.63.129.16/machine?comp=goalstate",
+    "Oracle legacy": "http://192.0.0.192/latest/",
+    "OpenStack IPv6": "http://[fe80::a9fe:a9fe]/openstack/",
+    "Tencent": "http://169.254.0.23/meta-data/",
+    "IPv4-mapped Alibaba": "http://[::ffff:100.100.100.200]/",
+    "IPv4-mapped Azure": "http://[::ffff:168.63.129.16]/",
+    "IPv4-mapped Oracle": "http://[::ffff:192.0.0.192]/",
+    "NAT64 AWS": "http://[64:ff9b::a9fe:a9fe]/",
+    "NAT64 Alibaba": "http://[64:ff9b::100.100.100.200]/",
+    "6to4 AWS": "http://[2002:a9fe:a9fe::1]/",
+    "decimal spelling": "http://2852039166/",
+    "hexadecimal spelling": "http://0xa9fea9fe/",
+    "short spelling": "http://169.254.43518/",
+}
+
+
+@pytest.mark.parametrize("url", list(METADATA_URLS.values()), ids=list(METADATA_URLS))
+def test_every_cloud_metadata_address_is_denied_by_default(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(DENIED_CIDRS_ENV, raising=False)
+    parsed = urllib3.util.parse_url(url)
+    # The policy itself, so that nothing is ever sent to these addresses, even were it wrong.
+    with pytest.raises(ActionError, match=r"refused by the egress policy: \S+ is in the denied range"):
+        egress.check_url(url, parsed.scheme, parsed.host, parsed.port)
+
+
+def test_the_default_deny_list_says_what_each_range_is() -> None:
+    assert egress.DEFAULT_DENIED_CIDRS.split(",") == [cidr for cidr, _ in egress.DEFAULT_DENIED]
+    assert all(what for _, what in egress.DEFAULT_DENIED)
 
 
 def test_loopback_is_allowed_by_default(http_server: Server) -> None:

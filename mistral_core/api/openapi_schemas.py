@@ -1,0 +1,300 @@
+"""The ``components`` of the OpenAPI document: what each resource looks like on the wire, and
+what each request body may hold. Hand-written data, kept true to ``api/serializers.py`` by the
+schema checks of the schemathesis run and by the API tests.
+
+Records list every field they may show and require only ``id``: ``fields=`` narrows a list's
+items to any subset. Fields Mistral types as JSON (``input``, ``output``, ``params`` ...) are
+JSON documents encoded as *strings*, as Mistral sends them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mistral_core.api.media import MAX_INTEGER
+from mistral_core.model import State
+from mistral_core.model.states import PUTTABLE_ACTION_STATES
+
+Schema = dict[str, Any]
+
+STRING: Schema = {"type": "string"}
+NULLABLE_STRING: Schema = {"type": "string", "nullable": True}
+TIME: Schema = {"type": "string", "nullable": True, "description": "YYYY-MM-DD HH:MM:SS (UTC)"}
+JSON_TEXT: Schema = {"type": "string", "description": "a JSON document, as text"}
+TAGS: Schema = {"type": "array", "items": STRING, "nullable": True}
+STATE: Schema = {"type": "string", "enum": [state.value for state in State]}
+BOOLEAN: Schema = {"type": "boolean"}
+COUNT: Schema = {"type": "integer", "minimum": 1, "maximum": MAX_INTEGER}
+#: A free JSON object, or a string holding one (what the CLI sends).
+OBJECT_OR_TEXT: Schema = {
+    "oneOf": [{"type": "object"}, {"type": "string", "description": "a JSON object, as text"}],
+}
+SCOPE: Schema = {"type": "string", "enum": ["private", "public", ""], "description": "empty: private"}
+
+
+def ref(name: str) -> Schema:
+    """A reference to the schema ``name`` of the components."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def record(**properties: Schema) -> Schema:
+    """A resource's document: these fields and no others, only ``id`` required."""
+    return {"type": "object", "required": ["id"], "additionalProperties": False, "properties": properties}
+
+
+def page(key: str, item: str) -> Schema:
+    """A list: ``{key: [items]}`` and, when the page is full, ``next`` (the URL of the next page)."""
+    return {
+        "type": "object",
+        "required": [key],
+        "additionalProperties": False,
+        "properties": {"next": STRING, key: {"type": "array", "items": ref(item)}},
+    }
+
+
+def body(required: list[str], example: Schema, **properties: Schema) -> Schema:
+    """A JSON request body: an object with these fields (others are ignored), and an example.
+
+    A field not ``required`` may be null: the API takes null as "not given".
+    """
+    fields = {name: schema if name in required else _nullable(schema) for name, schema in properties.items()}
+    schema: Schema = {"type": "object", "properties": fields, "example": example}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+_DEFINITION = {
+    "namespace": STRING,
+    "definition": STRING,
+    "tags": TAGS,
+    "scope": STRING,
+    "project_id": NULLABLE_STRING,
+    "created_at": TIME,
+    "updated_at": TIME,
+}
+_WORKFLOW = {
+    "id": STRING,
+    "name": STRING,
+    "input": {"type": "string", "description": 'the declared input, as Mistral lists it: a, b="1"'},
+    "interface": JSON_TEXT,
+    "checksum": STRING,
+    **_DEFINITION,
+}
+_EXECUTION = {
+    "id": STRING,
+    "workflow_id": STRING,
+    "workflow_name": STRING,
+    "workflow_namespace": STRING,
+    "description": STRING,
+    "tags": TAGS,
+    "params": JSON_TEXT,
+    "task_execution_id": NULLABLE_STRING,
+    "root_execution_id": NULLABLE_STRING,
+    "state": STATE,
+    "state_info": NULLABLE_STRING,
+    "input": JSON_TEXT,
+    "output": JSON_TEXT,
+    "created_at": TIME,
+    "updated_at": TIME,
+    "project_id": NULLABLE_STRING,
+    "published_global": JSON_TEXT,
+}
+_TASK = {
+    "id": STRING,
+    "name": STRING,
+    "type": STRING,
+    "workflow_name": STRING,
+    "workflow_namespace": STRING,
+    "workflow_id": STRING,
+    "workflow_execution_id": STRING,
+    "tags": TAGS,
+    "state": STATE,
+    "state_info": NULLABLE_STRING,
+    "project_id": NULLABLE_STRING,
+    "runtime_context": JSON_TEXT,
+    "result": JSON_TEXT,
+    "published": JSON_TEXT,
+    "processed": BOOLEAN,
+    "created_at": TIME,
+    "updated_at": TIME,
+    "started_at": TIME,
+    "finished_at": TIME,
+}
+_ACTION_EXECUTION = {
+    "id": STRING,
+    "workflow_name": NULLABLE_STRING,
+    "workflow_namespace": NULLABLE_STRING,
+    "task_name": NULLABLE_STRING,
+    "task_execution_id": NULLABLE_STRING,
+    "state": STATE,
+    "state_info": NULLABLE_STRING,
+    "tags": TAGS,
+    "name": STRING,
+    "description": NULLABLE_STRING,
+    "project_id": NULLABLE_STRING,
+    "accepted": BOOLEAN,
+    "input": JSON_TEXT,
+    "output": {**JSON_TEXT, "nullable": True},
+    "created_at": TIME,
+    "updated_at": TIME,
+}
+_ACTION = {
+    "id": STRING,
+    "name": STRING,
+    "is_system": BOOLEAN,
+    "input": {"type": "string", "description": "the parameters, as Mistral lists them: a, b=1"},
+    "description": NULLABLE_STRING,
+    "is_sync": {"type": "boolean", "nullable": True},
+    **{**_DEFINITION, "definition": NULLABLE_STRING},
+}
+_WORKBOOK = {"id": STRING, "name": STRING, **_DEFINITION}
+_CRON_TRIGGER = {
+    "id": STRING,
+    "name": STRING,
+    "workflow_name": STRING,
+    "workflow_id": STRING,
+    "workflow_input": JSON_TEXT,
+    "workflow_params": JSON_TEXT,
+    "pattern": NULLABLE_STRING,
+    "first_execution_time": TIME,
+    "next_execution_time": TIME,
+    "remaining_executions": {"type": "integer", "nullable": True},
+    "scope": STRING,
+    "project_id": NULLABLE_STRING,
+    "created_at": TIME,
+    "updated_at": TIME,
+}
+_ENVIRONMENT = {
+    "id": STRING,
+    "name": STRING,
+    "description": NULLABLE_STRING,
+    "variables": JSON_TEXT,
+    "scope": STRING,
+    "project_id": NULLABLE_STRING,
+    "created_at": TIME,
+    "updated_at": TIME,
+}
+
+RECORDS: dict[str, Schema] = {
+    "Fault": {
+        "type": "object",
+        "required": ["faultcode", "faultstring"],
+        "properties": {
+            "faultcode": {"type": "string", "enum": ["Client", "Server"]},
+            "faultstring": {"type": "string", "description": "one line"},
+            "debuginfo": NULLABLE_STRING,
+        },
+    },
+    "Versions": {
+        "type": "object",
+        "required": ["versions"],
+        "properties": {"versions": {"type": "array", "items": {"type": "object"}}},
+    },
+    "V2Root": {"type": "object", "required": ["uri"], "properties": {"uri": STRING}},
+    "OpenApi": {"type": "object", "required": ["openapi", "paths"]},
+    "Validation": {
+        "type": "object",
+        "required": ["valid"],
+        "properties": {"valid": BOOLEAN, "error": STRING},
+    },
+    "Workflow": record(**_WORKFLOW),
+    "WrittenWorkflow": record(**{**_WORKFLOW, "interface": {"type": "object"}}),
+    "Execution": record(**_EXECUTION),
+    "Task": record(**_TASK),
+    "ActionExecution": record(**_ACTION_EXECUTION),
+    "Action": record(**_ACTION),
+    "Workbook": record(**_WORKBOOK),
+    "CronTrigger": record(**_CRON_TRIGGER),
+    "Environment": record(**_ENVIRONMENT),
+    "Workflows": page("workflows", "Workflow"),
+    "WrittenWorkflows": page("workflows", "WrittenWorkflow"),
+    "Executions": page("executions", "Execution"),
+    "Tasks": page("tasks", "Task"),
+    "ActionExecutions": page("action_executions", "ActionExecution"),
+    "Actions": page("actions", "Action"),
+    "Workbooks": page("workbooks", "Workbook"),
+    "CronTriggers": page("cron_triggers", "CronTrigger"),
+    "Environments": page("environments", "Environment"),
+}
+
+
+def _nullable(schema: Schema) -> Schema:
+    if "oneOf" in schema:  # OpenAPI 3.0 takes nullable only beside a type: the object may be null
+        first, *others = schema["oneOf"]
+        return {**schema, "oneOf": [_nullable(first), *others]}
+    if "type" not in schema:
+        return schema
+    nullable = {**schema, "nullable": True}
+    if "enum" in schema:  # an enum lists its null too
+        nullable["enum"] = [*schema["enum"], None]
+    return nullable
+
+
+SETTABLE_EXECUTION_STATES = ["RUNNING", "PAUSED", "SUCCESS", "ERROR", "CANCELLED"]
+
+BODIES: dict[str, Schema] = {
+    "ExecutionStart": body(
+        [],
+        {"workflow_name": "example_wait", "input": {"x": 2}, "description": "an example"},
+        workflow_name=STRING,
+        workflow_id=STRING,
+        workflow_namespace=STRING,
+        description=STRING,
+        id={"type": "string", "description": "the id to give the execution (optional)"},
+        input=OBJECT_OR_TEXT,
+        params=OBJECT_OR_TEXT,
+    ),
+    "ExecutionUpdate": body(
+        [],
+        {"state": "PAUSED"},
+        state={"type": "string", "enum": SETTABLE_EXECUTION_STATES},
+        state_info=STRING,
+        description=STRING,
+        params=OBJECT_OR_TEXT,
+    ),
+    "TaskUpdate": body(
+        ["state"],
+        {"state": "RUNNING", "reset": True},
+        state={"type": "string", "enum": ["RUNNING", "SKIPPED"]},
+        reset=BOOLEAN,
+        env=OBJECT_OR_TEXT,
+        name=STRING,
+        workflow_name=STRING,
+    ),
+    "ActionResult": body(
+        ["state"],
+        {"state": "SUCCESS", "output": {"answer": 42}},
+        state={"type": "string", "enum": [state.value for state in PUTTABLE_ACTION_STATES]},
+        output={"description": "any JSON value; a string holding a JSON object is taken as that object"},
+    ),
+    "RunAction": body(
+        ["name"],
+        {"name": "std.echo", "input": {"output": "hello"}},
+        name=STRING,
+        input=OBJECT_OR_TEXT,
+        params=OBJECT_OR_TEXT,
+        description=STRING,
+    ),
+    "EnvironmentWrite": body(
+        ["name"],
+        {"name": "example_env", "variables": {"a": 1}},
+        name=STRING,
+        description=STRING,
+        variables=OBJECT_OR_TEXT,
+        scope=SCOPE,
+    ),
+    "CronTriggerCreate": body(
+        ["name"],
+        {"name": "example_cron", "workflow_name": "example_wait", "pattern": "0 * * * *"},
+        name=STRING,
+        workflow_name=STRING,
+        workflow_id=STRING,
+        workflow_namespace=STRING,
+        workflow_input=OBJECT_OR_TEXT,
+        workflow_params=OBJECT_OR_TEXT,
+        pattern={"type": "string", "description": "5 crontab fields: minute hour day month weekday"},
+        first_execution_time={"type": "string", "description": "YYYY-MM-DD HH:MM (UTC)"},
+        remaining_executions={**COUNT, "nullable": True},
+    ),
+}
