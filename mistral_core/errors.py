@@ -16,6 +16,8 @@ The tree::
     │   ├── DuplicateError       a name that already exists
     │   └── StateConflictError   an invalid state transition (current state named)
     ├── ActionError              an action cannot be found, built or run
+    ├── Unauthenticated          no valid credential (401)
+    ├── Forbidden                the credential may not do this (403)
     └── StoreError               the database failed (not the client's fault)
         └── TransientStoreError  the database refused the transaction for now (deadlock): retry
             └── StoreUnavailable the database cannot be reached or written now (connection lost,
@@ -104,6 +106,14 @@ class StateConflictError(ConflictError):
 
 class ActionError(MistralError):
     """An action cannot be found, built (bad input) or run."""
+
+
+class Unauthenticated(MistralError):
+    """The request carries no credential, or one that is not valid (unknown, expired, revoked)."""
+
+
+class Forbidden(MistralError):
+    """The request's identity may not do what it asks (its role, its project, its action)."""
 
 
 class StoreError(MistralError):

@@ -6,7 +6,8 @@ through an :class:`~mistral_core.api.context.ApiContext`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import falcon
 
@@ -15,6 +16,8 @@ from mistral_core.api.browsers import BrowserGuard, allowed_origin_set
 from mistral_core.api.context import ApiContext
 from mistral_core.api.routes import ROUTES
 from mistral_core.api.urltext import UrlTextCheck
+from mistral_core.auth.identity import Authenticator
+from mistral_core.auth.middleware import AuthMiddleware
 from mistral_core.services.engine import Engine
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
@@ -27,6 +30,7 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     allowed_hosts: frozenset[str] | None = None,
     allowed_origins: Iterable[str] = (),
+    authenticators: Sequence[Authenticator] = (),
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """Build the REST API v2 application.
 
@@ -37,6 +41,8 @@ def create_app(
         allowed_hosts: the ``Host`` names served (see :func:`~mistral_core.api.browsers.allowed_host_names`);
             ``None``: any.
         allowed_origins: browser origins allowed to write besides ``public_url``'s; ``*``: any.
+        authenticators: turn secrets into identities; none: authentication is off (every request
+            is an admin of the default project).
 
     Returns:
         A WSGI application.
@@ -49,7 +55,10 @@ def create_app(
     ctx = ApiContext(engine=engine, public_url=public_url.rstrip("/"), max_body_bytes=max_body_bytes)
     # No media handlers are used (see api/media.py), and CORS is off: both cost per request.
     guard = BrowserGuard(allowed_hosts, allowed_origin_set(ctx.public_url, allowed_origins))
-    app = falcon.App[falcon.Request, falcon.Response](cors_enable=False, middleware=[guard, UrlTextCheck()])
+    middleware: list[Any] = [guard, UrlTextCheck()]
+    if authenticators:
+        middleware.append(AuthMiddleware(authenticators))
+    app = falcon.App[falcon.Request, falcon.Response](cors_enable=False, middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True  # /v2/ and /v2, /v2/actions/<name>/ (the CLI)
     errors.install(app)
     _add_routes(app, ctx)

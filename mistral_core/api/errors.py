@@ -24,12 +24,14 @@ from mistral_core.api.browsers import CrossSiteRequestError, MisdirectedRequestE
 from mistral_core.errors import (
     ActionError,
     ConflictError,
+    Forbidden,
     InputError,
     LanguageError,
     MistralError,
     NotFoundError,
     StoreError,
     TransientStoreError,
+    Unauthenticated,
 )
 
 LOG = logging.getLogger(__name__)
@@ -42,6 +44,8 @@ STATUS_OF: dict[type[MistralError], int] = {
     ActionError: 400,
     CrossSiteRequestError: 403,
     NotFoundError: 404,
+    Unauthenticated: 401,
+    Forbidden: 403,
     ConflictError: 409,
     MisdirectedRequestError: 421,
     StoreError: 500,
@@ -54,7 +58,9 @@ RETRY_AFTER_S = "1"
 #: The faultstring of a 500 that we did not foresee.
 INTERNAL_ERROR_MESSAGE = "Internal server error: the request could not be completed; see the server log"
 
-_STATUS_LINE = {code: falcon.code_to_http_status(code) for code in (400, 403, 404, 409, 413, 421, 500, 503)}
+_STATUS_LINE = {
+    code: falcon.code_to_http_status(code) for code in (400, 401, 403, 404, 409, 413, 421, 500, 503)
+}
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
@@ -86,6 +92,8 @@ def handle_mistral_error(
 ) -> None:
     """Error handler for :class:`MistralError`: status from the table, message from the error."""
     status = status_of(exc)
+    if status == 401:
+        resp.set_header("WWW-Authenticate", 'Bearer realm="mistral-core"')
     if status == 503:  # the database refused or is unavailable for now: nothing was written
         LOG.warning("%s %s: %s", req.method, req.path, exc)
         resp.set_header("Retry-After", RETRY_AFTER_S)

@@ -1,0 +1,86 @@
+"""The Falcon middleware of authentication: the only contact of :mod:`mistral_core.auth` with the API.
+
+A request carries its secret in one of three headers: ``X-Auth-Token`` (what
+python-mistralclient sends), ``Authorization: Bearer <secret>``, or ``Mistral-Callback-Token``
+(what ``std.mistral_http`` sends the third party). The first authenticator that knows the secret
+gives the identity; the policy decides whether it may call the endpoint. The identity is left in
+``req.context.identity`` for the resources (what a project sees, who pushed a result).
+
+Without authentication (``auth`` setting empty) the middleware is not installed and every
+request is :data:`~mistral_core.auth.identity.NOBODY`, an admin of the default project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import falcon
+
+from mistral_core.auth import policy
+from mistral_core.auth.identity import NOBODY, Authenticator, Identity
+from mistral_core.errors import Unauthenticated
+
+#: The headers a secret may come in, most common first.
+SECRET_HEADERS = ("X-AUTH-TOKEN", "MISTRAL-CALLBACK-TOKEN")
+#: The longest secret accepted (a JWT of a generous provider fits; more is not worth reading).
+MAX_SECRET_CHARS = 16_384
+
+
+def identity_of(req: falcon.Request) -> Identity:
+    """Who ``req`` comes from (:data:`NOBODY` when authentication is off)."""
+    found: Identity = getattr(req.context, "identity", NOBODY)
+    return found
+
+
+class AuthMiddleware:
+    """Authenticates every request but the public ones, and authorizes it by the policy.
+
+    Args:
+        authenticators: asked in order; the first that knows the secret decides.
+    """
+
+    def __init__(self, authenticators: Sequence[Authenticator]) -> None:
+        self._authenticators = tuple(authenticators)
+
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: Any
+    ) -> None:
+        """After routing (the endpoint is known): 401 without a valid secret, 403 beyond its rights.
+
+        Raises:
+            Unauthenticated: no secret, or one no authenticator accepts.
+            Forbidden: the identity may not call this endpoint.
+        """
+        template = req.uri_template
+        if resource is None or template is None or policy.is_public(template, req.method):
+            return
+        identity = self._authenticate(_secret(req))
+        policy.authorize(identity, template, req.method, params)
+        req.context.identity = identity
+
+    def _authenticate(self, secret: str) -> Identity:
+        for authenticator in self._authenticators:
+            identity = authenticator.authenticate(secret)
+            if identity is not None:
+                return identity
+        raise Unauthenticated("The credential is not valid (unknown, expired or revoked)")
+
+
+def _secret(req: falcon.Request) -> str:
+    """The secret the request carries.
+
+    Raises:
+        Unauthenticated: none, or one that cannot be a secret.
+    """
+    secret = req.get_header("X-AUTH-TOKEN") or req.get_header("MISTRAL-CALLBACK-TOKEN")
+    if not secret:
+        scheme, _, value = (req.get_header("AUTHORIZATION") or "").partition(" ")
+        secret = value.strip() if scheme.lower() == "bearer" else ""
+    if not secret:
+        raise Unauthenticated(
+            "Authentication required: send a key or token as X-Auth-Token or Authorization: Bearer"
+        )
+    if len(secret) > MAX_SECRET_CHARS or not secret.isascii():
+        raise Unauthenticated("The credential is not valid (unknown, expired or revoked)")
+    return secret.strip()

@@ -1,0 +1,123 @@
+"""The role each endpoint of the API needs, and what a per-action callback credential may do.
+
+:data:`REQUIRED` names every ``(route, method)`` of the API explicitly (a test walks the route
+table and fails on one it does not name, so a new route cannot be forgotten). ``None`` means
+public: only ``GET /`` and ``GET /v2`` (what clients read to find the API).
+
+* reader: reads only (``GET``, and the ``validate`` calls, which change nothing);
+* operator: also starts, controls and completes executions and actions; creates cron triggers;
+* admin: everything, definitions (workflows, actions, workbooks, environments) and keys included.
+
+A callback credential (one async action execution's) may only read that action execution and
+push its result: :data:`CALLBACK_ROUTES`, with the route's ``action_ex_id`` its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mistral_core.auth.identity import Identity, Role
+from mistral_core.errors import Forbidden
+
+R, OP, A = Role.READER, Role.OPERATOR, Role.ADMIN
+
+#: (URI template, method) -> the least role that may call it (None: public).
+REQUIRED: dict[tuple[str, str], Role | None] = {
+    ("/", "GET"): None,
+    ("/v2", "GET"): None,
+    ("/v2/openapi.json", "GET"): R,
+    ("/v2/workflows", "GET"): R,
+    ("/v2/workflows", "POST"): A,
+    ("/v2/workflows", "PUT"): A,
+    ("/v2/workflows/validate", "POST"): R,
+    ("/v2/workflows/{identifier}", "GET"): R,
+    ("/v2/workflows/{identifier}", "DELETE"): A,
+    ("/v2/executions", "GET"): R,
+    ("/v2/executions", "POST"): OP,
+    ("/v2/executions/{ex_id}", "GET"): R,
+    ("/v2/executions/{ex_id}", "PUT"): OP,
+    ("/v2/executions/{ex_id}", "DELETE"): OP,
+    ("/v2/executions/{ex_id}/tasks", "GET"): R,
+    ("/v2/executions/{ex_id}/executions", "GET"): R,
+    ("/v2/tasks", "GET"): R,
+    ("/v2/tasks/{task_id}", "GET"): R,
+    ("/v2/tasks/{task_id}", "PUT"): OP,
+    ("/v2/tasks/{task_id}/action_executions", "GET"): R,
+    ("/v2/tasks/{task_id}/workflow_executions", "GET"): R,
+    ("/v2/tasks/{task_id}/executions", "GET"): R,
+    ("/v2/action_executions", "GET"): R,
+    ("/v2/action_executions", "POST"): OP,
+    ("/v2/action_executions/{action_ex_id}", "GET"): R,
+    ("/v2/action_executions/{action_ex_id}", "PUT"): OP,
+    ("/v2/action_executions/{action_ex_id}", "POST"): OP,
+    ("/v2/action-executions/{action_ex_id}", "GET"): R,
+    ("/v2/action-executions/{action_ex_id}", "PUT"): OP,
+    ("/v2/action-executions/{action_ex_id}", "POST"): OP,
+    ("/v2/actions", "GET"): R,
+    ("/v2/actions", "POST"): A,
+    ("/v2/actions", "PUT"): A,
+    ("/v2/actions/validate", "POST"): R,
+    ("/v2/actions/{name}", "GET"): R,
+    ("/v2/actions/{name}", "PUT"): A,
+    ("/v2/actions/{name}", "DELETE"): A,
+    ("/v2/actions/{name}/{namespace}", "GET"): R,
+    ("/v2/actions/{name}/{namespace}", "DELETE"): A,
+    ("/v2/workbooks", "GET"): R,
+    ("/v2/workbooks", "POST"): A,
+    ("/v2/workbooks", "PUT"): A,
+    ("/v2/workbooks/validate", "POST"): R,
+    ("/v2/workbooks/{name}", "GET"): R,
+    ("/v2/workbooks/{name}", "DELETE"): A,
+    ("/v2/cron_triggers", "GET"): R,
+    ("/v2/cron_triggers", "POST"): OP,
+    ("/v2/cron_triggers/{identifier}", "GET"): R,
+    ("/v2/cron_triggers/{identifier}", "DELETE"): OP,
+    ("/v2/environments", "GET"): R,
+    ("/v2/environments", "POST"): A,
+    ("/v2/environments", "PUT"): A,
+    ("/v2/environments/{name}", "GET"): R,
+    ("/v2/environments/{name}", "DELETE"): A,
+}
+
+#: What a callback credential may call, for its own action execution (the ``action_ex_id``).
+CALLBACK_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("/v2/action_executions/{action_ex_id}", "GET"),
+        ("/v2/action_executions/{action_ex_id}", "PUT"),
+        ("/v2/action_executions/{action_ex_id}", "POST"),
+        ("/v2/action-executions/{action_ex_id}", "GET"),
+        ("/v2/action-executions/{action_ex_id}", "PUT"),
+        ("/v2/action-executions/{action_ex_id}", "POST"),
+    }
+)
+
+
+def is_public(template: str, method: str) -> bool:
+    """Whether the endpoint answers without a credential."""
+    return (template, method) in REQUIRED and REQUIRED[(template, method)] is None
+
+
+def authorize(identity: Identity, template: str, method: str, params: Mapping[str, Any]) -> None:
+    """Let ``identity`` call the endpoint, or refuse.
+
+    Raises:
+        Forbidden: beyond the identity's role; a callback credential used for anything but its own
+            action execution; an endpoint the policy does not name (refused, never allowed).
+    """
+    key = (template, method)
+    if identity.is_callback:
+        if key not in CALLBACK_ROUTES or params.get("action_ex_id") != identity.action_execution_id:
+            raise Forbidden(
+                "This callback token is only for reading and completing action execution "
+                f"{identity.action_execution_id}"
+            )
+        return
+    if key not in REQUIRED:
+        raise Forbidden(f"{method} {template} is not open to anyone")
+    needed = REQUIRED[key]
+    if needed is not None and identity.role < needed:
+        raise Forbidden(
+            f"{method} {template} needs the role {needed.name.lower()}; "
+            f"{identity.name} is {identity.role.name.lower()}"
+        )
