@@ -65,7 +65,13 @@ def build_service(
     limits = Limits(settings.field_size_limit, settings.with_items_limit, settings.subworkflow_depth_limit)
     evaluator = Evaluator(ExpressionLimits(settings.expression_timeout, settings.expression_max_size))
     engine = Engine(
-        store, registry, hooks=hooks or HookManager(), cron=CronTab(), evaluator=evaluator, limits=limits
+        store,
+        registry,
+        hooks=hooks or HookManager(),
+        cron=CronTab(),
+        evaluator=evaluator,
+        limits=limits,
+        max_extend_by=settings.max_extend_by,
     )
     transport = LocalTransport(
         Executor(registry, settings.base_url),

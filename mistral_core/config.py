@@ -49,6 +49,8 @@ class Settings:
             (or the request) fails with a message naming this setting.
         with_items_limit: the most items of one with-items task.
         subworkflow_depth_limit: the deepest nesting of sub-workflows.
+        max_extend_by: the most seconds one heartbeat may move its task's deadline by
+            (``extend_by``).
         expression_timeout: seconds one evaluation of expressions (a task's publish, input, a
             guard...) may run; past it the task fails. Expressions run while the engine holds
             its write lock, so this bounds how long one workflow can hold up every other.
@@ -78,6 +80,7 @@ class Settings:
     field_size_limit: int = 1_048_576
     with_items_limit: int = 100_000
     subworkflow_depth_limit: int = 50
+    max_extend_by: float = 7 * 24 * 3600.0
     expression_timeout: float = 2.0
     expression_max_size: int = 4 * 1024 * 1024
     allowed_hosts: tuple[str, ...] = ()
@@ -118,7 +121,7 @@ class Settings:
         for name in ("field_size_limit", "with_items_limit", "subworkflow_depth_limit"):
             if getattr(self, name) < 1:
                 raise InputError(f"setting {name} must be at least 1, not {getattr(self, name)}")
-        for name in ("expression_timeout", "expression_max_size"):
+        for name in ("expression_timeout", "expression_max_size", "max_extend_by"):
             if not getattr(self, name) > 0:
                 raise InputError(f"setting {name} must be above 0, not {getattr(self, name)!r}")
 

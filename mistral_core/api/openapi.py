@@ -327,7 +327,18 @@ def _action_execution_paths() -> dict[str, Schema]:
             "Push an action's result (as PUT)", 200, "ActionExecution", action_ex, _json_body("ActionResult")
         ),
     }
+    heartbeat = {
+        "post": _op(
+            "A RUNNING async action's third party is alive: progress, deadline extension",
+            200,
+            "ActionExecution",
+            action_ex,
+            _json_body("Heartbeat"),
+        ),
+    }
     return {
+        "/v2/action_executions/{action_ex_id}/heartbeat": heartbeat,
+        "/v2/action-executions/{action_ex_id}/heartbeat": heartbeat,
         "/v2/action_executions": {
             "get": _op(
                 "List action executions", 200, "ActionExecutions", list_parameters(action_executions.LISTING)

@@ -138,6 +138,9 @@ _ACTION_EXECUTION = {
     "output": {**JSON_TEXT, "nullable": True},
     "created_at": TIME,
     "updated_at": TIME,
+    "progress": {"type": "object", "nullable": True, "description": "what the last heartbeat said"},
+    "last_heartbeat_at": {"type": "string", "nullable": True, "description": "ISO 8601, UTC"},
+    "deadline": {"type": "string", "nullable": True, "description": "when the task's timeout ends the wait"},
 }
 _ACTION = {
     "id": STRING,
@@ -267,6 +270,19 @@ BODIES: dict[str, Schema] = {
         {"state": "SUCCESS", "output": {"answer": 42}},
         state={"type": "string", "enum": [state.value for state in PUTTABLE_ACTION_STATES]},
         output={"description": "any JSON value; a string holding a JSON object is taken as that object"},
+    ),
+    "Heartbeat": body(
+        [],
+        {"progress": {"percent": 40, "note": "copying", "details": {"files": 12}}, "extend_by": 3600},
+        progress={
+            "type": "object",
+            "properties": {
+                "percent": {"type": "number", "minimum": 0, "maximum": 100, "nullable": True},
+                "note": {"type": "string", "maxLength": 1000, "nullable": True},
+                "details": {"description": "any JSON value"},
+            },
+        },
+        extend_by={"type": "number", "exclusiveMinimum": True, "minimum": 0, "description": "seconds"},
     ),
     "RunAction": body(
         ["name"],

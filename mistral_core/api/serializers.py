@@ -154,6 +154,29 @@ def _action_output(action_ex: ActionExecution) -> str | None:
     return None if output is None else _json_text(output)
 
 
+def _action_state_info(action_ex: ActionExecution) -> str | None:
+    """A waiting async action's ``state_info`` tells its progress, last heartbeat and deadline:
+    the fields python-mistralclient's ``action-execution-get`` has no column for."""
+    if action_ex.state is not State.RUNNING or action_ex.is_sync or action_ex.state_info:
+        return action_ex.state_info
+    parts = []
+    progress = action_ex.progress or {}
+    if progress.get("percent") is not None or progress.get("note"):
+        percent = progress.get("percent")
+        done = f"{percent:g}%" if isinstance(percent, int | float) else ""
+        parts.append(" ".join(p for p in (done, str(progress.get("note") or "")) if p))
+    if action_ex.last_heartbeat_at is not None:
+        parts.append(f"last heartbeat {timestamp(action_ex.last_heartbeat_at)}")
+    if action_ex.deadline is not None:
+        parts.append(f"deadline {timestamp(action_ex.deadline)}")
+    return "waiting: " + "; ".join(parts) if parts else None
+
+
+def _iso(name: str) -> Getter[Any]:
+    get = _attr(name)
+    return lambda record: None if get(record) is None else get(record).isoformat(timespec="seconds") + "Z"
+
+
 # -- views -----------------------------------------------------------------------------
 WORKFLOW: View[WorkflowDefinition] = View(
     [
@@ -252,7 +275,7 @@ ACTION_EXECUTION: View[ActionExecution] = View(
         ("task_name", _attr("task_name")),
         ("task_execution_id", _attr("task_execution_id")),
         ("state", _state),
-        ("state_info", _attr("state_info")),
+        ("state_info", _action_state_info),
         ("tags", _tags),
         ("name", _attr("name")),
         ("description", _attr("description")),
@@ -262,9 +285,13 @@ ACTION_EXECUTION: View[ActionExecution] = View(
         ("output", _action_output),
         ("created_at", _ts("created_at")),
         ("updated_at", _ts("updated_at")),
+        ("progress", _attr("progress")),
+        ("last_heartbeat_at", _iso("last_heartbeat_at")),
+        ("deadline", _iso("deadline")),
     ]
 )
-"""An action execution as GET /v2/action_executions/<id> and PUT show it."""
+"""An action execution as GET /v2/action_executions/<id> and PUT show it (``progress``,
+``last_heartbeat_at`` and ``deadline`` are ours: the life of an async wait)."""
 
 ACTION_EXECUTION_LISTED = ACTION_EXECUTION.without("output")
 """An action execution in a list (``include_output=true`` adds ``output``)."""

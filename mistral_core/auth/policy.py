@@ -54,6 +54,8 @@ REQUIRED: dict[tuple[str, str], Role | None] = {
     ("/v2/action-executions/{action_ex_id}", "GET"): R,
     ("/v2/action-executions/{action_ex_id}", "PUT"): OP,
     ("/v2/action-executions/{action_ex_id}", "POST"): OP,
+    ("/v2/action_executions/{action_ex_id}/heartbeat", "POST"): OP,
+    ("/v2/action-executions/{action_ex_id}/heartbeat", "POST"): OP,
     ("/v2/actions", "GET"): R,
     ("/v2/actions", "POST"): A,
     ("/v2/actions", "PUT"): A,
@@ -89,6 +91,8 @@ CALLBACK_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("/v2/action-executions/{action_ex_id}", "GET"),
         ("/v2/action-executions/{action_ex_id}", "PUT"),
         ("/v2/action-executions/{action_ex_id}", "POST"),
+        ("/v2/action_executions/{action_ex_id}/heartbeat", "POST"),
+        ("/v2/action-executions/{action_ex_id}/heartbeat", "POST"),
     }
 )
 

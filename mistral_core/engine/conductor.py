@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from mistral_core.engine import reverse
+from mistral_core.engine import heartbeats, reverse
 from mistral_core.engine.catalog import Catalog
 from mistral_core.engine.ending import WorkflowEnd, to_children
 from mistral_core.engine.evaluation import TaskExpressions
@@ -39,7 +39,7 @@ from mistral_core.engine.tasks import Queue, TaskRunner
 from mistral_core.errors import ExpressionError
 from mistral_core.lang.expressions import Evaluator
 from mistral_core.lang.spec import Clause, TaskSpec, Transition
-from mistral_core.model import ActionExecution, State, TaskExecution, TaskFlags, Timer, Trigger
+from mistral_core.model import ActionExecution, CancelAction, State, TaskExecution, TaskFlags, Timer, Trigger
 
 __all__ = ["Conductor"]
 S = State
@@ -101,6 +101,8 @@ class Conductor:
         action_ex = st.change(action_ex, state=state, output={"result": result}, accepted=True, **fields)
         st.notify("mistral_action_execution_completed", "action_ex", action_ex)
         task = st.tasks.get(action_ex.task_execution_id or "")
+        if task is not None and task.runtime_context.heartbeat_timeout and not action_ex.is_sync:
+            st.cancel_timers(action_ex.id, "heartbeat")
         if task is None or task.state not in (S.RUNNING, S.PAUSED):
             return action_ex
         queue: Queue = deque()
@@ -118,6 +120,9 @@ class Conductor:
 
     def on_timer(self, st: ExecutionState, timer: Timer) -> None:
         """A durable timer of this execution fell due."""
+        if timer.kind == "heartbeat":
+            self._heartbeat_lost(st, timer)
+            return
         task = st.tasks.get(timer.target_id)
         if task is None or st.wf_ex.state not in (S.RUNNING, S.PAUSED):
             return
@@ -127,6 +132,30 @@ class Conductor:
         queue: Queue = deque()
         self._tasks.timer_fired(st, task, timer.kind, timer.payload, queue)
         self._settle(st, queue)
+
+    def on_heartbeat(
+        self,
+        st: ExecutionState,
+        action_ex: ActionExecution,
+        progress: dict[str, Any] | None,
+        extend_by: float | None,
+    ) -> ActionExecution:
+        """A RUNNING async action's third party said it is alive (see :mod:`.heartbeats`)."""
+        return heartbeats.beat(
+            st, action_ex, st.tasks[action_ex.task_execution_id or ""], progress, extend_by
+        )
+
+    def _heartbeat_lost(self, st: ExecutionState, timer: Timer) -> None:
+        """An async action's ``heartbeat-timeout`` window ended without a heartbeat: it fails."""
+        action_ex = st.actions.get(timer.target_id)
+        if action_ex is None or action_ex.state is not S.RUNNING:
+            return
+        task = st.tasks.get(action_ex.task_execution_id or "")
+        if task is not None and task.runtime_context.with_items is None:
+            st.flag(task, timed_out=True)
+        st.commands.append(CancelAction.of(action_ex))
+        message = heartbeats.lost_message(timer)
+        self.on_action_completed(st, action_ex, S.ERROR, message, message)
 
     def pause(self, st: ExecutionState, info: str | None = None) -> None:
         """Pause: no new task starts; running actions may still finish (their results are kept)."""
@@ -276,7 +305,7 @@ class Conductor:
                 reverse.start_ready(st, self._tasks, queue)
             return
         fired = self._fired_transitions(st, task, task_spec)
-        if any(key == "on-error" for _, key in fired):
+        if any(key in ("on-error", "on-timeout") for _, key in fired):
             flags = flags.set(error_handled=True)
         start_at, flags = flags.resume_at, flags.set(resume_at=0)
         for index, (transition, key) in enumerate(fired[start_at:], start=start_at):
@@ -344,7 +373,9 @@ def _clauses_for(task: TaskExecution, task_spec: TaskSpec) -> list[tuple[str, Cl
     if task.state is S.SUCCESS:
         return [("on-success", task_spec.on_success), ("on-complete", task_spec.on_complete)]
     if task.state is S.ERROR:
-        return [("on-error", task_spec.on_error), ("on-complete", task_spec.on_complete)]
+        timed_out = task.runtime_context.timed_out and task_spec.handles_timeouts
+        errors = ("on-timeout", task_spec.on_timeout) if timed_out else ("on-error", task_spec.on_error)
+        return [errors, ("on-complete", task_spec.on_complete)]
     if task.state is S.SKIPPED:
         skip = task_spec.on_skip if task_spec.on_skip.transitions else task_spec.on_success
         return [("on-skip", skip)]

@@ -21,7 +21,7 @@ from mistral_core.engine.policies import Policies
 from mistral_core.engine.state import ExecutionState
 from mistral_core.errors import ActionError, ExpressionError
 from mistral_core.lang.spec import TaskSpec
-from mistral_core.model import ActionExecution, ItemCounters, RunAction, State, TaskExecution, WaitingItem
+from mistral_core.model import ActionExecution, ItemCounters, State, TaskExecution, WaitingItem
 
 S = State
 Queue = deque[str]
@@ -119,8 +119,8 @@ class TaskHooks(Protocol):
         """Add an action execution to the view (and run it if RUNNING)."""
         ...
 
-    def command_for_task(self, st: ExecutionState, task: TaskExecution, action: ActionExecution) -> RunAction:
-        """The command that runs an action execution of the task."""
+    def dispatch(self, st: ExecutionState, task: TaskExecution, action: ActionExecution) -> None:
+        """Send a RUNNING action execution of the task to an executor (after commit)."""
         ...
 
     def attempt_done(
@@ -256,8 +256,8 @@ class ItemRunner:
         idle = [a for a in st.actions_of(task.id) if a.state is S.IDLE]
         if not idle:
             return False
-        action = st.change(min(idle, key=item_index), state=S.RUNNING)
-        st.commands.append(self._tasks.command_for_task(st, task, action))
+        action = st.change(min(idle, key=item_index), state=S.RUNNING, deadline=task.runtime_context.deadline)
+        self._tasks.dispatch(st, task, action)
         return True
 
     def rerun_failed(self, st: ExecutionState, task: TaskExecution, queue: Queue) -> None:

@@ -39,6 +39,7 @@ class Policies:
     """The evaluated policies of one task execution."""
 
     timeout: float = 0.0
+    heartbeat_timeout: float = 0.0
     wait_before: float = 0.0
     wait_after: float = 0.0
     pause_before: bool = False
@@ -57,6 +58,7 @@ def evaluate_policies(raw: Mapping[str, Any], evaluate: Evaluate) -> Policies:
         return Policies()
     return Policies(
         timeout=_seconds("timeout", raw.get("timeout"), evaluate),
+        heartbeat_timeout=_seconds("heartbeat-timeout", raw.get("heartbeat-timeout"), evaluate),
         wait_before=_seconds("wait-before", raw.get("wait-before"), evaluate),
         wait_after=_seconds("wait-after", raw.get("wait-after"), evaluate),
         pause_before=bool(evaluate(raw.get("pause-before", False))),

@@ -75,9 +75,10 @@ def drop_result(st: ExecutionState, task: TaskExecution) -> TaskExecution:
 def _clause_publish(task: TaskExecution, task_spec: TaskSpec) -> dict[str, dict[str, Any]]:
     """``publish`` of advanced clauses, by scope."""
     merged: dict[str, dict[str, Any]] = {}
+    timed_out = task.runtime_context.timed_out and task_spec.handles_timeouts
     branch = {
         S.SUCCESS: task_spec.on_success,
-        S.ERROR: task_spec.on_error,
+        S.ERROR: task_spec.on_timeout if timed_out else task_spec.on_error,
         S.SKIPPED: task_spec.on_skip,
     }.get(task.state)
     for clause in (task_spec.on_complete, branch):

@@ -154,10 +154,14 @@ class ExecutionState:
 
     def add_timer(self, kind: str, target_id: str, seconds: float, **payload: Any) -> None:
         """Schedule a durable timer ``seconds`` from now."""
+        self.add_timer_at(kind, target_id, self.now + dt.timedelta(seconds=seconds), **payload)
+
+    def add_timer_at(self, kind: str, target_id: str, due_at: dt.datetime, **payload: Any) -> None:
+        """Schedule a durable timer due at ``due_at``."""
         self.timers.append(
             Timer(
                 id=self.new_id(),
-                due_at=self.now + dt.timedelta(seconds=seconds),
+                due_at=due_at,
                 kind=kind,
                 target_id=target_id,
                 workflow_execution_id=self.wf_ex.id,

@@ -10,6 +10,7 @@ happens after a task ended is the conductor's.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import deque
 from typing import Any
 
@@ -37,7 +38,7 @@ from mistral_core.model import (
 S = State
 Queue = deque[str]
 #: The policies that may leave a timer behind.
-TIMED_POLICIES = frozenset({"timeout", "retry", "wait-before", "wait-after"})
+TIMED_POLICIES = frozenset({"timeout", "heartbeat-timeout", "retry", "wait-before", "wait-after"})
 
 
 class TaskRunner:
@@ -130,14 +131,24 @@ class TaskRunner:
         task_spec = st.spec.tasks[task.name]
         if task.started_at is None or task.state is not S.RUNNING:
             task = st.change(task, state=S.RUNNING, started_at=task.started_at or st.now)
+        deadline = st.now + dt.timedelta(seconds=policies.timeout) if policies.timeout > 0 else None
+        flags = task.runtime_context
+        if (flags.deadline, flags.heartbeat_timeout, flags.timed_out) != (
+            deadline,
+            policies.heartbeat_timeout,
+            False,
+        ):
+            task = st.flag(
+                task, deadline=deadline, heartbeat_timeout=policies.heartbeat_timeout, timed_out=False
+            )
         if task_spec.with_items:
             self.items.run(st, task, task_spec, policies, queue)
         elif task_spec.workflow:
             self._run_subworkflow(st, task, task_spec, queue)
         else:
             self._run_action(st, task, task_spec, queue)
-        if policies.timeout > 0 and st.tasks[task.id].state is S.RUNNING:
-            st.add_timer("timeout", task.id, policies.timeout, timeout=policies.timeout)
+        if deadline is not None and st.tasks[task.id].state is S.RUNNING:
+            st.add_timer_at("timeout", task.id, deadline, timeout=policies.timeout)
 
     def _run_action(self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec, queue: Queue) -> None:
         try:
@@ -203,13 +214,22 @@ class TaskRunner:
             project_id=task.project_id,
             created_at=st.now,
             updated_at=st.now,
+            deadline=task.runtime_context.deadline,
         )
 
     def start_action(self, st: ExecutionState, task: TaskExecution, action: ActionExecution) -> None:
         """Add a new action execution to the view; a RUNNING one is sent to an executor after commit."""
         st.insert(action)
         if action.state is S.RUNNING:
-            st.commands.append(self.command_for_task(st, task, action))
+            self.dispatch(st, task, action)
+
+    def dispatch(self, st: ExecutionState, task: TaskExecution, action: ActionExecution) -> None:
+        """Send a RUNNING action execution to an executor (after commit); an async one's first
+        heartbeat window (``heartbeat-timeout``) starts now."""
+        st.commands.append(self.command_for_task(st, task, action))
+        seconds = task.runtime_context.heartbeat_timeout
+        if seconds and not action.is_sync:
+            st.add_timer("heartbeat", action.id, seconds, task_id=task.id, window=seconds)
 
     @staticmethod
     def command_for(action: ActionExecution, target: str | None = None) -> RunAction:
@@ -379,7 +399,7 @@ class TaskRunner:
                 )
                 if not action_ex.is_sync and action_ex.state in (S.RUNNING, S.PAUSED):
                     st.commands.append(CancelAction.of(action_ex))
-        task = st.flag(task, with_items=None)
+        task = st.flag(task, with_items=None, timed_out=True)
         self.attempt_done(st, task, S.ERROR, None, message, queue)
 
     def resume_task(self, st: ExecutionState, task: TaskExecution, queue: Queue) -> None:

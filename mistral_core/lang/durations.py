@@ -17,7 +17,7 @@ from mistral_core.errors import LanguageError
 #: The longest duration a policy may have: ten years, in seconds.
 MAX_SECONDS = 10 * 365 * 24 * 3600
 #: The policies whose value is a duration, by their name in the language.
-DURATION_POLICIES = ("timeout", "wait-before", "wait-after")
+DURATION_POLICIES = ("timeout", "heartbeat-timeout", "wait-before", "wait-after")
 
 
 class DurationError(LanguageError):

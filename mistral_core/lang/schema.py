@@ -43,13 +43,14 @@ POLICIES: dict[str, Any] = {
     "wait-before": _EXPR_OR_NUM,
     "wait-after": _EXPR_OR_NUM,
     "timeout": _EXPR_OR_NUM,
+    "heartbeat-timeout": _EXPR_OR_NUM,
     "retry": RETRY,
     "concurrency": _EXPR_OR_INT,
     "fail-on": _ANY,
     "safe-rerun": _EXPR_OR_BOOL,
 }
 
-TRANSITIONS = ("on-success", "on-error", "on-complete", "on-skip")
+TRANSITIONS = ("on-success", "on-error", "on-complete", "on-skip", "on-timeout")
 
 TASK: dict[str, Any] = {
     "type": "object",
@@ -69,6 +70,7 @@ TASK: dict[str, Any] = {
         "target": _STR,
         "join": {"anyOf": [{"enum": ["all", "one"]}, {"type": "integer", "minimum": 1}]},
         "requires": _NAMES,
+        "output-schema": _DICT,
         **{name: CLAUSE for name in TRANSITIONS},
         **POLICIES,
     },

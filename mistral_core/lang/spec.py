@@ -15,7 +15,18 @@ from typing import Any
 from mistral_core.lang.inline import split_inline
 
 ENGINE_COMMANDS = frozenset({"fail", "succeed", "pause", "noop"})
-TRANSITION_KEYS = ("on-success", "on-error", "on-complete", "on-skip")
+TRANSITION_KEYS = ("on-success", "on-error", "on-complete", "on-skip", "on-timeout")
+#: The policies of a task (``task-defaults`` may give them too).
+POLICY_KEYS = (
+    "pause-before",
+    "wait-before",
+    "wait-after",
+    "timeout",
+    "heartbeat-timeout",
+    "retry",
+    "concurrency",
+    "fail-on",
+)
 _WITH_ITEMS = re.compile(r"^\s*([A-Za-z_]\w*)\s+in\s+(.+?)\s*$", re.DOTALL)
 _NO_VALUE = object()
 
@@ -67,6 +78,9 @@ class TaskSpec:
     on_error: Clause
     on_complete: Clause
     on_skip: Clause
+    #: Followed instead of ``on-error`` when the task failed because it timed out (``timeout``,
+    #: ``heartbeat-timeout``); without it, ``on-error`` handles timeouts.
+    on_timeout: Clause
     join: str | int | None
     with_items: tuple[tuple[str, str], ...]
     requires: tuple[str, ...]
@@ -76,6 +90,8 @@ class TaskSpec:
     safe_rerun: Any = False
     description: str = ""
     tags: tuple[str, ...] = ()
+    #: A JSON Schema a result pushed for this task's actions must match (checked before it counts).
+    output_schema: Mapping[str, Any] | None = None
 
     def clauses(self) -> Iterable[tuple[str, Clause]]:
         """The four clauses with their keys."""
@@ -83,6 +99,12 @@ class TaskSpec:
         yield "on-error", self.on_error
         yield "on-complete", self.on_complete
         yield "on-skip", self.on_skip
+        yield "on-timeout", self.on_timeout
+
+    @property
+    def handles_timeouts(self) -> bool:
+        """Whether ``on-timeout`` says anything (else ``on-error`` handles timeouts)."""
+        return bool(self.on_timeout.transitions or self.on_timeout.publish)
 
     @property
     def type(self) -> str:
@@ -202,11 +224,7 @@ def build_task(
         workflow, inline = split_inline(str(workflow_text))
     else:
         action = "std.noop"
-    policies: dict[str, Any] = {
-        k: merged[k]
-        for k in ("pause-before", "wait-before", "wait-after", "timeout", "retry", "concurrency", "fail-on")
-        if k in merged
-    }
+    policies: dict[str, Any] = {k: merged[k] for k in POLICY_KEYS if k in merged}
     clauses = {
         key: parse_clause(merged.get(key), own=name, is_default=key not in body, task_names=task_names)
         for key in TRANSITION_KEYS
@@ -224,6 +242,7 @@ def build_task(
         on_error=clauses["on-error"],
         on_complete=clauses["on-complete"],
         on_skip=clauses["on-skip"],
+        on_timeout=clauses["on-timeout"],
         join=merged.get("join"),
         with_items=parse_with_items(merged.get("with-items")),
         requires=_names(merged.get("requires")),
@@ -233,6 +252,7 @@ def build_task(
         safe_rerun=merged.get("safe-rerun", False),
         description=merged.get("description", ""),
         tags=tuple(merged.get("tags") or ()),
+        output_schema=body.get("output-schema"),
     )
 
 

@@ -241,7 +241,7 @@ def _check_reverse_task(spec: WorkflowSpec, task_name: str, doc: Document) -> No
             _fail(doc, (spec.name, "tasks", task_name, "requires"), f"unknown task '{required}'")
 
 
-_NUMERIC_POLICIES = ("timeout", "wait-before", "wait-after", "concurrency")
+_NUMERIC_POLICIES = ("timeout", "heartbeat-timeout", "wait-before", "wait-after", "concurrency")
 
 
 def _check_policy_values(name: str, body: Mapping[str, Any], base: Path, doc: Document) -> None:
@@ -261,6 +261,15 @@ def _check_policy_values(name: str, body: Mapping[str, Any], base: Path, doc: Do
     elif isinstance(retry, dict):
         for key in ("count", "delay"):
             _check_number(retry.get(key), f"retry.{key}", (*base, "retry", key), doc)
+
+
+def _check_output_schema(schema: Any, path: Path, doc: Document) -> None:
+    """``output-schema`` must be a JSON Schema (its own meta-schema says what is one)."""
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(part) for part in exc.absolute_path) or "the schema"
+        _fail(doc, path, f"not a JSON Schema: {where}: {exc.message}")
 
 
 def _check_number(value: Any, name: str, path: Path, doc: Document) -> None:
@@ -283,7 +292,10 @@ def _check_expressions(
         base: Path = (spec.name, "tasks", task_name)
         _check_policy_values(spec.name, task_body or {}, base, doc)
         for key, value in (task_body or {}).items():
-            check_value(evaluator, value, (*base, key), doc)
+            if key == "output-schema":
+                _check_output_schema(value, (*base, key), doc)
+            else:
+                check_value(evaluator, value, (*base, key), doc)
         if task_body and "with-items" in task_body:
             _check_with_items(task_body["with-items"], (*base, "with-items"), doc)
 

@@ -8,6 +8,7 @@ their defaults, under the keys 0.1.0 wrote, so that older rows read back unchang
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -100,6 +101,12 @@ class TaskFlags:
     not_reached_by: tuple[str, ...] = ()
     #: Cancelled because the workflow ended (it does not decide the outcome of a later re-run).
     ended_with_workflow: bool = False
+    #: When the task's current ``timeout`` falls due (None: no timeout); heartbeats may move it.
+    deadline: dt.datetime | None = None
+    #: The attempt failed because it timed out (``timeout``, ``heartbeat-timeout``): ``on-timeout``.
+    timed_out: bool = False
+    #: Seconds the task's async actions may go without a heartbeat (0: no ``heartbeat-timeout``).
+    heartbeat_timeout: float = 0.0
 
     def set(self, **changes: Any) -> TaskFlags:
         """A copy with these flags changed."""
@@ -126,6 +133,8 @@ class TaskFlags:
             data["retry_task_policy"] = {"retry_no": self.retry_no}
         if self.not_reached_by:
             data["not_reached_by"] = list(self.not_reached_by)
+        if self.deadline is not None:
+            data["deadline"] = self.deadline.isoformat()
         return data
 
     @classmethod
@@ -144,6 +153,7 @@ class TaskFlags:
             wait_after=WaitAfter(State(wait_after["state"]), wait_after.get("info")) if wait_after else None,
             retry_no=int((data.get("retry_task_policy") or {}).get("retry_no", 0)),
             not_reached_by=tuple(data.get("not_reached_by", ())),
+            deadline=dt.datetime.fromisoformat(data["deadline"]) if data.get("deadline") else None,
         )
 
 
@@ -157,6 +167,8 @@ _SIMPLE = (
     "wait_before_done",
     "deferred_timer",
     "ended_with_workflow",
+    "timed_out",
+    "heartbeat_timeout",
 )
 
 #: No flag set.

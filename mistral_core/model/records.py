@@ -127,6 +127,12 @@ class ActionExecution:
     updated_at: dt.datetime | None = None
     #: The engine that handed it to its executors (whose death makes another engine recover it).
     runner_id: str | None = None
+    #: What the last heartbeat said of the work: ``{"percent", "note", "details"}`` (each optional).
+    progress: dict[str, JSON] | None = None
+    #: When the third party last said it was alive (``POST .../heartbeat``).
+    last_heartbeat_at: dt.datetime | None = None
+    #: When the task's ``timeout`` ends this wait (None: no timeout); a heartbeat may move it.
+    deadline: dt.datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

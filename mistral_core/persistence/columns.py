@@ -113,9 +113,11 @@ def dumps(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
-def _json_out(text: str) -> Any:
+def _json_out(text: str | None) -> Any:
     if text == "{}":
         return {}
+    if text is None:  # a column added by an upgrade, null in the rows that were there
+        return None
     return _DECODE_JSON(text)
 
 

@@ -33,6 +33,7 @@ from mistral_core.services.action_runs import ActionRuns
 from mistral_core.services.control import Executions
 from mistral_core.services.cron import CronTriggers
 from mistral_core.services.definitions import Definitions
+from mistral_core.services.heartbeats import Heartbeats
 from mistral_core.services.intents import IntentApplier
 from mistral_core.services.launcher import Launcher
 from mistral_core.services.recovery import Recovery
@@ -59,6 +60,7 @@ class Engine:
         cron: crontab arithmetic (needed for cron triggers).
         id_factory: makes ids for new records.
         limits: what one workflow may make the engine store or start (defaults: see ``Limits``).
+        max_extend_by: the most seconds one heartbeat may move a deadline by.
 
     Attributes:
         definitions: workflows, ad-hoc actions, workbooks, environments.
@@ -68,6 +70,7 @@ class Engine:
         cron: cron triggers.
         timers: applies due timers (the scheduler's sink).
         recovery: start-up recovery, heartbeats, take-over of dead engines.
+        heartbeats: the heartbeats of async actions' third parties (progress, deadlines).
         catalog: the actions (Python and ad-hoc) as the conductor resolves them.
     """
 
@@ -83,6 +86,7 @@ class Engine:
         cron: CronSchedule | None = None,
         id_factory: Callable[[], str] = new_id,
         limits: Limits | None = None,
+        max_extend_by: float = 7 * 24 * 3600,
     ) -> None:
         evaluator = evaluator or Evaluator()
         limits = limits or Limits()
@@ -112,6 +116,7 @@ class Engine:
         self.cron = CronTriggers(self._parts, launcher, cron)
         self.recovery = Recovery(self._parts, self.results)
         self.timers = Timers(transactions, self._parts, self.cron, self.recovery)
+        self.heartbeats = Heartbeats(transactions, self._parts, max_extend_by)
 
     @property
     def engine_id(self) -> str:

@@ -62,9 +62,9 @@ class Timers:
             st = work.state(timer.workflow_execution_id)
         except NotFoundError:
             return
-        task = st.tasks.get(timer.target_id)
-        if task is not None and timer.kind == "timeout":
-            work.actions_of(st, task.id)
+        task_id = timer.payload.get("task_id") if timer.kind == "heartbeat" else timer.target_id
+        if task_id in st.tasks and timer.kind in ("timeout", "heartbeat"):
+            work.actions_of(st, task_id)
         self._parts.conductor.on_timer(st, timer)
 
 

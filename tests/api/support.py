@@ -163,6 +163,10 @@ ACTION_EX_LISTED_KEYS = {
     "input",
     "created_at",
     "updated_at",
+    # ours: the life of an async wait (heartbeats)
+    "progress",
+    "last_heartbeat_at",
+    "deadline",
 }
 ACTION_EX_KEYS = ACTION_EX_LISTED_KEYS | {"output"}
 FAULT_KEYS = {"faultcode", "faultstring", "debuginfo"}

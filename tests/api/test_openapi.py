@@ -153,7 +153,10 @@ def test_the_answers_of_a_whole_story_match_the_document(api: Api, document: dic
     _settings(api, c)
     # Every route and method was answered once with success, but the seed's spelling of the push.
     missing = {(t, m) for t, m, _ in endpoints()} - {(t, m) for t, m, _ in c.checked}
-    assert missing == {("/v2/action-executions/{action_ex_id}", m) for m in ("GET", "PUT", "POST")}
+    assert missing == {
+        *(("/v2/action-executions/{action_ex_id}", m) for m in ("GET", "PUT", "POST")),
+        ("/v2/action-executions/{action_ex_id}/heartbeat", "POST"),
+    }
 
 
 def _definitions(api: Api, c: Checker) -> None:
@@ -197,6 +200,8 @@ def _executions(api: Api, c: Checker) -> None:
     c.check(api, "GET", "/v2/action_executions", "/v2/action_executions?include_output=true")
     item = "/v2/action_executions/{action_ex_id}"
     c.check(api, "GET", item, f"/v2/action_executions/{action['id']}")
+    beat = {"progress": {"percent": 50, "note": "half"}}
+    c.check(api, "POST", f"{item}/heartbeat", f"/v2/action_executions/{action['id']}/heartbeat", beat)
     c.check(api, "PUT", item, f"/v2/action_executions/{action['id']}", {"state": "ERROR", "output": "x"})
     c.check(api, "POST", item, f"/v2/action_executions/{action['id']}", {"state": "ERROR", "output": "x"})
     c.check(api, "PUT", "/v2/tasks/{task_id}", f"/v2/tasks/{task_id}", {"state": "SKIPPED"})

@@ -14,7 +14,14 @@ import falcon
 from mistral_core.api import querying as q
 from mistral_core.api import serializers as ser
 from mistral_core.api.context import ApiContext
-from mistral_core.api.media import optional_string, parse_json, read_json_object, write_json
+from mistral_core.api.media import (
+    NOT_JSON,
+    optional_string,
+    parse_json,
+    read_body,
+    read_json_object,
+    write_json,
+)
 from mistral_core.api.resources.common import page_document
 from mistral_core.errors import InputError
 from mistral_core.model import ActionExecution, State
@@ -152,3 +159,17 @@ class ActionExecutionItem:
         write_json(resp, ser.ACTION_EXECUTION.render(action_ex))
 
     on_post = on_put
+
+
+class ActionExecutionHeartbeat:
+    """``POST /v2/action_executions/{id}/heartbeat`` (and ``/v2/action-executions/{id}/heartbeat``)."""
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self._ctx = ctx
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, action_ex_id: str) -> None:
+        """A RUNNING async action's third party is alive: progress, ``extend_by``; 200 with the action."""
+        heartbeats = self._ctx.engine.heartbeats
+        raw = read_body(req, self._ctx.max_body_bytes)
+        heartbeat = heartbeats.check(parse_json(raw, NOT_JSON) if raw.strip() else {})
+        write_json(resp, ser.ACTION_EXECUTION.render(heartbeats.beat(action_ex_id, heartbeat)))
