@@ -126,19 +126,3 @@ def test_a_second_server_on_the_same_port_refuses_to_start(processes: ProcessGro
     assert exited == "the second server exited"
     assert second.popen.returncode != 0
     assert f"cannot listen on {HOST}:{first.port}" in second.log()
-
-
-def test_serve_with_the_stdlib_http_server_completes_an_async_workflow(processes: ProcessGroup) -> None:
-    server = processes.server(options=("--http-server", "stdlib"))
-    api = server.api
-    api.create_workflows(WAIT_ONE)
-    ex_id = api.start("wait_one")["id"]
-    action_ex_id = api.wait_running_action(ex_id, "t1")["id"]
-
-    answer = api.push(action_ex_id, {"state": "SUCCESS", "output": 3}, "POST", "action-executions")
-
-    assert answer.status == 200, answer
-    assert api.wait_finished(ex_id)["state"] == "SUCCESS"
-    assert api.output(ex_id) == {"res": 3}
-    assert "(stdlib)" in server.log()
-    assert server.stop() == 0, server.log()[-3000:]
