@@ -78,9 +78,12 @@ def _parse() -> argparse.Namespace:
         help="a mistral-core command to measure (repeat to compare) [beside this Python]",
     )
     parser.add_argument("--gets", type=int, default=10_000, help="GET requests per run [10000]")
-    parser.add_argument("--puts", type=int, default=2_000, help="PUT requests per run [2000]")
+    parser.add_argument("--puts", type=int, default=1_000, help="PUT requests per run, at most 1000 [1000]")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each command [3]")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if not 1 <= args.puts <= 1000:
+        parser.error("--puts must be from 1 to 1000 (one page of the API lists them all)")
+    return args
 
 
 def _run(command: Path, gets: int, puts: int) -> dict[str, float]:

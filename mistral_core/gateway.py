@@ -32,9 +32,12 @@ _UNPREFIXED = {"CONTENT_LENGTH", "CONTENT_TYPE"}
 
 def fault(status: int, message: str) -> Answer:
     """A one-line fault in the API's shape (``faultcode``, ``faultstring``, ``debuginfo``)."""
-    body = json.dumps(
-        {"faultcode": "Client" if status < 500 else "Server", "faultstring": message, "debuginfo": None}
-    ).encode()
+    document = {
+        "faultcode": "Client" if status < 500 else "Server",
+        "faultstring": message,
+        "debuginfo": None,
+    }
+    body = json.dumps(document, separators=(",", ":")).encode()
     return status, [*_JSON, ("Connection", "close")], body
 
 

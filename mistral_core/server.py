@@ -2,7 +2,9 @@
 
 Granian's *embeddable* server (``granian.server.embed.Server``, its public API for
 running inside a program's own event loop) does HTTP in Rust threads of this process and
-calls :class:`~mistral_core.gateway.Gateway`, which serves the WSGI app. API, engine
+calls :class:`~mistral_core.gateway.Gateway`, which serves the WSGI app; the event loop is
+uvloop's (each request crosses from granian's threads to the loop, and uvloop's crossing
+costs less: measured 10-15 % more round trips/s in scenario c than asyncio's). API, engine
 thread, executor pool and scheduler share one process: kill -9 leaves nothing behind.
 
 Slow clients hold nothing of Python's: granian reads headers (closing a connection whose
@@ -19,9 +21,9 @@ import dataclasses
 import logging
 import signal
 import socket
-import sys
 from collections.abc import Callable
 
+import uvloop
 from granian.constants import HTTPModes, Interfaces
 from granian.http import HTTP1Settings
 from granian.server.embed import Server
@@ -30,10 +32,6 @@ from mistral_core.gateway import Gateway, WSGIApp
 
 LOG = logging.getLogger(__name__)
 
-#: Every thread releases the GIL on socket and SQLite calls and must win it back; with the
-#: default 5 ms switch interval a busy engine thread makes each of those waits up to 5 ms
-#: (a convoy). 0.5 ms keeps request latency low at a small cost in throughput.
-SWITCH_INTERVAL_S = 0.0005
 #: Bytes granian buffers for a request's line and headers (it answers 431 past them).
 MAX_HEADER_BYTES = 64 * 1024
 
@@ -74,7 +72,10 @@ def serve(app: WSGIApp, host: str, port: int, limits: Limits, on_stop: Callable[
     Raises:
         SystemExit: status 1 when the HTTP server stopped without being asked.
     """
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    # Python's switch interval is left at its default (5 ms): 0.1.0 lowered it to 0.5 ms for its
+    # request threads; here each request already hops between granian's thread and the event
+    # loop's, and forcing GIL switches ten times as often cost ~10 % more CPU for no lower
+    # latency (measured with benchmarks/run.py, scenarios a and c).
     gateway = Gateway(app, limits.max_body_bytes, limits.timeout, limits.threads)
     server = Server(
         gateway,
@@ -92,7 +93,8 @@ def serve(app: WSGIApp, host: str, port: int, limits: Limits, on_stop: Callable[
     LOG.info("mistral-core listening on http://%s:%d (granian)", host, port)
     asked: list[int] = []
     try:
-        asyncio.run(_run(server, asked))
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(_run(server, asked))
     finally:
         on_stop()
         LOG.info("stopped")

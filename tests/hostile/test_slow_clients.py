@@ -9,6 +9,7 @@ plus a margin.
 
 from __future__ import annotations
 
+import json
 import socket
 import statistics
 import time
@@ -98,9 +99,13 @@ def test_stalled_half_requests_do_not_delay_other_clients(processes: ProcessGrou
 
 
 def _raw(port: int, head: bytes) -> bytes:
+    """Send ``head`` and nothing more; everything the server answers until it closes the connection."""
+    answer = b""
     with socket.create_connection((HOST, port), timeout=LIVENESS_S) as sock:
         sock.sendall(head)
-        return sock.recv(200)
+        while chunk := sock.recv(4096):
+            answer += chunk
+    return answer
 
 
 def test_too_many_or_too_large_headers_get_431(processes: ProcessGroup) -> None:
@@ -113,3 +118,35 @@ def test_too_many_or_too_large_headers_get_431(processes: ProcessGroup) -> None:
         assert answer.startswith(b"HTTP/1.1 431 "), answer
 
     assert request("GET", f"{server.base_url}/v2").status == 200
+
+
+def test_a_huge_content_length_gets_413_without_waiting_for_the_body(processes: ProcessGroup) -> None:
+    server = processes.server()
+    head = (
+        b"POST /v2/executions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 10000000000\r\n\r\n{"
+    )
+
+    answer = _raw(server.port, head)  # nothing more is sent: the server must not wait for it
+
+    assert answer.startswith(b"HTTP/1.1 413 "), answer
+    assert b"too large" in answer
+
+
+def test_a_body_that_stops_coming_gets_a_one_line_408(processes: ProcessGroup, tmp_path: Path) -> None:
+    (tmp_path / "mistral-core.toml").write_text("http_timeout = 1\n")
+    server = processes.server()
+    head = (
+        b"PUT /v2/action_executions/00000000-0000-4000-8000-000000000000 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+    )
+
+    answer = _raw(server.port, head)
+
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    fault = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    assert fault == {
+        "faultcode": "Client",
+        "faultstring": "Request body not received within 1 s",
+        "debuginfo": None,
+    }
