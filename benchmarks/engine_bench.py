@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Scenarios a and e of ../shared/benchmarks.md on the engine alone: no HTTP, no polling.
+"""Scenarios a and e of the team's benchmark plan (benchmarks/README.md) on the engine alone.
+
+No HTTP, no polling.
 
     .venv/bin/python benchmarks/engine_bench.py
     .venv/bin/python benchmarks/engine_bench.py --stores sqlite --repeat 5 --scale10

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Scenarios a-e of ../shared/benchmarks.md against mistral-core over REST, beside Mistral's figures.
+"""Scenarios a-e of the team's benchmark plan against mistral-core over REST, beside Mistral's figures.
+
+The scenarios and the reference figures are described in benchmarks/README.md.
 
     .venv/bin/python benchmarks/run.py                      # start a server, run a-e 3 times
     .venv/bin/python benchmarks/run.py --scenarios ce --repeat 5 --out results.json
@@ -55,11 +57,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pid", type=int, help="with --base: the server's process id (memory and CPU figures)")
     p.add_argument("--db", type=Path, help="with --base: its SQLite file (database growth figures)")
     p.add_argument(
-        "--http-server",
-        choices=["granian", "stdlib"],
-        help="the embedded HTTP server of the server started here [its default]",
-    )
-    p.add_argument(
         "--database-url",
         help="a database for the server started here instead of a new SQLite "
         "file (e.g. postgresql://...); no database growth figures then",
@@ -81,8 +78,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--scenarios takes letters of abcde, not {args.scenarios!r}")
     if args.pid is not None and args.base is None:
         p.error("--pid needs --base")
-    if args.base and (args.rev or args.http_server or args.database_url):
-        p.error("--rev, --http-server and --database-url are for the server started here, not with --base")
+    if args.base and (args.rev or args.database_url):
+        p.error("--rev and --database-url are for the server started here, not with --base")
     if args.repeat < 1:
         p.error("--repeat must be 1 or more")
     return args
@@ -149,7 +146,7 @@ def connect(args: argparse.Namespace) -> server.Server:
             log("no --pid: memory and CPU figures will be n/a")
         return server.Server(args.base.rstrip("/").removesuffix("/v2"), args.pid, args.db)
     revision = (REPO, args.rev) if args.rev else None
-    srv = server.start(http_server=args.http_server, database_url=args.database_url, revision=revision)
+    srv = server.start(database_url=args.database_url, revision=revision)
     log(
         f"started mistral-core serve (pid {srv.pid}) on {srv.base}; "
         f"code from {srv.code}; files in {srv.workdir}"

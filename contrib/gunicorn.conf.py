@@ -18,8 +18,10 @@ bind = ["127.0.0.1:8989"]
 
 # Each worker runs its own engine, executors and scheduler; several workers share the work
 # through the database (row locks per execution, timers claimed once). On SQLite keep ONE
-# worker. On PostgreSQL you may raise it, after reading docs/operations.md, "Several engines":
-# in 0.1.0 a worker that starts runs crash recovery over every engine's unfinished actions.
+# worker: a worker that starts on SQLite recovers every unfinished action (setting recover,
+# "auto"), including those another live worker is running. On PostgreSQL you may raise it
+# (docs/operations.md, "Several engines"): a starting worker recovers nothing there, and the
+# actions of a worker that died are taken over by another one two minutes later.
 workers = 1
 
 # Requests are served by threads inside each worker (the engine and the executors are
@@ -31,7 +33,9 @@ threads = 16  # each thread that serves requests keeps one database connection
 # fork(). Each worker builds its own when it imports mistral_core.wsgi.
 preload_app = False
 
-# Do not recycle workers: a new worker runs crash recovery at start (see above).
+# Do not recycle workers: a recycled worker lets its running actions finish for 30 s only
+# (see graceful_timeout); an action still running then is abandoned, and later run again or
+# failed as "in doubt" by recovery (see docs/operations.md, "Restarts and crashes").
 max_requests = 0
 
 # A worker must stay responsive to gunicorn's heartbeat; long actions run on executor

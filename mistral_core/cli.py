@@ -50,12 +50,6 @@ def main() -> None:
     help="Re-run or fail what the last stop left unfinished [auto: on SQLite; env MISTRAL_CORE_RECOVER].",
 )
 @click.option(
-    "--http-server",
-    type=click.Choice(["granian", "stdlib"]),
-    default=None,
-    help="The embedded HTTP server [granian; env MISTRAL_CORE_HTTP_SERVER].",
-)
-@click.option(
     "--upgrade",
     is_flag=True,
     default=None,
@@ -68,7 +62,6 @@ def serve(
     public_url: str | None,
     log_level: str | None,
     recover: str | None,
-    http_server: str | None,
     upgrade: bool | None,
 ) -> None:
     """Run API, engine, executors and scheduler in this one process (the embedded default).
@@ -82,33 +75,35 @@ def serve(
         public_url=public_url,
         log_level=log_level,
         recover=recover,
-        http_server=http_server,
         upgrade=upgrade,
     )
     _logging(settings.log_level)
+    from mistral_core import dblock, server
     from mistral_core.bootstrap import build_service
-    from mistral_core.server import serve as run_server
 
+    address = f"{settings.host}:{settings.port}"
+    # Refuse before touching anything: the database's lock, then the port; only then open
+    # the database and recover what the last stop left unfinished.
+    try:
+        lock = dblock.hold(settings.database_url, f"http://{address}")
+    except MistralError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        server.check_port_free(settings.host, settings.port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {address}: {exc}") from None
     try:
         service = build_service(settings)
     except MistralError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(
-        f"mistral-core serving on http://{settings.host}:{settings.port} (database {settings.database_url})",
-        err=True,
-    )
+    click.echo(f"mistral-core serving on http://{address} (database {settings.database_url})", err=True)
+    limits = server.Limits(settings.http_threads, settings.http_timeout, settings.max_body_bytes)
     try:
-        run_server(
-            service.app,
-            settings.host,
-            settings.port,
-            on_stop=service.stop,
-            threads=settings.http_threads,
-            kind=settings.http_server,
-        )
-    except OSError as exc:
-        service.stop()
-        raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc}") from None
+        server.serve(service.app, settings.host, settings.port, limits, on_stop=service.stop)
+    except OSError as exc:  # taken between the check and granian's bind
+        raise click.ClickException(f"cannot listen on {address}: {exc}") from None
+    if lock is not None:
+        lock.release()  # only now: the results of the last actions are applied
 
 
 @main.group()

@@ -31,12 +31,13 @@ class Settings:
         public_url: the base URL third parties reach the API at (callback URLs); default
             ``http://<host>:<port>``.
         executor_threads: actions run at once in this process.
-        http_threads: requests served at once by the embedded server. Python runs one at a time
-            anyway (the GIL); measured with 8 polling clients, 2 threads answer faster than 8
-            (less contention) and keep fewer database connections.
+        http_threads: requests the embedded server's app serves at once. 1 (the default) runs
+            them on the event loop's thread: Python runs one at a time anyway (the GIL), and handing
+            each to a thread pool costs more CPU than the request itself on a small machine.
+        http_timeout: seconds a client of the embedded server gets to send a request's headers,
+            then its body, before the connection is closed (or 408 answered).
         max_body_bytes: largest request body accepted.
         log_level: DEBUG, INFO, WARNING, ERROR.
-        http_server: the embedded HTTP server, ``granian`` or ``stdlib``.
         recover: ``yes``, ``no`` or ``auto``: at start-up, re-run the actions the last stop left
             unstarted and fail those left in doubt. ``auto`` does it on SQLite (one process by
             construction) and not on PostgreSQL, where other engines may be running those actions
@@ -71,10 +72,10 @@ class Settings:
     database_url: str = "sqlite:///mistral-core.db"
     public_url: str = ""
     executor_threads: int = 16
-    http_threads: int = 2
+    http_threads: int = 1
+    http_timeout: int = 30
     max_body_bytes: int = 1_048_576
     log_level: str = "INFO"
-    http_server: str = "granian"
     recover: str = "auto"
     upgrade: bool = False
     field_size_limit: int = 1_048_576
@@ -109,8 +110,10 @@ class Settings:
 
     def check(self) -> None:
         """Raise InputError for a value that is not one of the allowed ones."""
+        for name in ("http_threads", "http_timeout"):
+            if getattr(self, name) < 1:
+                raise InputError(f"setting {name} must be at least 1, not {getattr(self, name)!r}")
         allowed = {
-            "http_server": ("granian", "stdlib"),
             "recover": ("auto", "yes", "no"),
             "log_level": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
         }

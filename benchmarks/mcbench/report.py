@@ -1,4 +1,4 @@
-"""Tables: our figures beside OpenStack Mistral 23's (../shared/benchmarks.md) and the targets."""
+"""Tables: our figures beside OpenStack Mistral 23's (reproduced in benchmarks/README.md) and the targets."""
 
 from __future__ import annotations
 

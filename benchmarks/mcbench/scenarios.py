@@ -1,4 +1,4 @@
-"""Scenarios a-e of ../shared/benchmarks.md over REST v2 only.
+"""Scenarios a-e of the team's benchmark plan (see benchmarks/README.md) over REST v2 only.
 
 Each scenario takes its size, runs once, and returns a flat dict: numbers (the
 figures, medians of which are reported) plus a few descriptive values, and a

@@ -124,7 +124,6 @@ def find_command() -> Path:
 
 
 def start(
-    http_server: str | None = None,
     database_url: str | None = None,
     ready_seconds: float = 60.0,
     log_level: str = "INFO",
@@ -133,7 +132,6 @@ def start(
     """Start ``mistral-core serve`` on a free port with a new SQLite file in a temporary directory.
 
     Args:
-        http_server: ``granian`` or ``stdlib`` (None: the server's default).
         database_url: another database instead of the temporary SQLite file.
         ready_seconds: how long the server may take to answer.
         log_level: the server's (INFO says when it stops; requests are not logged).
@@ -160,8 +158,6 @@ def start(
         "--log-level",
         log_level,
     ]
-    if http_server:
-        argv += ["--http-server", http_server]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MISTRAL_CORE_")}
     if revision is not None:
         roots = [str(p) for p in export_revision(*revision, workdir / "source")]

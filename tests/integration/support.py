@@ -118,6 +118,10 @@ def request(
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     connection = http.client.HTTPConnection(parts.hostname or HOST, parts.port, timeout=timeout)
     try:
+        # Connect first, outside the suppression below: a connection refused or reset while it is
+        # being made (a server starting or stopping) must raise, not leave http.client without a
+        # socket to read an answer from (AttributeError: 'NoneType' object has no attribute 'makefile').
+        connection.connect()
         # A server may answer (413) and close before reading a whole body: read that answer anyway.
         with suppress(BrokenPipeError, ConnectionResetError):
             if chunked and data is not None:

@@ -130,8 +130,11 @@ def test_a_second_server_on_the_same_port_refuses_to_start(processes: ProcessGro
     assert f"cannot listen on {HOST}:{first.port}" in second.log()
 
 
-def test_serve_with_the_stdlib_http_server_completes_an_async_workflow(processes: ProcessGroup) -> None:
-    server = processes.server(options=("--http-server", "stdlib"))
+def test_serve_with_two_http_threads_completes_an_async_workflow(
+    processes: ProcessGroup, tmp_path: Path
+) -> None:
+    (tmp_path / "mistral-core.toml").write_text("http_threads = 2\n")  # the app runs on a thread pool
+    server = processes.server()
     api = server.api
     api.create_workflows(WAIT_ONE)
     ex_id = api.start("wait_one")["id"]
@@ -142,5 +145,14 @@ def test_serve_with_the_stdlib_http_server_completes_an_async_workflow(processes
     assert answer.status == 200, answer
     assert api.wait_finished(ex_id)["state"] == "SUCCESS"
     assert api.output(ex_id) == {"res": 3}
-    assert "(stdlib)" in server.log()
     assert server.stop() == 0, server.log()[-3000:]
+
+
+def test_a_setting_of_0_1_0_that_is_gone_stops_the_server_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "mistral-core.toml").write_text('http_server = "granian"\n')
+
+    result = _mistral_core("serve", "--database-url", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path)
+
+    assert result.returncode != 0
+    assert "unknown setting(s) in mistral-core.toml: http_server" in result.stderr
+    assert not (tmp_path / "x.db").exists()
