@@ -383,7 +383,12 @@ def _clauses_for(task: TaskExecution, task_spec: TaskSpec) -> list[tuple[str, Cl
 
 
 def _processed(st: ExecutionState, task: TaskExecution, flags: TaskFlags) -> None:
-    task = st.change(task, processed=True, runtime_context=flags.set(published=False))
+    if flags.published:
+        flags = flags.set(published=False)
+    if flags == task.runtime_context:
+        task = st.change(task, processed=True)
+    else:
+        task = st.change(task, processed=True, runtime_context=flags)
     st.notify("mistral_task_execution_completed", "task_ex", task)
 
 

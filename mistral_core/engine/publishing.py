@@ -32,9 +32,8 @@ def publish(
         S.SKIPPED: task_spec.publish_on_skip,
     }.get(task.state)
     scoped = _clause_publish(task, task_spec)
-    runtime = task.runtime_context.set(published=True)
     if not spec_value and not scoped:
-        return st.change(task, runtime_context=runtime)
+        return task
     try:
         published = dict(x.eval(st, task, spec_value) or {}) if spec_value else {}
         for scope, values in scoped.items():
@@ -52,10 +51,9 @@ def publish(
             task,
             amend=True,
             state=S.ERROR,
-            runtime_context=runtime,
             state_info=f"Failed to publish variables of task '{task.name}': {detail}",
         )
-    return st.change(task, published=published, runtime_context=runtime)
+    return st.change(task, published=published)
 
 
 def _check_size(limits: Limits, value: Any) -> None:

@@ -27,6 +27,7 @@ from mistral_core.engine.ports import Record
 from mistral_core.errors import NeedsData
 from mistral_core.lang.spec import WorkflowSpec
 from mistral_core.model import ActionExecution, Command, State, TaskExecution, Timer, WorkflowExecution
+from mistral_core.model.evolve import evolve
 from mistral_core.model.states import ACTION, TASK, TASK_ACTIVE, WORKFLOW, IllegalTransition, Machine
 
 R = TypeVar("R", WorkflowExecution, TaskExecution, ActionExecution)
@@ -116,7 +117,7 @@ class ExecutionState:
         new_state = fields.get("state")
         if new_state is not None and new_state is not record.state:
             self._check_move(record, new_state, reopen, amend)
-        new = dataclasses.replace(record, updated_at=self.now, **fields)
+        new = evolve(record, updated_at=self.now, **fields)
         old = self.pending.get(record.id)
         if old is not None and old[1] is None:
             self.pending[record.id] = (new, None)

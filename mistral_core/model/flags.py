@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from mistral_core.model.evolve import evolve
 from mistral_core.model.states import State
 
 
@@ -110,7 +111,7 @@ class TaskFlags:
 
     def set(self, **changes: Any) -> TaskFlags:
         """A copy with these flags changed."""
-        return dataclasses.replace(self, **changes)
+        return evolve(self, **changes)
 
     # -- JSON ------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
