@@ -10,7 +10,8 @@ The tree::
     ├── LanguageError            a workflow document is invalid (path, line)
     │   └── ExpressionError      an expression cannot be parsed or evaluated
     ├── InputError               bad input from a client (wrong type, missing field)
-    │   └── WorkflowInputError   workflow input missing / unexpected
+    │   ├── WorkflowInputError   workflow input missing / unexpected
+    │   └── UnacceptableResult   a pushed result does not match its output-schema (422)
     ├── NotFoundError            an id or name that does not exist
     ├── ConflictError            the request conflicts with the current state
     │   ├── DuplicateError       a name that already exists
@@ -106,6 +107,10 @@ class StateConflictError(ConflictError):
 
 class ActionError(MistralError):
     """An action cannot be found, built (bad input) or run."""
+
+
+class UnacceptableResult(InputError):
+    """A pushed result does not match what its task (or action) says results look like (422)."""
 
 
 class Unauthenticated(MistralError):

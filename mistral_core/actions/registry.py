@@ -223,6 +223,17 @@ class ActionRegistry:
             name=desc.name, is_sync=desc.is_sync, safe_rerun=bool(getattr(desc.cls, "safe_rerun", False))
         )
 
+    def output_schema(self, name: str) -> Mapping[str, Any] | None:
+        """The JSON Schema the action's class declares its results match (``output_schema``), or None.
+
+        Unknown actions have none (the result of an action that no longer exists is not checked).
+        """
+        try:
+            schema = getattr(self.descriptor(name).cls, "output_schema", None)
+        except ActionError:
+            return None
+        return schema if isinstance(schema, Mapping) else None
+
     def build(
         self,
         name: str,

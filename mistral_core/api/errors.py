@@ -31,6 +31,7 @@ from mistral_core.errors import (
     NotFoundError,
     StoreError,
     TransientStoreError,
+    UnacceptableResult,
     Unauthenticated,
 )
 
@@ -41,6 +42,7 @@ STATUS_OF: dict[type[MistralError], int] = {
     MistralError: 500,
     LanguageError: 400,
     InputError: 400,
+    UnacceptableResult: 422,
     ActionError: 400,
     CrossSiteRequestError: 403,
     NotFoundError: 404,
@@ -59,7 +61,7 @@ RETRY_AFTER_S = "1"
 INTERNAL_ERROR_MESSAGE = "Internal server error: the request could not be completed; see the server log"
 
 _STATUS_LINE = {
-    code: falcon.code_to_http_status(code) for code in (400, 401, 403, 404, 409, 413, 421, 500, 503)
+    code: falcon.code_to_http_status(code) for code in (400, 401, 403, 404, 409, 413, 421, 422, 500, 503)
 }
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 

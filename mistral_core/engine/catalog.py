@@ -27,7 +27,7 @@ from mistral_core.errors import ActionError, ExpressionError, NeedsData
 from mistral_core.lang.documents import AdhocSpec
 from mistral_core.lang.expressions import Evaluator, has_expression
 from mistral_core.lang.spec import WorkflowSpec
-from mistral_core.model import ActionDefinition
+from mistral_core.model import ActionDefinition, ActionExecution
 
 MAX_DEPTH = 10
 
@@ -172,6 +172,11 @@ class Catalog:
         except ExpressionError as exc:
             raise ActionError(f"Ad-hoc action {spec.name}: base-input: {exc}") from None
         return dict(evaluated)
+
+    def output_schema(self, action_ex: ActionExecution) -> Mapping[str, Any] | None:
+        """The ``output_schema`` of the class of the action that ran (an ad-hoc action's base)."""
+        lookup = getattr(self._python, "output_schema", None)
+        return lookup(action_ex.params.get("run_as", action_ex.name)) if lookup else None
 
     def transform(self, transforms: list[Any], result: Any) -> Any:
         """Apply ad-hoc ``output`` transformations to a result (``$`` / ``_`` is the result itself).

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from mistral_core.engine import heartbeats, reverse
+from mistral_core.engine import heartbeats, result_schema, reverse
 from mistral_core.engine.catalog import Catalog
 from mistral_core.engine.ending import WorkflowEnd, to_children
 from mistral_core.engine.evaluation import TaskExpressions
@@ -75,6 +75,16 @@ class Conductor:
             self._spawn(st, name, {}, None, queue)
         self._settle(st, queue)
 
+    def result_mismatch(self, st: ExecutionState, action_ex: ActionExecution, result: Any) -> str | None:
+        """Why a SUCCESS result of ``action_ex`` does not count (its task's or class's output-schema)."""
+        task = st.tasks.get(action_ex.task_execution_id or "")
+        task_spec = st.spec.tasks.get(task.name) if task is not None else None
+        if task_spec is not None and task_spec.output_schema:
+            return result_schema.mismatch(task_spec.output_schema, result, f"task '{task_spec.name}'")
+        return result_schema.mismatch(
+            self._catalog.output_schema(action_ex), result, f"action {action_ex.name}"
+        )
+
     def on_action_completed(
         self,
         st: ExecutionState,
@@ -82,11 +92,18 @@ class Conductor:
         state: State,
         output: Any,
         info: str | None = None,
+        checked: bool = False,
     ) -> ActionExecution:
         """Store an action's result and move its task and workflow on; return the stored action.
 
         ``info`` becomes the action execution's ``state_info`` (why the engine decided the result).
+        A SUCCESS result that does not match its output-schema fails the action, unless ``checked``
+        says the caller checked it already.
         """
+        if state is S.SUCCESS and not checked:
+            wrong = self.result_mismatch(st, action_ex, output)
+            if wrong is not None:
+                state, output, info = S.ERROR, wrong, wrong
         result = None if state is S.CANCELLED else output
         transforms = action_ex.params.get("transforms")
         if transforms and state is S.SUCCESS:

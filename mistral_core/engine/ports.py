@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -294,6 +294,10 @@ class ActionCatalog(Protocol):
         Raises:
             ActionError: unknown action, missing or unexpected input.
         """
+        ...
+
+    def output_schema(self, name: str) -> Mapping[str, Any] | None:
+        """The JSON Schema the action's class says its results match (``output_schema``), or None."""
         ...
 
 

@@ -117,20 +117,28 @@ class SqlBase:
         return prepared
 
     def _one(self, sql: Statement, params: Sequence[Any]) -> Row | None:
-        cursor = self._execute(sql, params)
-        try:
-            row: Row | None = cursor.fetchone()
-        except DB_ERRORS as exc:
-            raise store_error(exc) from exc
+        row: Row | None = self._read(sql, params, "one")
         return row
 
     def _all(self, sql: Statement, params: Sequence[Any]) -> list[Row]:
-        cursor = self._execute(sql, params)
-        try:
-            rows: list[Row] = cursor.fetchall()
-        except DB_ERRORS as exc:
-            raise store_error(exc) from exc
+        rows: list[Row] = self._read(sql, params, "all")
         return rows
+
+    def _read(self, sql: Statement, params: Sequence[Any], how: str) -> Any:
+        """Run a query and fetch one row or all. Outside a transaction, a query that finds its
+        connection lost is run once more on a fresh one (a read changes nothing: safe to repeat)."""
+        for attempt in (1, 2):
+            try:
+                cursor = self._execute(sql, params)
+                try:
+                    return cursor.fetchone() if how == "one" else cursor.fetchall()
+                except DB_ERRORS as exc:
+                    raise store_error(exc) from exc
+            except StoreUnavailable:
+                depth: int = getattr(self._local, "depth", 0)
+                if attempt == 2 or depth:
+                    raise
+        raise AssertionError("unreachable")
 
     def _write(self, sql: Statement, params: Sequence[Any]) -> int:
         count: int = self._execute(sql, params).rowcount

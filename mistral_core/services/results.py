@@ -17,7 +17,7 @@ from typing import Any
 
 from mistral_core.engine.conductor import Conductor
 from mistral_core.engine.state import ExecutionState
-from mistral_core.errors import InputError, NotFoundError, StateConflictError
+from mistral_core.errors import InputError, NotFoundError, StateConflictError, UnacceptableResult
 from mistral_core.model import (
     DISPATCH_HANDED_OFF,
     ActionCompleted,
@@ -92,8 +92,12 @@ class Results:
             return _Outcome(action_ex, _synchronous(action_ex))
         if st is None:
             return _Outcome(self._complete_orphan(action_ex, state, output))
+        if state is S.SUCCESS:
+            wrong = self._conductor.result_mismatch(st, action_ex, output)
+            if wrong is not None:  # the sender may send a good one: the action keeps waiting
+                raise UnacceptableResult(wrong)
         _preload(work, st, action_ex)
-        return _Outcome(self._conductor.on_action_completed(st, action_ex, state, output))
+        return _Outcome(self._conductor.on_action_completed(st, action_ex, state, output, checked=True))
 
     def _complete_orphan(self, action_ex: ActionExecution, state: State, output: Any) -> ActionExecution:
         """An action run outside any workflow: only its own row changes."""

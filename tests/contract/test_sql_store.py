@@ -108,7 +108,7 @@ def test_close_inside_atomic_is_refused(sql_store: SqlStore) -> None:
 
 
 @pytest.mark.postgres
-def test_a_lost_postgresql_connection_is_replaced(pg_url: str, rec: Any) -> None:
+def test_a_lost_postgresql_connection_is_replaced_and_the_read_answered(pg_url: str, rec: Any) -> None:
     name = f"mc_lost_{rec.new_id()[:8]}"
     store = open_store(f"{pg_url}&application_name={name}")
     store.upgrade()
@@ -119,7 +119,12 @@ def test_a_lost_postgresql_connection_is_replaced(pg_url: str, rec: Any) -> None
             pg_url,
             f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{name}'",
         )
-        with pytest.raises(StoreError):
+        assert store.get_workflow_execution(wf_ex.id).id == wf_ex.id  # read again on a fresh one
+        execute(
+            pg_url,
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{name}'",
+        )
+        with pytest.raises(StoreError), store.atomic():  # inside a transaction: not repeated
             store.get_workflow_execution(wf_ex.id)
         assert store.get_workflow_execution(wf_ex.id).id == wf_ex.id
     finally:
