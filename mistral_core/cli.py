@@ -11,6 +11,7 @@ import click
 
 from mistral_core.config import Settings
 from mistral_core.errors import MistralError
+from mistral_core.keyadmin import keys
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -55,6 +56,18 @@ def main() -> None:
     default=None,
     help="Upgrade a database whose schema is older first (else refuse to start) [env MISTRAL_CORE_UPGRADE].",
 )
+@click.option(
+    "--auth",
+    default=None,
+    help="Credentials accepted: keys (see 'mistral-core keys'), oidc, or both comma-separated; "
+    "empty: off [env MISTRAL_CORE_AUTH].",
+)
+@click.option(
+    "--insecure-no-auth",
+    is_flag=True,
+    default=None,
+    help="Allow authentication off on an address other than loopback [env MISTRAL_CORE_INSECURE_NO_AUTH].",
+)
 def serve(
     host: str | None,
     port: int | None,
@@ -63,6 +76,8 @@ def serve(
     log_level: str | None,
     recover: str | None,
     upgrade: bool | None,
+    auth: str | None,
+    insecure_no_auth: bool | None,
 ) -> None:
     """Run API, engine, executors and scheduler in this one process (the embedded default).
 
@@ -76,6 +91,8 @@ def serve(
         log_level=log_level,
         recover=recover,
         upgrade=upgrade,
+        auth=auth,
+        insecure_no_auth=insecure_no_auth,
     )
     _logging(settings.log_level)
     from mistral_core import dblock, server
@@ -176,6 +193,8 @@ def actions(as_json: bool) -> None:
     for row in rows:
         click.echo(f"{row['name']:<{width}}  {'sync ' if row['is_sync'] else 'async'}  {row['input']}")
 
+
+main.add_command(keys)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
