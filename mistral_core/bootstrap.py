@@ -9,8 +9,10 @@ from typing import Any
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.api.app import create_app
 from mistral_core.api.browsers import allowed_host_names
+from mistral_core.auth.identity import Authenticator
 from mistral_core.config import Settings
 from mistral_core.engine.limits import Limits
+from mistral_core.errors import InputError
 from mistral_core.executor import Executor
 from mistral_core.hooks import HookManager
 from mistral_core.lang.budget import ExpressionLimits
@@ -60,6 +62,7 @@ def build_service(
             :func:`~mistral_core.persistence.sql.open_serving_store`).
         hooks: lifecycle hooks (default: the ``mistral_core.hooks`` entry points).
     """
+    authenticators = _authenticators(settings)
     store = store if store is not None else open_serving_store(settings.database_url, settings.upgrade)
     registry = registry or ActionRegistry.from_entry_points()
     limits = Limits(settings.field_size_limit, settings.with_items_limit, settings.subworkflow_depth_limit)
@@ -94,5 +97,29 @@ def build_service(
         max_body_bytes=settings.max_body_bytes,
         allowed_hosts=allowed_host_names(settings.host, settings.base_url, settings.allowed_hosts),
         allowed_origins=settings.allowed_origins,
+        authenticators=authenticators,
     )
     return Service(settings, app, engine, transport, scheduler, store)
+
+
+def _authenticators(settings: Settings) -> list[Authenticator]:
+    """The authenticators the setting ``auth`` names, in its order (none: authentication off).
+
+    Raises:
+        InputError: one cannot be built (its settings, its library missing).
+    """
+    built: list[Authenticator] = []
+    for name in settings.auth:
+        if name == "oidc":
+            built.append(_oidc_authenticator(settings))
+        else:
+            raise InputError(f"auth {name} is not available in this mistral-core")
+    return built
+
+
+def _oidc_authenticator(settings: Settings) -> Authenticator:
+    try:  # PyJWT is the extra mistral-core[oidc]: imported only when asked for
+        from mistral_core.auth.oidc import OIDCAuthenticator
+    except ImportError:
+        raise InputError("auth oidc needs PyJWT: pip install 'mistral-core[oidc]'") from None
+    return OIDCAuthenticator.from_settings(settings)

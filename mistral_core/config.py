@@ -18,6 +18,8 @@ from mistral_core.errors import InputError
 
 ENV_PREFIX = "MISTRAL_CORE_"
 DEFAULT_CONFIG_FILE = "mistral-core.toml"
+#: The names the ``auth`` setting may list.
+AUTHENTICATORS = ("keys", "oidc")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -62,6 +64,19 @@ class Settings:
             write from any other gets 403, against CSRF. ``*``: every origin. Requests without
             ``Origin`` (the CLI, curl, services pushing results) are not concerned.
         The two lists are TOML lists, or comma-separated strings (in the environment).
+        auth: the authenticators, in order (a list): ``keys``, ``oidc``; empty: authentication off.
+        oidc_issuer: the OpenID Connect provider's issuer URL (the ``iss`` of its tokens).
+        oidc_audience: the ``aud`` a token must carry to be accepted here (this API's identifier).
+        oidc_jwks_url: where the provider's signing keys are; empty: the ``jwks_uri`` of
+            ``<oidc_issuer>/.well-known/openid-configuration``.
+        oidc_roles_claim: the claim holding the subject's roles (a dotted path:
+            ``realm_access.roles``).
+        oidc_role_map: ``idp-role=admin|operator|reader`` pairs (a list); empty: the roles named
+            ``admin``, ``operator`` and ``reader`` themselves. The highest role found wins.
+        oidc_project_claim: the claim holding the subject's project (dotted path); empty: every
+            OIDC identity is in the default project.
+        oidc_groups_claim: the claim holding the subject's groups (dotted path); empty: none.
+        oidc_leeway: seconds of clock difference allowed on ``exp``, ``nbf`` and ``iat``.
     """
 
     host: str = "127.0.0.1"
@@ -82,6 +97,15 @@ class Settings:
     expression_max_size: int = 4 * 1024 * 1024
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+    auth: tuple[str, ...] = ()
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    oidc_jwks_url: str = ""
+    oidc_roles_claim: str = "roles"
+    oidc_role_map: tuple[str, ...] = ()
+    oidc_project_claim: str = ""
+    oidc_groups_claim: str = ""
+    oidc_leeway: float = 30.0
 
     @property
     def base_url(self) -> str:
@@ -118,6 +142,9 @@ class Settings:
         for name in ("field_size_limit", "with_items_limit", "subworkflow_depth_limit"):
             if getattr(self, name) < 1:
                 raise InputError(f"setting {name} must be at least 1, not {getattr(self, name)}")
+        unknown = sorted(set(self.auth) - set(AUTHENTICATORS))
+        if unknown:
+            raise InputError(f"setting auth: unknown {', '.join(unknown)}; use {', '.join(AUTHENTICATORS)}")
         for name in ("expression_timeout", "expression_max_size"):
             if not getattr(self, name) > 0:
                 raise InputError(f"setting {name} must be above 0, not {getattr(self, name)!r}")
