@@ -9,10 +9,9 @@ from typing import Any
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.api.app import create_app
 from mistral_core.api.browsers import allowed_host_names
-from mistral_core.auth.identity import Authenticator
+from mistral_core.auth.wiring import build_authenticators, check_exposure
 from mistral_core.config import Settings
 from mistral_core.engine.limits import Limits
-from mistral_core.errors import InputError
 from mistral_core.executor import Executor
 from mistral_core.hooks import HookManager
 from mistral_core.lang.budget import ExpressionLimits
@@ -61,9 +60,15 @@ def build_service(
             the schema, an older one is upgraded only if ``settings.upgrade``, see
             :func:`~mistral_core.persistence.sql.open_serving_store`).
         hooks: lifecycle hooks (default: the ``mistral_core.hooks`` entry points).
+
+    Raises:
+        InputError: authentication is off and ``settings.host`` is not loopback (see
+            :func:`~mistral_core.auth.wiring.check_exposure`); an unusable setting.
+        MistralError: the store cannot be opened.
     """
-    authenticators = _authenticators(settings)
+    check_exposure(settings)
     store = store if store is not None else open_serving_store(settings.database_url, settings.upgrade)
+    authenticators = build_authenticators(settings, store)
     registry = registry or ActionRegistry.from_entry_points()
     limits = Limits(settings.field_size_limit, settings.with_items_limit, settings.subworkflow_depth_limit)
     evaluator = Evaluator(ExpressionLimits(settings.expression_timeout, settings.expression_max_size))
@@ -100,26 +105,3 @@ def build_service(
         authenticators=authenticators,
     )
     return Service(settings, app, engine, transport, scheduler, store)
-
-
-def _authenticators(settings: Settings) -> list[Authenticator]:
-    """The authenticators the setting ``auth`` names, in its order (none: authentication off).
-
-    Raises:
-        InputError: one cannot be built (its settings, its library missing).
-    """
-    built: list[Authenticator] = []
-    for name in settings.auth:
-        if name == "oidc":
-            built.append(_oidc_authenticator(settings))
-        else:
-            raise InputError(f"auth {name} is not available in this mistral-core")
-    return built
-
-
-def _oidc_authenticator(settings: Settings) -> Authenticator:
-    try:  # PyJWT is the extra mistral-core[oidc]: imported only when asked for
-        from mistral_core.auth.oidc import OIDCAuthenticator
-    except ImportError:
-        raise InputError("auth oidc needs PyJWT: pip install 'mistral-core[oidc]'") from None
-    return OIDCAuthenticator.from_settings(settings)

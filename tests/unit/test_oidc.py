@@ -487,7 +487,7 @@ def test_bad_settings_are_refused_with_a_message(values: dict[str, Any], message
 
 
 def test_an_unknown_authenticator_name_is_refused() -> None:
-    with pytest.raises(InputError, match="setting auth: unknown ldap"):
+    with pytest.raises(InputError, match="setting auth takes keys, oidc, not 'ldap'"):
         _settings(auth="oidc,ldap")
 
 
