@@ -26,6 +26,7 @@ from tests.integration.support import (
     ProcessGroup,
     Response,
     ServerProcess,
+    create_key,
     process_group,
     request,
     wait_until,
@@ -264,3 +265,17 @@ def test_the_provider_really_was_asked(setup: Setup) -> None:
     stats = setup.provider.stats()
     assert stats["token"] >= 10 and stats["discovery"] >= 1 and stats["jwks"] >= 1
     assert isinstance(setup.provider, OidcProvider)
+
+
+def test_api_keys_and_oidc_tokens_together_with_serve_auth_keys_oidc(tmp_path: Any) -> None:
+    with process_group(tmp_path) as group:
+        provider = start_provider(group)
+        key = create_key(f"sqlite:///{tmp_path / 'mistral-core.db'}", "ci-bot", "reader", cwd=tmp_path)
+        server = oidc_server(group, provider, options=["--auth", "keys,oidc"], auth=None)
+        url = server.base_url + "/v2/executions"
+
+        assert request("GET", url, headers=bearer(key)).status == 200
+        assert request("GET", url, headers=bearer(provider.token("otto"))).status == 200
+        refused = request("POST", url, {"workflow_name": "x"}, headers=bearer(key))
+        assert _fault(refused, 403) == "POST /v2/executions needs the role operator; ci-bot is reader"
+        assert _fault(request("GET", url, headers=bearer("mck_" + "x" * 43)), 401)

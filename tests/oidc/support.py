@@ -151,7 +151,8 @@ def start_provider(group: ProcessGroup, **options: Any) -> OidcProvider:
 
 
 def oidc_settings(provider: OidcProvider, **more: Any) -> str:
-    """A ``mistral-core.toml`` that turns on ``auth = oidc`` for ``provider``'s tokens."""
+    """A ``mistral-core.toml`` that turns on ``auth = oidc`` for ``provider``'s tokens (a setting
+    given None in ``more`` is left out)."""
     settings: dict[str, Any] = {
         "auth": ["oidc"],
         "oidc_issuer": provider.issuer,
@@ -162,14 +163,17 @@ def oidc_settings(provider: OidcProvider, **more: Any) -> str:
         "oidc_groups_claim": "groups",
         **more,
     }
-    return "".join(f"{key} = {json.dumps(value)}\n" for key, value in settings.items())
+    return "".join(f"{key} = {json.dumps(value)}\n" for key, value in settings.items() if value is not None)
 
 
-def oidc_server(group: ProcessGroup, provider: OidcProvider, **more: Any) -> ServerProcess:
-    """``mistral-core serve`` with ``auth = oidc`` for ``provider`` (settings ``more`` on top), in
-    ``group``'s directory (its working directory, where it reads ``mistral-core.toml``)."""
+def oidc_server(
+    group: ProcessGroup, provider: OidcProvider, options: Sequence[str] = (), **more: Any
+) -> ServerProcess:
+    """``mistral-core serve`` with ``auth = oidc`` for ``provider`` (settings ``more`` on top, more
+    ``serve`` options in ``options``), in ``group``'s directory (its working directory, where it
+    reads ``mistral-core.toml``)."""
     (group.directory / "mistral-core.toml").write_text(oidc_settings(provider, **more))
-    return group.server()
+    return group.server(options=options)
 
 
 def bearer(token: str) -> dict[str, str]:
