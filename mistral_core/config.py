@@ -72,6 +72,18 @@ class Settings:
         insecure_no_auth: let ``serve`` listen on an address other than loopback with
             authentication off (anyone who reaches the port may do everything).
         The lists are TOML lists, or comma-separated strings (in the environment).
+        oidc_issuer: the OpenID Connect provider's issuer URL (the ``iss`` of its tokens).
+        oidc_audience: the ``aud`` a token must carry to be accepted here (this API's identifier).
+        oidc_jwks_url: where the provider's signing keys are; empty: the ``jwks_uri`` of
+            ``<oidc_issuer>/.well-known/openid-configuration``.
+        oidc_roles_claim: the claim holding the subject's roles (a dotted path:
+            ``realm_access.roles``).
+        oidc_role_map: ``idp-role=admin|operator|reader`` pairs (a list); empty: the roles named
+            ``admin``, ``operator`` and ``reader`` themselves. The highest role found wins.
+        oidc_project_claim: the claim holding the subject's project (dotted path); empty: every
+            OIDC identity is in the default project.
+        oidc_groups_claim: the claim holding the subject's groups (dotted path); empty: none.
+        oidc_leeway: seconds of clock difference allowed on ``exp``, ``nbf`` and ``iat``.
     """
 
     host: str = "127.0.0.1"
@@ -95,6 +107,14 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     auth: tuple[str, ...] = ()
     insecure_no_auth: bool = False
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    oidc_jwks_url: str = ""
+    oidc_roles_claim: str = "roles"
+    oidc_role_map: tuple[str, ...] = ()
+    oidc_project_claim: str = ""
+    oidc_groups_claim: str = ""
+    oidc_leeway: float = 30.0
 
     @property
     def base_url(self) -> str:

@@ -19,6 +19,7 @@ The tree::
     ├── ActionError              an action cannot be found, built or run
     ├── Unauthenticated          no valid credential (401)
     ├── Forbidden                the credential may not do this (403)
+    ├── ServiceUnavailable       a service we depend on (the OIDC provider) cannot be reached now
     └── StoreError               the database failed (not the client's fault)
         └── TransientStoreError  the database refused the transaction for now (deadlock): retry
             └── StoreUnavailable the database cannot be reached or written now (connection lost,
@@ -119,6 +120,11 @@ class Unauthenticated(MistralError):
 
 class Forbidden(MistralError):
     """The request's identity may not do what it asks (its role, its project, its action)."""
+
+
+class ServiceUnavailable(MistralError):
+    """A service this one depends on (the OpenID Connect provider's keys) cannot be reached now;
+    the same request can succeed later. Not the client's fault, and not a bad credential."""
 
 
 class StoreError(MistralError):

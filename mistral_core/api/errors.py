@@ -29,6 +29,7 @@ from mistral_core.errors import (
     LanguageError,
     MistralError,
     NotFoundError,
+    ServiceUnavailable,
     StoreError,
     TransientStoreError,
     UnacceptableResult,
@@ -50,6 +51,7 @@ STATUS_OF: dict[type[MistralError], int] = {
     Forbidden: 403,
     ConflictError: 409,
     MisdirectedRequestError: 421,
+    ServiceUnavailable: 503,
     StoreError: 500,
     TransientStoreError: 503,
 }

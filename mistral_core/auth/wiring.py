@@ -2,8 +2,9 @@
 server's exposure that make it safe by default.
 
 * :func:`build_authenticators`: ``auth = ["keys"]`` (``serve --auth keys``,
-  ``MISTRAL_CORE_AUTH=keys``) gives a :class:`~mistral_core.auth.keys.KeyAuthenticator`;
-  empty gives none (authentication off).
+  ``MISTRAL_CORE_AUTH=keys``) gives a :class:`~mistral_core.auth.keys.KeyAuthenticator`,
+  ``oidc`` an :class:`~mistral_core.auth.oidc.OIDCAuthenticator`; empty gives none
+  (authentication off).
 * :func:`check_exposure`: with authentication off, a server listens on loopback only unless told
   ``insecure_no_auth``; with it on, a public URL that is not https is warned about (secrets
   would cross the network in clear).
@@ -35,9 +36,25 @@ def build_authenticators(settings: Settings, store: KeyStore) -> list[Authentica
     for kind in dict.fromkeys(settings.auth):
         if kind == "keys":
             made.append(KeyAuthenticator(store))
+        elif kind == "oidc":
+            made.append(_oidc_authenticator(settings))
         else:
             raise InputError(f"auth {kind!r} is not available in this version of mistral-core")
     return made
+
+
+def _oidc_authenticator(settings: Settings) -> Authenticator:
+    """The OIDC authenticator (PyJWT is the extra ``mistral-core[oidc]``: imported only when asked for).
+
+    Raises:
+        InputError: PyJWT is missing, or an ``oidc_*`` setting is (see
+            :meth:`~mistral_core.auth.oidc.OIDCConfig.from_settings`).
+    """
+    try:
+        from mistral_core.auth.oidc import OIDCAuthenticator
+    except ImportError:
+        raise InputError("auth oidc needs PyJWT: pip install 'mistral-core[oidc]'") from None
+    return OIDCAuthenticator.from_settings(settings)
 
 
 def check_exposure(settings: Settings) -> None:
