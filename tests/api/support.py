@@ -19,6 +19,7 @@ import falcon.testing
 from mistral_core.actions.base import Action, ActionContext
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.api import create_app
+from mistral_core.auth.identity import Authenticator
 from mistral_core.executor import Executor
 from mistral_core.model import Query, RunAction
 from mistral_core.persistence.memory import MemoryStore
@@ -249,7 +250,7 @@ class DrainingRunner(InlineRunner):
 class Api:
     """The app under test with helpers that speak the domain."""
 
-    def __init__(self, max_body_bytes: int = 1_048_576) -> None:
+    def __init__(self, max_body_bytes: int = 1_048_576, authenticators: Sequence[Authenticator] = ()) -> None:
         clock = SteppingClock()
         self.store = MemoryStore(clock=clock)
         registry = ActionRegistry.from_classes(ACTIONS)
@@ -258,7 +259,12 @@ class Api:
         self.engine = Engine(self.store, registry, runner, clock=clock, cron=CronTab())
         runner.engine = self.engine
         self.client = falcon.testing.TestClient(
-            create_app(self.engine, public_url=PUBLIC_URL, max_body_bytes=max_body_bytes)
+            create_app(
+                self.engine,
+                public_url=PUBLIC_URL,
+                max_body_bytes=max_body_bytes,
+                authenticators=authenticators,
+            )
         )
 
     # raw requests
