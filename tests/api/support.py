@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import falcon
@@ -250,7 +250,11 @@ class DrainingRunner(InlineRunner):
 class Api:
     """The app under test with helpers that speak the domain."""
 
-    def __init__(self, max_body_bytes: int = 1_048_576, authenticators: Sequence[Authenticator] = ()) -> None:
+    def __init__(
+        self,
+        max_body_bytes: int = 1_048_576,
+        authenticators: Callable[[MemoryStore], Sequence[Authenticator]] | None = None,
+    ) -> None:
         clock = SteppingClock()
         self.store = MemoryStore(clock=clock)
         registry = ActionRegistry.from_classes(ACTIONS)
@@ -263,7 +267,7 @@ class Api:
                 self.engine,
                 public_url=PUBLIC_URL,
                 max_body_bytes=max_body_bytes,
-                authenticators=authenticators,
+                authenticators=authenticators(self.store) if authenticators else (),
             )
         )
 

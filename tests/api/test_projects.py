@@ -135,7 +135,7 @@ class World:
 @pytest.fixture
 def world() -> World:
     keys = Keys()
-    api = Api(authenticators=[keys])
+    api = Api(authenticators=lambda store: [keys])
 
     def caller(name: str, role: Role, project: str) -> Caller:
         return Caller(api, keys.add(name, role, project))
@@ -223,7 +223,10 @@ def item_requests(made: Made) -> dict[tuple[str, str], tuple[str, Any]]:
 # -- another project's records: 404 ------------------------------------------------------------------
 def test_the_walk_names_every_route_that_takes_a_record() -> None:
     made = Made("w", "e", "t", "a")
-    with_parameters = {(path, method) for path, method, _ in endpoints() if "{" in path}
+    # Every route of /v2 with a parameter takes a record (the token endpoint's realm is not one).
+    with_parameters = {
+        (path, method) for path, method, _ in endpoints() if "{" in path and path.startswith("/v2/")
+    }
     assert with_parameters == set(item_requests(made)), "name the new route in item_requests()"
 
 

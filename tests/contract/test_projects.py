@@ -32,9 +32,13 @@ def test_two_projects_may_use_one_name_but_not_one_project_twice(store: Executio
 
 
 def test_a_name_means_the_viewers_own_then_the_oldest_public_one(store: ExecutionStore, rec: Any) -> None:
-    store.create_workflow_definition(rec.definition("wf", project_id="p1", scope="public", created_at=rec.at(0)))
+    store.create_workflow_definition(
+        rec.definition("wf", project_id="p1", scope="public", created_at=rec.at(0))
+    )
     store.create_workflow_definition(rec.definition("wf", project_id="p2", created_at=rec.at(1)))
-    store.create_workflow_definition(rec.definition("wf", project_id="p4", scope="public", created_at=rec.at(2)))
+    store.create_workflow_definition(
+        rec.definition("wf", project_id="p4", scope="public", created_at=rec.at(2))
+    )
 
     assert store.get_workflow_definition("wf", "", P2).project_id == "p2"  # its own, private
     assert store.get_workflow_definition("wf", "", P1).project_id == "p1"
@@ -93,7 +97,9 @@ def test_a_replacement_stays_in_its_project(store: ExecutionStore, rec: Any) -> 
 def test_lists_show_the_projects_own_and_public_ones(store: ExecutionStore, rec: Any) -> None:
     store.create_workflow_definition(rec.definition("a", project_id="p1", created_at=rec.at(0)))
     store.create_workflow_definition(rec.definition("b", project_id="p2", created_at=rec.at(1)))
-    store.create_workflow_definition(rec.definition("c", project_id="p2", scope="public", created_at=rec.at(2)))
+    store.create_workflow_definition(
+        rec.definition("c", project_id="p2", scope="public", created_at=rec.at(2))
+    )
 
     assert names(store.list_workflow_definitions(Query(project="p1"))) == [("a", "p1"), ("c", "p2")]
     assert names(store.list_workflow_definitions(Query(project="p2"))) == [("b", "p2"), ("c", "p2")]
@@ -128,7 +134,10 @@ def test_executions_are_their_projects_only(store: ExecutionStore, rec: Any) -> 
 
 
 def test_a_marker_of_another_project_is_not_found(store: ExecutionStore, rec: Any) -> None:
-    mine, theirs = rec.wf(project_id="p1", created_at=rec.at(0)), rec.wf(project_id="p2", created_at=rec.at(1))
+    mine, theirs = (
+        rec.wf(project_id="p1", created_at=rec.at(0)),
+        rec.wf(project_id="p2", created_at=rec.at(1)),
+    )
     store.insert(mine)
     store.insert(theirs)
 

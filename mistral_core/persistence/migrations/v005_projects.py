@@ -1,4 +1,4 @@
-"""Step 4: names are unique per project, as in Mistral (``(name, namespace, project_id)``).
+"""Step 5: names are unique per project, as in Mistral (``(name, namespace, project_id)``).
 
 Until this step a name was unique in the whole database; with authentication on, two projects
 may each have their own ``wf``. The unique indexes of the five kinds of definitions gain
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from mistral_core.persistence.migrations.context import MigrationContext
 
-VERSION = 4
+VERSION = 5
 DESCRIPTION = "definitions: names unique per project (name, namespace, project_id)"
 
 _DEFAULT_PROJECT = "<default-project>"
