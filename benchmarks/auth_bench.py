@@ -48,6 +48,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--c-concurrency", type=int, default=8, help="c: client threads [8]")
     p.add_argument("--poll", type=float, default=0.002, help="seconds between status polls [0.002]")
     p.add_argument("--out", type=Path, help="write every run's figures and the medians as JSON here")
+    p.add_argument(
+        "--project",
+        help="the key's project (default: the default project, whose admin sees every project; "
+        "another one makes every read and write check the project)",
+    )
     args = p.parse_args(argv)
     if args.repeat < 1:
         p.error("--repeat must be 1 or more")
@@ -58,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     """Start both servers, run the interleaved repeats, print the table."""
     args = parse_args(argv)
     sizes = {"a": args.a_executions, "c": args.c_executions}
-    servers = {"off": server.start(), "on": server.start(auth_keys=True)}
+    servers = {"off": server.start(), "on": server.start(auth_keys=True, key_project=args.project)}
     contexts = {
         mode: Context(Client(srv.base, token=srv.token), srv, poll=args.poll, concurrency=args.c_concurrency)
         for mode, srv in servers.items()

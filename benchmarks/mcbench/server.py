@@ -131,6 +131,7 @@ def start(
     log_level: str = "INFO",
     revision: tuple[Path, str] | None = None,
     auth_keys: bool = False,
+    key_project: str | None = None,
 ) -> Server:
     """Start ``mistral-core serve`` on a free port with a new SQLite file in a temporary directory.
 
@@ -142,6 +143,8 @@ def start(
             temporary directory, put first on PYTHONPATH) instead of what the virtualenv has installed.
         auth_keys: serve with ``--auth keys``, with an admin key made first (its secret in
             :attr:`Server.token`, for the client to send).
+        key_project: the key's project (None: the default project, whose admin sees every project;
+            another one makes every read and write check the project).
 
     Raises:
         RuntimeError: the server did not come up (its log is in the message).
@@ -170,7 +173,7 @@ def start(
             roots.append(env["PYTHONPATH"])
         env["PYTHONPATH"] = os.pathsep.join(roots)
     code = _imported_from(command, env, workdir)
-    token = _make_key(command, url, env, workdir) if auth_keys else None
+    token = _make_key(command, url, env, workdir, key_project) if auth_keys else None
     if auth_keys:
         argv += ["--auth", "keys"]
     with (workdir / "server.log").open("wb") as log:
@@ -189,7 +192,9 @@ def start(
     return server
 
 
-def _make_key(command: Path, database_url: str, env: dict[str, str], cwd: Path) -> str:
+def _make_key(
+    command: Path, database_url: str, env: dict[str, str], cwd: Path, project: str | None = None
+) -> str:
     """``mistral-core keys create`` of an admin key in the server's database; its secret.
 
     Raises:
@@ -205,6 +210,7 @@ def _make_key(command: Path, database_url: str, env: dict[str, str], cwd: Path) 
         "admin",
         "--database-url",
         database_url,
+        *(["--project", project] if project else []),
     ]
     done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:

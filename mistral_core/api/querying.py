@@ -8,6 +8,11 @@ that must be null) and filters: any column as a parameter, its value optionally
 prefixed by an operator (``state=neq:ERROR``, ``state=in:RUNNING,PAUSED``).
 Anything else is a 400 naming the parameter.
 
+Every list is made for the request's :class:`~mistral_core.model.Viewer`: its project's records
+and other projects' public ones, or every record for a viewer of every project. As in Mistral,
+``all_projects=true`` (workflows, executions, cron triggers) asks for every project: only such a
+viewer may (403 for others), and it sees them all anyway.
+
 A :class:`Listing` describes one collection once, at app creation; parsing a
 request only looks things up in it.
 """
@@ -21,8 +26,8 @@ from typing import Any
 from urllib.parse import quote
 
 from mistral_core.api.media import MAX_INTEGER
-from mistral_core.errors import InputError
-from mistral_core.model import Filter, Query, State
+from mistral_core.errors import Forbidden, InputError
+from mistral_core.model import EVERY_PROJECT, Filter, Query, State, Viewer
 from mistral_core.model.query import OPERATORS
 
 #: The most items one page may hold (Mistral's ``[api] max_limit``).
@@ -32,6 +37,8 @@ Converter = Callable[[str], Any]
 Params = Mapping[str, str | list[str]]
 
 _PAGING = frozenset({"limit", "marker", "sort_keys", "sort_dirs", "fields", "nulls"})
+#: The flag of the lists where Mistral lets an admin ask for every project's records.
+ALL_PROJECTS = "all_projects"
 _LIST_OPS = frozenset({"in", "nin"})
 _OP_PREFIXES = tuple(f"{op}:" for op in OPERATORS)
 _TRUE = frozenset({"true", "1", "yes", "on"})
@@ -108,15 +115,18 @@ class Listing:
     flags: frozenset[str] = frozenset()
     default_sort: tuple[str, ...] = ("created_at",)
 
-    def parse(self, params: Params, base_url: str) -> ListRequest:
-        """Read a request's query string.
+    def parse(self, params: Params, base_url: str, viewer: Viewer = EVERY_PROJECT) -> ListRequest:
+        """Read a request's query string; the query lists what ``viewer`` sees.
 
         Args:
             params: the query parameters (falcon's ``req.params``).
             base_url: the public URL of the collection, for ``next`` links.
+            viewer: who asks (:func:`~mistral_core.api.projects.viewer_of`; every resource passes
+                it; the default sees every project).
 
         Raises:
             InputError: a parameter that is unknown, repeated or has a bad value (400).
+            Forbidden: ``all_projects=true`` from a viewer of one project (403).
         """
         single = {name: _single(name, value) for name, value in params.items()}
         for name in single:
@@ -127,7 +137,15 @@ class Listing:
         limit = _limit(single.get("limit"))
         fields = self._fields(single.get("fields"))
         flags = {name: _flag(name, single[name]) for name in self.flags if name in single}
-        query = Query(filters=tuple(filters), sort=sort, limit=limit, marker=single.get("marker") or None)
+        if flags.get(ALL_PROJECTS) and not viewer.all_projects:
+            raise Forbidden(f"{ALL_PROJECTS}=true needs an admin of the default project")
+        query = Query(
+            filters=tuple(filters),
+            sort=sort,
+            limit=limit,
+            marker=single.get("marker") or None,
+            project=viewer.only,
+        )
         return ListRequest(query, fields, flags, base_url, tuple(link_filters))
 
     def _sort(self, keys_param: str | None, dirs_param: str | None) -> tuple[tuple[str, str], ...]:

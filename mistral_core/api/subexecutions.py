@@ -20,7 +20,7 @@ from mistral_core.api import querying as q
 from mistral_core.api import serializers as ser
 from mistral_core.engine.ports import ExecutionStore
 from mistral_core.errors import InputError
-from mistral_core.model import Filter, Query, State, TaskExecution, WorkflowExecution
+from mistral_core.model import Filter, Query, State, TaskExecution, Viewer, WorkflowExecution
 
 _PARAMETERS = frozenset({"errors_only", "max_depth", "include_output"})
 
@@ -64,19 +64,21 @@ class SubExecutionRequest:
 def sub_executions(
     store: ExecutionStore,
     request: SubExecutionRequest,
+    viewer: Viewer,
     *,
     wf_ex_id: str | None = None,
     task_ex_id: str | None = None,
 ) -> list[WorkflowExecution]:
-    """The flattened tree under one execution (``wf_ex_id``) or one task (``task_ex_id``).
+    """The flattened tree under one execution (``wf_ex_id``) or one task (``task_ex_id``); a
+    sub-workflow is of its parent's project, so the whole tree is ``viewer``'s if its origin is.
 
     Raises:
-        NotFoundError: the execution or task does not exist.
+        NotFoundError: the execution or task does not exist (or ``viewer`` does not see it).
     """
     if wf_ex_id is not None:
-        wf_ex = store.get_workflow_execution(wf_ex_id)
+        wf_ex = store.get_workflow_execution(wf_ex_id, viewer)
         return _Tree(store, wf_ex, request).walk([(wf_ex, 0)])
-    task = store.get_task_execution(str(task_ex_id))
+    task = store.get_task_execution(str(task_ex_id), viewer)
     tree = _Tree(store, store.get_workflow_execution(task.workflow_execution_id), request)
     return tree.walk((child, 0) for child in tree.children_of_task(task))
 

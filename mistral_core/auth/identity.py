@@ -6,8 +6,9 @@ import dataclasses
 import enum
 from typing import Protocol
 
-#: The project of everything when authentication is off, and of keys created without one.
-DEFAULT_PROJECT = "<default-project>"
+from mistral_core.model.projects import DEFAULT_PROJECT
+
+__all__ = ["DEFAULT_PROJECT", "NOBODY", "Authenticator", "Identity", "Role"]
 
 
 class Role(enum.IntEnum):

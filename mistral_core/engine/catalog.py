@@ -6,6 +6,10 @@ with the input of the level above as ``$``, and the ``output`` transformations
 are collected to be applied to the result, innermost first. Inside a workbook,
 a short name finds the workbook's own action (``<workbook>.<name>``) first.
 
+Ad-hoc actions belong to projects: a name means the calling execution's own project's action,
+else the oldest public one of that name (:mod:`~mistral_core.model.projects`); the names of its
+``base`` chain are resolved for the project of the action that names them.
+
 The catalog does no I/O. It holds the registry (fixed for the life of the
 process) and a *snapshot* of the ad-hoc actions with the store's version of
 them. The unit of work checks that version in every transaction that may use an
@@ -27,17 +31,38 @@ from mistral_core.errors import ActionError, ExpressionError, NeedsData
 from mistral_core.lang.documents import AdhocSpec
 from mistral_core.lang.expressions import Evaluator, has_expression
 from mistral_core.lang.spec import WorkflowSpec
-from mistral_core.model import ActionDefinition, ActionExecution
+from mistral_core.model import DEFAULT_PROJECT, ActionDefinition, ActionExecution
+from mistral_core.model.projects import PUBLIC
 
 MAX_DEPTH = 10
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Owned:
+    """One project's ad-hoc action of a name."""
+
+    project: str
+    public: bool
+    spec: AdhocSpec
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class AdhocSnapshot:
-    """The ad-hoc actions of the default namespace as the store had them at ``version``."""
+    """The ad-hoc actions of the default namespace as the store had them at ``version``: per name,
+    every project's, oldest first."""
 
     version: Any = None
-    specs: Mapping[str, AdhocSpec] = dataclasses.field(default_factory=dict)
+    specs: Mapping[str, tuple[Owned, ...]] = dataclasses.field(default_factory=dict)
+
+    def find(self, name: str, project: str) -> Owned | None:
+        """The action ``name`` means in ``project``: its own, else the oldest public one."""
+        shared = None
+        for owned in self.specs.get(name, ()):
+            if owned.project == project:
+                return owned
+            if shared is None and owned.public:
+                shared = owned
+        return shared
 
 
 class Catalog:
@@ -63,10 +88,14 @@ class Catalog:
         return self._snapshot.version
 
     def refresh(self, version: Any, definitions: Iterable[ActionDefinition]) -> None:
-        """Replace the snapshot with these definitions, read at ``version``."""
-        specs = {d.name: AdhocSpec.build(d.name, d.spec) for d in definitions if d.namespace == ""}
+        """Replace the snapshot with these definitions (oldest first), read at ``version``."""
+        specs: dict[str, list[Owned]] = {}
+        for d in definitions:
+            if d.namespace == "":
+                owned = Owned(d.project_id, d.scope == PUBLIC, AdhocSpec.build(d.name, d.spec))
+                specs.setdefault(d.name, []).append(owned)
         with self._lock:
-            self._snapshot = AdhocSnapshot(version, specs)
+            self._snapshot = AdhocSnapshot(version, {name: tuple(found) for name, found in specs.items()})
 
     def python_names(self) -> frozenset[str]:
         """The exact names of the Python actions."""
@@ -99,12 +128,14 @@ class Catalog:
         workflow_name: str | None = None,
         context: Callable[[], dict[str, Any]] | None = None,
         checked: bool = False,
+        project: str = DEFAULT_PROJECT,
     ) -> PreparedAction:
-        """Resolve ``name`` (workbook-local first) and check the call.
+        """Resolve ``name`` (workbook-local first) for ``project`` and check the call.
 
         ``context`` gives the calling task's expression data: an ad-hoc action's ``base-input``
         sees it behind the action's own input (as in Mistral). ``checked`` says whether the
         snapshot of ad-hoc actions was checked against the store in this transaction.
+        ``project`` is the calling execution's (or the caller's, for an action run alone).
 
         Raises:
             ActionError: unknown action, bad input, an ad-hoc chain that loops or fails to evaluate.
@@ -115,41 +146,41 @@ class Catalog:
             return self._python.prepare(name, action_input)
         if not checked:
             raise NeedsData(catalog=True)
-        specs = self._snapshot.specs
+        snapshot = self._snapshot
+        found = None
         if in_workbook and workflow_name:
-            local = f"{workflow_name.rsplit('.', 1)[0]}.{name}"
-            if local in specs:
-                name = local
-        spec = specs.get(name)
-        if spec is None:
+            found = snapshot.find(f"{workflow_name.rsplit('.', 1)[0]}.{name}", project)
+        found = found or snapshot.find(name, project)
+        if found is None:
             return self._python.prepare(name, action_input)
-        return self._prepare_adhoc(specs, spec, action_input, context() if context else {})
+        return self._prepare_adhoc(snapshot, found, action_input, context() if context else {})
 
     def _prepare_adhoc(
         self,
-        specs: Mapping[str, AdhocSpec],
-        top: AdhocSpec,
+        snapshot: AdhocSnapshot,
+        top: Owned,
         action_input: dict[str, Any],
         context: dict[str, Any],
     ) -> PreparedAction:
-        spec: AdhocSpec | None = top
+        owned: Owned | None = top
         current = dict(action_input)
         transforms: list[Any] = []
         seen: list[str] = []
-        while spec is not None:
+        while owned is not None:
+            spec = owned.spec
             if spec.name in seen or len(seen) >= MAX_DEPTH:
                 raise ActionError(
-                    f"Ad-hoc action {top.name}: its base chain loops ({' -> '.join([*seen, spec.name])})"
+                    f"Ad-hoc action {top.spec.name}: its base chain loops ({' -> '.join([*seen, spec.name])})"
                 )
             seen.append(spec.name)
             current = self._base_input(spec, current, context)
             if spec.has_output:
                 transforms.insert(0, spec.output)
             base = spec.base
-            spec = specs.get(base)
+            owned = snapshot.find(base, owned.project)
         prepared = self._python.prepare(base, current)
         return PreparedAction(
-            name=top.name,
+            name=top.spec.name,
             is_sync=prepared.is_sync,
             safe_rerun=prepared.safe_rerun,
             run_as=prepared.name,

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from mistral_core.model import (
+    EVERY_PROJECT,
     ActionDefinition,
     ActionExecution,
     CronTrigger,
@@ -22,6 +23,7 @@ from mistral_core.model import (
     RunAction,
     TaskExecution,
     Timer,
+    Viewer,
     Workbook,
     WorkflowDefinition,
     WorkflowExecution,
@@ -37,6 +39,10 @@ class ExecutionStore(Protocol):
     database fails. Lookups of a missing id raise
     :class:`~mistral_core.errors.NotFoundError` with Mistral's message
     (``WorkflowExecution not found [id=...]``).
+
+    Reads take a :class:`~mistral_core.model.Viewer` (lists: ``Query.project``): a record of a
+    project it does not see is missing, with the same message. The default sees every project
+    (the engine's own reads, and every request when authentication is off).
     """
 
     # -- transactions -------------------------------------------------------------
@@ -59,18 +65,23 @@ class ExecutionStore(Protocol):
 
     # -- workflow definitions -----------------------------------------------------
     def create_workflow_definition(self, wf_def: WorkflowDefinition) -> None:
-        """Store a new definition; :class:`DuplicateError` if (name, namespace) exists."""
+        """Store a new definition; :class:`DuplicateError` if (name, namespace) exists in its project."""
         ...
 
     def update_workflow_definition(self, wf_def: WorkflowDefinition) -> None:
-        """Replace the definition with the same (name, namespace); NotFoundError if none."""
+        """Replace the definition with the same (name, namespace, project); NotFoundError if none."""
         ...
 
-    def get_workflow_definition(self, identifier: str, namespace: str = "") -> WorkflowDefinition:
-        """The definition whose id, or else name (in ``namespace``), is ``identifier``."""
+    def get_workflow_definition(
+        self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
+    ) -> WorkflowDefinition:
+        """The definition whose id, or else name (in ``namespace``), is ``identifier``, as ``viewer``
+        sees it: a name means its own project's definition, else a public one."""
         ...
 
-    def delete_workflow_definition(self, identifier: str, namespace: str = "") -> None:
+    def delete_workflow_definition(
+        self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
+    ) -> None:
         """Delete by id or name; NotFoundError if none."""
         ...
 
@@ -96,15 +107,15 @@ class ExecutionStore(Protocol):
         """Write ``fields`` of ``record`` (matched by id) and its ``updated_at``."""
         ...
 
-    def get_workflow_execution(self, wf_ex_id: str) -> WorkflowExecution:
-        """One workflow execution."""
+    def get_workflow_execution(self, wf_ex_id: str, viewer: Viewer = EVERY_PROJECT) -> WorkflowExecution:
+        """One workflow execution (one of another project than ``viewer``'s is not found)."""
         ...
 
-    def get_task_execution(self, task_ex_id: str) -> TaskExecution:
+    def get_task_execution(self, task_ex_id: str, viewer: Viewer = EVERY_PROJECT) -> TaskExecution:
         """One task execution."""
         ...
 
-    def get_action_execution(self, action_ex_id: str) -> ActionExecution:
+    def get_action_execution(self, action_ex_id: str, viewer: Viewer = EVERY_PROJECT) -> ActionExecution:
         """One action execution."""
         ...
 
@@ -178,10 +189,10 @@ class ExecutionStore(Protocol):
 
     # -- cron triggers --------------------------------------------------------------------
     def create_cron_trigger(self, trigger: CronTrigger) -> None:
-        """Store a new trigger; DuplicateError if the name exists."""
+        """Store a new trigger; DuplicateError if the name exists in its project."""
         ...
 
-    def get_cron_trigger(self, identifier: str) -> CronTrigger:
+    def get_cron_trigger(self, identifier: str, viewer: Viewer = EVERY_PROJECT) -> CronTrigger:
         """By id or name; NotFoundError ``CronTrigger not found [identifier=...]``."""
         ...
 
@@ -189,7 +200,7 @@ class ExecutionStore(Protocol):
         """Write these fields of the trigger (matched by id)."""
         ...
 
-    def delete_cron_trigger(self, identifier: str) -> None:
+    def delete_cron_trigger(self, identifier: str, viewer: Viewer = EVERY_PROJECT) -> None:
         """By id or name; NotFoundError if none."""
         ...
 
@@ -199,18 +210,18 @@ class ExecutionStore(Protocol):
 
     # -- environments, workbooks, ad-hoc actions ---------------------------------------------
     def create_environment(self, env: Environment) -> None:
-        """DuplicateError if the name exists."""
+        """DuplicateError if the name exists in its project."""
         ...
 
     def update_environment(self, env: Environment) -> None:
-        """Replace the environment with that name; NotFoundError if none."""
+        """Replace the environment with that name (in its project); NotFoundError if none."""
         ...
 
-    def get_environment(self, identifier: str) -> Environment:
+    def get_environment(self, identifier: str, viewer: Viewer = EVERY_PROJECT) -> Environment:
         """By id or name; NotFoundError ``Environment not found [name=...]``."""
         ...
 
-    def delete_environment(self, identifier: str) -> None:
+    def delete_environment(self, identifier: str, viewer: Viewer = EVERY_PROJECT) -> None:
         """By id or name."""
         ...
 
@@ -219,18 +230,18 @@ class ExecutionStore(Protocol):
         ...
 
     def create_workbook(self, workbook: Workbook) -> None:
-        """DuplicateError if (name, namespace) exists."""
+        """DuplicateError if (name, namespace) exists in its project."""
         ...
 
     def update_workbook(self, workbook: Workbook) -> None:
-        """Replace by (name, namespace)."""
+        """Replace by (name, namespace, project)."""
         ...
 
-    def get_workbook(self, name: str, namespace: str = "") -> Workbook:
+    def get_workbook(self, name: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT) -> Workbook:
         """NotFoundError ``Workbook not found [name=...]``."""
         ...
 
-    def delete_workbook(self, name: str, namespace: str = "") -> None:
+    def delete_workbook(self, name: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT) -> None:
         """Delete the workbook row (the engine deletes its workflows and actions)."""
         ...
 
@@ -239,18 +250,22 @@ class ExecutionStore(Protocol):
         ...
 
     def create_action_definition(self, action_def: ActionDefinition) -> None:
-        """DuplicateError if (name, namespace) exists."""
+        """DuplicateError if (name, namespace) exists in its project."""
         ...
 
     def update_action_definition(self, action_def: ActionDefinition) -> None:
-        """Replace by (name, namespace)."""
+        """Replace by (name, namespace, project)."""
         ...
 
-    def get_action_definition(self, identifier: str, namespace: str = "") -> ActionDefinition:
+    def get_action_definition(
+        self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
+    ) -> ActionDefinition:
         """By id or name; NotFoundError ``Action not found [name=...]``."""
         ...
 
-    def delete_action_definition(self, identifier: str, namespace: str = "") -> None:
+    def delete_action_definition(
+        self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
+    ) -> None:
         """By id or name."""
         ...
 

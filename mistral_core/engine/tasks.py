@@ -190,7 +190,12 @@ class TaskRunner:
         if too_big is not None:
             raise ActionError(too_big)
         prepared = self._catalog.prepare(
-            name, action_input, st.wf_ex.workflow_name, lambda: self._x.data(st, task), st.catalog_checked
+            name,
+            action_input,
+            st.wf_ex.workflow_name,
+            lambda: self._x.data(st, task),
+            st.catalog_checked,
+            st.wf_ex.project_id,
         )
         params: dict[str, Any] = {} if index is None else {"index": index}
         if prepared.safe_rerun or self._x.safe_rerun(st, task):

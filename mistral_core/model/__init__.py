@@ -5,6 +5,7 @@ from mistral_core.model.events import ActionCompleted, ActionHandedOff, Event
 from mistral_core.model.flags import EMPTY as EMPTY_FLAGS
 from mistral_core.model.flags import ItemCounters, TaskFlags, Trigger, WaitAfter, WaitingItem
 from mistral_core.model.keys import ApiKey
+from mistral_core.model.projects import DEFAULT_PROJECT, EVERY_PROJECT, Viewer
 from mistral_core.model.query import Filter, Query
 from mistral_core.model.records import (
     DISPATCH_HANDED_OFF,
@@ -23,10 +24,12 @@ from mistral_core.model.records import (
 from mistral_core.model.states import State
 
 __all__ = [
+    "DEFAULT_PROJECT",
     "DISPATCH_HANDED_OFF",
     "DISPATCH_QUEUED",
     "DISPATCH_STARTED",
     "EMPTY_FLAGS",
+    "EVERY_PROJECT",
     "ActionCompleted",
     "ActionDefinition",
     "ActionExecution",
@@ -46,6 +49,7 @@ __all__ = [
     "TaskFlags",
     "Timer",
     "Trigger",
+    "Viewer",
     "WaitAfter",
     "WaitingItem",
     "Workbook",

@@ -29,9 +29,13 @@ class Query:
         limit: at most this many records (``None``: all).
         marker: the id of the last record of the previous page; the page starts
             after it in the given order.
+        project: only the records this project sees: its own, and other projects' public
+            ones where the kind has a ``scope`` (:mod:`~mistral_core.model.projects`);
+            ``None``: every project's.
     """
 
     filters: tuple[Filter, ...] = ()
     sort: tuple[tuple[str, str], ...] = (("created_at", "asc"), ("id", "asc"))
     limit: int | None = None
     marker: str | None = None
+    project: str | None = None

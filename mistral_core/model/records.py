@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 from mistral_core.model.flags import EMPTY, TaskFlags
+from mistral_core.model.projects import DEFAULT_PROJECT
 from mistral_core.model.states import State
 
 JSON = Any
@@ -29,7 +30,7 @@ class WorkflowDefinition:
     namespace: str = ""
     tags: tuple[str, ...] = ()
     scope: str = "private"
-    project_id: str = "<default-project>"
+    project_id: str = DEFAULT_PROJECT
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
 
@@ -53,7 +54,7 @@ class WorkflowExecution:
     state_info: str | None = None
     task_execution_id: str | None = None
     root_execution_id: str | None = None
-    project_id: str = "<default-project>"
+    project_id: str = DEFAULT_PROJECT
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     #: Bumped by every engine transaction that changes this execution or its tasks/actions,
@@ -81,7 +82,7 @@ class TaskExecution:
     runtime_context: TaskFlags = EMPTY
     processed: bool = False
     tags: tuple[str, ...] = ()
-    project_id: str = "<default-project>"
+    project_id: str = DEFAULT_PROJECT
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     started_at: dt.datetime | None = None
@@ -122,7 +123,7 @@ class ActionExecution:
     tags: tuple[str, ...] | None = None
     params: dict[str, JSON] = dataclasses.field(default_factory=dict)
     dispatch: int = DISPATCH_QUEUED
-    project_id: str = "<default-project>"
+    project_id: str = DEFAULT_PROJECT
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     #: The engine that handed it to its executors (whose death makes another engine recover it).
@@ -172,7 +173,7 @@ class CronTrigger:
     first_execution_time: dt.datetime | None = None
     remaining_executions: int | None = None
     scope: str = "private"
-    project_id: str = "<default-project>"
+    project_id: str = DEFAULT_PROJECT
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
 
@@ -186,7 +187,7 @@ class Environment:
     variables: dict[str, JSON] = dataclasses.field(default_factory=dict)
     description: str = ""
     scope: str = "private"
-    project_id: str = "<default-project>"
+    project_id: str = DEFAULT_PROJECT
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
 
@@ -201,7 +202,7 @@ class Workbook:
     namespace: str = ""
     tags: tuple[str, ...] = ()
     scope: str = "private"
-    project_id: str = "<default-project>"
+    project_id: str = DEFAULT_PROJECT
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
 
@@ -220,6 +221,6 @@ class ActionDefinition:
     tags: tuple[str, ...] = ()
     workbook_name: str | None = None
     scope: str = "private"
-    project_id: str = "<default-project>"
+    project_id: str = DEFAULT_PROJECT
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None

@@ -20,7 +20,7 @@ import typing
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from mistral_core.errors import InputError, StoreError
+from mistral_core.errors import InputError, NotFoundError, StoreError
 from mistral_core.model import (
     ActionDefinition,
     ActionExecution,
@@ -97,6 +97,11 @@ class TableSpec:
     def index_of(self, name: str) -> int:
         """Position of column ``name`` in a row."""
         return self.positions[name]
+
+
+def not_found(table: TableSpec, record_id: str) -> NotFoundError:
+    """Mistral's message for a missing id: ``WorkflowExecution not found [id=...]``."""
+    return NotFoundError(f"{table.label} not found [id={record_id}]")
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"))

@@ -9,29 +9,38 @@ first, and the messages of the errors (Mistral's, where the port asks for them).
 
 Lookups by name look only in the namespace asked for: falling back to the
 default namespace is the caller's choice, never the store's.
+
+Names are unique per project (as in Mistral: ``(name, namespace, project_id)``). Every
+lookup is made for a :class:`~mistral_core.model.Viewer`: a name several projects use means
+the viewer's own definition, else the oldest public one, else (a viewer of every project) the
+oldest of all; an id, or a name, the viewer does not see is not found, with the same message.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from mistral_core.errors import DuplicateError, NotFoundError
 from mistral_core.model import (
+    EVERY_PROJECT,
     ActionDefinition,
     CronTrigger,
     Environment,
     Query,
+    Viewer,
     Workbook,
     WorkflowDefinition,
 )
+from mistral_core.model.projects import OTHER
 from mistral_core.persistence.columns import (
     ACTION_DEFINITIONS,
     CRON_TRIGGERS,
     ENVIRONMENTS,
     WORKBOOKS,
     WORKFLOW_DEFINITIONS,
+    Row,
     TableSpec,
 )
 
@@ -44,7 +53,8 @@ class DefinitionKind:
 
     Args:
         table: its table.
-        keys: the columns of its unique name, ``("name",)`` or ``("name", "namespace")``.
+        keys: the columns of its name, ``("name",)`` or ``("name", "namespace")``; with
+            ``project_id`` they are unique.
         by_id: lookups try the identifier as an id before trying it as a name.
         exists: the message of a duplicate name, from (name, namespace).
         missing: the message of a failed lookup, from (identifier, namespace).
@@ -57,19 +67,47 @@ class DefinitionKind:
     missing: Message
 
     @property
+    def unique(self) -> tuple[str, ...]:
+        """The columns of the unique name: the name's, and ``project_id``."""
+        return (*self.keys, "project_id")
+
+    @property
     def replaced(self) -> tuple[str, ...]:
-        """The fields a replacement writes besides ``updated_at``: all but the id, the name and
-        ``created_at``, in field order."""
-        kept = {"id", "created_at", "updated_at", *self.keys}
+        """The fields a replacement writes besides ``updated_at``: all but the id, the name, the
+        project and ``created_at``, in field order."""
+        kept = {"id", "created_at", "updated_at", *self.unique}
         return tuple(name for name in self.table.names if name not in kept)
 
     def key(self, name: str, namespace: str) -> tuple[str, ...]:
-        """The values of the unique name (``namespace`` is dropped where the kind has none)."""
+        """The values of a name (``namespace`` is dropped where the kind has none)."""
         return (name, namespace)[: len(self.keys)]
 
     def key_of(self, record: Any) -> tuple[str, ...]:
-        """The unique name of ``record``."""
-        return tuple(getattr(record, column) for column in self.keys)
+        """The unique name of ``record``: its name's values and its project."""
+        return tuple(getattr(record, column) for column in self.unique)
+
+    def visible(self, row: Row, viewer: Viewer) -> bool:
+        """Whether ``viewer`` sees the record of ``row``."""
+        return viewer.sees(row[self._project_at], row[self._scope_at])
+
+    def nearest(self, rows: Iterable[Row], viewer: Viewer) -> Row | None:
+        """Of rows of one name (oldest first), the one ``viewer`` means: its own, else the oldest
+        public one, else (a viewer of every project) the oldest; ``None`` if it sees none."""
+        best: Row | None = None
+        best_rank = OTHER + 1
+        for row in rows:
+            rank = viewer.rank(row[self._project_at], row[self._scope_at])
+            if rank is not None and rank < best_rank:
+                best, best_rank = row, rank
+        return best
+
+    @property
+    def _project_at(self) -> int:
+        return self.table.index_of("project_id")
+
+    @property
+    def _scope_at(self) -> int:
+        return self.table.index_of("scope")
 
     def duplicate(self, record: Any) -> DuplicateError:
         """The error of creating ``record`` when its name is taken."""
@@ -140,10 +178,12 @@ class DefinitionMethods:
     def _replace_definition(self, kind: DefinitionKind, record: Any) -> None:
         raise NotImplementedError
 
-    def _get_definition(self, kind: DefinitionKind, identifier: str, namespace: str = "") -> Any:
+    def _get_definition(self, kind: DefinitionKind, identifier: str, namespace: str, viewer: Viewer) -> Any:
         raise NotImplementedError
 
-    def _delete_definition(self, kind: DefinitionKind, identifier: str, namespace: str = "") -> None:
+    def _delete_definition(
+        self, kind: DefinitionKind, identifier: str, namespace: str, viewer: Viewer
+    ) -> None:
         raise NotImplementedError
 
     def _list(self, table: TableSpec, query: Query) -> list[Any]:
@@ -156,30 +196,34 @@ class DefinitionMethods:
         """Store a new definition.
 
         Raises:
-            DuplicateError: a definition with that (name, namespace), or that id, exists.
+            DuplicateError: a definition with that (name, namespace) in its project, or that id, exists.
         """
         self._create_definition(WORKFLOW_KIND, wf_def)
 
     def update_workflow_definition(self, wf_def: WorkflowDefinition) -> None:
-        """Replace the definition with the same (name, namespace); its id and created_at stay.
+        """Replace the definition with the same (name, namespace, project); its id and created_at stay.
 
         Raises:
             NotFoundError: no such definition.
         """
         self._replace_definition(WORKFLOW_KIND, wf_def)
 
-    def get_workflow_definition(self, identifier: str, namespace: str = "") -> WorkflowDefinition:
+    def get_workflow_definition(
+        self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
+    ) -> WorkflowDefinition:
         """The definition whose id, or else name (in ``namespace`` only), is ``identifier``.
 
         Raises:
-            NotFoundError: no such definition.
+            NotFoundError: no such definition (that ``viewer`` sees).
         """
-        wf_def: WorkflowDefinition = self._get_definition(WORKFLOW_KIND, identifier, namespace)
+        wf_def: WorkflowDefinition = self._get_definition(WORKFLOW_KIND, identifier, namespace, viewer)
         return wf_def
 
-    def delete_workflow_definition(self, identifier: str, namespace: str = "") -> None:
-        """Delete by id or name; NotFoundError if none."""
-        self._delete_definition(WORKFLOW_KIND, identifier, namespace)
+    def delete_workflow_definition(
+        self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
+    ) -> None:
+        """Delete by id or name; NotFoundError if none (that ``viewer`` sees)."""
+        self._delete_definition(WORKFLOW_KIND, identifier, namespace, viewer)
 
     def list_workflow_definitions(self, query: Query) -> list[WorkflowDefinition]:
         """Definitions matching ``query``."""
@@ -190,9 +234,9 @@ class DefinitionMethods:
         """Store a new trigger; DuplicateError if the name (or the id) exists."""
         self._create_definition(CRON_TRIGGER_KIND, trigger)
 
-    def get_cron_trigger(self, identifier: str) -> CronTrigger:
+    def get_cron_trigger(self, identifier: str, viewer: Viewer = EVERY_PROJECT) -> CronTrigger:
         """By id or name; NotFoundError ``CronTrigger not found [identifier=...]``."""
-        trigger: CronTrigger = self._get_definition(CRON_TRIGGER_KIND, identifier)
+        trigger: CronTrigger = self._get_definition(CRON_TRIGGER_KIND, identifier, "", viewer)
         return trigger
 
     def update_cron_trigger(self, trigger: CronTrigger, fields: Sequence[str]) -> None:
@@ -204,9 +248,9 @@ class DefinitionMethods:
         """
         self._update_record(CRON_TRIGGER_KIND.table, trigger, fields)
 
-    def delete_cron_trigger(self, identifier: str) -> None:
+    def delete_cron_trigger(self, identifier: str, viewer: Viewer = EVERY_PROJECT) -> None:
         """By id or name; NotFoundError if none."""
-        self._delete_definition(CRON_TRIGGER_KIND, identifier)
+        self._delete_definition(CRON_TRIGGER_KIND, identifier, "", viewer)
 
     def list_cron_triggers(self, query: Query) -> list[CronTrigger]:
         """Triggers matching ``query``."""
@@ -221,14 +265,14 @@ class DefinitionMethods:
         """Replace the environment with that name (its id and created_at stay); NotFoundError if none."""
         self._replace_definition(ENVIRONMENT_KIND, env)
 
-    def get_environment(self, identifier: str) -> Environment:
+    def get_environment(self, identifier: str, viewer: Viewer = EVERY_PROJECT) -> Environment:
         """By id or name; NotFoundError ``Environment not found [name=...]``."""
-        env: Environment = self._get_definition(ENVIRONMENT_KIND, identifier)
+        env: Environment = self._get_definition(ENVIRONMENT_KIND, identifier, "", viewer)
         return env
 
-    def delete_environment(self, identifier: str) -> None:
+    def delete_environment(self, identifier: str, viewer: Viewer = EVERY_PROJECT) -> None:
         """By id or name; NotFoundError if none."""
-        self._delete_definition(ENVIRONMENT_KIND, identifier)
+        self._delete_definition(ENVIRONMENT_KIND, identifier, "", viewer)
 
     def list_environments(self, query: Query) -> list[Environment]:
         """Environments matching ``query``."""
@@ -243,14 +287,14 @@ class DefinitionMethods:
         """Replace the workbook with that (name, namespace); NotFoundError if none."""
         self._replace_definition(WORKBOOK_KIND, workbook)
 
-    def get_workbook(self, name: str, namespace: str = "") -> Workbook:
+    def get_workbook(self, name: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT) -> Workbook:
         """By (name, namespace); NotFoundError ``Workbook not found [name=...]``."""
-        workbook: Workbook = self._get_definition(WORKBOOK_KIND, name, namespace)
+        workbook: Workbook = self._get_definition(WORKBOOK_KIND, name, namespace, viewer)
         return workbook
 
-    def delete_workbook(self, name: str, namespace: str = "") -> None:
+    def delete_workbook(self, name: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT) -> None:
         """Delete the workbook row only (the engine deletes its workflows and actions)."""
-        self._delete_definition(WORKBOOK_KIND, name, namespace)
+        self._delete_definition(WORKBOOK_KIND, name, namespace, viewer)
 
     def list_workbooks(self, query: Query) -> list[Workbook]:
         """Workbooks matching ``query``."""
@@ -265,14 +309,18 @@ class DefinitionMethods:
         """Replace the ad-hoc action with that (name, namespace); NotFoundError if none."""
         self._replace_definition(ACTION_KIND, action_def)
 
-    def get_action_definition(self, identifier: str, namespace: str = "") -> ActionDefinition:
+    def get_action_definition(
+        self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
+    ) -> ActionDefinition:
         """By id, or else name in ``namespace``; NotFoundError ``Action not found [name=...]``."""
-        action_def: ActionDefinition = self._get_definition(ACTION_KIND, identifier, namespace)
+        action_def: ActionDefinition = self._get_definition(ACTION_KIND, identifier, namespace, viewer)
         return action_def
 
-    def delete_action_definition(self, identifier: str, namespace: str = "") -> None:
+    def delete_action_definition(
+        self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
+    ) -> None:
         """By id, or else name in ``namespace``; NotFoundError if none."""
-        self._delete_definition(ACTION_KIND, identifier, namespace)
+        self._delete_definition(ACTION_KIND, identifier, namespace, viewer)
 
     def list_action_definitions(self, query: Query) -> list[ActionDefinition]:
         """Ad-hoc actions matching ``query``."""

@@ -26,9 +26,10 @@ from mistral_core.persistence.columns import (
     Row,
     TableSpec,
     dumps,
+    not_found,
 )
 from mistral_core.persistence.executions import ExecutionReads
-from mistral_core.persistence.memorybase import ID, not_found, replaced
+from mistral_core.persistence.memorybase import ID, replaced
 from mistral_core.persistence.memorydefinitions import MemoryDefinitions
 from mistral_core.persistence.memorykeys import MemoryKeys
 from mistral_core.persistence.memorytimers import MemoryTimers

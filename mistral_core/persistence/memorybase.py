@@ -20,9 +20,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from mistral_core.engine.ports import Clock, SystemClock
-from mistral_core.errors import NotFoundError
 from mistral_core.model import Query
-from mistral_core.persistence.columns import ALL_TABLES, Codec, Row, TableSpec
+from mistral_core.persistence.columns import ALL_TABLES, Codec, Row, TableSpec, not_found
 from mistral_core.persistence.querying import make_plan, matches, sort_rows
 
 _MISSING: Any = object()
@@ -132,7 +131,7 @@ class MemoryBase:
             rows = [row for _, row in entries.values() if matches(plan, row)]
             if plan.marker is not None:
                 marker = entries.get(plan.marker)
-                if marker is None:
+                if marker is None or (plan.visibility is not None and not plan.visibility.admits(marker[1])):
                     raise not_found(table, plan.marker)
                 if not matches(plan, marker[1]):
                     rows.append(marker[1])
@@ -149,8 +148,3 @@ class MemoryBase:
 def replaced(row: Row, index: int, value: Any) -> Row:
     """``row`` with column ``index`` set to ``value``."""
     return (*row[:index], value, *row[index + 1 :])
-
-
-def not_found(table: TableSpec, record_id: str) -> NotFoundError:
-    """Mistral's message for a missing id: ``WorkflowExecution not found [id=...]``."""
-    return NotFoundError(f"{table.label} not found [id={record_id}]")

@@ -2,13 +2,17 @@
 
 The twin of :mod:`.sqldefinitions`, driven by the same
 :class:`~.definitions.DefinitionKind` descriptions. A lookup by name scans the
-kind's rows: definitions are few, and the scan keeps rollback trivial.
+kind's rows: definitions are few, and the scan keeps rollback trivial. Names
+are unique per project; a lookup picks, of the rows of one name, the one its
+viewer means (see :mod:`.definitions`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from mistral_core.model import Viewer
+from mistral_core.persistence.columns import Row
 from mistral_core.persistence.definitions import (
     DefinitionKind,
     DefinitionMethods,
@@ -32,11 +36,18 @@ class MemoryDefinitions(MemoryBase, DefinitionMethods):
 
     # -- the generic operations ---------------------------------------------------------
     def _find(self, kind: DefinitionKind, key: tuple[str, ...]) -> Entry | None:
-        positions = [kind.table.index_of(column) for column in kind.keys]
+        """The entry whose unique name (name, namespace, project) is ``key``."""
+        positions = [kind.table.index_of(column) for column in kind.unique]
         for entry in self._rows[kind.table.name].values():
             if tuple(entry[1][i] for i in positions) == key:
                 return entry
         return None
+
+    def _named(self, kind: DefinitionKind, name: tuple[str, ...]) -> list[Entry]:
+        """Every project's entry of one name, oldest first."""
+        positions = [kind.table.index_of(column) for column in kind.keys]
+        found = [e for e in self._rows[kind.table.name].values() if tuple(e[1][i] for i in positions) == name]
+        return sorted(found, key=lambda entry: entry[0])
 
     def _create_definition(self, kind: DefinitionKind, record: Any) -> None:
         row = self._codecs[kind.table.name].insert_row(record, self._clock.now)
@@ -55,25 +66,28 @@ class MemoryDefinitions(MemoryBase, DefinitionMethods):
         with self._lock:
             entry = self._find(kind, kind.key_of(record))
             if entry is None:
-                raise kind.not_found(*kind.key_of(record))
+                raise kind.not_found(*kind.key_of(record)[:2])
             self._write(kind.table, entry, names, values)
 
-    def _resolve(self, kind: DefinitionKind, identifier: str, namespace: str) -> Entry:
+    def _resolve(self, kind: DefinitionKind, identifier: str, namespace: str, viewer: Viewer) -> Row:
         entry = self._rows[kind.table.name].get(identifier) if kind.by_id else None
-        if entry is None:
-            entry = self._find(kind, kind.key(identifier, namespace))
-        if entry is None:
+        row = entry[1] if entry is not None and kind.visible(entry[1], viewer) else None
+        if row is None:
+            row = kind.nearest((e[1] for e in self._named(kind, kind.key(identifier, namespace))), viewer)
+        if row is None:
             raise kind.not_found(identifier, namespace)
-        return entry
+        return row
 
-    def _get_definition(self, kind: DefinitionKind, identifier: str, namespace: str = "") -> Any:
+    def _get_definition(self, kind: DefinitionKind, identifier: str, namespace: str, viewer: Viewer) -> Any:
         with self._lock:
-            entry = self._resolve(kind, identifier, namespace)
-        return self._codecs[kind.table.name].record(entry[1])
+            row = self._resolve(kind, identifier, namespace, viewer)
+        return self._codecs[kind.table.name].record(row)
 
-    def _delete_definition(self, kind: DefinitionKind, identifier: str, namespace: str = "") -> None:
+    def _delete_definition(
+        self, kind: DefinitionKind, identifier: str, namespace: str, viewer: Viewer
+    ) -> None:
         with self._lock:
-            entry = self._resolve(kind, identifier, namespace)
-            self._pop(self._rows[kind.table.name], entry[1][ID])
+            row = self._resolve(kind, identifier, namespace, viewer)
+            self._pop(self._rows[kind.table.name], row[ID])
 
     # -- workflow definitions -----------------------------------------------------------

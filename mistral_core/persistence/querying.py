@@ -11,6 +11,8 @@ Semantics shared by all backends (the contract suite holds them to it):
   compared on the compact JSON encoding of the value (so key order matters).
 - Text sorts by code point; NULL sorts before every value ascending (after,
   descending); ``id`` is appended to the sort so the order is total.
+- ``Query.project`` keeps the rows of that project, and the public ones where the table
+  has a ``scope`` column (definitions): ``project_id = P OR scope = 'public'``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 from mistral_core.errors import InputError
 from mistral_core.model import Query
+from mistral_core.model.projects import PUBLIC
 from mistral_core.persistence.columns import Column, Kind, Row, TableSpec, dumps, naive_utc
 
 _RANGE = ("eq", "neq", "gt", "gte", "lt", "lte", "in", "nin")
@@ -60,6 +63,22 @@ class Order:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Visibility:
+    """The rows one project sees: its own (``project_id`` at ``project_index``), and public ones
+    (``scope`` at ``scope_index``, for tables that have one)."""
+
+    project: str
+    project_index: int
+    scope_index: int | None
+
+    def admits(self, row: Row) -> bool:
+        """Whether ``row`` is visible."""
+        if row[self.project_index] == self.project:
+            return True
+        return self.scope_index is not None and row[self.scope_index] == PUBLIC
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Plan:
     """A validated query."""
 
@@ -67,6 +86,7 @@ class Plan:
     order: tuple[Order, ...]
     limit: int | None
     marker: str | None
+    visibility: Visibility | None = None
 
 
 def make_plan(table: TableSpec, query: Query) -> Plan:
@@ -82,7 +102,16 @@ def make_plan(table: TableSpec, query: Query) -> Plan:
     order = tuple(_order(table, name, direction) for name, direction in keys)
     if query.limit is not None and query.limit < 0:
         raise InputError(f"limit must not be negative, got {query.limit}")
-    return Plan(conditions, order, query.limit, query.marker)
+    return Plan(conditions, order, query.limit, query.marker, _visibility(table, query.project))
+
+
+def _visibility(table: TableSpec, project: str | None) -> Visibility | None:
+    if project is None:
+        return None
+    if table.column("project_id") is None:
+        raise InputError(f"{table.label} records belong to no project")
+    scope = table.index_of("scope") if table.column("scope") is not None else None
+    return Visibility(project, table.index_of("project_id"), scope)
 
 
 def _column(table: TableSpec, name: str, what: str) -> Column:
@@ -201,7 +230,9 @@ _TESTS: dict[str, Callable[[Any, Any], bool]] = {
 
 
 def matches(plan: Plan, row: Row) -> bool:
-    """Whether a neutral row passes every filter of ``plan``."""
+    """Whether a neutral row passes every filter of ``plan`` (and is visible to its project)."""
+    if plan.visibility is not None and not plan.visibility.admits(row):
+        return False
     return all(_TESTS[c.op](row[c.index], c.value) for c in plan.conditions)
 
 

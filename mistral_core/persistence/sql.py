@@ -31,11 +31,11 @@ from mistral_core.persistence.columns import (
     WORKFLOW_EXECUTIONS,
     TableSpec,
     dumps,
+    not_found,
 )
 from mistral_core.persistence.dialects import SQLITE_BUSY_TIMEOUT_S, SQLITE_PRAGMAS
 from mistral_core.persistence.executions import ExecutionReads
 from mistral_core.persistence.migrations import LATEST_VERSION
-from mistral_core.persistence.sqlbase import not_found
 from mistral_core.persistence.sqldefinitions import SqlDefinitions
 from mistral_core.persistence.sqlkeys import SqlKeys
 from mistral_core.persistence.sqlquery import quote, select_list

@@ -25,10 +25,10 @@ from typing import Any
 import peewee
 
 from mistral_core.engine.ports import Clock, SystemClock
-from mistral_core.errors import CommitInDoubt, InputError, NotFoundError, StoreError, StoreUnavailable
+from mistral_core.errors import CommitInDoubt, InputError, StoreError, StoreUnavailable
 from mistral_core.model import Query
 from mistral_core.persistence import sqlquery
-from mistral_core.persistence.columns import ALL_TABLES, Row, TableSpec
+from mistral_core.persistence.columns import ALL_TABLES, Row, TableSpec, not_found
 from mistral_core.persistence.dialects import (
     DB_ERRORS,
     Prepared,
@@ -282,13 +282,8 @@ class SqlBase:
         marker = None
         if plan.marker is not None:
             marker = self._one(self._sql[f"get {table.name}"], (plan.marker,))
-            if marker is None:
+            if marker is None or (plan.visibility is not None and not plan.visibility.admits(marker)):
                 raise not_found(table, plan.marker)
         sql, params = sqlquery.select_page(table, plan, marker, self._dialect.param, self._dialect.contains)
         record = self._codecs[table.name].record
         return [record(row) for row in self._all(self._dialect.sql(sql), params)]
-
-
-def not_found(table: TableSpec, record_id: str) -> NotFoundError:
-    """Mistral's message for a missing id: ``WorkflowExecution not found [id=...]``."""
-    return NotFoundError(f"{table.label} not found [id={record_id}]")

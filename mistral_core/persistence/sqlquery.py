@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mistral_core.model.projects import PUBLIC
 from mistral_core.persistence.columns import Column, Row, TableSpec
-from mistral_core.persistence.querying import NOT_NULL, Condition, Order, Plan
+from mistral_core.persistence.querying import NOT_NULL, Condition, Order, Plan, Visibility
 
 Sql = tuple[str, list[Any]]
 Encode = Callable[[Column, Any], Any]
@@ -40,6 +41,10 @@ def select_page(table: TableSpec, plan: Plan, marker: Row | None, encode: Encode
     """
     parts: list[str] = []
     params: list[Any] = []
+    if plan.visibility is not None:
+        sql, values = _visible(plan.visibility)
+        parts.append(sql)
+        params.extend(values)
     for condition in plan.conditions:
         sql, values = _condition(condition, encode, contains)
         parts.append(sql)
@@ -55,6 +60,13 @@ def select_page(table: TableSpec, plan: Plan, marker: Row | None, encode: Encode
     if plan.limit is not None:
         text += f" LIMIT {int(plan.limit)}"
     return text, params
+
+
+def _visible(visibility: Visibility) -> Sql:
+    """The rows of one project, and the public ones where the table has a scope."""
+    if visibility.scope_index is None:
+        return '"project_id" = ?', [visibility.project]
+    return f'("project_id" = ? OR "scope" = \'{PUBLIC}\')', [visibility.project]
 
 
 def _condition(condition: Condition, encode: Encode, contains: str) -> Sql:

@@ -33,7 +33,7 @@ from mistral_core.persistence.columns import (
 
 #: Secondary indexes: the default list order, the common filters, the child lookups.
 INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
-    WORKFLOW_DEFINITIONS.name: ((("name", "namespace"), True), (("created_at", "id"), False)),
+    WORKFLOW_DEFINITIONS.name: ((("name", "namespace", "project_id"), True), (("created_at", "id"), False)),
     WORKFLOW_EXECUTIONS.name: (
         (("created_at", "id"), False),
         (("workflow_name",), False),
@@ -57,11 +57,11 @@ INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
         (("due_at", "seq"), False),
         (("target_id",), False),
     ),
-    # Definitions: the unique name, and the default list order.
-    CRON_TRIGGERS.name: ((("name",), True), (("created_at", "id"), False)),
-    ENVIRONMENTS.name: ((("name",), True), (("created_at", "id"), False)),
-    WORKBOOKS.name: ((("name", "namespace"), True), (("created_at", "id"), False)),
-    ACTION_DEFINITIONS.name: ((("name", "namespace"), True), (("created_at", "id"), False)),
+    # Definitions: the unique name (per project, as in Mistral), and the default list order.
+    CRON_TRIGGERS.name: ((("name", "project_id"), True), (("created_at", "id"), False)),
+    ENVIRONMENTS.name: ((("name", "project_id"), True), (("created_at", "id"), False)),
+    WORKBOOKS.name: ((("name", "namespace", "project_id"), True), (("created_at", "id"), False)),
+    ACTION_DEFINITIONS.name: ((("name", "namespace", "project_id"), True), (("created_at", "id"), False)),
     # A key is found by the hash of the secret a request presents (unique: one secret, one key).
     API_KEYS.name: ((("name",), True), (("secret_hash",), True), (("created_at", "id"), False)),
 }

@@ -8,7 +8,15 @@ from typing import Any
 from mistral_core.engine.conductor import Conductor
 from mistral_core.engine.ports import PreparedAction
 from mistral_core.errors import InputError
-from mistral_core.model import DISPATCH_STARTED, ActionCompleted, ActionExecution, Event, RunAction, State
+from mistral_core.model import (
+    DEFAULT_PROJECT,
+    DISPATCH_STARTED,
+    ActionCompleted,
+    ActionExecution,
+    Event,
+    RunAction,
+    State,
+)
 from mistral_core.services.results import Results
 from mistral_core.services.unit_of_work import Parts, refresh_catalog
 
@@ -32,8 +40,10 @@ class ActionRuns:
         save_result: bool = False,
         run_sync: bool | None = None,
         description: str = "",
+        project: str = DEFAULT_PROJECT,
     ) -> ActionExecution:
-        """Run an action outside any workflow.
+        """Run an action outside any workflow, for ``project`` (its ad-hoc actions, or public ones;
+        the action execution is that project's).
 
         A sync action runs at once in the calling thread and its result is returned; it is stored
         only with ``save_result``. An async action (or ``save_result`` without ``run_sync``) is
@@ -45,10 +55,10 @@ class ActionRuns:
         """
         action_input = action_input or {}
         refresh_catalog(self._parts.store, self._parts.catalog)
-        prepared = self._parts.catalog.prepare(name, action_input, checked=True)
+        prepared = self._parts.catalog.prepare(name, action_input, checked=True, project=project)
         if run_sync and not prepared.is_sync:
             raise InputError(f"Action {prepared.name} is asynchronous: it cannot be run with run_sync")
-        action = self._record(prepared, action_input, description)
+        action = self._record(prepared, action_input, description, project)
         command = Conductor.command_for(action)
         if not save_result and prepared.is_sync:
             return self._finished_record(action, self._run_now(command))
@@ -65,7 +75,7 @@ class ActionRuns:
         return action
 
     def _record(
-        self, prepared: PreparedAction, action_input: dict[str, Any], description: str
+        self, prepared: PreparedAction, action_input: dict[str, Any], description: str, project: str
     ) -> ActionExecution:
         params: dict[str, Any] = {"safe_rerun": True} if prepared.safe_rerun else {}
         if prepared.run_as is not None:
@@ -82,6 +92,7 @@ class ActionRuns:
             input=action_input,
             params=params,
             description=description,
+            project_id=project,
             created_at=now,
             updated_at=now,
         )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from mistral_core.engine.state import ExecutionState
-from mistral_core.errors import InputError, NotFoundError, StateConflictError
-from mistral_core.model import State, TaskExecution, WorkflowExecution
+from mistral_core.errors import DuplicateError, InputError, NotFoundError, StateConflictError
+from mistral_core.model import EVERY_PROJECT, State, TaskExecution, Viewer, WorkflowExecution
 from mistral_core.model.states import WORKFLOW_FINISHED
 from mistral_core.services.launcher import Launcher
 from mistral_core.services.unit_of_work import Parts, Transactions, Work
@@ -40,18 +40,25 @@ class Executions:
         params: dict[str, Any] | None = None,
         description: str = "",
         ex_id: str | None = None,
+        viewer: Viewer = EVERY_PROJECT,
     ) -> WorkflowExecution:
-        """Create and start a workflow execution (with ``ex_id`` given twice: the first one).
+        """Create and start a workflow execution in ``viewer``'s project, the workflow (and a named
+        environment) as ``viewer`` sees it (with ``ex_id`` given twice: the first one).
 
         Raises:
             NotFoundError: no such workflow (or environment).
             WorkflowInputError / InputError: input or params not valid.
+            DuplicateError: ``ex_id`` is the id of an execution ``viewer`` does not see.
         """
         if ex_id is not None:
             existing = self._existing(ex_id)
             if existing is not None:
+                if not viewer.owns(existing.project_id):
+                    raise DuplicateError(f"WorkflowExecution with id '{ex_id}' already exists")
                 return existing
-        launch = self._launcher.check(workflow_identifier, namespace, wf_input or {}, params or {})
+        launch = self._launcher.check(
+            workflow_identifier, namespace, wf_input or {}, params or {}, viewer=viewer
+        )
         new_id = ex_id or self._parts.new_id()  # the same id if the transaction is run again
 
         def body(work: Work) -> ExecutionState | WorkflowExecution:

@@ -1,4 +1,8 @@
-"""Cron triggers: created and deleted by users, fired by the scheduler through durable timers."""
+"""Cron triggers: created and deleted by users, fired by the scheduler through durable timers.
+
+A trigger belongs to the project of whoever created it; the executions it starts belong there too,
+and its workflow (and named environment) are resolved for that project: its own, or public ones.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from typing import Any
 
 from mistral_core.engine.ports import CronSchedule
 from mistral_core.errors import InputError, MistralError, NotFoundError
-from mistral_core.model import CronTrigger, Timer
+from mistral_core.model import EVERY_PROJECT, CronTrigger, Timer, Viewer
+from mistral_core.services.definitions import check_owner
 from mistral_core.services.launcher import Launcher
 from mistral_core.services.unit_of_work import Parts, Work
 
@@ -41,8 +46,10 @@ class CronTriggers:
         first_execution_time: dt.datetime | None = None,
         remaining_executions: int | None = None,
         namespace: str = "",
+        viewer: Viewer = EVERY_PROJECT,
     ) -> CronTrigger:
-        """Create a cron trigger (validated: workflow, input, pattern, times, count).
+        """Create a cron trigger of ``viewer``'s project (validated: workflow, input, pattern, times,
+        count); its workflow is one that project sees (its own or a public one), as when it fires.
 
         Raises:
             InputError: a bad pattern, a time in the past, a count below 1, bad input.
@@ -59,9 +66,10 @@ class CronTriggers:
         now = self._parts.clock.now()
         if first_execution_time is not None and first_execution_time < now:
             raise InputError(f"first_execution_time {first_execution_time:%Y-%m-%d %H:%M} is in the past")
-        wf_def, spec = self._parts.definitions.resolve_workflow(workflow, namespace)
+        project = Viewer(viewer.project)
+        wf_def, spec = self._parts.definitions.resolve_workflow(workflow, namespace, viewer=project)
         self._launcher.check_input(spec, workflow_input or {})
-        self._launcher.check_params(spec, {"env": {}, **(workflow_params or {})})
+        self._launcher.check_params(spec, {"env": {}, **(workflow_params or {})}, project)
         if remaining_executions is None and not pattern:
             remaining_executions = 1
         trigger = CronTrigger(
@@ -75,6 +83,7 @@ class CronTriggers:
             workflow_params=workflow_params or {},
             first_execution_time=first_execution_time,
             remaining_executions=remaining_executions,
+            project_id=viewer.project,
             created_at=now,
         )
         store = self._parts.store
@@ -85,15 +94,17 @@ class CronTriggers:
             self._parts.timer_listener(trigger.next_execution_time)
         return trigger
 
-    def delete(self, identifier: str) -> None:
+    def delete(self, identifier: str, viewer: Viewer = EVERY_PROJECT) -> None:
         """Delete a cron trigger (and its pending firing).
 
         Raises:
-            NotFoundError: no such trigger.
+            NotFoundError: no such trigger that ``viewer`` sees.
+            Forbidden: another project's trigger.
         """
         store = self._parts.store
         with store.atomic():
-            trigger = store.get_cron_trigger(identifier)
+            trigger = store.get_cron_trigger(identifier, viewer)
+            check_owner(viewer, trigger)
             store.delete_cron_trigger(trigger.id)
             store.delete_timers(trigger.id, "cron")
 
@@ -105,10 +116,15 @@ class CronTriggers:
             return
         triggered_by = {"type": "cron_trigger", "id": trigger.id, "name": trigger.name}
         description = json.dumps({"triggered_by": triggered_by})
+        project = Viewer(trigger.project_id)
         try:
-            wf_def, _ = self._parts.definitions.resolve_workflow(trigger.workflow_id)
+            wf_def, _ = self._parts.definitions.resolve_workflow(trigger.workflow_id, viewer=project)
             launch = self._launcher.check(
-                trigger.workflow_id, wf_def.namespace, trigger.workflow_input, trigger.workflow_params
+                trigger.workflow_id,
+                wf_def.namespace,
+                trigger.workflow_input,
+                trigger.workflow_params,
+                viewer=project,
             )
             self._launcher.start(work, launch, description)
         except MistralError as exc:

@@ -1,19 +1,60 @@
-"""Workflow definitions: upload (validated), update, delete, and the spec snapshots executions run."""
+"""Workflow definitions: upload (validated), update, delete, and the spec snapshots executions run.
+
+Every definition belongs to the project of whoever uploaded it (``viewer.project``); names are
+unique per project. A document uploaded again (``PUT``) replaces the uploader's own definitions
+of those names. Deleting or changing another project's public definition is refused (403, as
+Mistral refuses it for workflows); one the caller does not see at all is not found (404).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import functools
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from mistral_core.engine.ports import Clock, ExecutionStore
-from mistral_core.errors import ConflictError, InputError, NotFoundError
+from mistral_core.errors import ConflictError, Forbidden, InputError, NotFoundError
 from mistral_core.lang.documents import ParsedAction, ParsedWorkbook, parse_actions, parse_workbook
 from mistral_core.lang.expressions import Evaluator
 from mistral_core.lang.spec import WorkflowSpec
 from mistral_core.lang.validation import ParsedWorkflow, parse_workflows
-from mistral_core.model import ActionDefinition, Environment, Filter, Query, Workbook, WorkflowDefinition
+from mistral_core.model import (
+    EVERY_PROJECT,
+    ActionDefinition,
+    CronTrigger,
+    Environment,
+    Filter,
+    Query,
+    Viewer,
+    Workbook,
+    WorkflowDefinition,
+)
+from mistral_core.model.projects import PUBLIC
+
+OwnedRecord = WorkflowDefinition | ActionDefinition | Workbook | Environment | CronTrigger
+R = TypeVar("R", bound=OwnedRecord)
+
+
+def check_owner(viewer: Viewer, record: OwnedRecord) -> None:
+    """Let ``viewer`` change or delete ``record``, or refuse (Mistral's message).
+
+    Raises:
+        Forbidden: the record is another project's (public, or it would not have been found).
+    """
+    if not viewer.owns(record.project_id):
+        raise Forbidden(f"Can not access {_LABELS[type(record)]} resource of other projects, ID: {record.id}")
+
+
+_LABELS: dict[type, str] = {
+    WorkflowDefinition: "WorkflowDefinition",
+    ActionDefinition: "ActionDefinition",
+    Workbook: "Workbook",
+    Environment: "Environment",
+    CronTrigger: "CronTrigger",
+}
 
 
 class Definitions:
@@ -46,56 +87,70 @@ class Definitions:
         return parse_workflows(text, self._evaluator)
 
     def create_workflows(
-        self, text: str, namespace: str = "", scope: str = "private"
+        self, text: str, namespace: str = "", scope: str = "private", viewer: Viewer = EVERY_PROJECT
     ) -> list[WorkflowDefinition]:
-        """Store every workflow of a document. DuplicateError if a name exists (nothing stored)."""
+        """Store every workflow of a document in ``viewer``'s project. DuplicateError if a name
+        exists there (nothing stored)."""
         parsed = self.validate_workflows(text)
         with self._store.atomic():
-            defs = [self._definition(p, text, namespace, scope, None) for p in parsed]
+            defs = [self._definition(p, text, namespace, scope, None, viewer.project) for p in parsed]
             for wf_def in defs:
                 self._store.create_workflow_definition(wf_def)
         return defs
 
     def update_workflows(
-        self, text: str, namespace: str = "", scope: str = "private"
+        self, text: str, namespace: str = "", scope: str = "private", viewer: Viewer = EVERY_PROJECT
     ) -> list[WorkflowDefinition]:
-        """Replace (or create) every workflow of a document; running executions keep their old spec."""
+        """Replace (or create) every workflow of a document in ``viewer``'s project; running
+        executions keep their old spec.
+
+        Raises:
+            Forbidden: a public workflow made private while other projects' cron triggers start it.
+        """
         parsed = self.validate_workflows(text)
         result = []
         with self._store.atomic():
             for p in parsed:
-                try:
-                    old: WorkflowDefinition | None = self._store.get_workflow_definition(p.name, namespace)
-                except NotFoundError:
-                    old = None
-                wf_def = self._definition(p, text, namespace, scope, old)
+                old = _own(self._store.get_workflow_definition, p.name, namespace, viewer.project)
+                wf_def = self._definition(p, text, namespace, scope, old, viewer.project)
                 if old is None:
                     self._store.create_workflow_definition(wf_def)
                 else:
+                    _check_unshared(self._store, old, scope)
                     self._store.update_workflow_definition(wf_def)
                 result.append(wf_def)
         return result
 
-    def delete_workflow(self, identifier: str, namespace: str = "") -> None:
+    def delete_workflow(self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT) -> None:
         """Delete a workflow definition (its executions keep running on their snapshot).
 
         Raises:
+            NotFoundError: no such workflow that ``viewer`` sees.
+            Forbidden: another project's (public) workflow.
             ConflictError: a cron trigger still starts it (delete the trigger first, as in Mistral).
         """
         with self._store.atomic():
-            wf_def = self._store.get_workflow_definition(identifier, namespace)
+            wf_def = self._store.get_workflow_definition(identifier, namespace, viewer)
+            check_owner(viewer, wf_def)
             used = self._store.list_cron_triggers(Query(filters=(Filter("workflow_id", "eq", wf_def.id),)))
             if used:
-                names = ", ".join(sorted(t.name for t in used))
+                names = ", ".join(sorted(t.name for t in used if viewer.sees(t.project_id, t.scope)))
+                others = sum(1 for t in used if not viewer.sees(t.project_id, t.scope))
+                names += f"{', ' if names else ''}{others} of other projects" if others else ""
                 raise ConflictError(
                     f"Workflow '{wf_def.name}' is used by cron trigger(s) {names}: delete them first"
                 )
             self._store.delete_workflow_definition(wf_def.id, namespace)
 
     def resolve_workflow(
-        self, identifier: str, namespace: str = "", caller: str | None = None
+        self,
+        identifier: str,
+        namespace: str = "",
+        caller: str | None = None,
+        viewer: Viewer = EVERY_PROJECT,
     ) -> tuple[WorkflowDefinition, WorkflowSpec]:
-        """A workflow by id or name: in ``namespace`` first, then in the default namespace.
+        """A workflow by id or name, as ``viewer`` sees it: in ``namespace`` first, then in the
+        default namespace; a name means the viewer's own workflow, else a public one.
 
         Inside a workbook (``caller`` is ``wb.x``), ``wb.<identifier>`` is tried first.
 
@@ -104,19 +159,26 @@ class Definitions:
         """
         if caller and "." in caller and "." not in identifier:
             try:
-                return self.resolve_workflow(f"{caller.rsplit('.', 1)[0]}.{identifier}", namespace)
+                local = f"{caller.rsplit('.', 1)[0]}.{identifier}"
+                return self.resolve_workflow(local, namespace, viewer=viewer)
             except NotFoundError:
                 pass
         try:
-            wf_def = self._store.get_workflow_definition(identifier, namespace)
+            wf_def = self._store.get_workflow_definition(identifier, namespace, viewer)
         except NotFoundError:
             if not namespace:
                 raise
-            wf_def = self._store.get_workflow_definition(identifier, "")
+            wf_def = self._store.get_workflow_definition(identifier, "", viewer)
         return wf_def, self.spec(wf_def.spec["checksum"])
 
     def _definition(
-        self, parsed: ParsedWorkflow, text: str, namespace: str, scope: str, old: WorkflowDefinition | None
+        self,
+        parsed: ParsedWorkflow,
+        text: str,
+        namespace: str,
+        scope: str,
+        old: WorkflowDefinition | None,
+        project: str,
     ) -> WorkflowDefinition:
         self._store.save_spec(parsed.checksum, {"name": parsed.name, "body": parsed.body})
         now = self._clock.now()
@@ -133,6 +195,7 @@ class Definitions:
             namespace=namespace,
             tags=parsed.spec.tags,
             scope=scope,
+            project_id=project,
             created_at=old.created_at if old else now,
             updated_at=now if old else None,
         )
@@ -147,12 +210,14 @@ class Definitions:
         return parse_actions(text, self._evaluator)
 
     def create_actions(
-        self, text: str, namespace: str = "", scope: str = "private"
+        self, text: str, namespace: str = "", scope: str = "private", viewer: Viewer = EVERY_PROJECT
     ) -> list[ActionDefinition]:
-        """Store every ad-hoc action of a document (all or nothing); DuplicateError if a name exists."""
+        """Store every ad-hoc action of a document in ``viewer``'s project (all or nothing);
+        DuplicateError if a name exists there."""
         parsed = self.validate_actions(text)
         with self._store.atomic():
-            defs = [self._action_definition(p, text, namespace, scope, None, None) for p in parsed]
+            where = _Where(namespace, scope, viewer.project)
+            defs = [self._action_definition(p, text, where, None, None) for p in parsed]
             for action_def in defs:
                 self._check_not_python(action_def.name)
                 self._store.create_action_definition(action_def)
@@ -160,33 +225,38 @@ class Definitions:
         return defs
 
     def update_actions(
-        self, text: str, namespace: str = "", scope: str = "private"
+        self, text: str, namespace: str = "", scope: str = "private", viewer: Viewer = EVERY_PROJECT
     ) -> list[ActionDefinition]:
-        """Replace (or create) every ad-hoc action of a document."""
+        """Replace (or create) every ad-hoc action of a document in ``viewer``'s project."""
         parsed = self.validate_actions(text)
         with self._store.atomic():
-            result = [self._put_action(p, text, namespace, scope, None) for p in parsed]
+            where = _Where(namespace, scope, viewer.project)
+            result = [self._put_action(p, text, where, None) for p in parsed]
             self._store.bump_catalog_version()  # the catalogs of every engine see it
         return result
 
-    def delete_action(self, identifier: str, namespace: str = "") -> None:
-        """Delete an ad-hoc action (Python actions cannot be deleted)."""
+    def delete_action(self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT) -> None:
+        """Delete an ad-hoc action (Python actions cannot be deleted).
+
+        Raises:
+            NotFoundError: no such ad-hoc action that ``viewer`` sees.
+            Forbidden: another project's (public) action.
+        """
         with self._store.atomic():
             try:
-                self._store.delete_action_definition(identifier, namespace)
+                action_def = self._store.get_action_definition(identifier, namespace, viewer)
             except NotFoundError:
                 self._check_not_python(identifier)
                 raise
+            check_owner(viewer, action_def)
+            self._store.delete_action_definition(action_def.id, namespace)
             self._store.bump_catalog_version()  # the catalogs of every engine see it
 
     def _put_action(
-        self, parsed: ParsedAction, text: str, namespace: str, scope: str, workbook: str | None
+        self, parsed: ParsedAction, text: str, where: _Where, workbook: str | None
     ) -> ActionDefinition:
-        try:
-            old: ActionDefinition | None = self._store.get_action_definition(parsed.name, namespace)
-        except NotFoundError:
-            old = None
-        action_def = self._action_definition(parsed, text, namespace, scope, old, workbook)
+        old = _own(self._store.get_action_definition, parsed.name, where.namespace, where.project)
+        action_def = self._action_definition(parsed, text, where, old, workbook)
         if old is None:
             self._check_not_python(action_def.name)
             self._store.create_action_definition(action_def)
@@ -206,8 +276,7 @@ class Definitions:
         self,
         parsed: ParsedAction,
         text: str,
-        namespace: str,
-        scope: str,
+        where: _Where,
         old: ActionDefinition | None,
         workbook: str | None,
     ) -> ActionDefinition:
@@ -217,12 +286,13 @@ class Definitions:
             name=parsed.name,
             definition=text,
             spec=parsed.body,
-            namespace=namespace,
+            namespace=where.namespace,
             input=parsed.spec.input_text(),
             description=parsed.spec.description,
             tags=parsed.spec.tags,
             workbook_name=workbook,
-            scope=scope,
+            scope=where.scope,
+            project_id=where.project,
             created_at=old.created_at if old else now,
             updated_at=now if old else None,
         )
@@ -232,54 +302,77 @@ class Definitions:
         """Parse and validate a workbook; raises LanguageError."""
         return parse_workbook(text, self._evaluator)
 
-    def create_workbook(self, text: str, namespace: str = "", scope: str = "private") -> Workbook:
-        """Store a workbook with its workflows (``wb.name``) and actions; all or nothing."""
+    def create_workbook(
+        self, text: str, namespace: str = "", scope: str = "private", viewer: Viewer = EVERY_PROJECT
+    ) -> Workbook:
+        """Store a workbook with its workflows (``wb.name``) and actions in ``viewer``'s project;
+        all or nothing."""
         parsed = self.validate_workbook(text)
+        where = _Where(namespace, scope, viewer.project)
         with self._store.atomic():
-            workbook = self._workbook(parsed, text, namespace, scope, None)
+            workbook = _workbook(parsed, text, where, None, self._clock.now(), self._new_id)
             self._store.create_workbook(workbook)
-            self._put_workbook_items(parsed, text, namespace, scope)
+            self._put_workbook_items(parsed, text, where)
             self._store.bump_catalog_version()  # the catalogs of every engine see it
         return workbook
 
-    def update_workbook(self, text: str, namespace: str = "", scope: str = "private") -> Workbook:
-        """Replace a workbook; its workflows and actions that are gone from it are deleted."""
+    def update_workbook(
+        self, text: str, namespace: str = "", scope: str = "private", viewer: Viewer = EVERY_PROJECT
+    ) -> Workbook:
+        """Replace ``viewer``'s own workbook; its workflows and actions that are gone from it are deleted.
+
+        Raises:
+            NotFoundError: the project has no workbook of that name.
+        """
         parsed = self.validate_workbook(text)
+        where = _Where(namespace, scope, viewer.project)
         with self._store.atomic():
-            old = self._store.get_workbook(parsed.name, namespace)
-            workbook = self._workbook(parsed, text, namespace, scope, old)
+            old = _own(self._store.get_workbook, parsed.name, namespace, where.project)
+            if old is None:
+                raise NotFoundError(f"Workbook not found [name={parsed.name}{_in_namespace(namespace)}]")
+            workbook = _workbook(parsed, text, where, old, self._clock.now(), self._new_id)
             self._store.update_workbook(workbook)
-            self._delete_workbook_items(parsed.name, namespace, keep=parsed)
-            self._put_workbook_items(parsed, text, namespace, scope)
+            self._delete_workbook_items(old, keep=parsed)
+            self._put_workbook_items(parsed, text, where)
             self._store.bump_catalog_version()  # the catalogs of every engine see it
         return workbook
 
-    def delete_workbook(self, name: str, namespace: str = "") -> None:
-        """Delete a workbook with its workflows and actions."""
+    def delete_workbook(self, name: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT) -> None:
+        """Delete a workbook with its workflows and actions.
+
+        Raises:
+            NotFoundError: no such workbook that ``viewer`` sees.
+            Forbidden: another project's (public) workbook.
+        """
         with self._store.atomic():
-            self._store.get_workbook(name, namespace)
-            self._delete_workbook_items(name, namespace, keep=None)
-            self._store.delete_workbook(name, namespace)
+            workbook = self._store.get_workbook(name, namespace, viewer)
+            check_owner(viewer, workbook)
+            self._delete_workbook_items(workbook, keep=None)
+            self._store.delete_workbook(name, namespace, Viewer(workbook.project_id))
             self._store.bump_catalog_version()  # the catalogs of every engine see it
 
-    def _put_workbook_items(self, parsed: ParsedWorkbook, text: str, namespace: str, scope: str) -> None:
+    def _put_workbook_items(self, parsed: ParsedWorkbook, text: str, where: _Where) -> None:
         for wf in parsed.workflows:
-            try:
-                old: WorkflowDefinition | None = self._store.get_workflow_definition(wf.name, namespace)
-            except NotFoundError:
-                old = None
-            wf_def = self._definition(wf, text, namespace, scope, old)
+            old = _own(self._store.get_workflow_definition, wf.name, where.namespace, where.project)
+            wf_def = self._definition(wf, text, where.namespace, where.scope, old, where.project)
             if old is None:
                 self._store.create_workflow_definition(wf_def)
             else:
                 self._store.update_workflow_definition(wf_def)
         for action in parsed.actions:
-            self._put_action(action, text, namespace, scope, parsed.name)
+            self._put_action(action, text, where, parsed.name)
 
-    def _delete_workbook_items(self, name: str, namespace: str, keep: ParsedWorkbook | None) -> None:
+    def _delete_workbook_items(self, workbook: Workbook, keep: ParsedWorkbook | None) -> None:
+        name, namespace = workbook.name, workbook.namespace
         kept_workflows = {w.name for w in keep.workflows} if keep else set()
         kept_actions = {a.name for a in keep.actions} if keep else set()
-        prefix = Query(filters=(Filter("name", "has", f"{name}."), Filter("namespace", "eq", namespace)))
+        prefix = Query(
+            filters=(
+                Filter("name", "has", f"{name}."),
+                Filter("namespace", "eq", namespace),
+                Filter("project_id", "eq", workbook.project_id),
+            )
+        )
         for wf_def in self._store.list_workflow_definitions(prefix):
             if wf_def.name.startswith(f"{name}.") and wf_def.name not in kept_workflows:
                 self._store.delete_workflow_definition(wf_def.id, namespace)
@@ -287,26 +380,16 @@ class Definitions:
             if action_def.workbook_name == name and action_def.name not in kept_actions:
                 self._store.delete_action_definition(action_def.id, namespace)
 
-    def _workbook(
-        self, parsed: ParsedWorkbook, text: str, namespace: str, scope: str, old: Workbook | None
-    ) -> Workbook:
-        now = self._clock.now()
-        return Workbook(
-            id=old.id if old else self._new_id(),
-            name=parsed.name,
-            definition=text,
-            namespace=namespace,
-            tags=parsed.tags,
-            scope=scope,
-            created_at=old.created_at if old else now,
-            updated_at=now if old else None,
-        )
-
     # -- environments -------------------------------------------------------------------
     def create_environment(
-        self, name: str, variables: dict[str, Any], description: str = "", scope: str = "private"
+        self,
+        name: str,
+        variables: dict[str, Any],
+        description: str = "",
+        scope: str = "private",
+        viewer: Viewer = EVERY_PROJECT,
     ) -> Environment:
-        """Store a named environment; DuplicateError if the name exists."""
+        """Store a named environment in ``viewer``'s project; DuplicateError if the name exists there."""
         _check_environment(name, variables)
         env = Environment(
             id=self._new_id(),
@@ -314,6 +397,7 @@ class Definitions:
             variables=variables,
             description=description or "",
             scope=scope,
+            project_id=viewer.project,
             created_at=self._clock.now(),
         )
         with self._store.atomic():
@@ -326,10 +410,17 @@ class Definitions:
         variables: dict[str, Any] | None = None,
         description: str | None = None,
         scope: str | None = None,
+        viewer: Viewer = EVERY_PROJECT,
     ) -> Environment:
-        """Change an environment's variables, description or scope."""
+        """Change an environment's variables, description or scope.
+
+        Raises:
+            NotFoundError: no such environment that ``viewer`` sees.
+            Forbidden: another project's (public) environment.
+        """
         with self._store.atomic():
-            old = self._store.get_environment(name)
+            old = self._store.get_environment(name, viewer)
+            check_owner(viewer, old)
             new = Environment(
                 id=old.id,
                 name=old.name,
@@ -344,10 +435,77 @@ class Definitions:
             self._store.update_environment(new)
         return new
 
-    def delete_environment(self, name: str) -> None:
-        """Delete an environment (executions started with it keep their copy)."""
+    def delete_environment(self, name: str, viewer: Viewer = EVERY_PROJECT) -> None:
+        """Delete an environment (executions started with it keep their copy).
+
+        Raises:
+            NotFoundError: no such environment that ``viewer`` sees.
+            Forbidden: another project's (public) environment.
+        """
         with self._store.atomic():
-            self._store.delete_environment(name)
+            env = self._store.get_environment(name, viewer)
+            check_owner(viewer, env)
+            self._store.delete_environment(env.id)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Where:
+    """Where uploaded definitions go: their namespace, scope and project."""
+
+    namespace: str
+    scope: str
+    project: str
+
+
+def _own(get: Callable[[str, str, Viewer], R], name: str, namespace: str, project: str) -> R | None:
+    """``project``'s own definition ``name`` (``get`` is the store's lookup of its kind), or None:
+    a public definition of another project is not one a new upload replaces."""
+    try:
+        found = get(name, namespace, Viewer(project))
+    except NotFoundError:
+        return None
+    return found if found.project_id == project else None
+
+
+def _check_unshared(store: ExecutionStore, old: WorkflowDefinition, scope: str) -> None:
+    """A public workflow may become private only if no other project's cron trigger starts it.
+
+    Raises:
+        Forbidden: one does (Mistral's message).
+    """
+    if old.scope != PUBLIC or scope == PUBLIC:
+        return
+    for trigger in store.list_cron_triggers(Query(filters=(Filter("workflow_id", "eq", old.id),))):
+        if trigger.project_id != old.project_id:
+            raise Forbidden(
+                "Can not update scope of workflow that has cron triggers associated in other "
+                f"tenants. [workflow_identifier={old.name}, namespace={old.namespace}]"
+            )
+
+
+def _workbook(
+    parsed: ParsedWorkbook,
+    text: str,
+    where: _Where,
+    old: Workbook | None,
+    now: dt.datetime,
+    new_id: Callable[[], str],
+) -> Workbook:
+    return Workbook(
+        id=old.id if old else new_id(),
+        name=parsed.name,
+        definition=text,
+        namespace=where.namespace,
+        tags=parsed.tags,
+        scope=where.scope,
+        project_id=where.project,
+        created_at=old.created_at if old else now,
+        updated_at=now if old else None,
+    )
+
+
+def _in_namespace(namespace: str) -> str:
+    return f", namespace={namespace}" if namespace else ""
 
 
 def _check_environment(name: str, variables: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mistral_core.engine.intents import CancelChild, ChildEnded, Intent, PauseChild, ResumeChild, StartChild
 from mistral_core.engine.state import ExecutionState
 from mistral_core.errors import InputError, NotFoundError
-from mistral_core.model import State
+from mistral_core.model import State, Viewer
 from mistral_core.services.launcher import CHILD_PARAMS, Launcher, Parent
 from mistral_core.services.unit_of_work import Parts, Work
 
@@ -62,6 +62,7 @@ class IntentApplier:
                 params,
                 caller=parent.wf_ex.workflow_name,
                 evaluate_env=False,
+                viewer=Viewer(parent.wf_ex.project_id),  # the parent's project's, or public ones
             )
         except (NotFoundError, InputError) as exc:
             message = f"Failed to start sub-workflow '{intent.workflow}': {exc}"

@@ -4,6 +4,10 @@ Used wherever an execution begins: ``POST /v2/executions``, a cron trigger
 firing, and a task starting a sub-workflow. The checks are done before anything
 is written; the new execution's first tasks are decided by the conductor in the
 caller's transaction.
+
+Names (of the workflow, of an environment) are resolved for a viewer: the caller's for a
+request, the trigger's project for a cron trigger, the parent's project for a sub-workflow.
+The new execution belongs to that viewer's project.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from mistral_core.engine.state import ExecutionState
 from mistral_core.errors import ExpressionError, InputError, NotFoundError, WorkflowInputError
 from mistral_core.lang.expressions import Evaluator, NoRuntime
 from mistral_core.lang.spec import WorkflowSpec
-from mistral_core.model import State, WorkflowDefinition, WorkflowExecution
+from mistral_core.model import EVERY_PROJECT, State, Viewer, WorkflowDefinition, WorkflowExecution
 from mistral_core.services.unit_of_work import Parts, Work
 
 #: Parameters of an execution (``params``) that a sub-workflow task may pass in its input.
@@ -24,12 +28,13 @@ CHILD_PARAMS = ("env", "task_name", "evaluate_env", "notify")
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Launch:
-    """A checked request to start a workflow: what to run, with what."""
+    """A checked request to start a workflow: what to run, with what, in which project."""
 
     wf_def: WorkflowDefinition
     spec: WorkflowSpec
     wf_input: dict[str, Any]
     params: dict[str, Any]
+    project: str
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -72,11 +77,13 @@ class Launcher:
         params: dict[str, Any],
         caller: str | None = None,
         evaluate_env: bool = True,
+        viewer: Viewer = EVERY_PROJECT,
     ) -> Launch:
         """Find the workflow and check the input and params of a new execution of it.
 
         ``caller`` is the workflow that starts it as a sub-workflow (inside a workbook, its short
         names find the workbook's workflows first); a sub-workflow's env is its parent's, as is.
+        Names are resolved as ``viewer`` sees them; the execution is of ``viewer``'s project.
 
         Raises:
             NotFoundError: no such workflow (or environment).
@@ -85,12 +92,12 @@ class Launcher:
         too_big = self._limits.oversized(given, "The workflow input")
         if too_big is not None:
             raise InputError(too_big)
-        wf_def, spec = self._parts.definitions.resolve_workflow(identifier, namespace, caller)
+        wf_def, spec = self._parts.definitions.resolve_workflow(identifier, namespace, caller, viewer)
         wf_input = self.check_input(spec, given)
-        full_params = self.check_params(spec, {"namespace": namespace, "env": {}, **params})
+        full_params = self.check_params(spec, {"namespace": namespace, "env": {}, **params}, viewer)
         if evaluate_env:
             full_params["env"] = self._evaluate_env(full_params, wf_input)
-        return Launch(wf_def, spec, wf_input, full_params)
+        return Launch(wf_def, spec, wf_input, full_params, viewer.project)
 
     def depth_of_child(self, parent: WorkflowExecution) -> int:
         """How deep a sub-workflow of ``parent`` is (1: a child of a top-level execution).
@@ -136,8 +143,11 @@ class Launcher:
         full.update(given)
         return full
 
-    def check_params(self, spec: WorkflowSpec, params: dict[str, Any]) -> dict[str, Any]:
-        """Params with a named environment replaced by its variables, and a reverse target checked.
+    def check_params(
+        self, spec: WorkflowSpec, params: dict[str, Any], viewer: Viewer = EVERY_PROJECT
+    ) -> dict[str, Any]:
+        """Params with a named environment (as ``viewer`` sees it) replaced by its variables, and a
+        reverse target checked.
 
         Raises:
             InputError: an unknown environment, a bad ``env``, a reverse workflow without a target.
@@ -145,7 +155,7 @@ class Launcher:
         env = params.get("env")
         if isinstance(env, str):
             try:
-                params["env"] = self._parts.store.get_environment(env).variables
+                params["env"] = self._parts.store.get_environment(env, viewer).variables
             except NotFoundError:
                 raise InputError(f"Environment not found [name={env}]") from None
         elif env is not None and not isinstance(env, dict):
@@ -198,6 +208,7 @@ class Launcher:
             updated_at=now,
             task_execution_id=parent.task_id if parent else None,
             root_execution_id=(parent.wf_ex.root_execution_id or parent.wf_ex.id) if parent else None,
+            project_id=launch.project,
         )
         st = work.view(wf_ex, spec)
         st.insert(wf_ex)

@@ -327,4 +327,6 @@ def test_workbook_items_are_listed_by_prefix(store: ExecutionStore, rec: Any) ->
 
 
 def _namespace_of(record: Any) -> dict[str, Any]:
-    return {"namespace": record.namespace} if hasattr(record, "namespace") else {}
+    """The columns of the unique name besides the name: a replacement keeps them."""
+    kept = {"project_id": record.project_id}
+    return {**kept, "namespace": record.namespace} if hasattr(record, "namespace") else kept

@@ -22,6 +22,7 @@ from mistral_core.api.media import (
     read_json_object,
     write_json,
 )
+from mistral_core.api.projects import check_visible, viewer_of
 from mistral_core.api.resources.common import page_document
 from mistral_core.errors import InputError
 from mistral_core.model import ActionExecution, State
@@ -113,7 +114,7 @@ class ActionExecutionCollection:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List action executions (without ``output`` unless ``include_output=true``)."""
-        listed = LISTING.parse(req.params, self._url)
+        listed = LISTING.parse(req.params, self._url, viewer_of(req))
         action_exs = self._ctx.engine.store.list_action_executions(listed.query)
         write_json(
             resp,
@@ -133,6 +134,7 @@ class ActionExecutionCollection:
             save_result=_flag(params, "save_result"),
             run_sync=params.get("run_sync") if isinstance(params.get("run_sync"), bool) else None,
             description=optional_string(body, "description") or "",
+            project=viewer_of(req).project,
         )
         write_json(resp, ser.ACTION_EXECUTION.render(action_ex), falcon.HTTP_201)
 
@@ -145,13 +147,14 @@ class ActionExecutionItem:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, action_ex_id: str) -> None:
         """One action execution, with its ``output``."""
-        action_ex = self._ctx.engine.store.get_action_execution(action_ex_id)
+        action_ex = self._ctx.engine.store.get_action_execution(action_ex_id, viewer_of(req))
         write_json(resp, ser.ACTION_EXECUTION.render(action_ex))
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, action_ex_id: str) -> None:
         """Deliver a result (SUCCESS/ERROR/CANCELLED) or pause/resume (PAUSED/RUNNING): 200."""
         state, output = parse_update(read_json_object(req, self._ctx.max_body_bytes))
         engine = self._ctx.engine
+        check_visible(viewer_of(req), engine.store.get_action_execution, action_ex_id)
         if state in RESULT_STATES:
             action_ex = engine.results.complete(action_ex_id, state, output)
         else:
@@ -170,6 +173,7 @@ class ActionExecutionHeartbeat:
     def on_post(self, req: falcon.Request, resp: falcon.Response, action_ex_id: str) -> None:
         """A RUNNING async action's third party is alive: progress, ``extend_by``; 200 with the action."""
         heartbeats = self._ctx.engine.heartbeats
+        check_visible(viewer_of(req), self._ctx.engine.store.get_action_execution, action_ex_id)
         raw = read_body(req, self._ctx.max_body_bytes)
         heartbeat = heartbeats.check(parse_json(raw, NOT_JSON) if raw.strip() else {})
         write_json(resp, ser.ACTION_EXECUTION.render(heartbeats.beat(action_ex_id, heartbeat)))

@@ -18,9 +18,11 @@ from mistral_core.api import querying as q
 from mistral_core.api import serializers as ser
 from mistral_core.api.context import ApiContext
 from mistral_core.api.media import read_text, write_json
+from mistral_core.api.projects import viewer_of
 from mistral_core.api.resources.common import envelope, namespace_and_scope, validation_report
 from mistral_core.errors import NotFoundError
-from mistral_core.model import Filter, Query
+from mistral_core.model import Filter, Query, Viewer
+from mistral_core.services.definitions import check_owner
 from mistral_core.services.engine import Engine
 
 LISTING = q.Listing(
@@ -87,23 +89,24 @@ def apply_query(documents: list[dict[str, Any]], query: Query) -> list[dict[str,
     return selected[start:end]
 
 
-def all_documents(engine: Engine) -> list[dict[str, Any]]:
-    """Every action as the API shows it: the registry's, then the stored ad-hoc ones."""
-    adhoc = engine.store.list_action_definitions(Query(limit=None))
+def all_documents(engine: Engine, viewer: Viewer) -> list[dict[str, Any]]:
+    """Every action ``viewer`` sees as the API shows it: the registry's, then the stored ad-hoc ones."""
+    adhoc = engine.store.list_action_definitions(Query(limit=None, project=viewer.only))
     return ser.ACTION.render_all(engine.catalog.python_actions()) + ser.ADHOC_ACTION.render_all(adhoc)
 
 
-def find_document(engine: Engine, identifier: str, namespace: str) -> dict[str, Any]:
-    """One action by name (or an ad-hoc action's id); system actions live in the default namespace ``""``.
+def find_document(engine: Engine, identifier: str, namespace: str, viewer: Viewer) -> dict[str, Any]:
+    """One action by name (or an ad-hoc action's id); system actions live in the default namespace ``""``
+    (and every project sees them).
 
     Raises:
-        NotFoundError: no such action.
+        NotFoundError: no such action (that ``viewer`` sees).
     """
     if not namespace:
         for action in engine.catalog.python_actions():
             if action.name == identifier:
                 return ser.ACTION.render(action)
-    return ser.ADHOC_ACTION.render(engine.store.get_action_definition(identifier, namespace))
+    return ser.ADHOC_ACTION.render(engine.store.get_action_definition(identifier, namespace, viewer))
 
 
 def _written(action_defs: Sequence[Any]) -> dict[str, Any]:
@@ -119,8 +122,9 @@ class ActionCollection:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List actions (paged, filtered, ``fields``), sorted by name by default."""
-        listed = LISTING.parse(req.params, self._url)
-        page = apply_query(all_documents(self._ctx.engine), listed.query)
+        viewer = viewer_of(req)
+        listed = LISTING.parse(req.params, self._url, viewer)
+        page = apply_query(all_documents(self._ctx.engine, viewer), listed.query)
         if listed.fields is not None:
             names = ser.ACTION.only(listed.fields).names
             page = [{name: doc[name] for name in names} for doc in page]
@@ -130,17 +134,19 @@ class ActionCollection:
         """Create every ad-hoc action of a YAML document: 201 with ``{"actions": [...]}``."""
         namespace, scope = namespace_and_scope(req)
         text = read_text(req, self._ctx.max_body_bytes)
-        action_defs = self._ctx.engine.definitions.create_actions(text, namespace=namespace, scope=scope)
+        action_defs = self._ctx.engine.definitions.create_actions(
+            text, namespace=namespace, scope=scope, viewer=viewer_of(req)
+        )
         write_json(resp, _written(action_defs), falcon.HTTP_201)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Replace the ad-hoc actions of a YAML document: 200 with ``{"actions": [...]}``."""
         namespace, scope = namespace_and_scope(req)
         text = read_text(req, self._ctx.max_body_bytes)
-        write_json(
-            resp,
-            _written(self._ctx.engine.definitions.update_actions(text, namespace=namespace, scope=scope)),
+        action_defs = self._ctx.engine.definitions.update_actions(
+            text, namespace=namespace, scope=scope, viewer=viewer_of(req)
         )
+        write_json(resp, _written(action_defs))
 
 
 class ActionItem:
@@ -158,15 +164,17 @@ class ActionItem:
         self, req: falcon.Request, resp: falcon.Response, name: str, namespace: str
     ) -> None:
         """One action of a namespace."""
-        write_json(resp, find_document(self._ctx.engine, name, namespace))
+        write_json(resp, find_document(self._ctx.engine, name, namespace, viewer_of(req)))
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         """Update an existing ad-hoc action from a YAML document (``mistral action-update --id``): 200."""
         namespace, scope = namespace_and_scope(req)
-        engine = self._ctx.engine
-        engine.store.get_action_definition(name, namespace)  # 404 unless it exists (system actions do not)
+        engine, viewer = self._ctx.engine, viewer_of(req)
+        # 404 unless it exists (system actions do not); 403 if it is another project's public one.
+        check_owner(viewer, engine.store.get_action_definition(name, namespace, viewer))
         text = read_text(req, self._ctx.max_body_bytes)
-        write_json(resp, _written(engine.definitions.update_actions(text, namespace=namespace, scope=scope)))
+        action_defs = engine.definitions.update_actions(text, namespace=namespace, scope=scope, viewer=viewer)
+        write_json(resp, _written(action_defs))
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         """Delete an ad-hoc action (``?namespace=``): 204."""
@@ -176,7 +184,7 @@ class ActionItem:
         self, req: falcon.Request, resp: falcon.Response, name: str, namespace: str
     ) -> None:
         """Delete an ad-hoc action of a namespace: 204 (the engine refuses a system action: 400)."""
-        self._ctx.engine.definitions.delete_action(name, namespace)
+        self._ctx.engine.definitions.delete_action(name, namespace, viewer_of(req))
         resp.status = falcon.HTTP_204
 
 

@@ -19,6 +19,7 @@ from mistral_core.api.media import (
     string_field,
     write_json,
 )
+from mistral_core.api.projects import viewer_of
 from mistral_core.api.resources.common import page_document
 from mistral_core.errors import InputError
 
@@ -38,6 +39,7 @@ LISTING = q.Listing(
         "created_at": q.timestamp,
         "updated_at": q.timestamp,
     },
+    flags=frozenset({q.ALL_PROJECTS}),
 )
 NO_NAME = "Invalid input for field 'name': a cron trigger needs a name"
 NO_WORKFLOW = "Workflow ID or workflow name must be provided for a cron trigger."
@@ -98,14 +100,14 @@ class CronTriggerCollection:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List cron triggers (paged, filtered, ``fields``)."""
-        listed = LISTING.parse(req.params, self._url)
+        listed = LISTING.parse(req.params, self._url, viewer_of(req))
         triggers = self._ctx.engine.store.list_cron_triggers(listed.query)
         write_json(resp, page_document("cron_triggers", triggers, listed, ser.CRON_TRIGGER, ser.CRON_TRIGGER))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Create a cron trigger: 201 with it."""
         arguments = create_arguments(read_json_object(req, self._ctx.max_body_bytes))
-        trigger = self._ctx.engine.cron.create(**arguments)
+        trigger = self._ctx.engine.cron.create(**arguments, viewer=viewer_of(req))
         write_json(resp, ser.CRON_TRIGGER.render(trigger), falcon.HTTP_201)
 
 
@@ -117,9 +119,10 @@ class CronTriggerItem:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, identifier: str) -> None:
         """One cron trigger."""
-        write_json(resp, ser.CRON_TRIGGER.render(self._ctx.engine.store.get_cron_trigger(identifier)))
+        trigger = self._ctx.engine.store.get_cron_trigger(identifier, viewer_of(req))
+        write_json(resp, ser.CRON_TRIGGER.render(trigger))
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, identifier: str) -> None:
         """Delete a cron trigger: 204."""
-        self._ctx.engine.cron.delete(identifier)
+        self._ctx.engine.cron.delete(identifier, viewer_of(req))
         resp.status = falcon.HTTP_204

@@ -21,6 +21,7 @@ from mistral_core.api.media import (
     string_field,
     write_json,
 )
+from mistral_core.api.projects import viewer_of
 from mistral_core.api.resources.common import page_document, scope_value
 from mistral_core.errors import InputError
 
@@ -85,23 +86,21 @@ class EnvironmentCollection:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List environments (paged, filtered, ``fields``)."""
-        listed = LISTING.parse(req.params, self._url)
+        listed = LISTING.parse(req.params, self._url, viewer_of(req))
         envs = self._ctx.engine.store.list_environments(listed.query)
         write_json(resp, page_document("environments", envs, listed, ser.ENVIRONMENT, ser.ENVIRONMENT))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Create an environment: 201 with it."""
         arguments = create_arguments(read_json_object(req, self._ctx.max_body_bytes))
-        write_json(
-            resp,
-            ser.ENVIRONMENT.render(self._ctx.engine.definitions.create_environment(**arguments)),
-            falcon.HTTP_201,
-        )
+        env = self._ctx.engine.definitions.create_environment(**arguments, viewer=viewer_of(req))
+        write_json(resp, ser.ENVIRONMENT.render(env), falcon.HTTP_201)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Change the environment the body names: 200 with it."""
         arguments = update_arguments(read_json_object(req, self._ctx.max_body_bytes))
-        write_json(resp, ser.ENVIRONMENT.render(self._ctx.engine.definitions.update_environment(**arguments)))
+        env = self._ctx.engine.definitions.update_environment(**arguments, viewer=viewer_of(req))
+        write_json(resp, ser.ENVIRONMENT.render(env))
 
 
 class EnvironmentItem:
@@ -112,9 +111,9 @@ class EnvironmentItem:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         """One environment."""
-        write_json(resp, ser.ENVIRONMENT.render(self._ctx.engine.store.get_environment(name)))
+        write_json(resp, ser.ENVIRONMENT.render(self._ctx.engine.store.get_environment(name, viewer_of(req))))
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         """Delete an environment: 204."""
-        self._ctx.engine.definitions.delete_environment(name)
+        self._ctx.engine.definitions.delete_environment(name, viewer_of(req))
         resp.status = falcon.HTTP_204

@@ -19,6 +19,7 @@ from mistral_core.api.media import (
     string_field,
     write_json,
 )
+from mistral_core.api.projects import check_visible, viewer_of
 from mistral_core.api.resources.common import page_document
 from mistral_core.api.resources.tasks import LISTING as TASK_LISTING
 from mistral_core.api.subexecutions import SubExecutionRequest, sub_executions
@@ -42,7 +43,7 @@ LISTING = q.Listing(
         "updated_at": q.timestamp,
         "project_id": q.text,
     },
-    flags=frozenset({"include_output"}),
+    flags=frozenset({"include_output", q.ALL_PROJECTS}),
 )
 _LISTED_WITH_OUTPUT = ser.EXECUTION.without("published_global")
 NO_WORKFLOW = "Workflow ID or workflow name must be provided. Workflow ID is recommended."
@@ -134,7 +135,7 @@ class ExecutionCollection:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List executions (``include_output=true`` adds ``output``)."""
-        listed = LISTING.parse(req.params, self._url)
+        listed = LISTING.parse(req.params, self._url, viewer_of(req))
         write_json(
             resp, executions_page(self._ctx.engine.store.list_workflow_executions(listed.query), listed)
         )
@@ -142,7 +143,7 @@ class ExecutionCollection:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Start an execution: 201 with it."""
         arguments = start_arguments(read_json_object(req, self._ctx.max_body_bytes))
-        wf_ex = self._ctx.engine.executions.start(**arguments)
+        wf_ex = self._ctx.engine.executions.start(**arguments, viewer=viewer_of(req))
         write_json(resp, ser.EXECUTION_CREATED.render(wf_ex), falcon.HTTP_201)
 
 
@@ -154,16 +155,21 @@ class ExecutionItem:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, ex_id: str) -> None:
         """One execution."""
-        write_json(resp, ser.EXECUTION.render(self._ctx.engine.store.get_workflow_execution(ex_id)))
+        wf_ex = self._ctx.engine.store.get_workflow_execution(ex_id, viewer_of(req))
+        write_json(resp, ser.EXECUTION.render(wf_ex))
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, ex_id: str) -> None:
         """Pause, resume, stop; change the description or env (``mistral execution-update``): 200."""
         arguments = update_arguments(read_json_object(req, self._ctx.max_body_bytes))
-        write_json(resp, ser.EXECUTION.render(self._ctx.engine.executions.update(ex_id, **arguments)))
+        engine = self._ctx.engine
+        check_visible(viewer_of(req), engine.store.get_workflow_execution, ex_id)
+        write_json(resp, ser.EXECUTION.render(engine.executions.update(ex_id, **arguments)))
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, ex_id: str) -> None:
         """Delete an execution (only a finished one unless ``?force=true``): 204."""
-        self._ctx.engine.executions.delete(ex_id, force=q.flag(req.params, "force"))
+        engine = self._ctx.engine
+        check_visible(viewer_of(req), engine.store.get_workflow_execution, ex_id)
+        engine.executions.delete(ex_id, force=q.flag(req.params, "force"))
         resp.status = falcon.HTTP_204
 
 
@@ -175,10 +181,10 @@ class ExecutionTasks:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, ex_id: str) -> None:
         """List the execution's tasks (same parameters as ``/v2/tasks``)."""
-        store = self._ctx.engine.store
-        store.get_workflow_execution(ex_id)
+        store, viewer = self._ctx.engine.store, viewer_of(req)
+        store.get_workflow_execution(ex_id, viewer)
         url = self._ctx.url(f"/v2/executions/{quote(ex_id, safe='')}/tasks")
-        listed = TASK_LISTING.parse(req.params, url)
+        listed = TASK_LISTING.parse(req.params, url, viewer)
         query = q.scoped(listed.query, Filter("workflow_execution_id", "eq", ex_id))
         write_json(
             resp, page_document("tasks", store.list_task_executions(query), listed, ser.TASK_LISTED, ser.TASK)
@@ -197,7 +203,7 @@ class ExecutionSubExecutions:
     def on_get(self, req: falcon.Request, resp: falcon.Response, ex_id: str) -> None:
         """List the execution tree under ``ex_id`` (the execution first)."""
         request = SubExecutionRequest.parse(req.params)
-        wf_exs = sub_executions(self._ctx.engine.store, request, wf_ex_id=ex_id)
+        wf_exs = sub_executions(self._ctx.engine.store, request, viewer_of(req), wf_ex_id=ex_id)
         write_json(resp, {"executions": request.view().render_all(wf_exs)})
 
 
@@ -209,9 +215,9 @@ class TaskWorkflowExecutions:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
         """List the task's sub-workflow executions (same parameters as ``/v2/executions``)."""
-        store = self._ctx.engine.store
-        store.get_task_execution(task_id)
+        store, viewer = self._ctx.engine.store, viewer_of(req)
+        store.get_task_execution(task_id, viewer)
         url = self._ctx.url(f"/v2/tasks/{quote(task_id, safe='')}/workflow_executions")
-        listed = LISTING.parse(req.params, url)
+        listed = LISTING.parse(req.params, url, viewer)
         query = q.scoped(listed.query, Filter("task_execution_id", "eq", task_id))
         write_json(resp, executions_page(store.list_workflow_executions(query), listed))

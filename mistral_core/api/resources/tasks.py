@@ -19,6 +19,7 @@ from mistral_core.api.media import (
     read_json_object,
     write_json,
 )
+from mistral_core.api.projects import viewer_of
 from mistral_core.api.resources.action_executions import LISTING as ACTION_EX_LISTING
 from mistral_core.api.resources.action_executions import listed_view as action_ex_view
 from mistral_core.api.resources.common import page_document
@@ -118,7 +119,7 @@ class TaskCollection:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List task executions (without ``result``)."""
-        listed = LISTING.parse(req.params, self._url)
+        listed = LISTING.parse(req.params, self._url, viewer_of(req))
         task_exs = self._ctx.engine.store.list_task_executions(listed.query)
         write_json(resp, page_document("tasks", task_exs, listed, ser.TASK_LISTED, ser.TASK))
 
@@ -131,13 +132,13 @@ class TaskItem:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
         """One task execution, with its ``result``."""
-        write_json(resp, ser.TASK.render(self._ctx.engine.store.get_task_execution(task_id)))
+        write_json(resp, ser.TASK.render(self._ctx.engine.store.get_task_execution(task_id, viewer_of(req))))
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
         """Re-run a failed task (``mistral task-rerun``) or skip it: 200 with the task."""
         update = TaskUpdate.parse(read_json_object(req, self._ctx.max_body_bytes))
         engine = self._ctx.engine
-        update.check(engine.store.get_task_execution(task_id))
+        update.check(engine.store.get_task_execution(task_id, viewer_of(req)))
         if update.state is State.SKIPPED:
             task_ex = engine.executions.skip_task(task_id)
         else:
@@ -153,10 +154,10 @@ class TaskActionExecutions:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
         """List the task's action executions (same parameters as ``/v2/action_executions``)."""
-        store = self._ctx.engine.store
-        store.get_task_execution(task_id)
+        store, viewer = self._ctx.engine.store, viewer_of(req)
+        store.get_task_execution(task_id, viewer)
         url = self._ctx.url(f"/v2/tasks/{quote(task_id, safe='')}/action_executions")
-        listed = ACTION_EX_LISTING.parse(req.params, url)
+        listed = ACTION_EX_LISTING.parse(req.params, url, viewer)
         query = q.scoped(listed.query, Filter("task_execution_id", "eq", task_id))
         action_exs = store.list_action_executions(query)
         write_json(
@@ -179,5 +180,5 @@ class TaskSubExecutions:
     def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: str) -> None:
         """List the sub-workflow executions under the task, depth first."""
         request = SubExecutionRequest.parse(req.params)
-        wf_exs = sub_executions(self._ctx.engine.store, request, task_ex_id=task_id)
+        wf_exs = sub_executions(self._ctx.engine.store, request, viewer_of(req), task_ex_id=task_id)
         write_json(resp, {"executions": request.view().render_all(wf_exs)})

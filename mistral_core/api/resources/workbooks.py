@@ -12,6 +12,7 @@ from mistral_core.api import querying as q
 from mistral_core.api import serializers as ser
 from mistral_core.api.context import ApiContext
 from mistral_core.api.media import read_text, write_json
+from mistral_core.api.projects import viewer_of
 from mistral_core.api.resources.common import namespace_and_scope, page_document, validation_report
 
 LISTING = q.Listing(
@@ -39,7 +40,7 @@ class WorkbookCollection:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List workbooks (paged, filtered, ``fields``)."""
-        listed = LISTING.parse(req.params, self._url)
+        listed = LISTING.parse(req.params, self._url, viewer_of(req))
         workbooks = self._ctx.engine.store.list_workbooks(listed.query)
         write_json(resp, page_document("workbooks", workbooks, listed, ser.WORKBOOK, ser.WORKBOOK))
 
@@ -47,14 +48,18 @@ class WorkbookCollection:
         """Create a workbook from a YAML document (``?namespace=&scope=``): 201 with it."""
         namespace, scope = namespace_and_scope(req)
         text = read_text(req, self._ctx.max_body_bytes)
-        workbook = self._ctx.engine.definitions.create_workbook(text, namespace=namespace, scope=scope)
+        workbook = self._ctx.engine.definitions.create_workbook(
+            text, namespace=namespace, scope=scope, viewer=viewer_of(req)
+        )
         write_json(resp, ser.WORKBOOK.render(workbook), falcon.HTTP_201)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Replace the workbook a YAML document names: 200 with it."""
         namespace, scope = namespace_and_scope(req)
         text = read_text(req, self._ctx.max_body_bytes)
-        workbook = self._ctx.engine.definitions.update_workbook(text, namespace=namespace, scope=scope)
+        workbook = self._ctx.engine.definitions.update_workbook(
+            text, namespace=namespace, scope=scope, viewer=viewer_of(req)
+        )
         write_json(resp, ser.WORKBOOK.render(workbook))
 
 
@@ -66,12 +71,14 @@ class WorkbookItem:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         """One workbook, with its definition."""
-        workbook = self._ctx.engine.store.get_workbook(name, req.get_param("namespace") or "")
+        namespace = req.get_param("namespace") or ""
+        workbook = self._ctx.engine.store.get_workbook(name, namespace, viewer_of(req))
         write_json(resp, ser.WORKBOOK.render(workbook))
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         """Delete a workbook with its workflows and actions: 204."""
-        self._ctx.engine.definitions.delete_workbook(name, req.get_param("namespace") or "")
+        namespace = req.get_param("namespace") or ""
+        self._ctx.engine.definitions.delete_workbook(name, namespace, viewer_of(req))
         resp.status = falcon.HTTP_204
 
 

@@ -8,6 +8,7 @@ from mistral_core.api import querying as q
 from mistral_core.api import serializers as ser
 from mistral_core.api.context import ApiContext
 from mistral_core.api.media import read_text, write_json
+from mistral_core.api.projects import viewer_of
 from mistral_core.api.resources.common import namespace_and_scope, page_document, validation_report
 
 LISTING = q.Listing(
@@ -24,6 +25,7 @@ LISTING = q.Listing(
         "created_at": q.timestamp,
         "updated_at": q.timestamp,
     },
+    flags=frozenset({q.ALL_PROJECTS}),
 )
 
 
@@ -36,7 +38,7 @@ class WorkflowCollection:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List workflows (paged, filtered, ``fields``)."""
-        listed = LISTING.parse(req.params, self._url)
+        listed = LISTING.parse(req.params, self._url, viewer_of(req))
         wf_defs = self._ctx.engine.store.list_workflow_definitions(listed.query)
         write_json(resp, page_document("workflows", wf_defs, listed, ser.WORKFLOW, ser.WORKFLOW))
 
@@ -44,14 +46,18 @@ class WorkflowCollection:
         """Create every workflow of a YAML document (any content type, any Accept): 201."""
         namespace, scope = namespace_and_scope(req)
         text = read_text(req, self._ctx.max_body_bytes)
-        wf_defs = self._ctx.engine.definitions.create_workflows(text, namespace=namespace, scope=scope)
+        wf_defs = self._ctx.engine.definitions.create_workflows(
+            text, namespace=namespace, scope=scope, viewer=viewer_of(req)
+        )
         write_json(resp, {"workflows": [ser.render_written_workflow(w) for w in wf_defs]}, falcon.HTTP_201)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Replace the workflows of a YAML document: 200."""
         namespace, scope = namespace_and_scope(req)
         text = read_text(req, self._ctx.max_body_bytes)
-        wf_defs = self._ctx.engine.definitions.update_workflows(text, namespace=namespace, scope=scope)
+        wf_defs = self._ctx.engine.definitions.update_workflows(
+            text, namespace=namespace, scope=scope, viewer=viewer_of(req)
+        )
         write_json(resp, {"workflows": [ser.render_written_workflow(w) for w in wf_defs]})
 
 
@@ -63,12 +69,14 @@ class WorkflowItem:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, identifier: str) -> None:
         """One workflow."""
-        wf_def = self._ctx.engine.store.get_workflow_definition(identifier, req.get_param("namespace") or "")
+        namespace = req.get_param("namespace") or ""
+        wf_def = self._ctx.engine.store.get_workflow_definition(identifier, namespace, viewer_of(req))
         write_json(resp, ser.WORKFLOW.render(wf_def))
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, identifier: str) -> None:
         """Delete a workflow: 204."""
-        self._ctx.engine.definitions.delete_workflow(identifier, req.get_param("namespace") or "")
+        namespace = req.get_param("namespace") or ""
+        self._ctx.engine.definitions.delete_workflow(identifier, namespace, viewer_of(req))
         resp.status = falcon.HTTP_204
 
 
