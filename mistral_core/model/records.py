@@ -103,6 +103,11 @@ class ActionExecution:
     ``output`` is stored as Mistral shows it, ``{"result": <value>}``, once the
     action has finished; ``None`` while it runs. ``dispatch`` says whether an
     async action's ``run()`` has returned (the third party has the work).
+
+    An asynchronous action execution has a callback token (minted each time it is sent to an
+    executor): only its SHA-256 (``callback_token_hash``, hex) and the time it stops being
+    accepted (``callback_token_expires_at``; revoking it sets that to the time of revocation)
+    are kept, never the token itself.
     """
 
     id: str
@@ -127,6 +132,10 @@ class ActionExecution:
     updated_at: dt.datetime | None = None
     #: The engine that handed it to its executors (whose death makes another engine recover it).
     runner_id: str | None = None
+    #: SHA-256 (hex) of its callback token; ``None`` for a synchronous action.
+    callback_token_hash: str | None = None
+    #: When its callback token stops being accepted (expiry, or the time it was revoked).
+    callback_token_expires_at: dt.datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from mistral_core.model import (
     ActionExecution,
     CronTrigger,
     Environment,
+    HistoryEntry,
     State,
     TaskExecution,
     TaskFlags,
@@ -45,6 +46,7 @@ AnyRecord = (
     | Environment
     | Workbook
     | ActionDefinition
+    | HistoryEntry
 )
 Row = tuple[Any, ...]
 Convert = Callable[[Any], Any]
@@ -222,6 +224,7 @@ CRON_TRIGGERS = _table("cron_triggers", CronTrigger, "CronTrigger")
 ENVIRONMENTS = _table("environments", Environment, "Environment")
 WORKBOOKS = _table("workbooks", Workbook, "Workbook")
 ACTION_DEFINITIONS = _table("action_definitions", ActionDefinition, "Action")
+ACTION_HISTORY = _table("action_history", HistoryEntry, "HistoryEntry")
 
 EXECUTION_TABLES: dict[type[Any], TableSpec] = {
     WorkflowExecution: WORKFLOW_EXECUTIONS,
@@ -240,6 +243,7 @@ ALL_TABLES = (
     ENVIRONMENTS,
     WORKBOOKS,
     ACTION_DEFINITIONS,
+    ACTION_HISTORY,
 )
 
 
