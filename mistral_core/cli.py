@@ -11,6 +11,7 @@ import click
 
 from mistral_core.config import Settings
 from mistral_core.errors import MistralError
+from mistral_core.keyadmin import keys
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -61,6 +62,18 @@ def main() -> None:
     default=None,
     help="Upgrade a database whose schema is older first (else refuse to start) [env MISTRAL_CORE_UPGRADE].",
 )
+@click.option(
+    "--auth",
+    default=None,
+    help="Credentials accepted: keys (see 'mistral-core keys'), oidc, or both comma-separated; "
+    "empty: off [env MISTRAL_CORE_AUTH].",
+)
+@click.option(
+    "--insecure-no-auth",
+    is_flag=True,
+    default=None,
+    help="Allow authentication off on an address other than loopback [env MISTRAL_CORE_INSECURE_NO_AUTH].",
+)
 def serve(
     host: str | None,
     port: int | None,
@@ -70,6 +83,8 @@ def serve(
     recover: str | None,
     http_server: str | None,
     upgrade: bool | None,
+    auth: str | None,
+    insecure_no_auth: bool | None,
 ) -> None:
     """Run API, engine, executors and scheduler in this one process (the embedded default).
 
@@ -84,6 +99,8 @@ def serve(
         recover=recover,
         http_server=http_server,
         upgrade=upgrade,
+        auth=auth,
+        insecure_no_auth=insecure_no_auth,
     )
     _logging(settings.log_level)
     from mistral_core.bootstrap import build_service
@@ -181,6 +198,8 @@ def actions(as_json: bool) -> None:
     for row in rows:
         click.echo(f"{row['name']:<{width}}  {'sync ' if row['is_sync'] else 'async'}  {row['input']}")
 
+
+main.add_command(keys)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

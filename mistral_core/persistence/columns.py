@@ -24,6 +24,7 @@ from mistral_core.errors import InputError, StoreError
 from mistral_core.model import (
     ActionDefinition,
     ActionExecution,
+    ApiKey,
     CronTrigger,
     Environment,
     HistoryEntry,
@@ -46,6 +47,7 @@ AnyRecord = (
     | Environment
     | Workbook
     | ActionDefinition
+    | ApiKey
     | HistoryEntry
 )
 Row = tuple[Any, ...]
@@ -224,6 +226,7 @@ CRON_TRIGGERS = _table("cron_triggers", CronTrigger, "CronTrigger")
 ENVIRONMENTS = _table("environments", Environment, "Environment")
 WORKBOOKS = _table("workbooks", Workbook, "Workbook")
 ACTION_DEFINITIONS = _table("action_definitions", ActionDefinition, "Action")
+API_KEYS = _table("api_keys", ApiKey, "ApiKey")
 ACTION_HISTORY = _table("action_history", HistoryEntry, "HistoryEntry")
 
 EXECUTION_TABLES: dict[type[Any], TableSpec] = {
@@ -243,6 +246,7 @@ ALL_TABLES = (
     ENVIRONMENTS,
     WORKBOOKS,
     ACTION_DEFINITIONS,
+    API_KEYS,
     ACTION_HISTORY,
 )
 

@@ -19,6 +19,7 @@ from mistral_core.persistence.columns import (
     ACTION_EXECUTIONS,
     ACTION_HISTORY,
     ALL_TABLES,
+    API_KEYS,
     CRON_TRIGGERS,
     ENVIRONMENTS,
     TASK_EXECUTIONS,
@@ -62,6 +63,8 @@ INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
     ENVIRONMENTS.name: ((("name",), True), (("created_at", "id"), False)),
     WORKBOOKS.name: ((("name", "namespace"), True), (("created_at", "id"), False)),
     ACTION_DEFINITIONS.name: ((("name", "namespace"), True), (("created_at", "id"), False)),
+    # A key is found by the hash of the secret a request presents (unique: one secret, one key).
+    API_KEYS.name: ((("name",), True), (("secret_hash",), True), (("created_at", "id"), False)),
     # An action execution's history is read (and counted) by its action execution, in order.
     ACTION_HISTORY.name: ((("action_execution_id", "seq"), False),),
 }

@@ -11,4 +11,4 @@ def test_every_endpoint_has_a_role_and_only_the_entry_points_are_public() -> Non
 
     assert named == set(REQUIRED), "add the new route and method to mistral_core.auth.policy.REQUIRED"
     assert {key for key, role in REQUIRED.items() if role is None} == {("/", "GET"), ("/v2", "GET")}
-    assert CALLBACK_ROUTES <= named
+    assert named >= CALLBACK_ROUTES

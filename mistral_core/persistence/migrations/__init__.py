@@ -34,7 +34,8 @@ from mistral_core.persistence.migrations import (
     v001_initial,
     v002_upgrade_history,
     v003_counters,
-    v004_callback_tokens,
+    v004_api_keys,
+    v005_callback_tokens,
 )
 from mistral_core.persistence.migrations.context import MigrationContext
 
@@ -64,7 +65,7 @@ def _steps(*modules: ModuleType) -> tuple[Step, ...]:
 
 
 #: Every step, in order. Append new ones.
-STEPS = _steps(v001_initial, v002_upgrade_history, v003_counters, v004_callback_tokens)
+STEPS = _steps(v001_initial, v002_upgrade_history, v003_counters, v004_api_keys, v005_callback_tokens)
 
 #: The schema version this code works with: the last step's.
 LATEST_VERSION = STEPS[-1].version

@@ -1,4 +1,4 @@
-"""Step 4: a callback token per asynchronous action execution, and the history of pushes.
+"""Step 5: a callback token per asynchronous action execution, and the history of pushes.
 
 * ``action_executions`` gains ``callback_token_hash`` (the SHA-256 of the token, hex; never
   the token) and ``callback_token_expires_at``, with a unique partial index on the hash (only
@@ -15,7 +15,7 @@ import peewee
 
 from mistral_core.persistence.migrations.context import MigrationContext
 
-VERSION = 4
+VERSION = 5
 DESCRIPTION = "callback tokens of asynchronous actions (hashed), and the history of result pushes"
 
 _HISTORY_COLUMNS = ("action_execution_id", "outcome", "state", "by", "remote_addr", "reason")
