@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from typing import Any
 
@@ -73,7 +74,13 @@ def build_service(
     limits = Limits(settings.field_size_limit, settings.with_items_limit, settings.subworkflow_depth_limit)
     evaluator = Evaluator(ExpressionLimits(settings.expression_timeout, settings.expression_max_size))
     engine = Engine(
-        store, registry, hooks=hooks or HookManager(), cron=CronTab(), evaluator=evaluator, limits=limits
+        store,
+        registry,
+        hooks=hooks or HookManager(),
+        cron=CronTab(),
+        evaluator=evaluator,
+        limits=limits,
+        callback_token_max_age=dt.timedelta(seconds=settings.callback_token_max_age),
     )
     transport = LocalTransport(
         Executor(registry, settings.base_url),

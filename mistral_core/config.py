@@ -68,6 +68,10 @@ class Settings:
             and every request may do everything (see ``insecure_no_auth``).
         insecure_no_auth: let ``serve`` listen on an address other than loopback with
             authentication off (anyone who reaches the port may do everything).
+        callback_token_max_age: seconds the callback token of an asynchronous action execution is
+            accepted after it was minted (default 2,592,000: 30 days, so that a wait of weeks is
+            answered with its token; a task that waits longer needs more). With authentication off
+            tokens are minted all the same, and ignored.
         The lists are TOML lists, or comma-separated strings (in the environment).
     """
 
@@ -91,6 +95,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     auth: tuple[str, ...] = ()
     insecure_no_auth: bool = False
+    callback_token_max_age: int = 30 * 24 * 3600
 
     @property
     def base_url(self) -> str:
@@ -124,7 +129,12 @@ class Settings:
             value = getattr(self, name)
             if (value.upper() if name == "log_level" else value) not in choices:
                 raise InputError(f"setting {name} must be one of {', '.join(choices)}, not {value!r}")
-        for name in ("field_size_limit", "with_items_limit", "subworkflow_depth_limit"):
+        for name in (
+            "field_size_limit",
+            "with_items_limit",
+            "subworkflow_depth_limit",
+            "callback_token_max_age",
+        ):
             if getattr(self, name) < 1:
                 raise InputError(f"setting {name} must be at least 1, not {getattr(self, name)}")
         unknown = [kind for kind in self.auth if kind not in AUTH_KINDS]

@@ -1,10 +1,11 @@
 """Callback tokens: one credential per asynchronous action execution.
 
 Each time an asynchronous action execution is sent to an executor, the services mint a token
-for it (:func:`mint`): ``mcb_`` followed by 32 random bytes in URL-safe base64 (256 bits).
-The token travels to the action in its context (``context.execution.callback_token``;
-``std.mistral_http`` sends it as the header ``Mistral-Callback-Token``); the database keeps
-only its SHA-256 (:func:`token_hash`) and the time it stops being accepted.
+for it (:func:`mint`): ``mcb_`` followed by 32 random bytes in URL-safe base64 (256 bits, see
+:mod:`~mistral_core.auth.credentials`). The token travels to the action in its context
+(``context.execution.callback_token``; ``std.mistral_http`` sends it as the header
+``Mistral-Callback-Token``); the database keeps only its SHA-256 and the time it stops being
+accepted.
 
 :class:`CallbackAuthenticator` turns a presented token into the identity of that one action
 execution; the policy (:data:`~mistral_core.auth.policy.CALLBACK_ROUTES`) lets it read that
@@ -15,19 +16,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
-import secrets
 from typing import Protocol
 
+from mistral_core.auth.credentials import CALLBACK_PREFIX, digest
+from mistral_core.auth.credentials import mint as mint_secret
 from mistral_core.auth.identity import Identity, Role
 from mistral_core.engine.ports import Clock
 from mistral_core.errors import Unauthenticated
 from mistral_core.model import ActionExecution
 
-#: What every callback token starts with (API keys start with ``mck_``).
-PREFIX = "mcb_"
-#: Random bytes in a token: 256 bits.
-TOKEN_BYTES = 32
 #: How long a token is accepted by default: a month, so that a wait of weeks (a person's
 #: approval, a batch job) is answered with the token it was given. The setting
 #: ``callback_token_max_age`` changes it.
@@ -45,15 +42,10 @@ class MintedToken:
     expires_at: dt.datetime
 
 
-def token_hash(secret: str) -> str:
-    """The SHA-256 of a token, hex: what the database keeps and looks tokens up by."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def mint(now: dt.datetime, max_age: dt.timedelta) -> MintedToken:
     """A new random token, accepted until ``now + max_age``."""
-    secret = PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
-    return MintedToken(secret, token_hash(secret), now + max_age)
+    secret = mint_secret(CALLBACK_PREFIX)
+    return MintedToken(secret, digest(secret), now + max_age)
 
 
 class CallbackTokenRefused(Unauthenticated):
@@ -96,9 +88,9 @@ class CallbackAuthenticator:
             Unauthenticated: an ``mcb_`` secret no action execution has.
             CallbackTokenRefused: the token of an action execution, expired or revoked.
         """
-        if not secret.startswith(PREFIX):
+        if not secret.startswith(CALLBACK_PREFIX):
             return None
-        action_ex = self._store.action_execution_by_token(token_hash(secret))
+        action_ex = self._store.action_execution_by_token(digest(secret))
         if action_ex is None:
             raise Unauthenticated("The callback token is not valid (unknown, expired or revoked)")
         expires_at = action_ex.callback_token_expires_at
