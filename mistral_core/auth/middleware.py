@@ -16,6 +16,7 @@ request is :data:`~mistral_core.auth.identity.NOBODY`, an admin of the default p
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -24,6 +25,8 @@ import falcon
 from mistral_core.auth import policy
 from mistral_core.auth.identity import NOBODY, Authenticator, Identity
 from mistral_core.errors import Forbidden, Unauthenticated
+
+LOG = logging.getLogger(__name__)
 
 #: The headers a secret may come in, most common first.
 SECRET_HEADERS = ("X-AUTH-TOKEN", "MISTRAL-CALLBACK-TOKEN")
@@ -82,10 +85,24 @@ class AuthMiddleware:
             identity = self._authenticate(_secret(req))
             policy.authorize(identity, template, req.method, params)
         except (Unauthenticated, Forbidden) as exc:
-            if self._on_refused is not None:
-                self._on_refused(req, params, identity, exc)
+            self._tell_refused(req, params, identity, exc)
             raise
         req.context.identity = identity
+
+    def _tell_refused(
+        self,
+        req: falcon.Request,
+        params: Mapping[str, Any],
+        identity: Identity | None,
+        error: Unauthenticated | Forbidden,
+    ) -> None:
+        """Tell the listener; a listener that fails is logged: the refusal is answered all the same."""
+        if self._on_refused is None:
+            return
+        try:
+            self._on_refused(req, params, identity, error)
+        except Exception:  # a refusal must stay a 401/403, whatever the listener did
+            LOG.exception("the listener of refused requests failed on %s %s", req.method, req.path)
 
     def _authenticate(self, secret: str) -> Identity:
         for authenticator in self._authenticators:

@@ -40,7 +40,6 @@ class HistoryEntry:
     """One push or state change asked of an action execution.
 
     Attributes:
-        id: the entry's own id.
         action_execution_id: the action execution it was asked of.
         outcome: :data:`ACCEPTED`, :data:`REPEATED` or :data:`REJECTED`.
         state: the state asked for (``SUCCESS``, ``ERROR``, ``CANCELLED``, ``PAUSED``, ``RUNNING``);
@@ -51,7 +50,6 @@ class HistoryEntry:
         created_at: when.
     """
 
-    id: str
     action_execution_id: str
     outcome: str
     state: str | None

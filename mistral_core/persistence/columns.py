@@ -227,6 +227,8 @@ ENVIRONMENTS = _table("environments", Environment, "Environment")
 WORKBOOKS = _table("workbooks", Workbook, "Workbook")
 ACTION_DEFINITIONS = _table("action_definitions", ActionDefinition, "Action")
 API_KEYS = _table("api_keys", ApiKey, "ApiKey")
+#: Not a table of records with ids: entries are only appended and read by action execution, in
+#: the order they were written (``seq``). No ``id``, so no unique index to keep on the hot path.
 ACTION_HISTORY = _table("action_history", HistoryEntry, "HistoryEntry")
 
 EXECUTION_TABLES: dict[type[Any], TableSpec] = {
@@ -247,7 +249,6 @@ ALL_TABLES = (
     WORKBOOKS,
     ACTION_DEFINITIONS,
     API_KEYS,
-    ACTION_HISTORY,
 )
 
 

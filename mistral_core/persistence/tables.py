@@ -146,7 +146,7 @@ def build_models(database: peewee.Database, collation: str | None) -> list[type[
             (),
         )
     )
-    for table in ALL_TABLES:
+    for table in (*ALL_TABLES, ACTION_HISTORY):
         fields: dict[str, Any] = {"seq": peewee.BigAutoField()}
         fields.update({c.name: column_field(table, c, collation) for c in table.columns})
         models.append(_model(database, table.name, fields, INDEXES[table.name]))

@@ -55,7 +55,6 @@ class History:
             return
         store.add_history_entry(
             HistoryEntry(
-                id=self._parts.new_id(),
                 action_execution_id=action_ex_id,
                 outcome=outcome,
                 state=state.value if isinstance(state, State) else state,
@@ -74,6 +73,8 @@ class History:
         """
         store = self._parts.store
         try:
+            if store.count_history(action_ex_id) >= HISTORY_LIMIT:
+                return  # full: a stranger hammering one id costs one index read, no write transaction
             with store.atomic():
                 action_ex = store.get_action_execution(action_ex_id)
                 if action_ex.workflow_execution_id is not None:  # the count and the write, serialised

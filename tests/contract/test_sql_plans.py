@@ -38,8 +38,8 @@ SQLITE_FILL = [
            '2024-05-01 00:00:00.000000' FROM n""",
     """UPDATE "action_executions" SET "callback_token_hash" = 'hash-' || "id" WHERE "state" = 'RUNNING'""",
     f"""WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {ACTIONS})
-    INSERT INTO "action_history" ("id", "action_execution_id", "outcome", "state", "by", "created_at")
-    SELECT 'entry-' || i, 'action-' || (i % 2000), 'rejected', 'SUCCESS', 'x', '2024-05-01 00:00:00.000000'
+    INSERT INTO "action_history" ("action_execution_id", "outcome", "state", "by", "created_at")
+    SELECT 'action-' || (i % 2000), 'rejected', 'SUCCESS', 'x', '2024-05-01 00:00:00.000000'
     FROM n""",
     "ANALYZE",
 ]
@@ -56,8 +56,8 @@ POSTGRES_FILL = [
     SELECT 'action-' || i, 'std.noop', CASE WHEN i % 100 = 0 THEN 'RUNNING' ELSE 'SUCCESS' END, 'task', 0,
            timestamp '2024-05-01' FROM generate_series(1, {ACTIONS}) AS n(i)""",
     """UPDATE "action_executions" SET "callback_token_hash" = 'hash-' || "id" WHERE "state" = 'RUNNING'""",
-    f"""INSERT INTO "action_history" ("id", "action_execution_id", "outcome", "state", "by", "created_at")
-    SELECT 'entry-' || i, 'action-' || (i % 2000), 'rejected', 'SUCCESS', 'x', timestamp '2024-05-01'
+    f"""INSERT INTO "action_history" ("action_execution_id", "outcome", "state", "by", "created_at")
+    SELECT 'action-' || (i % 2000), 'rejected', 'SUCCESS', 'x', timestamp '2024-05-01'
     FROM generate_series(1, {ACTIONS}) AS n(i)""",
     "ANALYZE",
 ]
