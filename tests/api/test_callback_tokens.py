@@ -12,15 +12,17 @@ import datetime as dt
 import json
 from typing import Any, ClassVar
 
+import falcon
 import falcon.testing
 import pytest
 
 from mistral_core.actions.base import Action, ActionContext
 from mistral_core.actions.registry import ActionRegistry
-from mistral_core.api import create_app
+from mistral_core.api import create_app, errors
 from mistral_core.auth.callbacks import CallbackAuthenticator
 from mistral_core.auth.credentials import digest
 from mistral_core.auth.keys import KeyAuthenticator, create_key
+from mistral_core.auth.middleware import AuthMiddleware
 from mistral_core.executor import Executor
 from mistral_core.model import State
 from mistral_core.persistence.memory import MemoryStore
@@ -379,3 +381,19 @@ def test_with_authentication_off_tokens_are_minted_sent_and_ignored() -> None:
     assert pushed.status_code == 200, pushed.text
     (entry,) = server.history(other)
     assert (entry["outcome"], entry["by"]) == ("accepted", "anonymous")
+
+
+def test_a_failing_refusal_listener_leaves_the_refusal_as_it_was(server: Server) -> None:
+    (mine,) = server.start()
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("the history is on fire")
+
+    app = falcon.App(middleware=[AuthMiddleware([CallbackAuthenticator(server.store, server.clock)], broken)])
+    errors.install(app)
+    app.add_route("/v2/action_executions/{action_ex_id}", object())
+    client = falcon.testing.TestClient(app)
+
+    answer = client.simulate_put(f"/v2/action_executions/{mine}", headers={"X-Auth-Token": "mcb_nobody"})
+
+    assert answer.status_code == 401
