@@ -21,7 +21,6 @@ from typing import Protocol
 from mistral_core.auth.credentials import CALLBACK_PREFIX, digest
 from mistral_core.auth.credentials import mint as mint_secret
 from mistral_core.auth.identity import Identity, Role
-from mistral_core.engine.ports import Clock
 from mistral_core.errors import Unauthenticated
 from mistral_core.model import ActionExecution
 
@@ -61,6 +60,22 @@ class CallbackTokenRefused(Unauthenticated):
         self.action_execution_id = action_execution_id
 
 
+class Clock(Protocol):
+    """The time (the engine's clock fits; tests pass their own)."""
+
+    def now(self) -> dt.datetime:
+        """Now, timezone-naive UTC."""
+        ...
+
+
+class SystemClock:
+    """The wall clock, timezone-naive UTC (as the store's times are)."""
+
+    def now(self) -> dt.datetime:
+        """Now."""
+        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
 class TokenLookup(Protocol):
     """Where tokens are looked up (the store)."""
 
@@ -74,12 +89,12 @@ class CallbackAuthenticator:
 
     Args:
         store: finds an action execution by the hash of its token.
-        clock: the time (tokens past their expiry are refused).
+        clock: the time (tokens past their expiry are refused); default: the wall clock.
     """
 
-    def __init__(self, store: TokenLookup, clock: Clock) -> None:
+    def __init__(self, store: TokenLookup, clock: Clock | None = None) -> None:
         self._store = store
-        self._clock = clock
+        self._clock = clock or SystemClock()
 
     def authenticate(self, secret: str) -> Identity | None:
         """The identity of the action execution ``secret`` is the token of; None if not a callback token.

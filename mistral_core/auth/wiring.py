@@ -19,12 +19,11 @@ import socket
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from mistral_core.auth.callbacks import CallbackAuthenticator, TokenLookup
+from mistral_core.auth.callbacks import CallbackAuthenticator, Clock, TokenLookup
 from mistral_core.auth.identity import Authenticator
 from mistral_core.auth.keys import KeyAuthenticator
 from mistral_core.auth.ports import KeyStore
 from mistral_core.config import Settings
-from mistral_core.engine.ports import Clock, SystemClock
 from mistral_core.errors import InputError
 
 LOG = logging.getLogger(__name__)
@@ -50,7 +49,7 @@ def build_authenticators(
         else:
             raise InputError(f"auth {kind!r} is not available in this version of mistral-core")
     if made:
-        made.append(CallbackAuthenticator(store, clock or SystemClock()))
+        made.append(CallbackAuthenticator(store, clock))
     return made
 
 
