@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from typing import Any
 
@@ -80,6 +81,7 @@ def build_service(
         evaluator=evaluator,
         limits=limits,
         max_extend_by=settings.max_extend_by,
+        callback_token_max_age=dt.timedelta(seconds=settings.callback_token_max_age),
     )
     transport = LocalTransport(
         Executor(registry, settings.base_url),

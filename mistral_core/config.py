@@ -71,6 +71,10 @@ class Settings:
             and every request may do everything (see ``insecure_no_auth``).
         insecure_no_auth: let ``serve`` listen on an address other than loopback with
             authentication off (anyone who reaches the port may do everything).
+        callback_token_max_age: seconds the callback token of an asynchronous action execution is
+            accepted after it was minted (default 2,592,000: 30 days, so that a wait of weeks is
+            answered with its token; a task that waits longer needs more). With authentication off
+            tokens are minted all the same, and ignored.
         The lists are TOML lists, or comma-separated strings (in the environment).
         oidc_issuer: the OpenID Connect provider's issuer URL (the ``iss`` of its tokens).
         oidc_audience: the ``aud`` a token must carry to be accepted here (this API's identifier).
@@ -115,6 +119,7 @@ class Settings:
     oidc_project_claim: str = ""
     oidc_groups_claim: str = ""
     oidc_leeway: float = 30.0
+    callback_token_max_age: int = 30 * 24 * 3600
 
     @property
     def base_url(self) -> str:
@@ -150,7 +155,12 @@ class Settings:
             value = getattr(self, name)
             if (value.upper() if name == "log_level" else value) not in choices:
                 raise InputError(f"setting {name} must be one of {', '.join(choices)}, not {value!r}")
-        for name in ("field_size_limit", "with_items_limit", "subworkflow_depth_limit"):
+        for name in (
+            "field_size_limit",
+            "with_items_limit",
+            "subworkflow_depth_limit",
+            "callback_token_max_age",
+        ):
             if getattr(self, name) < 1:
                 raise InputError(f"setting {name} must be at least 1, not {getattr(self, name)}")
         unknown = [kind for kind in self.auth if kind not in AUTH_KINDS]

@@ -80,6 +80,7 @@ class Executor:
                 action_execution_id=cmd.action_execution_id,
                 callback_url=self._public_url,
                 action_execution_url=f"{self._public_url}/v2/action_executions/{cmd.action_execution_id}",
+                callback_token=getattr(cmd, "callback_token", None),
             )
         )
 

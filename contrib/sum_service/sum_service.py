@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """The seed's sample web service: add a and b, later, and push the sum back to mistral-core.
 
-It is the other side of ``std.mistral_http``. A request (any method) carries the
-query parameters ``a`` and ``b`` and the Mistral-* headers; the service answers
-200 at once and, ``--delay`` seconds later, in a background thread, calls back::
+It is the other side of ``std.mistral_http``, and an example of the callback protocol
+(docs/callbacks.md). A request (any method) carries the query parameters ``a`` and ``b`` and
+the Mistral-* headers; the service answers 200 at once and, ``--delay`` seconds later, in a
+background thread, calls back::
 
     POST <Mistral-Callback-URL>/v2/action-executions/<Mistral-Action-Execution-Id>
+    Mistral-Callback-Token: <the Mistral-Callback-Token it was sent>
     {"state": "SUCCESS", "output": <a + b>}
 
-or ``{"state": "ERROR", "output": "a and b must be numbers"}``. Standard library only::
+or ``{"state": "ERROR", "output": "a and b must be numbers"}``. The callback token is the only
+credential it needs when mistral-core runs with authentication on; it is kept in memory only
+and never logged. A callback that gets no answer, or a 5xx, is sent again, unchanged: the same
+result twice is answered 200, so a retry is always safe. Standard library only::
 
     python contrib/sum_service/sum_service.py --port 8990 [--host 127.0.0.1] [--delay 0.5]
 """
@@ -31,6 +36,14 @@ LOG = logging.getLogger("sum_service")
 
 CALLBACK_HEADER = "Mistral-Callback-URL"
 ACTION_ID_HEADER = "Mistral-Action-Execution-Id"
+TOKEN_HEADER = "Mistral-Callback-Token"
+#: What a final refusal means, for the log (none of them is worth a retry).
+REFUSALS = {
+    401: "the callback token expired or was revoked",
+    403: "the callback token is not this action execution's",
+    404: "no such action execution (deleted?)",
+    409: "the action execution ended otherwise (timed out, cancelled, or another result)",
+}
 BAD_INPUT = "a and b must be numbers"
 CALLBACK_ATTEMPTS = 3
 CALLBACK_TIMEOUT = 10.0
@@ -61,21 +74,24 @@ def outcome(query: str) -> dict[str, Any]:
     return {"state": "SUCCESS", "output": a + b}
 
 
-def call_back(url: str, result: dict[str, Any]) -> None:
-    """POST ``result`` to ``url``; retry a few times when mistral-core is unreachable or fails."""
+def call_back(url: str, result: dict[str, Any], token: str | None = None) -> None:
+    """POST ``result`` to ``url`` (with the callback token, if any); send it again, unchanged, when
+    mistral-core is unreachable or fails (the same result twice is answered 200)."""
     body = json.dumps(result).encode()
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers[TOKEN_HEADER] = token
     for attempt in range(1, CALLBACK_ATTEMPTS + 1):
-        request = urllib.request.Request(
-            url, data=body, method="POST", headers={"Content-Type": "application/json"}
-        )
+        request = urllib.request.Request(url, data=body, method="POST", headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=CALLBACK_TIMEOUT) as response:
                 LOG.info("callback POST %s %s -> %s", url, json.dumps(result), response.status)
                 return
         except urllib.error.HTTPError as exc:
             LOG.warning("callback POST %s %s -> %s %s", url, json.dumps(result), exc.code, _text(exc))
-            if exc.code < 500:
-                return  # mistral-core refused it (e.g. 409: already finished); retrying will not help
+            if exc.code < 500:  # mistral-core judged it: retrying will not change its answer
+                LOG.warning("not retrying: %s", REFUSALS.get(exc.code, "the request was refused"))
+                return
         except (urllib.error.URLError, OSError) as exc:
             LOG.warning("callback POST %s failed (attempt %d): %s", url, attempt, exc)
         time.sleep(attempt)
@@ -114,15 +130,17 @@ class SumHandler(BaseHTTPRequestHandler):
             self._answer(400, {"error": f"the {CALLBACK_HEADER} and {ACTION_ID_HEADER} headers are required"})
             return
         url = f"{base}/v2/action-executions/{action_id}"
+        token = self.headers.get(TOKEN_HEADER)  # present when mistral-core sent one: never logged
         result = outcome(query)
         LOG.info(
-            "%s %s action_execution=%s -> 200; will call back in %gs",
+            "%s %s action_execution=%s -> 200; will call back in %gs (%s)",
             self.command,
             self.path,
             action_id,
             self.server.delay,
+            "with its callback token" if token else "no callback token",
         )
-        timer = threading.Timer(self.server.delay, call_back, args=(url, result))
+        timer = threading.Timer(self.server.delay, call_back, args=(url, result, token))
         timer.daemon = True
         timer.start()
         self._answer(200, {"accepted": True, "action_execution_id": action_id})

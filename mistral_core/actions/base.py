@@ -72,7 +72,11 @@ class ExecutionContext:
 
     ``callback_url`` is the public base URL of the API (the seed's
     ``<Mistral-Callback-URL>/v2/action-executions/<id>`` works with it);
-    ``action_execution_url`` is the absolute URL to push this action's result to.
+    ``action_execution_url`` is the absolute URL to push this action's result to;
+    ``callback_token`` (asynchronous actions only; ``None`` in ``cancel()``) is the credential
+    that lets whoever holds it read this action execution and push its result, and nothing
+    else: send it to the third party with the URL (``std.mistral_http`` sends it as the header
+    ``Mistral-Callback-Token``). It is a secret: never log it.
     """
 
     workflow_name: str | None = None
@@ -84,6 +88,7 @@ class ExecutionContext:
     with_items_index: int | None = None
     task_rerun_no: int = 0
     workflow_propagated_headers: dict[str, str] | None = None
+    callback_token: str | None = dataclasses.field(default=None, repr=False)
 
     @property
     def task_id(self) -> str | None:

@@ -378,6 +378,17 @@ def _action_execution_paths() -> dict[str, Schema]:
         },
         "/v2/action_executions/{action_ex_id}": item,
         "/v2/action-executions/{action_ex_id}": item,
+        "/v2/action_executions/{action_ex_id}/history": {
+            "get": _op(
+                "Every result push and state change asked of an action execution, accepted or not",
+                200,
+                "ActionHistory",
+                action_ex,
+            ),
+        },
+        "/v2/action_executions/{action_ex_id}/token": {
+            "delete": _op("Revoke the callback token of an action execution", 204, None, action_ex),
+        },
     }
 
 

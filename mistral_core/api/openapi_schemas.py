@@ -224,6 +224,29 @@ RECORDS: dict[str, Schema] = {
     "Workbooks": page("workbooks", "Workbook"),
     "CronTriggers": page("cron_triggers", "CronTrigger"),
     "Environments": page("environments", "Environment"),
+    "ActionHistory": {
+        "type": "object",
+        "required": ["history"],
+        "additionalProperties": False,
+        "properties": {
+            "history": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["at", "outcome", "state", "by"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "at": {"type": "string", "description": "YYYY-MM-DD HH:MM:SS.mmm (UTC)"},
+                        "outcome": {"type": "string", "enum": ["accepted", "repeated", "rejected"]},
+                        "reason": {**NULLABLE_STRING, "description": "why it was rejected"},
+                        "state": {**NULLABLE_STRING, "description": "the state asked for"},
+                        "by": {"type": "string", "description": "a key's name, OIDC subject, callback-token"},
+                        "remote_addr": NULLABLE_STRING,
+                    },
+                },
+            }
+        },
+    },
 }
 
 

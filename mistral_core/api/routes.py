@@ -59,6 +59,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/v2/action-executions/{action_ex_id}", action_executions.ActionExecutionItem),  # the seed's
     Route("/v2/action_executions/{action_ex_id}/heartbeat", action_executions.ActionExecutionHeartbeat),
     Route("/v2/action-executions/{action_ex_id}/heartbeat", action_executions.ActionExecutionHeartbeat),
+    Route("/v2/action_executions/{action_ex_id}/history", action_executions.ActionExecutionHistory),
+    Route("/v2/action_executions/{action_ex_id}/token", action_executions.ActionExecutionToken),
     Route("/v2/actions", actions.ActionCollection),
     Route("/v2/actions/validate", actions.ActionValidation),
     Route("/v2/actions/{name}", actions.ActionItem),

@@ -28,6 +28,7 @@ from mistral_core.model import (
     ActionExecution,
     CronTrigger,
     Environment,
+    HistoryEntry,
     State,
     TaskExecution,
     Workbook,
@@ -383,3 +384,22 @@ ENVIRONMENT: View[Environment] = View(
     ]
 )
 """An environment (``variables`` as a JSON string)."""
+
+
+def _instant(record: HistoryEntry) -> str | None:
+    """When an entry was written, to the millisecond (pushes a second apart are common)."""
+    at = record.created_at
+    return None if at is None else at.isoformat(" ", "milliseconds")
+
+
+HISTORY_ENTRY: View[HistoryEntry] = View(
+    [
+        ("at", _instant),
+        ("outcome", _attr("outcome")),
+        ("reason", _attr("reason")),
+        ("state", _attr("state")),
+        ("by", _attr("by")),
+        ("remote_addr", _attr("remote_addr")),
+    ]
+)
+"""One entry of ``GET /v2/action_executions/<id>/history`` (ours: Mistral has no such resource)."""

@@ -6,20 +6,27 @@ python-mistralclient sends), ``Authorization: Bearer <secret>``, or ``Mistral-Ca
 gives the identity; the policy decides whether it may call the endpoint. The identity is left in
 ``req.context.identity`` for the resources (what a project sees, who pushed a result).
 
+A request refused here (401, 403) is told to the optional ``on_refused`` listener first, with
+the identity if one was established: the API records refused pushes of results in the history
+of the action execution they were for.
+
 Without authentication (``auth`` setting empty) the middleware is not installed and every
 request is :data:`~mistral_core.auth.identity.NOBODY`, an admin of the default project.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import falcon
 
 from mistral_core.auth import policy
 from mistral_core.auth.identity import NOBODY, Authenticator, Identity
-from mistral_core.errors import Unauthenticated
+from mistral_core.errors import Forbidden, Unauthenticated
+
+LOG = logging.getLogger(__name__)
 
 #: The headers a secret may come in, most common first.
 SECRET_HEADERS = ("X-AUTH-TOKEN", "MISTRAL-CALLBACK-TOKEN")
@@ -33,15 +40,33 @@ def identity_of(req: falcon.Request) -> Identity:
     return found
 
 
+class RefusalListener(Protocol):
+    """Told of every request the middleware refuses, before the refusal is answered."""
+
+    def __call__(
+        self,
+        req: falcon.Request,
+        params: Mapping[str, Any],
+        identity: Identity | None,
+        error: Unauthenticated | Forbidden,
+    ) -> None:
+        """``identity``: who the request proved to be (None: it proved nothing, ``error`` says why)."""
+        ...
+
+
 class AuthMiddleware:
     """Authenticates every request but the public ones, and authorizes it by the policy.
 
     Args:
         authenticators: asked in order; the first that knows the secret decides.
+        on_refused: told of each refused request (must not raise).
     """
 
-    def __init__(self, authenticators: Sequence[Authenticator]) -> None:
+    def __init__(
+        self, authenticators: Sequence[Authenticator], on_refused: RefusalListener | None = None
+    ) -> None:
         self._authenticators = tuple(authenticators)
+        self._on_refused = on_refused
 
     def process_resource(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, params: Any
@@ -55,9 +80,29 @@ class AuthMiddleware:
         template = req.uri_template
         if resource is None or template is None or policy.is_public(template, req.method):
             return
-        identity = self._authenticate(_secret(req))
-        policy.authorize(identity, template, req.method, params)
+        identity: Identity | None = None
+        try:
+            identity = self._authenticate(_secret(req))
+            policy.authorize(identity, template, req.method, params)
+        except (Unauthenticated, Forbidden) as exc:
+            self._tell_refused(req, params, identity, exc)
+            raise
         req.context.identity = identity
+
+    def _tell_refused(
+        self,
+        req: falcon.Request,
+        params: Mapping[str, Any],
+        identity: Identity | None,
+        error: Unauthenticated | Forbidden,
+    ) -> None:
+        """Tell the listener; a listener that fails is logged: the refusal is answered all the same."""
+        if self._on_refused is None:
+            return
+        try:
+            self._on_refused(req, params, identity, error)
+        except Exception:  # a refusal must stay a 401/403, whatever the listener did
+            LOG.exception("the listener of refused requests failed on %s %s", req.method, req.path)
 
     def _authenticate(self, secret: str) -> Identity:
         for authenticator in self._authenticators:

@@ -11,7 +11,10 @@ a form instead of a header (401 if they are not valid).
 * admin: everything, definitions (workflows, actions, workbooks, environments) and keys included.
 
 A callback credential (one async action execution's) may only read that action execution and
-push its result: :data:`CALLBACK_ROUTES`, with the route's ``action_ex_id`` its own.
+push its result: :data:`CALLBACK_ROUTES`, with the route's ``action_ex_id`` its own. Not its
+history (it names the other parties that pushed), nor its revocation. The resource narrows it
+further: results only (no pause or resume), and once the action has finished, only the same
+result again (see :mod:`mistral_core.api.resources.action_executions`).
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ REQUIRED: dict[tuple[str, str], Role | None] = {
     ("/v2/action-executions/{action_ex_id}", "POST"): OP,
     ("/v2/action_executions/{action_ex_id}/heartbeat", "POST"): OP,
     ("/v2/action-executions/{action_ex_id}/heartbeat", "POST"): OP,
+    ("/v2/action_executions/{action_ex_id}/history", "GET"): R,
+    ("/v2/action_executions/{action_ex_id}/token", "DELETE"): OP,
     ("/v2/actions", "GET"): R,
     ("/v2/actions", "POST"): A,
     ("/v2/actions", "PUT"): A,

@@ -3,8 +3,10 @@ server's exposure that make it safe by default.
 
 * :func:`build_authenticators`: ``auth = ["keys"]`` (``serve --auth keys``,
   ``MISTRAL_CORE_AUTH=keys``) gives a :class:`~mistral_core.auth.keys.KeyAuthenticator`,
-  ``oidc`` an :class:`~mistral_core.auth.oidc.OIDCAuthenticator`; empty gives none
-  (authentication off).
+  ``oidc`` an :class:`~mistral_core.auth.oidc.OIDCAuthenticator`; whenever authentication is on,
+  the callback tokens of async action executions are accepted too
+  (:class:`~mistral_core.auth.callbacks.CallbackAuthenticator`); empty gives none
+  (authentication off: tokens are still minted and sent, and the API ignores them).
 * :func:`check_exposure`: with authentication off, a server listens on loopback only unless told
   ``insecure_no_auth``; with it on, a public URL that is not https is warned about (secrets
   would cross the network in clear).
@@ -15,8 +17,10 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+from typing import Protocol
 from urllib.parse import urlsplit
 
+from mistral_core.auth.callbacks import CallbackAuthenticator, Clock, TokenLookup
 from mistral_core.auth.identity import Authenticator
 from mistral_core.auth.keys import KeyAuthenticator
 from mistral_core.auth.ports import KeyStore
@@ -26,8 +30,15 @@ from mistral_core.errors import InputError
 LOG = logging.getLogger(__name__)
 
 
-def build_authenticators(settings: Settings, store: KeyStore) -> list[Authenticator]:
-    """The authenticators the ``auth`` setting names, in its order (empty: authentication off).
+class AuthStore(KeyStore, TokenLookup, Protocol):
+    """What the authenticators read: API keys, and action executions by their callback token."""
+
+
+def build_authenticators(
+    settings: Settings, store: AuthStore, clock: Clock | None = None
+) -> list[Authenticator]:
+    """The authenticators the ``auth`` setting names, in its order, then the callback tokens'
+    (empty: authentication off).
 
     Raises:
         InputError: a kind this build cannot authenticate yet.
@@ -40,6 +51,8 @@ def build_authenticators(settings: Settings, store: KeyStore) -> list[Authentica
             made.append(_oidc_authenticator(settings))
         else:
             raise InputError(f"auth {kind!r} is not available in this version of mistral-core")
+    if made:
+        made.append(CallbackAuthenticator(store, clock))
     return made
 
 

@@ -19,6 +19,7 @@ from mistral_core.model import (
     ActionExecution,
     CronTrigger,
     Environment,
+    HistoryEntry,
     Query,
     RunAction,
     TaskExecution,
@@ -279,6 +280,24 @@ class ExecutionStore(Protocol):
 
     def bump_catalog_version(self) -> None:
         """Change the version of the ad-hoc actions (in the transaction that changed one)."""
+        ...
+
+    # -- callback tokens and the history of pushes -----------------------------------------
+    def action_execution_by_token(self, token_hash: str) -> ActionExecution | None:
+        """The action execution whose ``callback_token_hash`` is ``token_hash`` (expired or not), or
+        None. One index probe."""
+        ...
+
+    def add_history_entry(self, entry: HistoryEntry) -> None:
+        """Append an entry to an action execution's history (joins an open :meth:`atomic`)."""
+        ...
+
+    def history_of(self, action_ex_id: str) -> list[HistoryEntry]:
+        """The history of an action execution, oldest entry first (empty for an unknown id)."""
+        ...
+
+    def count_history(self, action_ex_id: str) -> int:
+        """How many entries the history of an action execution has."""
         ...
 
 

@@ -4,6 +4,7 @@ from mistral_core.model.commands import CancelAction, Command, RunAction
 from mistral_core.model.events import ActionCompleted, ActionHandedOff, Event
 from mistral_core.model.flags import EMPTY as EMPTY_FLAGS
 from mistral_core.model.flags import ItemCounters, TaskFlags, Trigger, WaitAfter, WaitingItem
+from mistral_core.model.history import HistoryEntry, PushOrigin
 from mistral_core.model.keys import ApiKey
 from mistral_core.model.projects import DEFAULT_PROJECT, EVERY_PROJECT, Viewer
 from mistral_core.model.query import Filter, Query
@@ -41,7 +42,9 @@ __all__ = [
     "Environment",
     "Event",
     "Filter",
+    "HistoryEntry",
     "ItemCounters",
+    "PushOrigin",
     "Query",
     "RunAction",
     "State",

@@ -10,7 +10,8 @@ from typing import Any
 class RunAction:
     """Run one action execution on an executor.
 
-    Carries everything an executor needs, so that it never reads the database.
+    Carries everything an executor needs, so that it never reads the database: for an
+    asynchronous action, the secret of its callback token too (never shown by ``repr``).
     """
 
     action_execution_id: str
@@ -23,6 +24,7 @@ class RunAction:
     safe_rerun: bool = False
     target: str | None = None
     timeout: float | None = None
+    callback_token: str | None = dataclasses.field(default=None, repr=False)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -104,6 +104,11 @@ class ActionExecution:
     ``output`` is stored as Mistral shows it, ``{"result": <value>}``, once the
     action has finished; ``None`` while it runs. ``dispatch`` says whether an
     async action's ``run()`` has returned (the third party has the work).
+
+    An asynchronous action execution has a callback token (minted each time it is sent to an
+    executor): only its SHA-256 (``callback_token_hash``, hex) and the time it stops being
+    accepted (``callback_token_expires_at``; revoking it sets that to the time of revocation)
+    are kept, never the token itself.
     """
 
     id: str
@@ -134,6 +139,10 @@ class ActionExecution:
     last_heartbeat_at: dt.datetime | None = None
     #: When the task's ``timeout`` ends this wait (None: no timeout); a heartbeat may move it.
     deadline: dt.datetime | None = None
+    #: SHA-256 (hex) of its callback token; ``None`` for a synchronous action.
+    callback_token_hash: str | None = None
+    #: When its callback token stops being accepted (expiry, or the time it was revoked).
+    callback_token_expires_at: dt.datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

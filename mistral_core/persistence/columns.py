@@ -27,6 +27,7 @@ from mistral_core.model import (
     ApiKey,
     CronTrigger,
     Environment,
+    HistoryEntry,
     State,
     TaskExecution,
     TaskFlags,
@@ -47,6 +48,7 @@ AnyRecord = (
     | Workbook
     | ActionDefinition
     | ApiKey
+    | HistoryEntry
 )
 Row = tuple[Any, ...]
 Convert = Callable[[Any], Any]
@@ -232,6 +234,9 @@ ENVIRONMENTS = _table("environments", Environment, "Environment")
 WORKBOOKS = _table("workbooks", Workbook, "Workbook")
 ACTION_DEFINITIONS = _table("action_definitions", ActionDefinition, "Action")
 API_KEYS = _table("api_keys", ApiKey, "ApiKey")
+#: Not a table of records with ids: entries are only appended and read by action execution, in
+#: the order they were written (``seq``). No ``id``, so no unique index to keep on the hot path.
+ACTION_HISTORY = _table("action_history", HistoryEntry, "HistoryEntry")
 
 EXECUTION_TABLES: dict[type[Any], TableSpec] = {
     WorkflowExecution: WORKFLOW_EXECUTIONS,

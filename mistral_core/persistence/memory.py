@@ -2,10 +2,10 @@
 
 Assembled like the SQL store from parts over :class:`~.memorybase.MemoryBase`:
 executions and spec snapshots here, timers in :mod:`.memorytimers`, named
-definitions in :mod:`.memorydefinitions`, API keys in :mod:`.memorykeys`. It enforces
-the same references as the SQL schema (a task needs its workflow execution, an action
-its task) and keeps the children of each parent in insertion order, so listing them
-needs no scan.
+definitions in :mod:`.memorydefinitions`, API keys in :mod:`.memorykeys`, callback tokens
+and push history in :mod:`.memorycallbacks`. It enforces the same references as the SQL
+schema (a task needs its workflow execution, an action its task) and keeps the children of
+each parent in insertion order, so listing them needs no scan.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from mistral_core.persistence.columns import (
 )
 from mistral_core.persistence.executions import ExecutionReads
 from mistral_core.persistence.memorybase import ID, replaced
+from mistral_core.persistence.memorycallbacks import MemoryCallbacks
 from mistral_core.persistence.memorydefinitions import MemoryDefinitions
 from mistral_core.persistence.memorykeys import MemoryKeys
 from mistral_core.persistence.memorytimers import MemoryTimers
@@ -45,7 +46,7 @@ _PARENT_TASK = WORKFLOW_EXECUTIONS.index_of("task_execution_id")
 _CREATED = {table.name: table.index_of("created_at") for table in ALL_TABLES}
 
 
-class MemoryStore(MemoryTimers, MemoryDefinitions, MemoryKeys, ExecutionReads):
+class MemoryStore(MemoryCallbacks, MemoryTimers, MemoryDefinitions, MemoryKeys, ExecutionReads):
     """An :class:`~mistral_core.engine.ports.ExecutionStore` in memory, thread-safe.
 
     Args:
@@ -152,7 +153,8 @@ class MemoryStore(MemoryTimers, MemoryDefinitions, MemoryKeys, ExecutionReads):
         return [codec.record(row) for _, row in entries]
 
     def delete_workflow_execution(self, wf_ex_id: str) -> None:
-        """Delete a workflow execution, its tasks, their action executions and sub-workflows.
+        """Delete a workflow execution, its tasks, their action executions (and their histories) and
+        sub-workflows.
 
         Raises:
             NotFoundError: no such workflow execution.
@@ -162,9 +164,10 @@ class MemoryStore(MemoryTimers, MemoryDefinitions, MemoryKeys, ExecutionReads):
                 raise not_found(WORKFLOW_EXECUTIONS, wf_ex_id)
             doomed = self._execution_tree(wf_ex_id)
             actions = self._rows[ACTION_EXECUTIONS.name]
-            for _, row in list(actions.values()):
-                if row[_ACTION_TASK] in doomed:
-                    self._delete(ACTION_EXECUTIONS, row)
+            doomed_actions = {row[ID] for _, row in actions.values() if row[_ACTION_TASK] in doomed}
+            self._delete_history_of(doomed_actions)
+            for action_ex_id in doomed_actions:
+                self._delete(ACTION_EXECUTIONS, actions[action_ex_id][1])
             for table in (TASK_EXECUTIONS, WORKFLOW_EXECUTIONS):
                 for _, row in list(self._rows[table.name].values()):
                     if row[ID] in doomed:

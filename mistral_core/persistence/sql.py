@@ -3,8 +3,8 @@
 The store is assembled from parts, each a module of one responsibility over
 :class:`~.sqlbase.SqlBase` (connections, transactions): executions and
 spec snapshots here, timers in :mod:`.sqltimers`, named definitions in
-:mod:`.sqldefinitions`, API keys in :mod:`.sqlkeys`, the schema and its upgrade in
-:mod:`.sqlschema`.
+:mod:`.sqldefinitions`, API keys in :mod:`.sqlkeys`, callback tokens and push history in
+:mod:`.sqlcallbacks`, the schema and its upgrade in :mod:`.sqlschema`.
 The hot path (insert, update, get, children, lock, raise_dispatch, timers)
 is prepared raw SQL, no ORM objects. A workflow execution is locked with
 ``SELECT ... FOR UPDATE`` on PostgreSQL, by the database's write lock on SQLite.
@@ -36,6 +36,7 @@ from mistral_core.persistence.columns import (
 from mistral_core.persistence.dialects import SQLITE_BUSY_TIMEOUT_S, SQLITE_PRAGMAS
 from mistral_core.persistence.executions import ExecutionReads
 from mistral_core.persistence.migrations import LATEST_VERSION
+from mistral_core.persistence.sqlcallbacks import SqlCallbacks
 from mistral_core.persistence.sqldefinitions import SqlDefinitions
 from mistral_core.persistence.sqlkeys import SqlKeys
 from mistral_core.persistence.sqlquery import quote, select_list
@@ -46,7 +47,7 @@ from mistral_core.persistence.tables import DISPATCHABLE, UNFINISHED_ACTIONS
 LOG = logging.getLogger(__name__)
 
 
-class SqlStore(SqlTimers, SqlDefinitions, SqlKeys, SqlSchema, ExecutionReads):
+class SqlStore(SqlCallbacks, SqlTimers, SqlDefinitions, SqlKeys, SqlSchema, ExecutionReads):
     """An :class:`~mistral_core.engine.ports.ExecutionStore` in SQLite or PostgreSQL.
 
     Usually made by :func:`open_store`. Each thread uses its own connection;
@@ -149,7 +150,8 @@ class SqlStore(SqlTimers, SqlDefinitions, SqlKeys, SqlSchema, ExecutionReads):
         return [record(row) for row in self._all(self._sql[f"children {table.name}"], (parent_id,))]
 
     def delete_workflow_execution(self, wf_ex_id: str) -> None:
-        """Delete a workflow execution, its tasks, their action executions and sub-workflows.
+        """Delete a workflow execution, its tasks, their action executions (and their histories) and
+        sub-workflows.
 
         Raises:
             NotFoundError: no such workflow execution.
@@ -157,7 +159,9 @@ class SqlStore(SqlTimers, SqlDefinitions, SqlKeys, SqlSchema, ExecutionReads):
         sql = self._dialect.sql
         tasks_of = 'SELECT "id" FROM "task_executions" WHERE "workflow_execution_id" = ?'
         children = sql(f'SELECT "id" FROM "workflow_executions" WHERE "task_execution_id" IN ({tasks_of})')
+        actions_of = f'SELECT "id" FROM "action_executions" WHERE "task_execution_id" IN ({tasks_of})'
         deletes = [
+            sql(f'DELETE FROM "action_history" WHERE "action_execution_id" IN ({actions_of})'),
             sql(f'DELETE FROM "action_executions" WHERE "task_execution_id" IN ({tasks_of})'),
             sql('DELETE FROM "task_executions" WHERE "workflow_execution_id" = ?'),
             sql('DELETE FROM "workflow_executions" WHERE "id" = ?'),

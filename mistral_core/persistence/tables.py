@@ -17,6 +17,7 @@ import peewee
 from mistral_core.persistence.columns import (
     ACTION_DEFINITIONS,
     ACTION_EXECUTIONS,
+    ACTION_HISTORY,
     ALL_TABLES,
     API_KEYS,
     CRON_TRIGGERS,
@@ -64,6 +65,8 @@ INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
     ACTION_DEFINITIONS.name: ((("name", "namespace", "project_id"), True), (("created_at", "id"), False)),
     # A key is found by the hash of the secret a request presents (unique: one secret, one key).
     API_KEYS.name: ((("name",), True), (("secret_hash",), True), (("created_at", "id"), False)),
+    # An action execution's history is read (and counted) by its action execution, in order.
+    ACTION_HISTORY.name: ((("action_execution_id", "seq"), False),),
 }
 
 #: The predicate of the partial index of unfinished action executions. A query uses
@@ -72,6 +75,10 @@ UNFINISHED_ACTIONS = "\"state\" IN ('RUNNING', 'PAUSED')"
 
 #: Action executions whose ``dispatch`` may still rise (spelled as literals, like the above).
 DISPATCHABLE = "\"state\" IN ('RUNNING', 'PAUSED', 'IDLE')"
+
+#: The predicate of the partial index of callback token hashes: synchronous actions (no token)
+#: stay out of it. A lookup by hash (``= ?``) implies it, so it uses the index.
+HAS_CALLBACK_TOKEN = '"callback_token_hash" IS NOT NULL'
 
 #: Columns that point at the row of another table.
 REFERENCES = {
@@ -139,7 +146,7 @@ def build_models(database: peewee.Database, collation: str | None) -> list[type[
             (),
         )
     )
-    for table in ALL_TABLES:
+    for table in (*ALL_TABLES, ACTION_HISTORY):
         fields: dict[str, Any] = {"seq": peewee.BigAutoField()}
         fields.update({c.name: column_field(table, c, collation) for c in table.columns})
         models.append(_model(database, table.name, fields, INDEXES[table.name]))
@@ -149,5 +156,12 @@ def build_models(database: peewee.Database, collation: str | None) -> list[type[
         actions._meta.fields["state"],
         where=peewee.SQL(UNFINISHED_ACTIONS),
         name=f"{ACTION_EXECUTIONS.name}_unfinished",
+    )
+    # Unique: a callback token finds exactly one action execution.
+    actions.add_index(
+        actions._meta.fields["callback_token_hash"],
+        unique=True,
+        where=peewee.SQL(HAS_CALLBACK_TOKEN),
+        name=f"{ACTION_EXECUTIONS.name}_callback_token",
     )
     return models

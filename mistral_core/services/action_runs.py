@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from mistral_core.auth.callbacks import mint
 from mistral_core.engine.conductor import Conductor
 from mistral_core.engine.ports import PreparedAction
 from mistral_core.errors import InputError
@@ -60,6 +61,12 @@ class ActionRuns:
             raise InputError(f"Action {prepared.name} is asynchronous: it cannot be run with run_sync")
         action = self._record(prepared, action_input, description, project)
         command = Conductor.command_for(action)
+        if not prepared.is_sync:  # its callback token: the secret to the action, the hash stored
+            token = mint(action.created_at or self._parts.clock.now(), self._parts.callback_token_max_age)
+            action = dataclasses.replace(
+                action, callback_token_hash=token.hash, callback_token_expires_at=token.expires_at
+            )
+            command = dataclasses.replace(command, callback_token=token.secret)
         if not save_result and prepared.is_sync:
             return self._finished_record(action, self._run_now(command))
         store = self._parts.store

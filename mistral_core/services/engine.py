@@ -30,10 +30,12 @@ from mistral_core.engine.ports import (
 )
 from mistral_core.lang.expressions import Evaluator
 from mistral_core.services.action_runs import ActionRuns
+from mistral_core.services.callbacks import CallbackTokens
 from mistral_core.services.control import Executions
 from mistral_core.services.cron import CronTriggers
 from mistral_core.services.definitions import Definitions
 from mistral_core.services.heartbeats import Heartbeats
+from mistral_core.services.history import History
 from mistral_core.services.intents import IntentApplier
 from mistral_core.services.launcher import Launcher
 from mistral_core.services.recovery import Recovery
@@ -61,11 +63,15 @@ class Engine:
         id_factory: makes ids for new records.
         limits: what one workflow may make the engine store or start (defaults: see ``Limits``).
         max_extend_by: the most seconds one heartbeat may move a deadline by.
+        callback_token_max_age: how long the callback token of an asynchronous action execution
+            is accepted (default: :data:`~mistral_core.auth.callbacks.DEFAULT_MAX_AGE`).
 
     Attributes:
         definitions: workflows, ad-hoc actions, workbooks, environments.
         executions: start, pause, resume, cancel, stop, re-run, skip, delete executions.
         results: action results pushed over the API, and events from executors.
+        history: the history of pushes of each action execution.
+        callback_tokens: revokes the callback tokens of asynchronous action executions.
         action_runs: actions run outside any workflow.
         cron: cron triggers.
         timers: applies due timers (the scheduler's sink).
@@ -87,6 +93,7 @@ class Engine:
         id_factory: Callable[[], str] = new_id,
         limits: Limits | None = None,
         max_extend_by: float = 7 * 24 * 3600,
+        callback_token_max_age: dt.timedelta | None = None,
     ) -> None:
         evaluator = evaluator or Evaluator()
         limits = limits or Limits()
@@ -108,10 +115,14 @@ class Engine:
             runner=runner,
             limits=limits,
         )
+        if callback_token_max_age is not None:
+            self._parts.callback_token_max_age = callback_token_max_age
         launcher = Launcher(self._parts, evaluator)
         transactions = Transactions(self._parts, IntentApplier(self._parts, launcher))
         self.executions = Executions(transactions, self._parts, launcher)
-        self.results = Results(transactions, self._parts)
+        self.history = History(self._parts)
+        self.results = Results(transactions, self._parts, self.history)
+        self.callback_tokens = CallbackTokens(transactions, self._parts)
         self.action_runs = ActionRuns(self._parts, self.results)
         self.cron = CronTriggers(self._parts, launcher, cron)
         self.recovery = Recovery(self._parts, self.results)

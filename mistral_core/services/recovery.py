@@ -14,7 +14,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from typing import Any
 
+from mistral_core.auth.callbacks import mint
 from mistral_core.engine.conductor import Conductor
 from mistral_core.model import (
     DISPATCH_HANDED_OFF,
@@ -68,17 +70,29 @@ class Recovery:
             self._results.apply_events(in_doubt)
         runner = self._parts.runner
         if commands and runner is not None:
-            self._claim([c.action_execution_id for c in commands])
-            runner.submit(commands)
+            runner.submit(self._claim(commands))
         return len(commands) + len(in_doubt)
 
-    def _claim(self, action_ex_ids: list[str]) -> None:
-        """Make this engine the runner of action executions it is about to run again."""
-        store = self._parts.store
+    def _claim(self, commands: list[RunAction]) -> list[RunAction]:
+        """Make this engine the runner of action executions it is about to run again; the commands to send.
+
+        An asynchronous one gets a new callback token (the secret of the last one left with the
+        process that sent it): the last one stops being accepted.
+        """
+        parts = self._parts
+        store, now = parts.store, parts.clock.now()
+        claimed: list[RunAction] = []
         with store.atomic():
-            for action_ex_id in action_ex_ids:
-                action_ex = store.get_action_execution(action_ex_id)
-                store.update(dataclasses.replace(action_ex, runner_id=self._parts.engine_id), ("runner_id",))
+            for command in commands:
+                action_ex = store.get_action_execution(command.action_execution_id)
+                fields: dict[str, Any] = {"runner_id": parts.engine_id}
+                if not command.is_sync:
+                    token = mint(now, parts.callback_token_max_age)
+                    fields.update(callback_token_hash=token.hash, callback_token_expires_at=token.expires_at)
+                    command = dataclasses.replace(command, callback_token=token.secret)
+                store.update(dataclasses.replace(action_ex, **fields), tuple(fields))
+                claimed.append(command)
+        return claimed
 
     def heartbeat(self) -> None:
         """Say this engine is alive: its own timer moves ``ENGINE_TIMEOUT`` ahead. If the engine

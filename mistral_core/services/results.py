@@ -3,7 +3,8 @@
 A pushed result is applied in the request's own transaction (locking its
 workflow execution, so 50 concurrent pushes make exactly one transition). The
 same result again is answered with what is stored (idempotent); a different one
-for a finished action is refused, naming its state. Events from executors are
+for a finished action is refused, naming its state. Every push, accepted or not, is
+recorded in the action execution's history (:mod:`.history`) with who pushed it. Events from executors are
 applied in batches, many in one transaction; one that fails is retried alone and,
 failing again, fails its action with a one-line message (never stuck RUNNING).
 """
@@ -17,16 +18,25 @@ from typing import Any
 
 from mistral_core.engine.conductor import Conductor
 from mistral_core.engine.state import ExecutionState
-from mistral_core.errors import InputError, NotFoundError, StateConflictError, UnacceptableResult
+from mistral_core.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    StateConflictError,
+    UnacceptableResult,
+)
 from mistral_core.model import (
     DISPATCH_HANDED_OFF,
     ActionCompleted,
     ActionExecution,
     ActionHandedOff,
     Event,
+    PushOrigin,
     State,
 )
+from mistral_core.model.history import ACCEPTED, IN_PROCESS, REJECTED, REPEATED
 from mistral_core.model.states import ACTION, RESULT_STATES, is_action_finished
+from mistral_core.services.history import History
 from mistral_core.services.unit_of_work import Parts, Transactions, Work
 
 LOG = logging.getLogger(__name__)
@@ -51,16 +61,20 @@ class Results:
         parts: the shared parts.
     """
 
-    def __init__(self, transactions: Transactions, parts: Parts) -> None:
+    def __init__(self, transactions: Transactions, parts: Parts, history: History | None = None) -> None:
         self._tx = transactions
         self._parts = parts
         self._conductor = parts.conductor
+        self._history = history or History(parts)
 
     # -- pushed over the API ------------------------------------------------------------
-    def complete(self, action_ex_id: str, state: State, output: Any) -> ActionExecution:
+    def complete(
+        self, action_ex_id: str, state: State, output: Any, origin: PushOrigin = IN_PROCESS
+    ) -> ActionExecution:
         """Deliver an async action's result (SUCCESS, ERROR or CANCELLED) and move the workflow on.
 
-        The same result again returns the stored action execution (idempotent).
+        The same result again returns the stored action execution (idempotent). The push is
+        recorded in the action execution's history, as coming from ``origin``.
 
         Raises:
             NotFoundError: no such action execution.
@@ -72,8 +86,13 @@ class Results:
             raise InputError(f"an action result must be SUCCESS, ERROR or CANCELLED, not {state.value}")
         too_big = self._parts.limits.oversized(output, "The result")
         if too_big is not None:  # the sender may send a smaller one: the action keeps waiting
+            self._history.reject(action_ex_id, state, origin, too_big)
             raise InputError(too_big)
-        outcome = self._tx.run(lambda work: self._complete(work, action_ex_id, state, output))
+        try:
+            outcome = self._tx.run(lambda work: self._complete(work, action_ex_id, state, output, origin))
+        except (InputError, ConflictError) as exc:  # judged, then rolled back: recorded on its own
+            self._history.reject(action_ex_id, state, origin, exc.message)
+            raise
         if outcome.refused is not None:  # told after the transaction, like every hook
             self._parts.hooks.notify(
                 "mistral_action_result_rejected",
@@ -84,20 +103,28 @@ class Results:
             raise StateConflictError(outcome.refused, outcome.action_ex.state.value)
         return outcome.action_ex
 
-    def _complete(self, work: Work, action_ex_id: str, state: State, output: Any) -> _Outcome:
+    def _complete(
+        self, work: Work, action_ex_id: str, state: State, output: Any, origin: PushOrigin
+    ) -> _Outcome:
         action_ex, st = _lock_action(work, action_ex_id)
         if is_action_finished(action_ex.state):
-            return _Outcome(action_ex, _repeated(action_ex, state, output))
-        if action_ex.is_sync:
-            return _Outcome(action_ex, _synchronous(action_ex))
-        if st is None:
-            return _Outcome(self._complete_orphan(action_ex, state, output))
-        if state is S.SUCCESS:
-            wrong = self._conductor.result_mismatch(st, action_ex, output)
-            if wrong is not None:  # the sender may send a good one: the action keeps waiting
-                raise UnacceptableResult(wrong)
-        _preload(work, st, action_ex)
-        return _Outcome(self._conductor.on_action_completed(st, action_ex, state, output, checked=True))
+            refused = _repeated(action_ex, state, output)
+        elif action_ex.is_sync:
+            refused = _synchronous(action_ex)
+        else:
+            if st is None:
+                action_ex = self._complete_orphan(action_ex, state, output)
+            else:
+                if state is S.SUCCESS:
+                    wrong = self._conductor.result_mismatch(st, action_ex, output)
+                    if wrong is not None:  # the sender may send a good one: the action keeps waiting
+                        raise UnacceptableResult(wrong)
+                _preload(work, st, action_ex)
+                action_ex = self._conductor.on_action_completed(st, action_ex, state, output, checked=True)
+            self._history.write(action_ex_id, state, origin, ACCEPTED)
+            return _Outcome(action_ex)
+        self._history.write(action_ex_id, state, origin, REPEATED if refused is None else REJECTED, refused)
+        return _Outcome(action_ex, refused)
 
     def _complete_orphan(self, action_ex: ActionExecution, state: State, output: Any) -> ActionExecution:
         """An action run outside any workflow: only its own row changes."""
@@ -113,8 +140,8 @@ class Results:
         self._parts.store.update(updated, ("state", "output", "accepted"))
         return updated
 
-    def set_state(self, action_ex_id: str, state: State) -> ActionExecution:
-        """Pause (async actions only) or resume an action execution.
+    def set_state(self, action_ex_id: str, state: State, origin: PushOrigin = IN_PROCESS) -> ActionExecution:
+        """Pause (async actions only) or resume an action execution; recorded in its history.
 
         Raises:
             NotFoundError: no such action execution.
@@ -123,11 +150,16 @@ class Results:
         """
         if state not in (S.PAUSED, S.RUNNING):
             raise InputError(f"an action can only be set PAUSED or RUNNING this way, not {state.value}")
-        return self._tx.run(lambda work: self._set_state(work, action_ex_id, state))
+        try:
+            return self._tx.run(lambda work: self._set_state(work, action_ex_id, state, origin))
+        except (InputError, ConflictError) as exc:  # judged, then rolled back: recorded on its own
+            self._history.reject(action_ex_id, state, origin, exc.message)
+            raise
 
-    def _set_state(self, work: Work, action_ex_id: str, state: State) -> ActionExecution:
+    def _set_state(self, work: Work, action_ex_id: str, state: State, origin: PushOrigin) -> ActionExecution:
         action_ex, st = _lock_action(work, action_ex_id)
         if action_ex.state is state:
+            self._history.write(action_ex_id, state, origin, REPEATED)
             return action_ex
         if is_action_finished(action_ex.state):
             raise StateConflictError(
@@ -142,8 +174,10 @@ class Results:
             ACTION.check(action_ex.state, state)
             updated = dataclasses.replace(action_ex, state=state, updated_at=self._parts.clock.now())
             self._parts.store.update(updated, ("state",))
-            return updated
-        return st.change(action_ex, state=state)
+        else:
+            updated = st.change(action_ex, state=state)
+        self._history.write(action_ex_id, state, origin, ACCEPTED)
+        return updated
 
     # -- reported by executors ----------------------------------------------------------
     def apply_events(self, events: Sequence[Event]) -> None:

@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
+from mistral_core.auth.callbacks import DEFAULT_MAX_AGE, mint
 from mistral_core.engine.catalog import Catalog
 from mistral_core.engine.conductor import Conductor
 from mistral_core.engine.intents import Intent
@@ -73,6 +74,8 @@ class Parts:
     cache: StateCache = dataclasses.field(default_factory=StateCache)
     runner: ActionRunner | None = None
     timer_listener: Callable[[dt.datetime], None] | None = None
+    #: How long the callback token of an asynchronous action execution is accepted.
+    callback_token_max_age: dt.timedelta = DEFAULT_MAX_AGE
 
 
 @dataclasses.dataclass
@@ -253,14 +256,28 @@ class Work:
                         st.commands.append(CancelAction.of(action_ex))
 
     def _own_dispatched(self, st: ExecutionState) -> None:
-        """This engine runs what it dispatches: if it dies, another engine knows what to take over."""
-        engine_id = self._parts.engine_id
-        for command in st.commands:
+        """This engine runs what it dispatches: if it dies, another engine knows what to take over.
+
+        An asynchronous action gets a new callback token: its secret goes in the command (to the
+        executor, after commit), its hash and expiry in the action execution, written in this
+        transaction with the decision that sends it.
+        """
+        parts = self._parts
+        for position, command in enumerate(st.commands):
             if not isinstance(command, RunAction):
                 continue
             dispatched = st.actions.get(command.action_execution_id)
-            if dispatched is not None and dispatched.runner_id != engine_id:
-                st.change(dispatched, runner_id=engine_id)
+            if dispatched is None:
+                continue
+            changes: dict[str, Any] = {}
+            if dispatched.runner_id != parts.engine_id:
+                changes["runner_id"] = parts.engine_id
+            if not command.is_sync:
+                token = mint(st.now, parts.callback_token_max_age)
+                st.commands[position] = dataclasses.replace(command, callback_token=token.secret)
+                changes.update(callback_token_hash=token.hash, callback_token_expires_at=token.expires_at)
+            if changes:
+                st.change(dispatched, **changes)
 
     def after_commit(self) -> None:
         """Keep the views worth keeping, hand actions to the runner, announce timers, call hooks."""

@@ -207,6 +207,8 @@ def _executions(api: Api, c: Checker) -> None:
     c.check(api, "POST", f"{item}/heartbeat", f"/v2/action_executions/{action['id']}/heartbeat", beat)
     c.check(api, "PUT", item, f"/v2/action_executions/{action['id']}", {"state": "ERROR", "output": "x"})
     c.check(api, "POST", item, f"/v2/action_executions/{action['id']}", {"state": "ERROR", "output": "x"})
+    c.check(api, "GET", f"{item}/history", f"/v2/action_executions/{action['id']}/history")
+    c.check(api, "DELETE", f"{item}/token", f"/v2/action_executions/{action['id']}/token")
     c.check(api, "PUT", "/v2/tasks/{task_id}", f"/v2/tasks/{task_id}", {"state": "SKIPPED"})
     c.check(api, "POST", "/v2/action_executions", "/v2/action_executions", {"name": "std.noop"})
     second = api.start("wf_async")["id"]

@@ -210,6 +210,14 @@ def item_requests(made: Made) -> dict[tuple[str, str], tuple[str, Any]]:
             f"/v2/action_executions/{action}/heartbeat",
             {},
         ),
+        ("/v2/action_executions/{action_ex_id}/history", "GET"): (
+            f"/v2/action_executions/{action}/history",
+            None,
+        ),
+        ("/v2/action_executions/{action_ex_id}/token", "DELETE"): (
+            f"/v2/action_executions/{action}/token",
+            None,
+        ),
         ("/v2/action-executions/{action_ex_id}/heartbeat", "POST"): (
             f"/v2/action-executions/{action}/heartbeat",
             {},

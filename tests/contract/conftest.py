@@ -104,6 +104,7 @@ def _pg_shared() -> Iterator[tuple[str, Any]]:
 
 
 _TABLES = (
+    "action_history",
     "action_executions",
     "task_executions",
     "workflow_executions",

@@ -1,4 +1,4 @@
-"""The scheduler and the dispatch hot path walk indexes, never whole tables, at 100,000 timers.
+"""The scheduler, the dispatch hot path and callback tokens walk indexes, never whole tables.
 
 The plans are the databases' own (SQLite's EXPLAIN QUERY PLAN; PostgreSQL's generic plan, the one
 a prepared statement settles on), over tables filled and analysed like a busy installation.
@@ -36,6 +36,11 @@ SQLITE_FILL = [
     INSERT INTO "action_executions" ("id", "name", "state", "task_execution_id", "dispatch", "created_at")
     SELECT 'action-' || i, 'std.noop', CASE WHEN i % 100 = 0 THEN 'RUNNING' ELSE 'SUCCESS' END, 'task', 0,
            '2024-05-01 00:00:00.000000' FROM n""",
+    """UPDATE "action_executions" SET "callback_token_hash" = 'hash-' || "id" WHERE "state" = 'RUNNING'""",
+    f"""WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {ACTIONS})
+    INSERT INTO "action_history" ("action_execution_id", "outcome", "state", "by", "created_at")
+    SELECT 'action-' || (i % 2000), 'rejected', 'SUCCESS', 'x', '2024-05-01 00:00:00.000000'
+    FROM n""",
     "ANALYZE",
 ]
 
@@ -50,6 +55,10 @@ POSTGRES_FILL = [
     f"""INSERT INTO "action_executions" ("id", "name", "state", "task_execution_id", "dispatch", "created_at")
     SELECT 'action-' || i, 'std.noop', CASE WHEN i % 100 = 0 THEN 'RUNNING' ELSE 'SUCCESS' END, 'task', 0,
            timestamp '2024-05-01' FROM generate_series(1, {ACTIONS}) AS n(i)""",
+    """UPDATE "action_executions" SET "callback_token_hash" = 'hash-' || "id" WHERE "state" = 'RUNNING'""",
+    f"""INSERT INTO "action_history" ("action_execution_id", "outcome", "state", "by", "created_at")
+    SELECT 'action-' || (i % 2000), 'rejected', 'SUCCESS', 'x', timestamp '2024-05-01'
+    FROM generate_series(1, {ACTIONS}) AS n(i)""",
     "ANALYZE",
 ]
 
@@ -128,6 +137,20 @@ def test_raise_dispatch_finds_actions_by_id(crowded: Crowded) -> None:
     id_list = json.dumps(ids) if crowded.backend == "sqlite" else ids  # SQLite reads it with json_each
     plan = crowded.store.explain("raise dispatch", (1, id_list, 1))
     assert_uses_index(plan, "action_executions_id", "action_executions")
+
+
+@pytest.mark.parametrize(
+    ("statement", "params", "index", "table"),
+    [
+        ("action by token", ("hash-action-700",), "action_executions_callback_token", "action_executions"),
+        ("history of", ("action-7",), "action_history_action_execution_id_seq", "action_history"),
+        ("count history", ("action-7",), "action_history_action_execution_id_seq", "action_history"),
+    ],
+)
+def test_callback_tokens_and_histories_are_found_through_their_indexes(
+    crowded: Crowded, statement: str, params: tuple[Any, ...], index: str, table: str
+) -> None:
+    assert_uses_index(crowded.store.explain(statement, params), index, table)
 
 
 def test_claiming_500_of_100000_pending_is_quick(crowded: Crowded) -> None:

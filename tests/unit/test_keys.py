@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from mistral_core.auth.callbacks import CallbackAuthenticator
 from mistral_core.auth.credentials import KEY_PREFIX, digest
 from mistral_core.auth.identity import DEFAULT_PROJECT, Identity, Role
 from mistral_core.auth.keys import REVALIDATE_SECONDS, TOUCH_SECONDS, KeyAuthenticator, create_key
@@ -190,7 +191,7 @@ def test_the_auth_setting_is_a_list_of_known_kinds() -> None:
 def test_keys_in_the_setting_give_a_key_authenticator(store: CountingStore) -> None:
     assert build_authenticators(Settings(), store) == []
     made = build_authenticators(Settings(auth=("keys", "keys")), store)
-    assert [type(a) for a in made] == [KeyAuthenticator]
+    assert [type(a) for a in made] == [KeyAuthenticator, CallbackAuthenticator]  # tokens whenever auth is on
 
 
 @pytest.mark.parametrize(

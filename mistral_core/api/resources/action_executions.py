@@ -1,7 +1,14 @@
-"""``/v2/action_executions``: list, get, and the result push.
+"""``/v2/action_executions``: list, get, the result push, its history and the callback token.
 
 The push is ``PUT /v2/action_executions/<id>``; ``POST`` and the seed's spelling
-``/v2/action-executions/<id>`` are accepted too.
+``/v2/action-executions/<id>`` are accepted too. Every push is recorded in the action
+execution's history (``GET /v2/action_executions/<id>/history``) with who sent it and from
+where. ``DELETE /v2/action_executions/<id>/token`` revokes the action's callback token.
+
+What a callback token (its own action execution's) may do here, besides what the policy says:
+read its action execution while it is not finished; push a result (``SUCCESS``, ``ERROR``,
+``CANCELLED``), never pause or resume it. Once the action execution has finished, only the push
+of the same result again is answered 200 (a different one gets 409, as anyone's would).
 """
 
 from __future__ import annotations
@@ -24,9 +31,11 @@ from mistral_core.api.media import (
 )
 from mistral_core.api.projects import check_visible, viewer_of
 from mistral_core.api.resources.common import page_document
-from mistral_core.errors import InputError
-from mistral_core.model import ActionExecution, State
-from mistral_core.model.states import PUTTABLE_ACTION_STATES, RESULT_STATES
+from mistral_core.auth.identity import Identity
+from mistral_core.auth.middleware import identity_of
+from mistral_core.errors import Forbidden, InputError
+from mistral_core.model import ActionExecution, PushOrigin, State
+from mistral_core.model.states import PUTTABLE_ACTION_STATES, RESULT_STATES, is_action_finished
 
 LISTING = q.Listing(
     fields=ser.ACTION_EXECUTION.names,
@@ -73,6 +82,11 @@ def parse_update(body: Mapping[str, Any]) -> tuple[State, Any]:
     if state is None:
         raise InputError(_EXPECTED_STATES + ("Unset" if raw_state is None else str(raw_state)))
     return state, _output(body.get("output"))
+
+
+def origin_of(req: falcon.Request, identity: Identity) -> PushOrigin:
+    """Who sent a push (``Identity.by``) and from where (the connection's peer address)."""
+    return PushOrigin(identity.by, req.remote_addr)
 
 
 def _json_object(body: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -146,19 +160,30 @@ class ActionExecutionItem:
         self._ctx = ctx
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, action_ex_id: str) -> None:
-        """One action execution, with its ``output``."""
+        """One action execution, with its ``output`` (403 to its callback token once it finished)."""
         action_ex = self._ctx.engine.store.get_action_execution(action_ex_id, viewer_of(req))
+        if identity_of(req).is_callback and is_action_finished(action_ex.state):
+            raise Forbidden(
+                f"Action execution {action_ex_id} is {action_ex.state.value}: its callback token may "
+                "only push the same result again"
+            )
         write_json(resp, ser.ACTION_EXECUTION.render(action_ex))
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, action_ex_id: str) -> None:
         """Deliver a result (SUCCESS/ERROR/CANCELLED) or pause/resume (PAUSED/RUNNING): 200."""
+        identity = identity_of(req)
+        origin = origin_of(req, identity)
         state, output = parse_update(read_json_object(req, self._ctx.max_body_bytes))
         engine = self._ctx.engine
         check_visible(viewer_of(req), engine.store.get_action_execution, action_ex_id)
         if state in RESULT_STATES:
-            action_ex = engine.results.complete(action_ex_id, state, output)
+            action_ex = engine.results.complete(action_ex_id, state, output, origin)
+        elif identity.is_callback:
+            reason = f"A callback token pushes its action's result only; it cannot set it {state.value}"
+            engine.history.reject(action_ex_id, state, origin, reason)
+            raise Forbidden(reason)
         else:
-            action_ex = engine.results.set_state(action_ex_id, state)
+            action_ex = engine.results.set_state(action_ex_id, state, origin)
         write_json(resp, ser.ACTION_EXECUTION.render(action_ex))
 
     on_post = on_put
@@ -177,3 +202,29 @@ class ActionExecutionHeartbeat:
         raw = read_body(req, self._ctx.max_body_bytes)
         heartbeat = heartbeats.check(parse_json(raw, NOT_JSON) if raw.strip() else {})
         write_json(resp, ser.ACTION_EXECUTION.render(heartbeats.beat(action_ex_id, heartbeat)))
+
+
+class ActionExecutionHistory:
+    """``GET /v2/action_executions/{id}/history``: every push and state change asked of it."""
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self._ctx = ctx
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, action_ex_id: str) -> None:
+        """``{"history": [...]}``, oldest entry first (404 for an unknown action execution)."""
+        check_visible(viewer_of(req), self._ctx.engine.store.get_action_execution, action_ex_id)
+        _, entries = self._ctx.engine.history.of(action_ex_id)
+        write_json(resp, {"history": ser.HISTORY_ENTRY.render_all(entries)})
+
+
+class ActionExecutionToken:
+    """``DELETE /v2/action_executions/{id}/token``: revoke the action's callback token."""
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self._ctx = ctx
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, action_ex_id: str) -> None:
+        """204: the token is refused from now on (also when it had expired, or there was none)."""
+        check_visible(viewer_of(req), self._ctx.engine.store.get_action_execution, action_ex_id)
+        self._ctx.engine.callback_tokens.revoke(action_ex_id, identity_of(req).by)
+        resp.status = falcon.HTTP_204

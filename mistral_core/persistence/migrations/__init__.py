@@ -37,6 +37,7 @@ from mistral_core.persistence.migrations import (
     v004_heartbeats,
     v005_api_keys,
     v006_projects,
+    v007_callback_tokens,
 )
 from mistral_core.persistence.migrations.context import MigrationContext
 
@@ -67,7 +68,13 @@ def _steps(*modules: ModuleType) -> tuple[Step, ...]:
 
 #: Every step, in order. Append new ones.
 STEPS = _steps(
-    v001_initial, v002_upgrade_history, v003_counters, v004_heartbeats, v005_api_keys, v006_projects
+    v001_initial,
+    v002_upgrade_history,
+    v003_counters,
+    v004_heartbeats,
+    v005_api_keys,
+    v006_projects,
+    v007_callback_tokens,
 )
 
 #: The schema version this code works with: the last step's.

@@ -123,8 +123,9 @@ class MistralHTTPAction(HTTPAction):
     Adds the headers ``Mistral-Workflow-Name``, ``Mistral-Workflow-Execution-Id``,
     ``Mistral-Task-Id``, ``Mistral-Action-Execution-Id``, ``Mistral-Callback-URL``
     (the public base URL of the API: the service calls back
-    ``<Mistral-Callback-URL>/v2/action-executions/<Mistral-Action-Execution-Id>``)
-    and ``Mistral-Action-Execution-URL`` (that URL, absolute). They replace
+    ``<Mistral-Callback-URL>/v2/action-executions/<Mistral-Action-Execution-Id>``),
+    ``Mistral-Action-Execution-URL`` (that URL, absolute) and ``Mistral-Callback-Token``
+    (the credential of this action execution, to send back with the result). They replace
     same-named caller headers, whatever their case. The answer is discarded unless
     it is an error: a status outside 200-399 fails the action with the answer as
     the error; the action execution otherwise stays RUNNING until the service
@@ -160,6 +161,7 @@ class MistralHTTPAction(HTTPAction):
             ("Mistral-Action-Execution-Id", ex.action_execution_id),
             ("Mistral-Callback-URL", ex.callback_url),
             ("Mistral-Action-Execution-URL", ex.action_execution_url),
+            ("Mistral-Callback-Token", getattr(ex, "callback_token", None)),
         ):
             set_header(headers, name, None if value is None else str(value))
         return headers

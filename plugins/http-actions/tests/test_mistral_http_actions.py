@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -79,6 +80,19 @@ def test_mistral_headers_replace_caller_headers_of_any_case(http_server: Server)
         "MISTRAL-CALLBACK-URL": "http://evil/",
         "X-Mine": "kept",
     }
+
+
+def test_the_callback_token_is_sent_and_no_caller_can_forge_or_leak_one(http_server: Server) -> None:
+    execution = dataclasses.replace(CONTEXT.execution, callback_token="mcb_secret")
+    headers = {"mistral-callback-token": "mcb_forged", "X-Mine": "kept"}
+    run(MistralHTTPAction(url=http_server.url(), headers=headers), ActionContext(execution=execution))
+    sent = http_server.requests[-1]["headers"]
+    assert [value for name, value in sent.items() if name.lower() == "mistral-callback-token"] == [
+        "mcb_secret"
+    ]
+
+    run(MistralHTTPAction(url=http_server.url(), headers=headers))  # a context without a token
+    assert "mistral-callback-token" not in {name.lower() for name in http_server.requests[-1]["headers"]}
 
 
 def test_unknown_context_values_send_no_header(http_server: Server) -> None:
