@@ -82,6 +82,7 @@ def build_service(
         limits=limits,
         max_extend_by=settings.max_extend_by,
         callback_token_max_age=dt.timedelta(seconds=settings.callback_token_max_age),
+        notice_retry_for=dt.timedelta(seconds=settings.notice_retry_for),
     )
     transport = LocalTransport(
         Executor(registry, settings.base_url),

@@ -75,6 +75,9 @@ class Settings:
             accepted after it was minted (default 2,592,000: 30 days, so that a wait of weeks is
             answered with its token; a task that waits longer needs more). With authentication off
             tokens are minted all the same, and ignored.
+        notice_retry_for: seconds a cancel notice that fails (the third party's ``cancel_url``
+            unreachable, a plugin's ``cancel()`` raising) is tried again, with backoff (5 s,
+            15 s, 60 s, then every 5 minutes); default 86,400 (a day).
         The lists are TOML lists, or comma-separated strings (in the environment).
         oidc_issuer: the OpenID Connect provider's issuer URL (the ``iss`` of its tokens).
         oidc_audience: the ``aud`` a token must carry to be accepted here (this API's identifier).
@@ -120,6 +123,7 @@ class Settings:
     oidc_groups_claim: str = ""
     oidc_leeway: float = 30.0
     callback_token_max_age: int = 30 * 24 * 3600
+    notice_retry_for: int = 24 * 3600
 
     @property
     def base_url(self) -> str:
@@ -160,6 +164,7 @@ class Settings:
             "with_items_limit",
             "subworkflow_depth_limit",
             "callback_token_max_age",
+            "notice_retry_for",
         ):
             if getattr(self, name) < 1:
                 raise InputError(f"setting {name} must be at least 1, not {getattr(self, name)}")

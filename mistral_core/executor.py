@@ -9,13 +9,23 @@ with a one-line message; the traceback goes to the log only.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import logging
 from typing import Any, Protocol
 
 from mistral_core.actions.base import ActionContext, ExecutionContext
 from mistral_core.errors import ActionError
-from mistral_core.model import ActionCompleted, ActionHandedOff, CancelAction, Event, RunAction, State
+from mistral_core.model import (
+    ActionCompleted,
+    ActionHandedOff,
+    CancelAction,
+    CancelNoticed,
+    Event,
+    RunAction,
+    State,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -59,17 +69,29 @@ class Executor:
             )
         return self._outcome(cmd, result)
 
-    def cancel(self, cmd: CancelAction) -> None:
-        """Tell an async action its work is no longer wanted: its ``cancel(context)``, if it has one."""
+    def cancel(self, cmd: CancelAction) -> CancelNoticed:
+        """Tell an async action its work is no longer wanted: its ``cancel(context)``, if it has one
+        (``context.cancel_reason`` says why). What came of it, for the engine to record and, if it
+        failed, to try again later."""
+        noticed = functools.partial(
+            CancelNoticed,
+            cmd.action_execution_id,
+            cmd.attempt,
+            reason=cmd.reason,
+            workflow_execution_id=cmd.workflow_execution_id,
+        )
         try:
             action = self._builder.build(cmd.action_name, cmd.input)
             cancel = getattr(action, "cancel", None)
-            if callable(cancel):
-                cancel(self._context(cmd))
-        except Exception:  # plugin code: a failing cancel is logged, the action is CANCELLED anyway
+            if not callable(cancel):
+                return noticed(None)
+            told = cancel(dataclasses.replace(self._context(cmd), cancel_reason=cmd.reason))
+        except Exception as exc:  # plugin code: a failing cancel is logged and tried again later
             LOG.warning(
                 "cancel() of action %s (%s) failed", cmd.action_name, cmd.action_execution_id, exc_info=True
             )
+            return noticed(False, detail=f"cancel() failed: {_describe(exc)}")
+        return noticed(None if told is False else True)  # False: there was nobody to tell
 
     def _context(self, cmd: RunAction | CancelAction) -> ActionContext:
         return ActionContext(

@@ -62,7 +62,8 @@ class InlineRunner:
                 self.queue.append(cmd)
             else:
                 self.cancelled.append(cmd)
-                self.executor.cancel(cmd)
+                assert self.engine is not None
+                self.engine.results.apply_events([self.executor.cancel(cmd)])
 
     def run_now(self, cmd: RunAction) -> Event:
         """Run one action in this thread and return its event."""
@@ -87,6 +88,7 @@ class TestEngine:
         public_url: what callback URLs are built from.
         store: the store (default: a new in-memory one).
         limits: the engine's limits (default: those of the settings' defaults).
+        notice_retry_for: how long a failing cancel notice is tried again (default: a day).
     """
 
     __test__ = False  # not a pytest test class
@@ -97,6 +99,7 @@ class TestEngine:
         public_url: str = "http://127.0.0.1:8989",
         store: MemoryStore | None = None,
         limits: Limits | None = None,
+        notice_retry_for: dt.timedelta | None = None,
     ) -> None:
         self.clock = ManualClock()
         self.store = store if store is not None else MemoryStore(clock=self.clock)
@@ -107,7 +110,13 @@ class TestEngine:
         )
         self.runner = InlineRunner(Executor(self.registry, public_url))
         self.engine = Engine(
-            self.store, self.registry, self.runner, clock=self.clock, cron=CronTab(), limits=limits
+            self.store,
+            self.registry,
+            self.runner,
+            clock=self.clock,
+            cron=CronTab(),
+            limits=limits,
+            notice_retry_for=notice_retry_for,
         )
         self.runner.engine = self.engine
         self.scheduler = Scheduler(self.store, self.engine.timers, clock=self.clock, heartbeat_every=None)

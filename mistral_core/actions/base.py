@@ -10,6 +10,12 @@ Mistral's ``Action`` loads and runs unchanged.
 * For an async action (``is_sync()`` is ``False``) the return value of ``run()``
   is ignored (unless it is an error Result); the action execution stays RUNNING
   until its result is pushed through ``PUT /v2/action_executions/<id>``.
+* An async action may have ``cancel(context)``: when its wait ends without its result (the
+  execution cancelled or ended, a timeout, the result pushed as CANCELLED by someone other than
+  the third party), the engine calls it to tell the third party, ``context.cancel_reason`` saying
+  why. Raising means "not told": the engine tries again with backoff (setting
+  ``notice_retry_for``); returning ``False`` means there was nobody to tell. Each try is in the
+  action execution's history.
 """
 
 from __future__ import annotations
@@ -122,3 +128,6 @@ class ActionContext:
 
     execution: ExecutionContext = dataclasses.field(default_factory=ExecutionContext)
     security: SecurityContext = dataclasses.field(default_factory=SecurityContext)
+    #: In ``cancel(context)``: why the work is no longer wanted (``cancelled``, ``workflow-ended``,
+    #: ``timeout``, ``heartbeat-timeout``); None in ``run(context)``.
+    cancel_reason: str | None = None

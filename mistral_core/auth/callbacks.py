@@ -23,13 +23,14 @@ from mistral_core.auth.credentials import mint as mint_secret
 from mistral_core.auth.identity import Identity, Role
 from mistral_core.errors import Unauthenticated
 from mistral_core.model import ActionExecution
+from mistral_core.model.history import CALLBACK_TOKEN
 
 #: How long a token is accepted by default: a month, so that a wait of weeks (a person's
 #: approval, a batch job) is answered with the token it was given. The setting
 #: ``callback_token_max_age`` changes it.
 DEFAULT_MAX_AGE = dt.timedelta(days=30)
 #: The ``name`` (and ``by``) of a callback token's identity.
-CALLBACK_NAME = "callback-token"
+CALLBACK_NAME = CALLBACK_TOKEN
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

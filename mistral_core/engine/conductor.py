@@ -40,6 +40,7 @@ from mistral_core.errors import ExpressionError
 from mistral_core.lang.expressions import Evaluator
 from mistral_core.lang.spec import Clause, TaskSpec, Transition
 from mistral_core.model import ActionExecution, CancelAction, State, TaskExecution, TaskFlags, Timer, Trigger
+from mistral_core.model.commands import HEARTBEAT_TIMEOUT
 
 __all__ = ["Conductor"]
 S = State
@@ -170,7 +171,7 @@ class Conductor:
         task = st.tasks.get(action_ex.task_execution_id or "")
         if task is not None and task.runtime_context.with_items is None:
             st.flag(task, timed_out=True)
-        st.commands.append(CancelAction.of(action_ex))
+        st.commands.append(CancelAction.of(action_ex, HEARTBEAT_TIMEOUT))
         message = heartbeats.lost_message(timer)
         self.on_action_completed(st, action_ex, S.ERROR, message, message)
 

@@ -20,6 +20,7 @@ from mistral_core.engine.state import ACTIVE, ExecutionState
 from mistral_core.engine.tasks import TaskRunner
 from mistral_core.errors import ExpressionError
 from mistral_core.model import State
+from mistral_core.model.commands import CANCELLED, WORKFLOW_ENDED
 
 S = State
 
@@ -55,7 +56,7 @@ class WorkflowEnd:
     def end(self, st: ExecutionState, state: State, info: str | None) -> None:
         """End the execution now in ``state``: cancel what is left, compute the output, tell a parent."""
         to_children(st, CancelChild, info)
-        _cancel_leftovers(st, info or state.value)
+        _cancel_leftovers(st, info or state.value, CANCELLED if state is S.CANCELLED else WORKFLOW_ENDED)
         data = {**st.wf_ex.context, **final_context(st), "__execution": execution_view(st)}
         output: Any
         if state is S.SUCCESS:
@@ -110,7 +111,7 @@ def to_children(
             st.intents.append(PauseChild(child, info) if what is PauseChild else CancelChild(child, info))
 
 
-def _cancel_leftovers(st: ExecutionState, reason: str) -> None:
+def _cancel_leftovers(st: ExecutionState, reason: str, notice: str) -> None:
     for task in list(st.active_tasks()):
         st.change(
             task,
@@ -121,4 +122,4 @@ def _cancel_leftovers(st: ExecutionState, reason: str) -> None:
             runtime_context=task.runtime_context.set(ended_with_workflow=True),
         )
         TaskRunner.cancel_timers(st, task, None)
-        st.cancel_actions_of.append((task.id, f"Workflow ended: {reason}"))
+        st.cancel_actions_of.append((task.id, f"Workflow ended: {reason}", notice))

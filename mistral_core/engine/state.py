@@ -73,8 +73,9 @@ class ExecutionState:
     timers: list[Timer] = dataclasses.field(default_factory=list)
     #: (target id, kind or None for all kinds): timers to delete.
     timer_cancels: list[tuple[str, str | None]] = dataclasses.field(default_factory=list)
-    #: (task id, reason): the unit of work cancels the unfinished action executions of these tasks.
-    cancel_actions_of: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    #: (task id, state_info, notice reason): the unit of work cancels the unfinished action
+    #: executions of these tasks (async ones are told why: ``CancelAction.reason``).
+    cancel_actions_of: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
     #: What must happen to other executions in the same transaction.
     intents: list[Intent] = dataclasses.field(default_factory=list)
     #: Whether the ad-hoc actions were checked against the store in this transaction.

@@ -34,6 +34,7 @@ from mistral_core.model import (
     Trigger,
     WaitAfter,
 )
+from mistral_core.model.commands import TIMEOUT
 
 S = State
 Queue = deque[str]
@@ -403,7 +404,7 @@ class TaskRunner:
                     accepted=action_ex.state is not S.IDLE,
                 )
                 if not action_ex.is_sync and action_ex.state in (S.RUNNING, S.PAUSED):
-                    st.commands.append(CancelAction.of(action_ex))
+                    st.commands.append(CancelAction.of(action_ex, TIMEOUT))
         task = st.flag(task, with_items=None, timed_out=True)
         self.attempt_done(st, task, S.ERROR, None, message, queue)
 

@@ -1,7 +1,7 @@
 """The execution model: states, records, events, commands, queries. Standard library only."""
 
 from mistral_core.model.commands import CancelAction, Command, RunAction
-from mistral_core.model.events import ActionCompleted, ActionHandedOff, Event
+from mistral_core.model.events import ActionCompleted, ActionHandedOff, CancelNoticed, Event
 from mistral_core.model.flags import EMPTY as EMPTY_FLAGS
 from mistral_core.model.flags import ItemCounters, TaskFlags, Trigger, WaitAfter, WaitingItem
 from mistral_core.model.history import HistoryEntry, PushOrigin
@@ -37,6 +37,7 @@ __all__ = [
     "ActionHandedOff",
     "ApiKey",
     "CancelAction",
+    "CancelNoticed",
     "Command",
     "CronTrigger",
     "Environment",

@@ -27,9 +27,20 @@ class RunAction:
     callback_token: str | None = dataclasses.field(default=None, repr=False)
 
 
+#: Why an async action's work is no longer wanted (``CancelAction.reason``).
+CANCELLED = "cancelled"  # the execution was cancelled, or the action's result pushed as CANCELLED
+WORKFLOW_ENDED = "workflow-ended"  # the workflow ended (fail/succeed command, or stopped by a user)
+TIMEOUT = "timeout"  # the task's timeout
+HEARTBEAT_TIMEOUT = "heartbeat-timeout"  # no heartbeat for the task's heartbeat-timeout
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class CancelAction:
-    """Tell an async action that its work is no longer wanted (its ``cancel()``, if it has one)."""
+    """Tell an async action that its work is no longer wanted (its ``cancel(context)``, if it has one).
+
+    ``attempt`` counts the tries of this notice; the unit of work keeps a durable timer for the
+    next one until a try is delivered or ``give_up_at`` passes.
+    """
 
     action_execution_id: str
     action_name: str
@@ -37,9 +48,11 @@ class CancelAction:
     workflow_execution_id: str | None = None
     task_execution_id: str | None = None
     workflow_name: str | None = None
+    reason: str = CANCELLED
+    attempt: int = 1
 
     @classmethod
-    def of(cls, action_ex: Any) -> CancelAction:
+    def of(cls, action_ex: Any, reason: str = CANCELLED, attempt: int = 1) -> CancelAction:
         """The cancel command of an action execution (an ad-hoc action's Python action is told)."""
         params = action_ex.params or {}
         return cls(
@@ -49,6 +62,8 @@ class CancelAction:
             action_ex.workflow_execution_id,
             action_ex.task_execution_id,
             action_ex.workflow_name,
+            reason,
+            attempt,
         )
 
 

@@ -32,4 +32,20 @@ class ActionHandedOff:
     workflow_execution_id: str | None = None
 
 
-Event = ActionCompleted | ActionHandedOff
+@dataclasses.dataclass(frozen=True, slots=True)
+class CancelNoticed:
+    """What came of telling an async action its work is no longer wanted (one try).
+
+    ``delivered``: True, its ``cancel()`` returned; False, it raised (``detail`` says why; the
+    notice is tried again later); None, the action has no ``cancel()`` (nothing to deliver).
+    """
+
+    action_execution_id: str
+    attempt: int
+    delivered: bool | None
+    reason: str
+    detail: str | None = None
+    workflow_execution_id: str | None = None
+
+
+Event = ActionCompleted | ActionHandedOff | CancelNoticed

@@ -15,6 +15,10 @@ ACCEPTED = "accepted"
 REPEATED = "repeated"
 #: The push was refused (``reason`` says why).
 REJECTED = "rejected"
+#: The engine told the action (its ``cancel(context)``) that its work is no longer wanted.
+NOTIFIED = "notified"
+#: Telling it failed (``reason`` says why); it is tried again later.
+NOTICE_FAILED = "notice-failed"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -31,6 +35,9 @@ class PushOrigin:
     remote_addr: str | None = None
 
 
+#: ``PushOrigin.by`` of a push made with the action execution's own callback token.
+CALLBACK_TOKEN = "callback-token"
+
 #: The origin of a push made inside this process (tests, :mod:`mistral_core.testing`).
 IN_PROCESS = PushOrigin("in-process")
 
@@ -41,7 +48,8 @@ class HistoryEntry:
 
     Attributes:
         action_execution_id: the action execution it was asked of.
-        outcome: :data:`ACCEPTED`, :data:`REPEATED` or :data:`REJECTED`.
+        outcome: :data:`ACCEPTED`, :data:`REPEATED` or :data:`REJECTED` (a push), :data:`NOTIFIED`
+            or :data:`NOTICE_FAILED` (a try of a cancel notice, by ``mistral-core``).
         state: the state asked for (``SUCCESS``, ``ERROR``, ``CANCELLED``, ``PAUSED``, ``RUNNING``);
             ``None`` for a push refused before its body was read that named none.
         by: who asked (see :class:`PushOrigin`).

@@ -38,6 +38,7 @@ from mistral_core.services.heartbeats import Heartbeats
 from mistral_core.services.history import History
 from mistral_core.services.intents import IntentApplier
 from mistral_core.services.launcher import Launcher
+from mistral_core.services.notices import Notices
 from mistral_core.services.recovery import Recovery
 from mistral_core.services.results import Results
 from mistral_core.services.timing import Timers
@@ -65,6 +66,7 @@ class Engine:
         max_extend_by: the most seconds one heartbeat may move a deadline by.
         callback_token_max_age: how long the callback token of an asynchronous action execution
             is accepted (default: :data:`~mistral_core.auth.callbacks.DEFAULT_MAX_AGE`).
+        notice_retry_for: how long a cancel notice that fails is tried again (default: a day).
 
     Attributes:
         definitions: workflows, ad-hoc actions, workbooks, environments.
@@ -94,6 +96,7 @@ class Engine:
         limits: Limits | None = None,
         max_extend_by: float = 7 * 24 * 3600,
         callback_token_max_age: dt.timedelta | None = None,
+        notice_retry_for: dt.timedelta | None = None,
     ) -> None:
         evaluator = evaluator or Evaluator()
         limits = limits or Limits()
@@ -117,16 +120,19 @@ class Engine:
         )
         if callback_token_max_age is not None:
             self._parts.callback_token_max_age = callback_token_max_age
+        if notice_retry_for is not None:
+            self._parts.notice_retry_for = notice_retry_for
         launcher = Launcher(self._parts, evaluator)
         transactions = Transactions(self._parts, IntentApplier(self._parts, launcher))
         self.executions = Executions(transactions, self._parts, launcher)
         self.history = History(self._parts)
-        self.results = Results(transactions, self._parts, self.history)
+        notices = Notices(transactions, self._parts, self.history)
+        self.results = Results(transactions, self._parts, self.history, notices)
         self.callback_tokens = CallbackTokens(transactions, self._parts)
         self.action_runs = ActionRuns(self._parts, self.results)
         self.cron = CronTriggers(self._parts, launcher, cron)
         self.recovery = Recovery(self._parts, self.results)
-        self.timers = Timers(transactions, self._parts, self.cron, self.recovery)
+        self.timers = Timers(transactions, self._parts, self.cron, self.recovery, notices)
         self.heartbeats = Heartbeats(transactions, self._parts, max_extend_by)
 
     @property

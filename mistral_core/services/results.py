@@ -30,13 +30,17 @@ from mistral_core.model import (
     ActionCompleted,
     ActionExecution,
     ActionHandedOff,
+    CancelAction,
+    CancelNoticed,
     Event,
     PushOrigin,
     State,
 )
-from mistral_core.model.history import ACCEPTED, IN_PROCESS, REJECTED, REPEATED
+from mistral_core.model.commands import CANCELLED
+from mistral_core.model.history import ACCEPTED, CALLBACK_TOKEN, IN_PROCESS, REJECTED, REPEATED
 from mistral_core.model.states import ACTION, RESULT_STATES, is_action_finished
 from mistral_core.services.history import History
+from mistral_core.services.notices import Notices
 from mistral_core.services.unit_of_work import Parts, Transactions, Work
 
 LOG = logging.getLogger(__name__)
@@ -61,11 +65,18 @@ class Results:
         parts: the shared parts.
     """
 
-    def __init__(self, transactions: Transactions, parts: Parts, history: History | None = None) -> None:
+    def __init__(
+        self,
+        transactions: Transactions,
+        parts: Parts,
+        history: History | None = None,
+        notices: Notices | None = None,
+    ) -> None:
         self._tx = transactions
         self._parts = parts
         self._conductor = parts.conductor
         self._history = history or History(parts)
+        self._notices = notices or Notices(transactions, parts, self._history)
 
     # -- pushed over the API ------------------------------------------------------------
     def complete(
@@ -120,7 +131,10 @@ class Results:
                     if wrong is not None:  # the sender may send a good one: the action keeps waiting
                         raise UnacceptableResult(wrong)
                 _preload(work, st, action_ex)
+                told = state is S.CANCELLED and origin.by != CALLBACK_TOKEN  # the third party did not
                 action_ex = self._conductor.on_action_completed(st, action_ex, state, output, checked=True)
+                if told:
+                    st.commands.append(CancelAction.of(action_ex, CANCELLED))
             self._history.write(action_ex_id, state, origin, ACCEPTED)
             return _Outcome(action_ex)
         self._history.write(action_ex_id, state, origin, REPEATED if refused is None else REJECTED, refused)
@@ -188,6 +202,9 @@ class Results:
         completed = [e for e in events if isinstance(e, ActionCompleted)]
         if completed:
             self._tx.in_batches(completed, self._apply_completion, self._fail_event)
+        noticed = [e for e in events if isinstance(e, CancelNoticed)]
+        if noticed:
+            self._notices.record(noticed)
 
     def _apply_completion(self, work: Work, event: ActionCompleted) -> None:
         try:

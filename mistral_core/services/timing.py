@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from mistral_core.errors import NotFoundError
 from mistral_core.model import Timer
 from mistral_core.services.cron import CronTriggers
+from mistral_core.services.notices import Notices
 from mistral_core.services.recovery import Recovery
-from mistral_core.services.unit_of_work import Parts, Transactions, Work
+from mistral_core.services.unit_of_work import NOTICE, Parts, Transactions, Work
 
 LOG = logging.getLogger(__name__)
 
@@ -27,15 +28,22 @@ class Timers:
         parts: the shared parts.
         cron: fires cron triggers.
         recovery: heart-beats and takes over dead engines.
+        notices: tries cancel notices again.
     """
 
     def __init__(
-        self, transactions: Transactions, parts: Parts, cron: CronTriggers, recovery: Recovery
+        self,
+        transactions: Transactions,
+        parts: Parts,
+        cron: CronTriggers,
+        recovery: Recovery,
+        notices: Notices,
     ) -> None:
         self._tx = transactions
         self._parts = parts
         self._cron = cron
         self._recovery = recovery
+        self._notices = notices
 
     def fire_timers(self, timers: Sequence[Timer]) -> None:
         """Apply timers that fell due (claimed by this engine): each exactly once."""
@@ -55,6 +63,9 @@ class Timers:
             return  # cancelled, or fired by another engine
         if timer.kind == "cron":
             self._cron.fire(work, timer)
+            return
+        if timer.kind == NOTICE:
+            self._notices.fire(work, timer)
             return
         if timer.workflow_execution_id is None:
             return

@@ -38,6 +38,7 @@ from mistral_core.model import (
     DISPATCH_QUEUED,
     ActionExecution,
     CancelAction,
+    Command,
     Filter,
     Query,
     RunAction,
@@ -76,6 +77,8 @@ class Parts:
     timer_listener: Callable[[dt.datetime], None] | None = None
     #: How long the callback token of an asynchronous action execution is accepted.
     callback_token_max_age: dt.timedelta = DEFAULT_MAX_AGE
+    #: How long a cancel notice that fails is tried again.
+    notice_retry_for: dt.timedelta = dt.timedelta(days=1)
 
 
 @dataclasses.dataclass
@@ -114,6 +117,8 @@ class Work:
         self._preload = preload
         self._intents = intents
         self.states: dict[str, ExecutionState] = {}
+        #: Commands of no execution's view (a cancel notice tried again), sent after commit too.
+        self.commands: list[Command] = []
         self.catalog_checked = False
         #: An earlier attempt's commit may have been kept: work that is not idempotent checks first.
         self.after_doubt = after_doubt
@@ -232,6 +237,7 @@ class Work:
     def _flush(self, st: ExecutionState) -> None:
         self._cancel_pending_actions(st)
         self._own_dispatched(st)
+        self._keep_notices(st)
         store = self._parts.store
         for target_id, kind in st.timer_cancels:
             store.delete_timers(target_id, kind)
@@ -246,14 +252,29 @@ class Work:
             else:
                 store.update(record, tuple(fields))
 
+    def _keep_notices(self, st: ExecutionState) -> None:
+        """Each cancel notice goes out after commit; a durable timer, written with the decision, tries
+        it again until a try is delivered (see :mod:`mistral_core.services.notices`)."""
+        give_up_at = (st.now + self._parts.notice_retry_for).isoformat()
+        for command in st.commands:
+            if isinstance(command, CancelAction):
+                st.add_timer(
+                    NOTICE,
+                    command.action_execution_id,
+                    notice_backoff(command.attempt),
+                    reason=command.reason,
+                    attempt=command.attempt + 1,
+                    give_up_at=give_up_at,
+                )
+
     def _cancel_pending_actions(self, st: ExecutionState) -> None:
         """The unfinished action executions of cancelled tasks: CANCELLED, async ones told."""
-        for task_id, reason in st.cancel_actions_of:
+        for task_id, reason, notice in st.cancel_actions_of:
             for action_ex in self.actions_of(st, task_id):
                 if action_ex.state in (State.RUNNING, State.PAUSED, State.IDLE):
                     st.change(action_ex, state=State.CANCELLED, state_info=reason)
                     if not action_ex.is_sync and action_ex.state is not State.IDLE:
-                        st.commands.append(CancelAction.of(action_ex))
+                        st.commands.append(CancelAction.of(action_ex, notice))
 
     def _own_dispatched(self, st: ExecutionState) -> None:
         """This engine runs what it dispatches: if it dies, another engine knows what to take over.
@@ -282,7 +303,7 @@ class Work:
     def after_commit(self) -> None:
         """Keep the views worth keeping, hand actions to the runner, announce timers, call hooks."""
         parts = self._parts
-        commands: list[Any] = []
+        commands: list[Any] = list(self.commands)
         earliest: dt.datetime | None = None
         for st in self.states.values():
             parts.cache.keep(st)
@@ -389,6 +410,17 @@ class Transactions:
             LOG.warning("a batch of %d failed; applying them one by one", len(items), exc_info=True)
             for item in items:
                 self.in_batches([item], apply, on_failure)
+
+
+#: The kind of the timers that try a cancel notice again.
+NOTICE = "notice"
+#: Seconds before the next try of a cancel notice, by the number of tries made (then the last).
+NOTICE_BACKOFF = (5.0, 15.0, 60.0, 300.0)
+
+
+def notice_backoff(tries: int) -> float:
+    """Seconds to wait before trying a cancel notice again after ``tries`` tries."""
+    return NOTICE_BACKOFF[min(tries, len(NOTICE_BACKOFF)) - 1]
 
 
 def refresh_catalog(store: ExecutionStore, catalog: Catalog) -> None:

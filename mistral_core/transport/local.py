@@ -18,7 +18,15 @@ from typing import Protocol, cast
 
 from mistral_core.errors import TransientStoreError
 from mistral_core.executor import Executor
-from mistral_core.model import ActionCompleted, ActionHandedOff, Command, Event, RunAction, State
+from mistral_core.model import (
+    ActionCompleted,
+    ActionHandedOff,
+    CancelAction,
+    Command,
+    Event,
+    RunAction,
+    State,
+)
 
 LOG = logging.getLogger(__name__)
 #: The longest wait between two tries while the database is unavailable.
@@ -75,11 +83,22 @@ class LocalTransport:
         runs = [c for c in commands if isinstance(c, RunAction)]
         with self._idle:
             self._pending += len(runs)
+        with self._idle:
+            self._pending += len(commands) - len(runs)
         for cmd in commands:
             if isinstance(cmd, RunAction):
                 self._pool.submit(self._run, cmd)
             else:
-                self._pool.submit(self._executor.cancel, cmd)
+                self._pool.submit(self._notice, cmd)
+
+    def _notice(self, cmd: CancelAction) -> None:
+        try:
+            event: object = self._executor.cancel(cmd)
+        except Exception:  # the executor turns cancel() failures into events; this is a bug guard
+            LOG.exception("executor failed to tell %s it is cancelled", cmd.action_execution_id)
+            self._done(1)
+            return
+        self._events.put(event)
 
     def run_now(self, cmd: RunAction) -> Event:
         """Run one action in the calling thread (an action run outside any workflow)."""
