@@ -258,9 +258,12 @@ class Recorder:
     Args:
         forward_to: the base URL to forward to, or None to answer ``200 {}`` itself.
         hold: answer no request before this is set (it is set on exit), to keep a caller waiting.
+        port: the port to listen on (default: any free one).
     """
 
-    def __init__(self, forward_to: str | None = None, hold: threading.Event | None = None) -> None:
+    def __init__(
+        self, forward_to: str | None = None, hold: threading.Event | None = None, port: int = 0
+    ) -> None:
         self.requests: list[Recorded] = []
         self._hold = hold
         recorder = self
@@ -286,7 +289,8 @@ class Recorder:
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 
         self._forward_to = forward_to
-        self._server = ThreadingHTTPServer((HOST, 0), Handler)
+        ThreadingHTTPServer.allow_reuse_address = True
+        self._server = ThreadingHTTPServer((HOST, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="recorder", daemon=True)
 

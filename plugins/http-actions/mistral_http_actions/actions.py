@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mistral_core import Action, ActionContext, Result
+from mistral_core import Action, ActionContext, ActionError, Result
 from mistral_http_actions import transport
 from mistral_http_actions.request import (
     HttpRequest,
@@ -129,8 +129,40 @@ class MistralHTTPAction(HTTPAction):
     same-named caller headers, whatever their case. The answer is discarded unless
     it is an error: a status outside 200-399 fails the action with the answer as
     the error; the action execution otherwise stays RUNNING until the service
-    pushes the result. Same parameters as ``std.http``.
+    pushes the result. Same parameters as ``std.http``, and:
+
+    Args:
+        cancel_url: where to tell the web service its work is no longer wanted (the task or
+            its execution cancelled, a timeout, the result pushed as CANCELLED by someone
+            else): a ``POST`` of ``{"action_execution_id", "workflow_execution_id", "reason"}``
+            (JSON) with the same ``Mistral-*`` headers (no token) and the caller's headers. A
+            2xx or 3xx answer is delivery; anything else, or no answer, is tried again by the
+            engine with backoff (setting ``notice_retry_for``). Unset: nobody is told (as in
+            Mistral).
     """
+
+    def __init__(
+        self,
+        url: str,
+        method: str = "GET",
+        params: Any = None,
+        body: Any = None,
+        json: Any = None,
+        headers: dict[str, Any] | None = None,
+        cookies: dict[str, Any] | None = None,
+        auth: str | list[str] | None = None,
+        timeout: float | list[float] | None = None,
+        allow_redirects: bool | None = None,
+        proxies: dict[str, str] | None = None,
+        verify: bool | str | None = None,
+        cancel_url: str | None = None,
+    ) -> None:
+        super().__init__(
+            url, method, params, body, json, headers, cookies, auth, timeout, allow_redirects, proxies, verify
+        )
+        if cancel_url is not None and (not isinstance(cancel_url, str) or not cancel_url):
+            raise ValueError("cancel_url must be a non-empty string")
+        self.cancel_url = cancel_url
 
     def run(self, context: ActionContext) -> Any:
         """Send the request with the Mistral-* headers.
@@ -149,6 +181,42 @@ class MistralHTTPAction(HTTPAction):
     def is_sync(self) -> bool:
         """Always ``False``: the web service pushes the result through the API."""
         return False
+
+    def cancel(self, context: ActionContext) -> bool:
+        """Tell the web service at ``cancel_url`` that its work is no longer wanted, and why.
+
+        Returns:
+            ``True`` once told; ``False`` without ``cancel_url`` (nobody to tell).
+
+        Raises:
+            ActionError: not delivered (refused by the egress policy, no answer, or a status
+                outside 200-399); the engine tries again later.
+        """
+        if self.cancel_url is None:
+            return False
+        ex = context.execution
+        notice = {
+            "action_execution_id": ex.action_execution_id,
+            "workflow_execution_id": ex.workflow_execution_id,
+            "reason": context.cancel_reason,
+        }
+        headers = self._with_mistral_headers(context)
+        set_header(headers, "Mistral-Callback-Token", None)
+        body, content_type = encode_body(None, notice)
+        set_header(headers, "Content-Type", content_type)
+        request = HttpRequest(
+            method="POST",
+            url=self.cancel_url,
+            headers=headers,
+            body=body,
+            timeout=self.timeout,
+            follow_redirects=False,
+            verify=self.verify,
+        )
+        answer = transport.send(request)
+        if answer["status"] not in MISTRAL_HTTP_OK_STATUSES:
+            raise ActionError(f"the cancel notice to {self.cancel_url} was answered {answer['status']}")
+        return True
 
     def _with_mistral_headers(self, context: ActionContext) -> dict[str, str]:
         """The caller's headers with the Mistral-* ones set from ``context``."""

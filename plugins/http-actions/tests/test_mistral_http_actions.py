@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import pytest
@@ -119,3 +120,41 @@ def test_a_request_that_cannot_be_sent_raises(http_server: Server, monkeypatch: 
     monkeypatch.setenv("MISTRAL_CORE_HTTP_DENIED_CIDRS", "127.0.0.0/8")
     with pytest.raises(ActionError, match="refused by the egress policy"):
         run(MistralHTTPAction(url=http_server.url()))
+
+
+CANCELLING = dataclasses.replace(CONTEXT, cancel_reason="timeout")
+
+
+def test_cancel_posts_the_notice_to_cancel_url(http_server: Server) -> None:
+    action = MistralHTTPAction(
+        url=http_server.url("/work"), cancel_url=http_server.url("/stop"), headers={"X-Team": "ops"}
+    )
+    action.cancel(CANCELLING)
+
+    request = http_server.requests[-1]
+    assert (request["method"], request["path"]) == ("POST", "/stop")
+    assert json.loads(request["body"]) == {
+        "action_execution_id": "action-3",
+        "workflow_execution_id": "wf-1",
+        "reason": "timeout",
+    }
+    assert request["headers"]["X-Team"] == "ops"
+    assert request["headers"]["Mistral-Action-Execution-Id"] == "action-3"
+    assert "Mistral-Callback-Token" not in request["headers"]
+
+
+def test_without_cancel_url_nobody_is_told(http_server: Server) -> None:
+    MistralHTTPAction(url=http_server.url()).cancel(CANCELLING)
+    assert http_server.requests == []
+
+
+@pytest.mark.parametrize("status", [404, 500, 503])
+def test_a_notice_answered_with_an_error_raises_to_be_tried_again(http_server: Server, status: int) -> None:
+    action = MistralHTTPAction(url=http_server.url(), cancel_url=http_server.url(f"/status/{status}"))
+    with pytest.raises(ActionError, match=f"answered {status}"):
+        action.cancel(CANCELLING)
+
+
+def test_a_cancel_url_must_be_a_string() -> None:
+    with pytest.raises(ValueError, match="cancel_url must be a non-empty string"):
+        MistralHTTPAction(url="http://127.0.0.1/", cancel_url="")
