@@ -10,6 +10,7 @@ deadline (at most ``max_extend_by`` seconds at a time). Anything else is a 409 n
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from typing import Any
 
@@ -19,6 +20,8 @@ from mistral_core.services.unit_of_work import Parts, Transactions, Work
 
 #: The longest note of a heartbeat's progress, in characters.
 MAX_NOTE_CHARS = 1000
+#: The largest progress one heartbeat may record (bytes of JSON): heartbeats are frequent.
+MAX_PROGRESS_BYTES = 65536
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -72,6 +75,8 @@ class Heartbeats:
         too_big = self._parts.limits.oversized(progress, "'progress'")
         if too_big is not None:
             raise InputError(too_big)
+        if len(json.dumps(progress, ensure_ascii=False).encode()) > MAX_PROGRESS_BYTES:
+            raise InputError(f"'progress' must be at most {MAX_PROGRESS_BYTES} bytes of JSON")
         return dict(progress)
 
     def _extend_by(self, extend_by: Any) -> float | None:

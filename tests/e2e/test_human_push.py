@@ -94,3 +94,22 @@ def test_the_same_update_again_succeeds_and_a_different_one_is_refused(server: S
     assert "already SUCCESS" in different.stderr
     assert api.push(action_ex_id, {"state": "SUCCESS", "output": 4}).status == 409
     assert _output(base, ex_id) == {"res": 3}  # nothing changed
+
+
+def test_action_execution_get_shows_the_progress_heartbeat_and_deadline(server: ServerProcess) -> None:
+    api = server.api
+    api.create_workflows(
+        "version: '2.0'\nwait_beating:\n  tasks:\n    ask: {action: std.async_noop, timeout: 600}\n"
+    )
+    ex_id = api.start("wait_beating")["id"]
+    action_ex_id = api.wait_running_action(ex_id, "ask")["id"]
+    beat = {"progress": {"percent": 40, "note": "copying"}, "extend_by": 3600}
+    answer = api.call("POST", f"/v2/action_executions/{action_ex_id}/heartbeat", beat)
+    assert answer.status == 200, answer
+
+    shown = mistral_json(server.base_url, "action-execution-get", action_ex_id)
+
+    assert shown["State"] == "RUNNING"
+    info = shown["State info"]
+    assert info.startswith("waiting: 40% copying; last heartbeat ")
+    assert "; deadline " in info  # the timeout's, moved an hour later by extend_by
