@@ -71,6 +71,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="serve the code of this git revision (e.g. HEAD: the last commit, without uncommitted edits) "
         "instead of the working tree the virtualenv has installed",
     )
+    p.add_argument(
+        "--auth-keys",
+        action="store_true",
+        help="serve with --auth keys and send the key of an admin made first (X-Auth-Token)",
+    )
+    p.add_argument("--token", help="with --base: an API key (or token) to send as X-Auth-Token")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
     args = p.parse_args(argv)
     unknown = set(args.scenarios) - set(SCENARIOS)
@@ -78,6 +84,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--scenarios takes letters of abcde, not {args.scenarios!r}")
     if args.pid is not None and args.base is None:
         p.error("--pid needs --base")
+    if args.token and not args.base:
+        p.error("--token is for a server named by --base (the server started here gets one with --auth-keys)")
+    if args.base and args.auth_keys:
+        p.error("--auth-keys is for the server started here; with --base, pass --token")
     if args.base and (args.rev or args.database_url):
         p.error("--rev and --database-url are for the server started here, not with --base")
     if args.repeat < 1:
@@ -146,7 +156,11 @@ def connect(args: argparse.Namespace) -> server.Server:
             log("no --pid: memory and CPU figures will be n/a")
         return server.Server(args.base.rstrip("/").removesuffix("/v2"), args.pid, args.db)
     revision = (REPO, args.rev) if args.rev else None
-    srv = server.start(database_url=args.database_url, revision=revision)
+    srv = server.start(
+        database_url=args.database_url,
+        revision=revision,
+        auth_keys=args.auth_keys,
+    )
     log(
         f"started mistral-core serve (pid {srv.pid}) on {srv.base}; "
         f"code from {srv.code}; files in {srv.workdir}"
@@ -160,7 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     sizes = {s: getattr(args, SIZE_OPTIONS[s]) for s in SCENARIOS}
     machine, commit = proc.machine(), proc.git_commit(REPO, args.rev)
     srv = connect(args)
-    client = Client(srv.base, keepalive=not args.no_keepalive, timeout=max(args.timeout, 120.0))
+    client = Client(
+        srv.base,
+        keepalive=not args.no_keepalive,
+        timeout=max(args.timeout, 120.0),
+        token=args.token or srv.token,
+    )
     ctx = Context(client, srv, poll=args.poll, timeout=args.timeout, concurrency=args.c_concurrency)
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     memory_at_start = ctx.memory()

@@ -9,6 +9,7 @@ from typing import Any
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.api.app import create_app
 from mistral_core.api.browsers import allowed_host_names
+from mistral_core.auth.wiring import build_authenticators, check_exposure
 from mistral_core.config import Settings
 from mistral_core.engine.limits import Limits
 from mistral_core.executor import Executor
@@ -59,8 +60,15 @@ def build_service(
             the schema, an older one is upgraded only if ``settings.upgrade``, see
             :func:`~mistral_core.persistence.sql.open_serving_store`).
         hooks: lifecycle hooks (default: the ``mistral_core.hooks`` entry points).
+
+    Raises:
+        InputError: authentication is off and ``settings.host`` is not loopback (see
+            :func:`~mistral_core.auth.wiring.check_exposure`); an unusable setting.
+        MistralError: the store cannot be opened.
     """
+    check_exposure(settings)
     store = store if store is not None else open_serving_store(settings.database_url, settings.upgrade)
+    authenticators = build_authenticators(settings, store)
     registry = registry or ActionRegistry.from_entry_points()
     limits = Limits(settings.field_size_limit, settings.with_items_limit, settings.subworkflow_depth_limit)
     evaluator = Evaluator(ExpressionLimits(settings.expression_timeout, settings.expression_max_size))
@@ -100,5 +108,6 @@ def build_service(
         max_body_bytes=settings.max_body_bytes,
         allowed_hosts=allowed_host_names(settings.host, settings.base_url, settings.allowed_hosts),
         allowed_origins=settings.allowed_origins,
+        authenticators=authenticators,
     )
     return Service(settings, app, engine, transport, scheduler, store)

@@ -12,6 +12,7 @@ import click
 
 from mistral_core.config import Settings
 from mistral_core.errors import InputError, MistralError
+from mistral_core.keyadmin import keys
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -56,6 +57,18 @@ def main() -> None:
     default=None,
     help="Upgrade a database whose schema is older first (else refuse to start) [env MISTRAL_CORE_UPGRADE].",
 )
+@click.option(
+    "--auth",
+    default=None,
+    help="Credentials accepted: keys (see 'mistral-core keys'), oidc, or both comma-separated; "
+    "empty: off [env MISTRAL_CORE_AUTH].",
+)
+@click.option(
+    "--insecure-no-auth",
+    is_flag=True,
+    default=None,
+    help="Allow authentication off on an address other than loopback [env MISTRAL_CORE_INSECURE_NO_AUTH].",
+)
 def serve(
     host: str | None,
     port: int | None,
@@ -64,6 +77,8 @@ def serve(
     log_level: str | None,
     recover: str | None,
     upgrade: bool | None,
+    auth: str | None,
+    insecure_no_auth: bool | None,
 ) -> None:
     """Run API, engine, executors and scheduler in this one process (the embedded default).
 
@@ -77,6 +92,8 @@ def serve(
         log_level=log_level,
         recover=recover,
         upgrade=upgrade,
+        auth=auth,
+        insecure_no_auth=insecure_no_auth,
     )
     _logging(settings.log_level)
     from mistral_core import dblock, server
@@ -238,6 +255,8 @@ def _json_object(text: str | None) -> dict[str, Any]:
         raise InputError(f"--input must be a JSON object, not {type(value).__name__}")
     return value
 
+
+main.add_command(keys)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -17,6 +17,8 @@ from typing import Any
 from mistral_core.errors import InputError
 
 ENV_PREFIX = "MISTRAL_CORE_"
+#: The kinds of credentials the ``auth`` setting may name.
+AUTH_KINDS = ("keys", "oidc")
 DEFAULT_CONFIG_FILE = "mistral-core.toml"
 
 
@@ -64,7 +66,12 @@ class Settings:
             PATCH or DELETE besides the service's own (``public_url``'s); a browser's cross-site
             write from any other gets 403, against CSRF. ``*``: every origin. Requests without
             ``Origin`` (the CLI, curl, services pushing results) are not concerned.
-        The two lists are TOML lists, or comma-separated strings (in the environment).
+        auth: how clients authenticate, a list of ``keys`` (API keys, ``mistral-core keys``) and
+            ``oidc`` (tokens of an OpenID Connect provider); empty (default): authentication is off
+            and every request may do everything (see ``insecure_no_auth``).
+        insecure_no_auth: let ``serve`` listen on an address other than loopback with
+            authentication off (anyone who reaches the port may do everything).
+        The lists are TOML lists, or comma-separated strings (in the environment).
     """
 
     host: str = "127.0.0.1"
@@ -86,6 +93,8 @@ class Settings:
     expression_max_size: int = 4 * 1024 * 1024
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+    auth: tuple[str, ...] = ()
+    insecure_no_auth: bool = False
 
     @property
     def base_url(self) -> str:
@@ -124,6 +133,11 @@ class Settings:
         for name in ("field_size_limit", "with_items_limit", "subworkflow_depth_limit"):
             if getattr(self, name) < 1:
                 raise InputError(f"setting {name} must be at least 1, not {getattr(self, name)}")
+        unknown = [kind for kind in self.auth if kind not in AUTH_KINDS]
+        if unknown:
+            raise InputError(
+                f"setting auth takes {', '.join(AUTH_KINDS)}, not {', '.join(map(repr, unknown))}"
+            )
         for name in ("expression_timeout", "expression_max_size", "max_extend_by"):
             if not getattr(self, name) > 0:
                 raise InputError(f"setting {name} must be above 0, not {getattr(self, name)!r}")

@@ -40,9 +40,13 @@ class Client:
         keepalive: reuse one connection per thread (False: a new connection per request,
             as ``urllib`` does).
         timeout: seconds to wait for one response.
+        token: an API key (or token) sent as ``X-Auth-Token`` with every request, for a server with
+            authentication on (None: none).
     """
 
-    def __init__(self, base: str, keepalive: bool = True, timeout: float = 120.0) -> None:
+    def __init__(
+        self, base: str, keepalive: bool = True, timeout: float = 120.0, token: str | None = None
+    ) -> None:
         parts = urllib.parse.urlsplit(base.rstrip("/"))
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(f"need an http://host:port URL, not {base!r}")
@@ -52,6 +56,7 @@ class Client:
         self._prefix = parts.path.removesuffix("/v2")
         self._keepalive = keepalive
         self._timeout = timeout
+        self._token = token
         self._local = threading.local()
         self._lock = threading.Lock()
         self.counts = {"requests": 0, "reconnects": 0, "errors": 0}
@@ -88,6 +93,8 @@ class Client:
             OSError: the server cannot be reached.
         """
         headers = {"Accept": "application/json"}
+        if self._token:
+            headers["X-Auth-Token"] = self._token
         payload: bytes | None = None
         if body is not None:
             payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()

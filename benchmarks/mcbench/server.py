@@ -32,6 +32,7 @@ class Server:
         process: the process when this harness started it.
         workdir: the temporary directory holding the database and the log, when started here.
         code: where the server's ``mistral_core`` package was imported from, when started here.
+        token: the secret of the admin key made for a server started with authentication by keys.
     """
 
     base: str
@@ -40,6 +41,7 @@ class Server:
     process: subprocess.Popen[bytes] | None = None
     workdir: Path | None = None
     code: str | None = None
+    token: str | None = None
 
     @property
     def log_path(self) -> Path | None:
@@ -128,6 +130,7 @@ def start(
     ready_seconds: float = 60.0,
     log_level: str = "INFO",
     revision: tuple[Path, str] | None = None,
+    auth_keys: bool = False,
 ) -> Server:
     """Start ``mistral-core serve`` on a free port with a new SQLite file in a temporary directory.
 
@@ -137,6 +140,8 @@ def start(
         log_level: the server's (INFO says when it stops; requests are not logged).
         revision: ``(repository, revision)``: serve that commit's code (``git archive`` into the
             temporary directory, put first on PYTHONPATH) instead of what the virtualenv has installed.
+        auth_keys: serve with ``--auth keys``, with an admin key made first (its secret in
+            :attr:`Server.token`, for the client to send).
 
     Raises:
         RuntimeError: the server did not come up (its log is in the message).
@@ -165,11 +170,14 @@ def start(
             roots.append(env["PYTHONPATH"])
         env["PYTHONPATH"] = os.pathsep.join(roots)
     code = _imported_from(command, env, workdir)
+    token = _make_key(command, url, env, workdir) if auth_keys else None
+    if auth_keys:
+        argv += ["--auth", "keys"]
     with (workdir / "server.log").open("wb") as log:
         process = subprocess.Popen(
             argv, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
-    server = Server(f"http://127.0.0.1:{port}", process.pid, db_path, process, workdir, code)
+    server = Server(f"http://127.0.0.1:{port}", process.pid, db_path, process, workdir, code, token)
     client = Client(server.base)
     try:
         client.wait_ready(ready_seconds, alive=server.alive)
@@ -179,6 +187,29 @@ def start(
     finally:
         client.close()
     return server
+
+
+def _make_key(command: Path, database_url: str, env: dict[str, str], cwd: Path) -> str:
+    """``mistral-core keys create`` of an admin key in the server's database; its secret.
+
+    Raises:
+        RuntimeError: the key could not be made.
+    """
+    argv = [
+        str(command),
+        "keys",
+        "create",
+        "--name",
+        "bench",
+        "--role",
+        "admin",
+        "--database-url",
+        database_url,
+    ]
+    done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"mistral-core keys create: {done.stderr.strip()}")
+    return done.stdout.splitlines()[-1]
 
 
 def export_revision(repository: Path, revision: str, destination: Path) -> list[Path]:

@@ -52,7 +52,12 @@ def create_app(
     """
     if max_body_bytes <= 0:
         raise ValueError("max_body_bytes must be positive")
-    ctx = ApiContext(engine=engine, public_url=public_url.rstrip("/"), max_body_bytes=max_body_bytes)
+    ctx = ApiContext(
+        engine=engine,
+        public_url=public_url.rstrip("/"),
+        max_body_bytes=max_body_bytes,
+        authenticators=tuple(authenticators),
+    )
     # No media handlers are used (see api/media.py), and CORS is off: both cost per request.
     guard = BrowserGuard(allowed_hosts, allowed_origin_set(ctx.public_url, allowed_origins))
     middleware: list[Any] = [guard, UrlTextCheck()]

@@ -1,8 +1,9 @@
-"""What every resource is given: the engine, the public URL, the body limit."""
+"""What every resource is given: the engine, the public URL, the body limit, the authenticators."""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from mistral_core.services.engine import Engine
 
@@ -16,11 +17,13 @@ class ApiContext:
         public_url: the API's public base URL, without a trailing slash
             (``http://127.0.0.1:8989``); links are built from it.
         max_body_bytes: the largest request body accepted (413 past it).
+        authenticators: what turns secrets into identities (empty: authentication is off).
     """
 
     engine: Engine
     public_url: str
     max_body_bytes: int
+    authenticators: tuple[Any, ...] = ()
 
     def url(self, path: str) -> str:
         """The public URL of ``path`` (``/v2/executions``)."""

@@ -167,11 +167,40 @@ _TREE = [
 ]
 
 
+#: The form of a token request: an API key's name and secret (python-mistralclient's keycloak-oidc).
+TOKEN_FORM: Schema = {
+    "required": True,
+    "content": {
+        "application/x-www-form-urlencoded": {
+            "schema": {
+                "type": "object",
+                "required": ["grant_type", "username", "password"],
+                "properties": {
+                    "grant_type": {"type": "string", "enum": ["password"]},
+                    "username": {"type": "string", "minLength": 1, "description": "the key's name"},
+                    "password": {"type": "string", "minLength": 1, "description": "the key's secret"},
+                    "client_id": {"type": "string", "description": "not checked"},
+                    "scope": {"type": "string", "description": "not checked"},
+                },
+            }
+        }
+    },
+}
+
+
 def _root_paths() -> dict[str, Schema]:
+    token = _op(
+        "An API key's name and secret for an access token (OAuth 2 password grant); 404 without keys",
+        200,
+        "AccessToken",
+        _path("realm"),
+        TOKEN_FORM,
+    )
     return {
         "/": {"get": _op("The API versions", 200, "Versions")},
         "/v2": {"get": _op("The v2 root", 200, "V2Root")},
         "/v2/openapi.json": {"get": _op("This document", 200, "OpenApi")},
+        "/realms/{realm}/protocol/openid-connect/token": {"post": token},
     }
 
 

@@ -195,6 +195,11 @@ RECORDS: dict[str, Schema] = {
         "properties": {"versions": {"type": "array", "items": {"type": "object"}}},
     },
     "V2Root": {"type": "object", "required": ["uri"], "properties": {"uri": STRING}},
+    "AccessToken": {
+        "type": "object",
+        "required": ["access_token", "token_type"],
+        "properties": {"access_token": STRING, "token_type": STRING, "scope": STRING},
+    },
     "OpenApi": {"type": "object", "required": ["openapi", "paths"]},
     "Validation": {
         "type": "object",

@@ -20,6 +20,7 @@ from mistral_core.api.resources import (
     openapi,
     root,
     tasks,
+    tokens,
     workbooks,
     workflows,
 )
@@ -69,6 +70,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/v2/cron_triggers/{identifier}", cron_triggers.CronTriggerItem),
     Route("/v2/environments", environments.EnvironmentCollection),
     Route("/v2/environments/{name}", environments.EnvironmentItem),
+    # Not Mistral's: an API key as an OAuth 2 password grant, for mistralclient's keycloak-oidc.
+    Route("/realms/{realm}/protocol/openid-connect/token", tokens.KeyToken),
 )
 
 

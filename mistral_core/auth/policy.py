@@ -2,7 +2,9 @@
 
 :data:`REQUIRED` names every ``(route, method)`` of the API explicitly (a test walks the route
 table and fails on one it does not name, so a new route cannot be forgotten). ``None`` means
-public: only ``GET /`` and ``GET /v2`` (what clients read to find the API).
+public: ``GET /`` and ``GET /v2`` (what clients read to find the API), and the token endpoint
+(``POST /realms/{realm}/protocol/openid-connect/token``), where a key's name and secret come in
+a form instead of a header (401 if they are not valid).
 
 * reader: reads only (``GET``, and the ``validate`` calls, which change nothing);
 * operator: also starts, controls and completes executions and actions; creates cron triggers;
@@ -80,6 +82,7 @@ REQUIRED: dict[tuple[str, str], Role | None] = {
     ("/v2/environments", "PUT"): A,
     ("/v2/environments/{name}", "GET"): R,
     ("/v2/environments/{name}", "DELETE"): A,
+    ("/realms/{realm}/protocol/openid-connect/token", "POST"): None,
 }
 
 #: What a callback credential may call, for its own action execution (the ``action_ex_id``).

@@ -4,6 +4,7 @@ from mistral_core.model.commands import CancelAction, Command, RunAction
 from mistral_core.model.events import ActionCompleted, ActionHandedOff, Event
 from mistral_core.model.flags import EMPTY as EMPTY_FLAGS
 from mistral_core.model.flags import ItemCounters, TaskFlags, Trigger, WaitAfter, WaitingItem
+from mistral_core.model.keys import ApiKey
 from mistral_core.model.query import Filter, Query
 from mistral_core.model.records import (
     DISPATCH_HANDED_OFF,
@@ -30,6 +31,7 @@ __all__ = [
     "ActionDefinition",
     "ActionExecution",
     "ActionHandedOff",
+    "ApiKey",
     "CancelAction",
     "Command",
     "CronTrigger",

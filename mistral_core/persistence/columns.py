@@ -24,6 +24,7 @@ from mistral_core.errors import InputError, StoreError
 from mistral_core.model import (
     ActionDefinition,
     ActionExecution,
+    ApiKey,
     CronTrigger,
     Environment,
     State,
@@ -45,6 +46,7 @@ AnyRecord = (
     | Environment
     | Workbook
     | ActionDefinition
+    | ApiKey
 )
 Row = tuple[Any, ...]
 Convert = Callable[[Any], Any]
@@ -224,6 +226,7 @@ CRON_TRIGGERS = _table("cron_triggers", CronTrigger, "CronTrigger")
 ENVIRONMENTS = _table("environments", Environment, "Environment")
 WORKBOOKS = _table("workbooks", Workbook, "Workbook")
 ACTION_DEFINITIONS = _table("action_definitions", ActionDefinition, "Action")
+API_KEYS = _table("api_keys", ApiKey, "ApiKey")
 
 EXECUTION_TABLES: dict[type[Any], TableSpec] = {
     WorkflowExecution: WORKFLOW_EXECUTIONS,
@@ -242,6 +245,7 @@ ALL_TABLES = (
     ENVIRONMENTS,
     WORKBOOKS,
     ACTION_DEFINITIONS,
+    API_KEYS,
 )
 
 

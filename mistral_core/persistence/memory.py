@@ -2,9 +2,10 @@
 
 Assembled like the SQL store from parts over :class:`~.memorybase.MemoryBase`:
 executions and spec snapshots here, timers in :mod:`.memorytimers`, named
-definitions in :mod:`.memorydefinitions`. It enforces the same references as the
-SQL schema (a task needs its workflow execution, an action its task) and keeps
-the children of each parent in insertion order, so listing them needs no scan.
+definitions in :mod:`.memorydefinitions`, API keys in :mod:`.memorykeys`. It enforces
+the same references as the SQL schema (a task needs its workflow execution, an action
+its task) and keeps the children of each parent in insertion order, so listing them
+needs no scan.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from mistral_core.persistence.columns import (
 from mistral_core.persistence.executions import ExecutionReads
 from mistral_core.persistence.memorybase import ID, not_found, replaced
 from mistral_core.persistence.memorydefinitions import MemoryDefinitions
+from mistral_core.persistence.memorykeys import MemoryKeys
 from mistral_core.persistence.memorytimers import MemoryTimers
 
 _UNFINISHED = (State.RUNNING.value, State.PAUSED.value)
@@ -42,7 +44,7 @@ _PARENT_TASK = WORKFLOW_EXECUTIONS.index_of("task_execution_id")
 _CREATED = {table.name: table.index_of("created_at") for table in ALL_TABLES}
 
 
-class MemoryStore(MemoryTimers, MemoryDefinitions, ExecutionReads):
+class MemoryStore(MemoryTimers, MemoryDefinitions, MemoryKeys, ExecutionReads):
     """An :class:`~mistral_core.engine.ports.ExecutionStore` in memory, thread-safe.
 
     Args:

@@ -18,6 +18,7 @@ from mistral_core.persistence.columns import (
     ACTION_DEFINITIONS,
     ACTION_EXECUTIONS,
     ALL_TABLES,
+    API_KEYS,
     CRON_TRIGGERS,
     ENVIRONMENTS,
     TASK_EXECUTIONS,
@@ -61,6 +62,8 @@ INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
     ENVIRONMENTS.name: ((("name",), True), (("created_at", "id"), False)),
     WORKBOOKS.name: ((("name", "namespace"), True), (("created_at", "id"), False)),
     ACTION_DEFINITIONS.name: ((("name", "namespace"), True), (("created_at", "id"), False)),
+    # A key is found by the hash of the secret a request presents (unique: one secret, one key).
+    API_KEYS.name: ((("name",), True), (("secret_hash",), True), (("created_at", "id"), False)),
 }
 
 #: The predicate of the partial index of unfinished action executions. A query uses

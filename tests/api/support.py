@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import falcon
@@ -19,6 +19,7 @@ import falcon.testing
 from mistral_core.actions.base import Action, ActionContext
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.api import create_app
+from mistral_core.auth.identity import Authenticator
 from mistral_core.executor import Executor
 from mistral_core.model import Query, RunAction
 from mistral_core.persistence.memory import MemoryStore
@@ -253,7 +254,11 @@ class DrainingRunner(InlineRunner):
 class Api:
     """The app under test with helpers that speak the domain."""
 
-    def __init__(self, max_body_bytes: int = 1_048_576) -> None:
+    def __init__(
+        self,
+        max_body_bytes: int = 1_048_576,
+        authenticators: Callable[[MemoryStore], Sequence[Authenticator]] | None = None,
+    ) -> None:
         clock = SteppingClock()
         self.store = MemoryStore(clock=clock)
         registry = ActionRegistry.from_classes(ACTIONS)
@@ -262,7 +267,12 @@ class Api:
         self.engine = Engine(self.store, registry, runner, clock=clock, cron=CronTab())
         runner.engine = self.engine
         self.client = falcon.testing.TestClient(
-            create_app(self.engine, public_url=PUBLIC_URL, max_body_bytes=max_body_bytes)
+            create_app(
+                self.engine,
+                public_url=PUBLIC_URL,
+                max_body_bytes=max_body_bytes,
+                authenticators=authenticators(self.store) if authenticators else (),
+            )
         )
 
     # raw requests

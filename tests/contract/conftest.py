@@ -114,6 +114,7 @@ _TABLES = (
     "environments",
     "workbooks",
     "action_definitions",
+    "api_keys",
 )
 
 

@@ -112,6 +112,18 @@ def _running_action(api: Api, ex_id: str) -> str | None:
     return found[0]["id"] if found else None
 
 
+def _finished(api: Api, ex_id: str) -> dict[str, Any]:
+    """Poll the execution (honouring 503 + Retry-After) until it finished; return it."""
+
+    def done() -> dict[str, Any] | None:
+        answer = _patient(api, "GET", f"/v2/executions/{ex_id}")
+        assert answer.status == 200, answer
+        execution: dict[str, Any] = answer.json()
+        return execution if execution["state"] in ("SUCCESS", "ERROR", "CANCELLED") else None
+
+    return wait_until(done, f"execution {ex_id} to finish")
+
+
 @pytest.mark.postgres
 def test_killed_postgresql_connections_change_no_accepted_result(processes: ProcessGroup) -> None:
     application = f"mc-hostile-{uuid.uuid4().hex[:8]}"
@@ -130,7 +142,8 @@ def test_killed_postgresql_connections_change_no_accepted_result(processes: Proc
         finally:
             killer.stop.set()
             killer.join(10)
-        finished = [api.wait_finished(ex_id) for ex_id in ids]
+        # Patient here too: a server thread whose connection the last kill hit answers one 503.
+        finished = [_finished(api, ex_id) for ex_id in ids]
         server.stop()  # before the schema is dropped
         print(
             f"\n{len(ids)} executions under {killer.killed} killed connections "

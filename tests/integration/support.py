@@ -137,13 +137,25 @@ def request(
 
 
 class Api:
-    """Mistral's REST API v2 at ``base_url``, spoken the way a script would speak it."""
+    """Mistral's REST API v2 at ``base_url``, spoken the way a script would speak it.
 
-    def __init__(self, base_url: str) -> None:
+    Args:
+        base_url: the server.
+        token: a key (or token) sent as ``X-Auth-Token`` with every request (None: none).
+    """
+
+    def __init__(self, base_url: str, token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.token = token
+
+    def as_(self, token: str | None) -> Api:
+        """The same API, called with ``token``."""
+        return Api(self.base_url, token)
 
     def call(self, method: str, path: str, json_body: Any = None, **kwargs: Any) -> Response:
         """Any request to ``<base_url><path>``; the answer whatever its status."""
+        if self.token is not None:
+            kwargs["headers"] = {"X-Auth-Token": self.token, **(kwargs.get("headers") or {})}
         return request(method, self.base_url + path, json_body, **kwargs)
 
     def ok(self, method: str, path: str, json_body: Any = None, **kwargs: Any) -> Any:
@@ -526,19 +538,48 @@ def process_group(directory: Path) -> Iterator[ProcessGroup]:
         group.stop_all()
 
 
+def mistral_core(*args: str, cwd: Path, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """Run ``mistral-core`` with ``args`` in ``cwd``; never raises on failure."""
+    command = [str(BIN_DIR / "mistral-core"), *args]
+    return subprocess.run(
+        command, capture_output=True, text=True, env=clean_env(), cwd=cwd, timeout=timeout, check=False
+    )
+
+
+def create_key(database_url: str, name: str, role: str, cwd: Path, project: str | None = None) -> str:
+    """``mistral-core keys create`` (it must succeed); the secret it printed on its last line."""
+    extra = ["--project", project] if project else []
+    args = ("keys", "create", "--name", name, "--role", role, *extra, "--database-url", database_url)
+    done = mistral_core(*args, cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()[-1]
+
+
 # -- the real mistral CLI -----------------------------------------------------------------------
 
 
-def mistral(base_url: str, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
-    """Run python-mistralclient's ``mistral`` command against ``base_url``; never raises on failure."""
-    command = [str(BIN_DIR / "mistral"), "--os-mistral-url", f"{base_url}/v2", *args]
+def key_login(base_url: str, name: str, secret: str, project: str = "demo") -> tuple[str, ...]:
+    """The ``mistral`` options that log in with an API key (its name and secret) through the
+    client's keycloak-oidc auth type, as README.md documents them."""
+    return (
+        "--auth-type", "keycloak-oidc", "--os-auth-url", base_url, "--os-project-name", project,
+        "--openid-client-id", "mistral", "--os-username", name, "--os-password", secret,
+    )  # fmt: skip
+
+
+def mistral(
+    base_url: str, *args: str, timeout: float = 60.0, login: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run python-mistralclient's ``mistral`` command against ``base_url`` (with the ``login``
+    options, if any); never raises on failure."""
+    command = [str(BIN_DIR / "mistral"), "--os-mistral-url", f"{base_url}/v2", *login, *args]
     return subprocess.run(
         command, capture_output=True, text=True, env=clean_env(), timeout=timeout, check=False
     )
 
 
-def mistral_json(base_url: str, *args: str) -> Any:
+def mistral_json(base_url: str, *args: str, login: Sequence[str] = ()) -> Any:
     """A ``mistral`` command that must succeed, with ``-f json``; its parsed output."""
-    result = mistral(base_url, *args, "-f", "json")
+    result = mistral(base_url, *args, "-f", "json", login=login)
     assert result.returncode == 0, f"mistral {' '.join(args)} -> {result.returncode}: {result.stderr}"
     return json.loads(result.stdout)

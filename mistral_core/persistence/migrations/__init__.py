@@ -35,6 +35,7 @@ from mistral_core.persistence.migrations import (
     v002_upgrade_history,
     v003_counters,
     v004_heartbeats,
+    v005_api_keys,
 )
 from mistral_core.persistence.migrations.context import MigrationContext
 
@@ -64,7 +65,7 @@ def _steps(*modules: ModuleType) -> tuple[Step, ...]:
 
 
 #: Every step, in order. Append new ones.
-STEPS = _steps(v001_initial, v002_upgrade_history, v003_counters, v004_heartbeats)
+STEPS = _steps(v001_initial, v002_upgrade_history, v003_counters, v004_heartbeats, v005_api_keys)
 
 #: The schema version this code works with: the last step's.
 LATEST_VERSION = STEPS[-1].version
