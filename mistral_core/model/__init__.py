@@ -1,5 +1,6 @@
 """The execution model: states, records, events, commands, queries. Standard library only."""
 
+from mistral_core.model.approvals import ApprovalResponse, ServerSecret
 from mistral_core.model.commands import CancelAction, Command, RunAction
 from mistral_core.model.events import ActionCompleted, ActionHandedOff, Event
 from mistral_core.model.flags import EMPTY as EMPTY_FLAGS
@@ -32,6 +33,7 @@ __all__ = [
     "ActionExecution",
     "ActionHandedOff",
     "ApiKey",
+    "ApprovalResponse",
     "CancelAction",
     "Command",
     "CronTrigger",
@@ -41,6 +43,7 @@ __all__ = [
     "ItemCounters",
     "Query",
     "RunAction",
+    "ServerSecret",
     "State",
     "TaskExecution",
     "TaskFlags",

@@ -25,8 +25,10 @@ from mistral_core.model import (
     ActionDefinition,
     ActionExecution,
     ApiKey,
+    ApprovalResponse,
     CronTrigger,
     Environment,
+    ServerSecret,
     State,
     TaskExecution,
     TaskFlags,
@@ -47,6 +49,8 @@ AnyRecord = (
     | Workbook
     | ActionDefinition
     | ApiKey
+    | ApprovalResponse
+    | ServerSecret
 )
 Row = tuple[Any, ...]
 Convert = Callable[[Any], Any]
@@ -227,6 +231,8 @@ ENVIRONMENTS = _table("environments", Environment, "Environment")
 WORKBOOKS = _table("workbooks", Workbook, "Workbook")
 ACTION_DEFINITIONS = _table("action_definitions", ActionDefinition, "Action")
 API_KEYS = _table("api_keys", ApiKey, "ApiKey")
+APPROVAL_RESPONSES = _table("approval_responses", ApprovalResponse, "ApprovalResponse")
+SERVER_SECRETS = _table("server_secrets", ServerSecret, "ServerSecret")
 
 EXECUTION_TABLES: dict[type[Any], TableSpec] = {
     WorkflowExecution: WORKFLOW_EXECUTIONS,
@@ -246,6 +252,8 @@ ALL_TABLES = (
     WORKBOOKS,
     ACTION_DEFINITIONS,
     API_KEYS,
+    APPROVAL_RESPONSES,
+    SERVER_SECRETS,
 )
 
 

@@ -2,7 +2,8 @@
 
 Assembled like the SQL store from parts over :class:`~.memorybase.MemoryBase`:
 executions and spec snapshots here, timers in :mod:`.memorytimers`, named
-definitions in :mod:`.memorydefinitions`, API keys in :mod:`.memorykeys`. It enforces
+definitions in :mod:`.memorydefinitions`, API keys in :mod:`.memorykeys`, approval
+responses in :mod:`.memoryapprovals`. It enforces
 the same references as the SQL schema (a task needs its workflow execution, an action
 its task) and keeps the children of each parent in insertion order, so listing them
 needs no scan.
@@ -28,6 +29,7 @@ from mistral_core.persistence.columns import (
     dumps,
 )
 from mistral_core.persistence.executions import ExecutionReads
+from mistral_core.persistence.memoryapprovals import MemoryApprovals
 from mistral_core.persistence.memorybase import ID, not_found, replaced
 from mistral_core.persistence.memorydefinitions import MemoryDefinitions
 from mistral_core.persistence.memorykeys import MemoryKeys
@@ -44,7 +46,7 @@ _PARENT_TASK = WORKFLOW_EXECUTIONS.index_of("task_execution_id")
 _CREATED = {table.name: table.index_of("created_at") for table in ALL_TABLES}
 
 
-class MemoryStore(MemoryTimers, MemoryDefinitions, MemoryKeys, ExecutionReads):
+class MemoryStore(MemoryTimers, MemoryDefinitions, MemoryKeys, MemoryApprovals, ExecutionReads):
     """An :class:`~mistral_core.engine.ports.ExecutionStore` in memory, thread-safe.
 
     Args:

@@ -3,8 +3,8 @@
 The store is assembled from parts, each a module of one responsibility over
 :class:`~.sqlbase.SqlBase` (connections, transactions): executions and
 spec snapshots here, timers in :mod:`.sqltimers`, named definitions in
-:mod:`.sqldefinitions`, API keys in :mod:`.sqlkeys`, the schema and its upgrade in
-:mod:`.sqlschema`.
+:mod:`.sqldefinitions`, API keys in :mod:`.sqlkeys`, approval responses in
+:mod:`.sqlapprovals`, the schema and its upgrade in :mod:`.sqlschema`.
 The hot path (insert, update, get, children, lock, raise_dispatch, timers)
 is prepared raw SQL, no ORM objects. A workflow execution is locked with
 ``SELECT ... FOR UPDATE`` on PostgreSQL, by the database's write lock on SQLite.
@@ -35,6 +35,7 @@ from mistral_core.persistence.columns import (
 from mistral_core.persistence.dialects import SQLITE_BUSY_TIMEOUT_S, SQLITE_PRAGMAS
 from mistral_core.persistence.executions import ExecutionReads
 from mistral_core.persistence.migrations import LATEST_VERSION
+from mistral_core.persistence.sqlapprovals import SqlApprovals
 from mistral_core.persistence.sqlbase import not_found
 from mistral_core.persistence.sqldefinitions import SqlDefinitions
 from mistral_core.persistence.sqlkeys import SqlKeys
@@ -46,7 +47,7 @@ from mistral_core.persistence.tables import DISPATCHABLE, UNFINISHED_ACTIONS
 LOG = logging.getLogger(__name__)
 
 
-class SqlStore(SqlTimers, SqlDefinitions, SqlKeys, SqlSchema, ExecutionReads):
+class SqlStore(SqlTimers, SqlDefinitions, SqlKeys, SqlApprovals, SqlSchema, ExecutionReads):
     """An :class:`~mistral_core.engine.ports.ExecutionStore` in SQLite or PostgreSQL.
 
     Usually made by :func:`open_store`. Each thread uses its own connection;

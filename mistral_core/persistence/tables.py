@@ -19,8 +19,10 @@ from mistral_core.persistence.columns import (
     ACTION_EXECUTIONS,
     ALL_TABLES,
     API_KEYS,
+    APPROVAL_RESPONSES,
     CRON_TRIGGERS,
     ENVIRONMENTS,
+    SERVER_SECRETS,
     TASK_EXECUTIONS,
     TIMERS,
     WORKBOOKS,
@@ -64,6 +66,9 @@ INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
     ACTION_DEFINITIONS.name: ((("name", "namespace"), True), (("created_at", "id"), False)),
     # A key is found by the hash of the secret a request presents (unique: one secret, one key).
     API_KEYS.name: ((("name",), True), (("secret_hash",), True), (("created_at", "id"), False)),
+    # One answer per responder and wait; the answers of a wait are read together.
+    APPROVAL_RESPONSES.name: ((("action_execution_id", "responder"), True),),
+    SERVER_SECRETS.name: (),
 }
 
 #: The predicate of the partial index of unfinished action executions. A query uses

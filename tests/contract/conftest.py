@@ -115,6 +115,8 @@ _TABLES = (
     "workbooks",
     "action_definitions",
     "api_keys",
+    "approval_responses",
+    "server_secrets",
 )
 
 

@@ -36,6 +36,7 @@ from mistral_core.persistence.migrations import (
     v003_counters,
     v004_heartbeats,
     v005_api_keys,
+    v006_approvals,
 )
 from mistral_core.persistence.migrations.context import MigrationContext
 
@@ -65,7 +66,9 @@ def _steps(*modules: ModuleType) -> tuple[Step, ...]:
 
 
 #: Every step, in order. Append new ones.
-STEPS = _steps(v001_initial, v002_upgrade_history, v003_counters, v004_heartbeats, v005_api_keys)
+STEPS = _steps(
+    v001_initial, v002_upgrade_history, v003_counters, v004_heartbeats, v005_api_keys, v006_approvals
+)
 
 #: The schema version this code works with: the last step's.
 LATEST_VERSION = STEPS[-1].version
