@@ -25,6 +25,7 @@ from typing import Any, TextIO
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from mistral_core import dblock
+from mistral_core.approvals.wiring import HumanWaits
 from mistral_core.config import Settings
 from mistral_core.errors import MistralError
 from mistral_core.model import ActionExecution, State
@@ -98,7 +99,7 @@ def run_file(
         err.write(f"workflow {name} started: execution {wf_ex.id} (API on {public_url})\n")
         view: View = TerminalView(err) if terminal else PlainView(err)
         try:
-            final = watch(Watcher(engine.store, wf_ex.id, wait_hint(public_url)), view)
+            final = watch(Watcher(engine.store, wf_ex.id, wait_hint(public_url, service.human)), view)
         except KeyboardInterrupt:
             kept = f"it stays in {url}" if database_url else "the throwaway database is deleted"
             err.write(f"\ninterrupted: execution {wf_ex.id} did not end ({kept})\n")
@@ -170,10 +171,13 @@ def _pick(defined: list[Any], wanted: str | None, path: Path) -> str:
     return str(names[0])
 
 
-def wait_hint(public_url: str) -> Callable[[ActionExecution], list[str]]:
-    """How to complete a wait of the server at ``public_url``: a curl line and a mistral CLI line."""
+def wait_hint(public_url: str, human: HumanWaits) -> Callable[[ActionExecution], list[str]]:
+    """How to complete a wait of the server at ``public_url``: an approval's page, else a curl line
+    and a mistral CLI line."""
 
     def hint(action_ex: ActionExecution) -> list[str]:
+        if human.approvals.is_human_wait(action_ex):
+            return [f"answer it in a browser: {human.links.url(action_ex)}"]
         url = f"{public_url}/v2/action_executions/{action_ex.id}"
         return [
             f"complete it: curl -X PUT {url} -H 'Content-Type: application/json' "

@@ -23,6 +23,8 @@ from mistral_core.api.media import (
     write_json,
 )
 from mistral_core.api.resources.common import page_document
+from mistral_core.auth.identity import Role
+from mistral_core.auth.middleware import identity_of
 from mistral_core.errors import InputError
 from mistral_core.model import ActionExecution, State
 from mistral_core.model.states import PUTTABLE_ACTION_STATES, RESULT_STATES
@@ -144,9 +146,20 @@ class ActionExecutionItem:
         self._ctx = ctx
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, action_ex_id: str) -> None:
-        """One action execution, with its ``output``."""
+        """One action execution, with its ``output``; a waiting approval shows operators the signed
+        link of its page: ``"links": {"respond": URL}``."""
         action_ex = self._ctx.engine.store.get_action_execution(action_ex_id)
-        write_json(resp, ser.ACTION_EXECUTION.render(action_ex))
+        document = ser.ACTION_EXECUTION.render(action_ex)
+        human = self._ctx.human
+        if (
+            human is not None
+            and action_ex.state is State.RUNNING
+            and identity_of(req).role >= Role.OPERATOR
+            and not identity_of(req).is_callback
+            and human.approvals.is_human_wait(action_ex)
+        ):
+            document["links"] = {"respond": human.links.url(action_ex)}
+        write_json(resp, document)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, action_ex_id: str) -> None:
         """Deliver a result (SUCCESS/ERROR/CANCELLED) or pause/resume (PAUSED/RUNNING): 200."""
