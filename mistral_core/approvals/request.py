@@ -168,7 +168,10 @@ def form_errors(request: ApprovalRequest, values: Mapping[str, Any]) -> dict[str
     errors: dict[str, str] = {}
     for error in sorted(validator.iter_errors(dict(values)), key=lambda e: list(e.absolute_path)):
         field = _field_of(error)
-        errors.setdefault(field, _short(error.message))
+        errors.setdefault(
+            field,
+            "This field is required" if field and error.validator == "required" else _short(error.message),
+        )
     return errors
 
 

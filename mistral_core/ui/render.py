@@ -2,9 +2,11 @@
 
 Markdown is rendered by markdown-it-py (CommonMark) with raw HTML turned off: a description's
 ``<script>`` is shown as text, never run, and links to ``javascript:`` and the like are not made.
-Every page says ``Referrer-Policy: no-referrer`` (a link in a description must not carry the
-signed URL of the page to another site), ``Cache-Control: no-store``, and a Content Security
-Policy that allows nothing but this server's stylesheet and forms posting back to it.
+Every page says ``Referrer-Policy: same-origin`` (a link in a description must not carry the
+signed URL of the page to another site; ``no-referrer`` would also make the browser send
+``Origin: null`` with the page's own form, which the browser-origin guard rightly refuses),
+``Cache-Control: no-store``, and a Content Security Policy that allows nothing but this server's
+stylesheet and forms posting back to it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ HEADERS = {
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     ),
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }

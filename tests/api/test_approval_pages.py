@@ -127,7 +127,7 @@ def test_the_link_opens_a_page_and_a_get_changes_nothing(pages: Pages) -> None:
     assert 'href="javascript:' not in html  # left as text, never a link
     assert '<label for="field-0">Why <span class="required">(required)</span></label>' in html
     assert 'name="decision" value="approve"' in html and 'name="decision" value="reject"' in html
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert pages.human.approvals.wait(wait_id).responses == ()
     assert pages.t.execution(ex_id).state.value == "RUNNING"
@@ -140,7 +140,7 @@ def test_errors_are_shown_next_to_their_fields_then_an_answer_moves_the_workflow
     refused = pages.answer(path, "approve", name="ana", **{"v.risk": "9"})
 
     assert refused.status_code == 400
-    assert 'id="field-0-error">&#39;reason&#39; is a required property' in refused.text
+    assert 'id="field-0-error">This field is required' in refused.text
     assert 'id="field-1-error">9 is greater than the maximum of 5' in refused.text
     assert 'aria-invalid="true"' in refused.text and 'value="9"' in refused.text  # kept as typed
     done = pages.answer(path, "approve", name="ana", **{"v.reason": "tested", "v.risk": "2"})
