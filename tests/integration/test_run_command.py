@@ -198,3 +198,50 @@ def _read_until_exit(fd: int, process: subprocess.Popen[bytes]) -> str:
     process.wait(timeout=POLL_TIMEOUT)
     os.close(fd)
     return b"".join(chunks).decode("utf-8", "replace")
+
+
+APPROVAL = """\
+version: '2.0'
+asks:
+  output:
+    decision: <% $.decision %>
+  tasks:
+    ask:
+      action: std.approval title="Go on?"
+      publish:
+        decision: <% task().result.decision %>
+"""
+
+
+def test_an_approval_is_named_with_its_page_and_answered_there(tmp_path: Path) -> None:
+    path = tmp_path / "wf.yaml"
+    path.write_text(APPROVAL)
+    process = subprocess.Popen(
+        [str(BIN_DIR / "mistral-core"), "run", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+        cwd=tmp_path,
+    )
+    try:
+        assert process.stderr is not None
+        line = ""
+        while "answer it in a browser:" not in line:
+            line = process.stderr.readline()
+            assert line, "run ended before naming the approval's page"
+        page_url = line.split("answer it in a browser: ", 1)[1].strip()
+        page = request("GET", page_url, headers={"Accept": "text/html"})
+        token = re.search(r'name="csrf" value="([^"]+)"', page.body.decode())
+        assert page.status == 200 and token
+        form = f"csrf={token.group(1)}&name=Ana&decision=reject".encode()
+        answer = request(
+            "POST", page_url, data=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        assert answer.status == 303
+        stdout, _ = process.communicate(timeout=POLL_TIMEOUT)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 0
+    assert json.loads(stdout) == {"decision": "reject"}
