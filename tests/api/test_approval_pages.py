@@ -263,3 +263,15 @@ def test_readers_see_no_link_and_a_revoked_key_ends_its_session(keyed: Pages) ->
     assert keyed.post("/ui/login", {"secret": "x", "next": "https://evil.example"}).status_code == 401
     out = keyed.post("/ui/logout", {}, keyed.sign_in("other"))
     assert out.status_code == 303 and out.cookies["mistral_core_session"].value == ""
+
+
+def test_a_session_cookie_that_is_not_ours_signs_nobody_in(keyed: Pages) -> None:
+    cookie = keyed.sign_in("ops")
+    value = cookie.split("=", 1)[1]
+    body, signature = value.split(".")
+
+    for forged in (f"{body}x.{signature}", f"{body}.{signature[::-1]}", "garbage", "." * 5000, f"{body}"):
+        assert keyed.get("/ui", f"mistral_core_session={forged}").status_code == 303
+    assert keyed.get("/ui", cookie).status_code == 200
+    huge = keyed.post("/ui/login", {"secret": "mck_" + "x" * 20_000, "next": "/ui"})
+    assert huge.status_code == 401

@@ -209,3 +209,33 @@ def test_the_approving_option_is_approve_else_the_first() -> None:
     held = decide(quorum, [answer("a", "ship"), answer("b", "hold")])
     assert held is not None and held.decision == "hold"
     assert form_errors(ApprovalRequest("t"), {"anything": 1}) == {}
+
+
+def test_an_unanswered_approval_times_out_through_on_timeout_and_its_page_shows_how_it_ended() -> None:
+    t = TestEngine()
+    t.engine.definitions.create_workflows(
+        """\
+version: '2.0'
+nobody:
+  tasks:
+    ask:
+      action: std.approval title="Anyone?"
+      timeout: 60
+      on-timeout: [escalate]
+      on-success: [done]
+    escalate: {action: std.noop}
+    done: {action: std.noop}
+"""
+    )
+    ex = t.run("nobody")
+    wait_id = t.running_action(ex.id, "ask")
+    service = approvals(t)
+
+    t.advance(61)  # nobody answers
+
+    assert t.task_states(ex.id) == {"ask": "ERROR", "escalate": "SUCCESS"}
+    assert t.execution(ex.id).state.value == "SUCCESS"
+    wait = service.wait(wait_id)
+    assert not wait.open and wait.result is None
+    with pytest.raises(ConflictError, match="This approval is over"):
+        service.respond(wait_id, Responder("late"), "approve", {})
