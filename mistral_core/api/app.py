@@ -76,7 +76,7 @@ def create_app(
     if authenticators:
         keys: Any = engine.store  # both stores keep API keys (the KeyStore port)
         sessions = Sessions(human.signer, session_max_age, public_url.startswith("https:"), keys)
-        middleware += [AuthMiddleware(authenticators), UiAuth(sessions)]
+        middleware.append(AuthMiddleware(authenticators, UiAuth(sessions)))
     app = falcon.App[falcon.Request, falcon.Response](cors_enable=False, middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True  # /v2/ and /v2, /v2/actions/<name>/ (the CLI)
     errors.install(app)

@@ -13,18 +13,28 @@ request is :data:`~mistral_core.auth.identity.NOBODY`, an admin of the default p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import falcon
 
 from mistral_core.auth import policy
 from mistral_core.auth.identity import NOBODY, Authenticator, Identity
-from mistral_core.errors import Unauthenticated
+from mistral_core.errors import Forbidden, Unauthenticated
 
 #: The headers a secret may come in, most common first.
 SECRET_HEADERS = ("X-AUTH-TOKEN", "MISTRAL-CALLBACK-TOKEN")
 #: The longest secret accepted (a JWT of a generous provider fits; more is not worth reading).
 MAX_SECRET_CHARS = 16_384
+
+
+class PageAuth(Protocol):
+    """Authenticates and authorizes the UI's pages (:class:`mistral_core.ui.session.UiAuth`)."""
+
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: Any
+    ) -> None:
+        """Note the page's identity (its session); refuse what the page's role does not allow."""
+        ...
 
 
 def identity_of(req: falcon.Request) -> Identity:
@@ -38,10 +48,13 @@ class AuthMiddleware:
 
     Args:
         authenticators: asked in order; the first that knows the secret decides.
+        pages: authenticates the UI's pages (by their session, not a header); without it they are
+            refused. One middleware for both, so an API request pays for no second one.
     """
 
-    def __init__(self, authenticators: Sequence[Authenticator]) -> None:
+    def __init__(self, authenticators: Sequence[Authenticator], pages: PageAuth | None = None) -> None:
         self._authenticators = tuple(authenticators)
+        self._pages = pages
 
     def process_resource(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, params: Any
@@ -55,7 +68,10 @@ class AuthMiddleware:
         template = req.uri_template
         if resource is None or template is None or policy.is_public(template, req.method):
             return
-        if policy.is_ui(template):  # the UI's pages: its own middleware, by its session cookie
+        if policy.is_ui(template):  # the UI's pages: by their session cookie, not a header
+            if self._pages is None:
+                raise Forbidden("The pages of this server are not served")
+            self._pages.process_resource(req, resp, resource, params)
             return
         identity = self._authenticate(_secret(req))
         policy.authorize(identity, template, req.method, params)

@@ -7,9 +7,10 @@ identity. The browser then holds a cookie ``mistral_core_session`` (``HttpOnly``
 signed with the server's secret. On every page the signature and the time are checked, and a key
 is looked up again by its name, so a revoked key's sessions end with it.
 
-:class:`UiAuth` is the UI's middleware (installed with authentication on): it reads the session
-of every page of :data:`~mistral_core.auth.policy.UI_PAGES` and authorizes it by that table;
-without a session, a page that needs one sends the browser to sign in.
+:class:`UiAuth` authenticates the pages (the API's
+:class:`~mistral_core.auth.middleware.AuthMiddleware` hands it every page, with authentication on):
+it reads the session of every page of :data:`~mistral_core.auth.policy.UI_PAGES` and authorizes it
+by that table; without a session, a page that needs one sends the browser to sign in.
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ class Sessions:
 
 
 class UiAuth:
-    """The UI's middleware: a page's identity from its session; authorized by the UI's table.
+    """A page's identity from its session; authorized by the UI's table.
 
     Args:
         sessions: reads session cookies.
