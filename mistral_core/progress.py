@@ -47,6 +47,9 @@ class Seen:
     waits: frozenset[str] = frozenset()
 
 
+_ENDED = frozenset({State.SUCCESS, State.ERROR, State.CANCELLED})
+
+
 class Watcher:
     """Compares the execution with what it saw last time.
 
@@ -99,10 +102,15 @@ class Watcher:
         now = Seen(task.state, items, frozenset(w.id for w in waits))
         self._seen[task.id] = now
         changes: list[Change] = []
-        if before is None or before.state is not task.state:
-            changes.append(Change("task", name, task.state, _why(task)))
-        if items is not None and (before is None or before.items != items) and task.state is State.RUNNING:
+        finished = task.state in _ENDED
+        if before is None:  # new: it started (and may have ended since the last poll)
+            changes.append(Change("task", name, State.RUNNING if finished else task.state))
+        if items is not None and (before is None or before.items != items):
+            # The last count of an ended task is always shown (its state says so); running ones may
+            # be thinned out by the view.
             changes.append(Change("items", name, task.state, f"{items[0]}/{items[1]}"))
+        if (before is None and finished) or (before is not None and before.state is not task.state):
+            changes.append(Change("task", name, task.state, _why(task)))
         known = before.waits if before is not None else frozenset()
         for wait in waits:
             if wait.id not in known:
@@ -156,7 +164,7 @@ class PlainView:
     def show(self, changes: list[Change], running: list[tuple[str, tuple[int, int] | None]]) -> None:
         """Write the changes, one line each."""
         for change in changes:
-            if change.kind == "items" and not self._due(change.name):
+            if change.kind == "items" and change.state is State.RUNNING and not self._due(change.name):
                 continue
             self._out.write(plain_line(change) + "\n")
             for hint in change.hints:
