@@ -85,12 +85,29 @@ def _field(browser: WebDriver, label: str) -> Any:
     return browser.find_element(By.ID, found.get_attribute("for"))
 
 
-def _h1(browser: WebDriver) -> str:
-    """The page's heading ("" while a new page loads)."""
+def _text(browser: WebDriver, tag: str) -> str:
+    """The text of the page's first ``tag`` ("" while a new page loads)."""
     try:
-        return str(browser.find_element(By.TAG_NAME, "h1").text)
+        return str(browser.find_element(By.TAG_NAME, tag).text)
     except (NoSuchElementException, StaleElementReferenceException):
         return ""
+
+
+def _found(browser: WebDriver, css: str) -> Any:
+    """The first element ``css`` selects, once the page shows one."""
+
+    def find() -> Any:
+        try:
+            return browser.find_element(By.CSS_SELECTOR, css)
+        except (NoSuchElementException, StaleElementReferenceException):
+            return None
+
+    return wait_until(find, f"the page to show {css}")
+
+
+def _h1(browser: WebDriver) -> str:
+    """The page's heading ("" while a new page loads)."""
+    return _text(browser, "h1")
 
 
 def _state(server: ServerProcess, ex_id: str, headers: dict[str, str]) -> str:
@@ -123,7 +140,7 @@ def test_open_the_link_see_errors_answer_and_the_workflow_goes_on(
     _field(browser, "Risk").send_keys("9")
     browser.find_element(By.CSS_SELECTOR, "button[value=approve]").click()
 
-    summary = browser.find_element(By.CSS_SELECTOR, "[role=alert]")
+    summary = _found(browser, "[role=alert]")
     assert "There is a problem with your answer" in summary.text
     risk_error = browser.find_element(By.ID, "field-1-error").text
     assert "9 is greater than the maximum of 5" in risk_error
@@ -146,7 +163,7 @@ def test_open_the_link_see_errors_answer_and_the_workflow_goes_on(
     _field(browser, "Canary first").send_keys(Keys.SPACE)
     browser.find_element(By.CSS_SELECTOR, "button[value=approve]").send_keys(Keys.ENTER)
 
-    wait_until(lambda: "Decision:" in browser.find_element(By.TAG_NAME, "main").text, "the decision shown")
+    wait_until(lambda: "Decision:" in _text(browser, "main"), "the decision shown")
     assert "Ana: approve" in browser.find_element(By.CSS_SELECTOR, ".outcome").text
     done = server.api.wait_finished(ex_id)
     assert done["state"] == "SUCCESS"
@@ -205,6 +222,7 @@ def test_two_people_sign_in_with_their_keys_and_make_a_quorum_from_the_inbox(
         if name == "bob":
             screenshot("inbox")
         browser.find_element(By.LINK_TEXT, "Ship 1.2 to production?").click()
+        _found(browser, "form.card")
         _field(browser, "Reason").send_keys(f"{name} checked")
         browser.find_element(By.CSS_SELECTOR, "button[value=approve]").click()
         kept = "You answered this approval" if name == "alice" else "Decision:"
