@@ -10,6 +10,7 @@ from typing import Any
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.api.app import create_app
 from mistral_core.api.browsers import allowed_host_names
+from mistral_core.approvals.wiring import HumanWaits
 from mistral_core.auth.wiring import build_authenticators, check_exposure
 from mistral_core.config import Settings
 from mistral_core.engine.limits import Limits
@@ -36,6 +37,7 @@ class Service:
     transport: LocalTransport
     scheduler: Scheduler
     store: Any
+    human: HumanWaits
 
     def stop(self, timeout: float = 30.0) -> None:
         """Let running actions finish (up to ``timeout``), apply their results, close the store."""
@@ -105,6 +107,9 @@ def build_service(
             settings.database_url.split(":", 1)[0],
         )
     scheduler.start()
+    human = HumanWaits.build(
+        engine, settings.base_url, secret=settings.ui_secret, link_max_age=settings.respond_link_max_age
+    )
     app = create_app(
         engine,
         public_url=settings.base_url,
@@ -112,5 +117,7 @@ def build_service(
         allowed_hosts=allowed_host_names(settings.host, settings.base_url, settings.allowed_hosts),
         allowed_origins=settings.allowed_origins,
         authenticators=authenticators,
+        human=human,
+        session_max_age=settings.ui_session_max_age,
     )
-    return Service(settings, app, engine, transport, scheduler, store)
+    return Service(settings, app, engine, transport, scheduler, store, human)

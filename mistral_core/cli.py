@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from mistral_core.config import Settings
-from mistral_core.errors import MistralError
+from mistral_core.errors import InputError, MistralError
 from mistral_core.keyadmin import keys
 
 
@@ -192,6 +193,67 @@ def actions(as_json: bool) -> None:
     width = max((len(r["name"]) for r in rows), default=4)
     for row in rows:
         click.echo(f"{row['name']:<{width}}  {'sync ' if row['is_sync'] else 'async'}  {row['input']}")
+
+
+@main.command()
+@click.argument("workflow_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--input", "input_json", default=None, help="The workflow's input, a JSON object: '{\"x\": 1}'."
+)
+@click.option("--workflow", default=None, help="Which workflow of the file (when it has several).")
+@click.option(
+    "--database-url",
+    default=None,
+    help="Keep the execution in this database [a throwaway SQLite file, deleted at the end].",
+)
+@click.option("--port", type=int, default=0, help="Loopback port of the API that completes waits [any free].")
+def run(
+    workflow_file: Path, input_json: str | None, workflow: str | None, database_url: str | None, port: int
+) -> None:
+    """Run a workflow to its end in this process, showing its progress; print its output (JSON).
+
+    Exit status: 0 SUCCESS, 1 ERROR, 3 CANCELLED, 2 not run (a file or input that is not valid),
+    130 interrupted. Progress goes to the standard error (plain lines when it is not a terminal).
+    """
+    from mistral_core.localrun import Exit, run_file
+
+    # Errors only: a failing action's traceback (a warning of the executor) would bury the progress,
+    # which shows its one-line message.
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    err = sys.stderr
+    try:
+        wf_input = _json_object(input_json)
+        code = run_file(
+            workflow_file,
+            wf_input,
+            workflow=workflow,
+            database_url=database_url,
+            port=port,
+            out=sys.stdout,
+            err=err,
+            terminal=err.isatty(),
+        )
+    except MistralError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        code = Exit.NOT_RUN
+    sys.exit(int(code))
+
+
+def _json_object(text: str | None) -> dict[str, Any]:
+    """The ``--input`` object (none: empty).
+
+    Raises:
+        InputError: not a JSON object.
+    """
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"--input is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise InputError(f"--input must be a JSON object, not {type(value).__name__}")
+    return value
 
 
 main.add_command(keys)

@@ -69,6 +69,11 @@ class Settings:
         auth: how clients authenticate, a list of ``keys`` (API keys, ``mistral-core keys``) and
             ``oidc`` (tokens of an OpenID Connect provider); empty (default): authentication is off
             and every request may do everything (see ``insecure_no_auth``).
+        ui_secret: the secret that signs the links of approval pages and the UI's sessions;
+            empty (default): the server makes one and keeps it in its database (``server_secrets``).
+        respond_link_max_age: the longest, in seconds, a link to an approval page lives (it ends
+            with its wait's deadline sooner); default a week.
+        ui_session_max_age: how long, in seconds, a sign-in to the UI lasts; default 8 hours.
         insecure_no_auth: let ``serve`` listen on an address other than loopback with
             authentication off (anyone who reaches the port may do everything).
         callback_token_max_age: seconds the callback token of an asynchronous action execution is
@@ -124,6 +129,9 @@ class Settings:
     oidc_leeway: float = 30.0
     callback_token_max_age: int = 30 * 24 * 3600
     notice_retry_for: int = 24 * 3600
+    ui_secret: str = ""
+    respond_link_max_age: float = 7 * 24 * 3600.0
+    ui_session_max_age: float = 8 * 3600.0
 
     @property
     def base_url(self) -> str:
@@ -173,7 +181,13 @@ class Settings:
             raise InputError(
                 f"setting auth takes {', '.join(AUTH_KINDS)}, not {', '.join(map(repr, unknown))}"
             )
-        for name in ("expression_timeout", "expression_max_size", "max_extend_by"):
+        for name in (
+            "expression_timeout",
+            "expression_max_size",
+            "max_extend_by",
+            "respond_link_max_age",
+            "ui_session_max_age",
+        ):
             if not getattr(self, name) > 0:
                 raise InputError(f"setting {name} must be above 0, not {getattr(self, name)!r}")
 

@@ -17,9 +17,13 @@ from mistral_core.api.context import ApiContext
 from mistral_core.api.refusals import PushRefusals
 from mistral_core.api.routes import ROUTES
 from mistral_core.api.urltext import UrlTextCheck
+from mistral_core.approvals.wiring import HumanWaits
 from mistral_core.auth.identity import Authenticator
 from mistral_core.auth.middleware import AuthMiddleware
 from mistral_core.services.engine import Engine
+from mistral_core.ui import app as ui
+from mistral_core.ui.context import UiContext
+from mistral_core.ui.session import Sessions, UiAuth
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 
@@ -32,6 +36,8 @@ def create_app(
     allowed_hosts: frozenset[str] | None = None,
     allowed_origins: Iterable[str] = (),
     authenticators: Sequence[Authenticator] = (),
+    human: HumanWaits | None = None,
+    session_max_age: float = 8 * 3600.0,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """Build the REST API v2 application.
 
@@ -44,6 +50,9 @@ def create_app(
         allowed_origins: browser origins allowed to write besides ``public_url``'s; ``*``: any.
         authenticators: turn secrets into identities; none: authentication is off (every request
             is an admin of the default project).
+        human: approvals and the signed links of their pages (default: built over ``engine``,
+            signing with the secret kept in its database).
+        session_max_age: how long a sign-in to the UI (``/ui``) lasts, in seconds.
 
     Returns:
         A WSGI application.
@@ -53,21 +62,33 @@ def create_app(
     """
     if max_body_bytes <= 0:
         raise ValueError("max_body_bytes must be positive")
+    human = human or HumanWaits.build(engine, public_url)
     ctx = ApiContext(
         engine=engine,
         public_url=public_url.rstrip("/"),
         max_body_bytes=max_body_bytes,
         authenticators=tuple(authenticators),
+        human=human,
     )
+    sessions = None
     # No media handlers are used (see api/media.py), and CORS is off: both cost per request.
     guard = BrowserGuard(allowed_hosts, allowed_origin_set(ctx.public_url, allowed_origins))
     middleware: list[Any] = [guard, UrlTextCheck()]
     if authenticators:
-        middleware.append(AuthMiddleware(authenticators, PushRefusals(engine, max_body_bytes)))
+        keys: Any = engine.store  # both stores keep API keys (the KeyStore port)
+        sessions = Sessions(human.signer, session_max_age, public_url.startswith("https:"), keys)
+        middleware.append(
+            AuthMiddleware(authenticators, PushRefusals(engine, max_body_bytes), UiAuth(sessions))
+        )
     app = falcon.App[falcon.Request, falcon.Response](cors_enable=False, middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True  # /v2/ and /v2, /v2/actions/<name>/ (the CLI)
     errors.install(app)
     _add_routes(app, ctx)
+    ui.mount(
+        app,
+        UiContext(engine, human, tuple(authenticators), sessions, max_body_bytes),
+        errors.handle_mistral_error,
+    )
     return app
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from mistral_core.approvals.wiring import HumanWaits
 from mistral_core.services.engine import Engine
 
 
@@ -18,12 +19,14 @@ class ApiContext:
             (``http://127.0.0.1:8989``); links are built from it.
         max_body_bytes: the largest request body accepted (413 past it).
         authenticators: what turns secrets into identities (empty: authentication is off).
+        human: approvals and the signed links of their pages (``links.respond``).
     """
 
     engine: Engine
     public_url: str
     max_body_bytes: int
     authenticators: tuple[Any, ...] = ()
+    human: HumanWaits | None = None
 
     def url(self, path: str) -> str:
         """The public URL of ``path`` (``/v2/executions``)."""

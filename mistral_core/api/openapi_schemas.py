@@ -141,6 +141,11 @@ _ACTION_EXECUTION = {
     "progress": {"type": "object", "nullable": True, "description": "what the last heartbeat said"},
     "last_heartbeat_at": {"type": "string", "nullable": True, "description": "ISO 8601, UTC"},
     "deadline": {"type": "string", "nullable": True, "description": "when the task's timeout ends the wait"},
+    "links": {
+        "type": "object",
+        "description": "a waiting approval, to operators: the signed URL of its page",
+        "properties": {"respond": STRING},
+    },
 }
 _ACTION = {
     "id": STRING,

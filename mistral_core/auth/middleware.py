@@ -34,6 +34,16 @@ SECRET_HEADERS = ("X-AUTH-TOKEN", "MISTRAL-CALLBACK-TOKEN")
 MAX_SECRET_CHARS = 16_384
 
 
+class PageAuth(Protocol):
+    """Authenticates and authorizes the UI's pages (:class:`mistral_core.ui.session.UiAuth`)."""
+
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: Any
+    ) -> None:
+        """Note the page's identity (its session); refuse what the page's role does not allow."""
+        ...
+
+
 def identity_of(req: falcon.Request) -> Identity:
     """Who ``req`` comes from (:data:`NOBODY` when authentication is off)."""
     found: Identity = getattr(req.context, "identity", NOBODY)
@@ -60,13 +70,19 @@ class AuthMiddleware:
     Args:
         authenticators: asked in order; the first that knows the secret decides.
         on_refused: told of each refused request (must not raise).
+        pages: authenticates the UI's pages (by their session, not a header); without it they are
+            refused. One middleware for both, so an API request pays for no second one.
     """
 
     def __init__(
-        self, authenticators: Sequence[Authenticator], on_refused: RefusalListener | None = None
+        self,
+        authenticators: Sequence[Authenticator],
+        on_refused: RefusalListener | None = None,
+        pages: PageAuth | None = None,
     ) -> None:
         self._authenticators = tuple(authenticators)
         self._on_refused = on_refused
+        self._pages = pages
 
     def process_resource(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, params: Any
@@ -79,6 +95,11 @@ class AuthMiddleware:
         """
         template = req.uri_template
         if resource is None or template is None or policy.is_public(template, req.method):
+            return
+        if policy.is_ui(template):  # the UI's pages: by their session cookie, not a header
+            if self._pages is None:
+                raise Forbidden("The pages of this server are not served")
+            self._pages.process_resource(req, resp, resource, params)
             return
         identity: Identity | None = None
         try:

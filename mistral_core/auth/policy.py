@@ -90,6 +90,25 @@ REQUIRED: dict[tuple[str, str], Role | None] = {
     ("/realms/{realm}/protocol/openid-connect/token", "POST"): None,
 }
 
+#: The pages of the UI (:mod:`mistral_core.ui`): a browser signs in once (a session cookie) rather
+#: than sending a header; the UI's own middleware authenticates them, by this table (None: open).
+UI_PAGES: dict[tuple[str, str], Role | None] = {
+    ("/ui", "GET"): R,
+    ("/ui/executions/{ex_id}", "GET"): R,
+    ("/ui/login", "GET"): None,
+    ("/ui/login", "POST"): None,
+    ("/ui/logout", "POST"): None,
+    ("/ui/static/{name}", "GET"): None,
+}
+
+#: The page of one wait: its signed URL is its own credential, for that page only. The middleware
+#: lets it through without a session (it notes the signed-in identity, if any); the page checks
+#: the signature and expiry for its ``action_ex_id`` before it shows or does anything, and acting
+#: needs its CSRF token and, with authentication on, a signed-in identity the approval accepts.
+LINK_PAGES: frozenset[tuple[str, str]] = frozenset(
+    {("/ui/respond/{action_ex_id}", "GET"), ("/ui/respond/{action_ex_id}", "POST")}
+)
+
 #: What a callback credential may call, for its own action execution (the ``action_ex_id``).
 CALLBACK_ROUTES: frozenset[tuple[str, str]] = frozenset(
     {
@@ -103,6 +122,11 @@ CALLBACK_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("/v2/action-executions/{action_ex_id}/heartbeat", "POST"),
     }
 )
+
+
+def is_ui(template: str) -> bool:
+    """Whether ``template`` is a page of the UI (authenticated by its session, not a header)."""
+    return template == "/ui" or template.startswith("/ui/")
 
 
 def is_public(template: str, method: str) -> bool:
@@ -125,9 +149,10 @@ def authorize(identity: Identity, template: str, method: str, params: Mapping[st
                 f"{identity.action_execution_id}"
             )
         return
-    if key not in REQUIRED:
+    table = UI_PAGES if is_ui(template) else REQUIRED
+    if key not in table:
         raise Forbidden(f"{method} {template} is not open to anyone")
-    needed = REQUIRED[key]
+    needed = table[key]
     if needed is not None and identity.role < needed:
         raise Forbidden(
             f"{method} {template} needs the role {needed.name.lower()}; "

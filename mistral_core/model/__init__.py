@@ -1,5 +1,6 @@
 """The execution model: states, records, events, commands, queries. Standard library only."""
 
+from mistral_core.model.approvals import ApprovalResponse, ServerSecret
 from mistral_core.model.commands import CancelAction, Command, RunAction
 from mistral_core.model.events import ActionCompleted, ActionHandedOff, CancelNoticed, Event
 from mistral_core.model.flags import EMPTY as EMPTY_FLAGS
@@ -36,6 +37,7 @@ __all__ = [
     "ActionExecution",
     "ActionHandedOff",
     "ApiKey",
+    "ApprovalResponse",
     "CancelAction",
     "CancelNoticed",
     "Command",
@@ -48,6 +50,7 @@ __all__ = [
     "PushOrigin",
     "Query",
     "RunAction",
+    "ServerSecret",
     "State",
     "TaskExecution",
     "TaskFlags",

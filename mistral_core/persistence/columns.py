@@ -25,9 +25,11 @@ from mistral_core.model import (
     ActionDefinition,
     ActionExecution,
     ApiKey,
+    ApprovalResponse,
     CronTrigger,
     Environment,
     HistoryEntry,
+    ServerSecret,
     State,
     TaskExecution,
     TaskFlags,
@@ -49,6 +51,8 @@ AnyRecord = (
     | ActionDefinition
     | ApiKey
     | HistoryEntry
+    | ApprovalResponse
+    | ServerSecret
 )
 Row = tuple[Any, ...]
 Convert = Callable[[Any], Any]
@@ -237,6 +241,8 @@ API_KEYS = _table("api_keys", ApiKey, "ApiKey")
 #: Not a table of records with ids: entries are only appended and read by action execution, in
 #: the order they were written (``seq``). No ``id``, so no unique index to keep on the hot path.
 ACTION_HISTORY = _table("action_history", HistoryEntry, "HistoryEntry")
+APPROVAL_RESPONSES = _table("approval_responses", ApprovalResponse, "ApprovalResponse")
+SERVER_SECRETS = _table("server_secrets", ServerSecret, "ServerSecret")
 
 EXECUTION_TABLES: dict[type[Any], TableSpec] = {
     WorkflowExecution: WORKFLOW_EXECUTIONS,
@@ -256,6 +262,8 @@ ALL_TABLES = (
     WORKBOOKS,
     ACTION_DEFINITIONS,
     API_KEYS,
+    APPROVAL_RESPONSES,
+    SERVER_SECRETS,
 )
 
 

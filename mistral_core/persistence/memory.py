@@ -3,9 +3,10 @@
 Assembled like the SQL store from parts over :class:`~.memorybase.MemoryBase`:
 executions and spec snapshots here, timers in :mod:`.memorytimers`, named
 definitions in :mod:`.memorydefinitions`, API keys in :mod:`.memorykeys`, callback tokens
-and push history in :mod:`.memorycallbacks`. It enforces the same references as the SQL
-schema (a task needs its workflow execution, an action its task) and keeps the children of
-each parent in insertion order, so listing them needs no scan.
+and push history in :mod:`.memorycallbacks`, approval responses in :mod:`.memoryapprovals`.
+It enforces the same references as the SQL schema (a task needs its workflow execution, an
+action its task) and keeps the children of each parent in insertion order, so listing them
+needs no scan.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from mistral_core.persistence.columns import (
     not_found,
 )
 from mistral_core.persistence.executions import ExecutionReads
+from mistral_core.persistence.memoryapprovals import MemoryApprovals
 from mistral_core.persistence.memorybase import ID, replaced
 from mistral_core.persistence.memorycallbacks import MemoryCallbacks
 from mistral_core.persistence.memorydefinitions import MemoryDefinitions
@@ -46,7 +48,9 @@ _PARENT_TASK = WORKFLOW_EXECUTIONS.index_of("task_execution_id")
 _CREATED = {table.name: table.index_of("created_at") for table in ALL_TABLES}
 
 
-class MemoryStore(MemoryCallbacks, MemoryTimers, MemoryDefinitions, MemoryKeys, ExecutionReads):
+class MemoryStore(
+    MemoryCallbacks, MemoryTimers, MemoryDefinitions, MemoryKeys, MemoryApprovals, ExecutionReads
+):
     """An :class:`~mistral_core.engine.ports.ExecutionStore` in memory, thread-safe.
 
     Args:

@@ -4,7 +4,8 @@ The store is assembled from parts, each a module of one responsibility over
 :class:`~.sqlbase.SqlBase` (connections, transactions): executions and
 spec snapshots here, timers in :mod:`.sqltimers`, named definitions in
 :mod:`.sqldefinitions`, API keys in :mod:`.sqlkeys`, callback tokens and push history in
-:mod:`.sqlcallbacks`, the schema and its upgrade in :mod:`.sqlschema`.
+:mod:`.sqlcallbacks`, approval responses in :mod:`.sqlapprovals`, the schema and its upgrade
+in :mod:`.sqlschema`.
 The hot path (insert, update, get, children, lock, raise_dispatch, timers)
 is prepared raw SQL, no ORM objects. A workflow execution is locked with
 ``SELECT ... FOR UPDATE`` on PostgreSQL, by the database's write lock on SQLite.
@@ -36,6 +37,7 @@ from mistral_core.persistence.columns import (
 from mistral_core.persistence.dialects import SQLITE_BUSY_TIMEOUT_S, SQLITE_PRAGMAS
 from mistral_core.persistence.executions import ExecutionReads
 from mistral_core.persistence.migrations import LATEST_VERSION
+from mistral_core.persistence.sqlapprovals import SqlApprovals
 from mistral_core.persistence.sqlcallbacks import SqlCallbacks
 from mistral_core.persistence.sqldefinitions import SqlDefinitions
 from mistral_core.persistence.sqlkeys import SqlKeys
@@ -47,7 +49,7 @@ from mistral_core.persistence.tables import DISPATCHABLE, UNFINISHED_ACTIONS
 LOG = logging.getLogger(__name__)
 
 
-class SqlStore(SqlCallbacks, SqlTimers, SqlDefinitions, SqlKeys, SqlSchema, ExecutionReads):
+class SqlStore(SqlCallbacks, SqlTimers, SqlDefinitions, SqlKeys, SqlApprovals, SqlSchema, ExecutionReads):
     """An :class:`~mistral_core.engine.ports.ExecutionStore` in SQLite or PostgreSQL.
 
     Usually made by :func:`open_store`. Each thread uses its own connection;

@@ -20,8 +20,10 @@ from mistral_core.persistence.columns import (
     ACTION_HISTORY,
     ALL_TABLES,
     API_KEYS,
+    APPROVAL_RESPONSES,
     CRON_TRIGGERS,
     ENVIRONMENTS,
+    SERVER_SECRETS,
     TASK_EXECUTIONS,
     TIMERS,
     WORKBOOKS,
@@ -67,6 +69,9 @@ INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
     API_KEYS.name: ((("name",), True), (("secret_hash",), True), (("created_at", "id"), False)),
     # An action execution's history is read (and counted) by its action execution, in order.
     ACTION_HISTORY.name: ((("action_execution_id", "seq"), False),),
+    # One answer per responder and wait; the answers of a wait are read together.
+    APPROVAL_RESPONSES.name: ((("action_execution_id", "responder"), True),),
+    SERVER_SECRETS.name: (),
 }
 
 #: The predicate of the partial index of unfinished action executions. A query uses

@@ -116,6 +116,8 @@ _TABLES = (
     "workbooks",
     "action_definitions",
     "api_keys",
+    "approval_responses",
+    "server_secrets",
 )
 
 

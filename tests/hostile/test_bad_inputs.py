@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,20 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             {"name": "hourly", "workflow_name": "wait_one", "pattern": "0 * * * *"},
         )
         ids = {"ex": ex_id, "task": action["task_execution_id"], "action": action["id"]}
-        yield World(server, ids, _lists(api))
+        yield World(server, ids, _settled(api))
+
+
+def _settled(api: Api) -> dict[str, Any]:
+    """The lists once nothing moves any more: the executor records the hand-off of the async action
+    in a later transaction, which a loaded machine may run after the action shows RUNNING."""
+    before = _lists(api)
+    for _ in range(60):
+        time.sleep(0.5)
+        now = _lists(api)
+        if now == before:
+            return now
+        before = now
+    raise AssertionError("the seeded records kept changing for 30 s")
 
 
 # -- the table ------------------------------------------------------------------------------------

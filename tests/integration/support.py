@@ -381,8 +381,8 @@ class Process:
         """Everything the process wrote so far."""
         return self.log_path.read_text(errors="replace")
 
-    def wait_port(self, port: int) -> None:
-        """Poll until the process accepts TCP connections on ``port``."""
+    def wait_port(self, port: int, timeout: float = READY_TIMEOUT) -> None:
+        """Poll until the process accepts TCP connections on ``port`` (for at most ``timeout`` s)."""
 
         def accepting() -> bool:
             self._assert_alive()
@@ -392,7 +392,7 @@ class Process:
             except OSError:
                 return False
 
-        wait_until(accepting, f"{self.name} to listen on port {port}", timeout=READY_TIMEOUT)
+        wait_until(accepting, f"{self.name} to listen on port {port}", timeout=timeout)
 
     def _assert_alive(self) -> None:
         code = self.popen.poll()

@@ -20,7 +20,15 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.integration.support import HOST, Process, ProcessGroup, ServerProcess, free_port, request
+from tests.integration.support import (
+    HOST,
+    READY_TIMEOUT,
+    Process,
+    ProcessGroup,
+    ServerProcess,
+    free_port,
+    request,
+)
 
 PROVIDER_DIR = Path(__file__).resolve().parent
 SCRIPT = PROVIDER_DIR / "provider.mjs"
@@ -146,7 +154,7 @@ def start_provider(group: ProcessGroup, **options: Any) -> OidcProvider:
     """Start a provider in ``group`` (stopped with it) and wait until it answers."""
     provider = OidcProvider(group.directory, **options)
     group.processes.append(provider)
-    provider.wait_port(provider.port)
+    provider.wait_port(provider.port, timeout=3 * READY_TIMEOUT)  # node starts slowly on a busy machine
     return provider
 
 

@@ -31,7 +31,7 @@ from mistral_core.api.media import (
 )
 from mistral_core.api.projects import check_visible, viewer_of
 from mistral_core.api.resources.common import page_document
-from mistral_core.auth.identity import Identity
+from mistral_core.auth.identity import Identity, Role
 from mistral_core.auth.middleware import identity_of
 from mistral_core.errors import Forbidden, InputError
 from mistral_core.model import ActionExecution, PushOrigin, State
@@ -160,14 +160,26 @@ class ActionExecutionItem:
         self._ctx = ctx
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, action_ex_id: str) -> None:
-        """One action execution, with its ``output`` (403 to its callback token once it finished)."""
+        """One action execution, with its ``output`` (403 to its callback token once it finished); a
+        waiting approval shows operators the signed link of its page: ``"links": {"respond": URL}``."""
         action_ex = self._ctx.engine.store.get_action_execution(action_ex_id, viewer_of(req))
-        if identity_of(req).is_callback and is_action_finished(action_ex.state):
+        identity = identity_of(req)
+        if identity.is_callback and is_action_finished(action_ex.state):
             raise Forbidden(
                 f"Action execution {action_ex_id} is {action_ex.state.value}: its callback token may "
                 "only push the same result again"
             )
-        write_json(resp, ser.ACTION_EXECUTION.render(action_ex))
+        document = ser.ACTION_EXECUTION.render(action_ex)
+        human = self._ctx.human
+        if (
+            human is not None
+            and action_ex.state is State.RUNNING
+            and identity.role >= Role.OPERATOR
+            and not identity.is_callback
+            and human.approvals.is_human_wait(action_ex)
+        ):
+            document["links"] = {"respond": human.links.url(action_ex)}
+        write_json(resp, document)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, action_ex_id: str) -> None:
         """Deliver a result (SUCCESS/ERROR/CANCELLED) or pause/resume (PAUSED/RUNNING): 200."""

@@ -38,6 +38,7 @@ from mistral_core.persistence.migrations import (
     v005_api_keys,
     v006_projects,
     v007_callback_tokens,
+    v008_approvals,
 )
 from mistral_core.persistence.migrations.context import MigrationContext
 
@@ -75,6 +76,7 @@ STEPS = _steps(
     v005_api_keys,
     v006_projects,
     v007_callback_tokens,
+    v008_approvals,
 )
 
 #: The schema version this code works with: the last step's.

@@ -9,10 +9,14 @@ name                      parameters                                sync?
 ``std.fail``              ``error_data=None``                       yes
 ``std.sleep``             ``seconds=1``                             yes
 ``std.test_dict``         ``size=0``, ``key_prefix=""``, ``val=""``   yes
+``std.approval``          ``title``, ``description=""``, ``form``,    no
+                          ``options``, ``assignees``,
+                          ``required_approvals=1``
 ========================  ========================================  ======
 """
 
 from mistral_std_actions.actions import (
+    ApprovalAction,
     AsyncNoopAction,
     EchoAction,
     FailAction,
@@ -24,6 +28,7 @@ from mistral_std_actions.actions import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ApprovalAction",
     "AsyncNoopAction",
     "EchoAction",
     "FailAction",

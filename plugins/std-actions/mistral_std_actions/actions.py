@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from mistral_core import Action, ActionContext, Result
+from mistral_core.approvals.request import parse
 
 FAIL_MESSAGE = "Fail action expected exception."
 
@@ -149,3 +150,57 @@ class TestDictAction(Action):
     def run(self, context: ActionContext) -> dict[str, Any]:
         """Return the dictionary."""
         return {f"{self.key_prefix}{i}": self.val for i in range(self.size)}
+
+
+class ApprovalAction(Action):
+    """Ask people to decide: a page with a title, a description, a form and one button per option.
+
+    Asynchronous: the action execution waits (as long as the task's ``timeout`` allows) until the
+    answers decide it, then succeeds with ``{"decision", "values", "responders"}``. Answered on
+    the page of the wait (``links.respond`` of ``GET /v2/action_executions/<id>``, or the inbox at
+    ``/ui/``); docs/approvals.md tells the whole story.
+
+    Args:
+        title: one line.
+        description: Markdown (raw HTML is shown as text, not interpreted).
+        form: a JSON Schema of an object: the page shows one field per property, and the answer's
+            values are checked against it.
+        options: the buttons (default ``["approve", "reject"]``); ``approve`` (else the first
+            option) needs ``required_approvals`` answers, any other decides at once.
+        assignees: who may answer: key names, roles, OIDC subjects or groups (empty: any operator).
+        required_approvals: how many distinct people must approve.
+
+    Raises:
+        InputError: an input that is not valid (the task fails with its one-line message).
+    """
+
+    safe_rerun = True  # run() only hands the wait to people: nothing happens twice
+    human_wait = True  # answered on its page (mistral_core.approvals)
+
+    def __init__(
+        self,
+        title: str,
+        description: str = "",
+        form: dict[str, Any] | None = None,
+        options: list[str] | None = None,
+        assignees: list[str] | None = None,
+        required_approvals: int = 1,
+    ) -> None:
+        self.request = parse(
+            {
+                "title": title,
+                "description": description,
+                "form": form,
+                "options": options,
+                "assignees": assignees,
+                "required_approvals": required_approvals,
+            }
+        )
+
+    def run(self, context: ActionContext) -> None:
+        """Return at once: the answers come through the page."""
+        return None
+
+    def is_sync(self) -> bool:
+        """Always ``False``."""
+        return False
