@@ -71,19 +71,7 @@ def build_service(
     store = store if store is not None else open_serving_store(settings.database_url, settings.upgrade)
     authenticators = build_authenticators(settings, store)
     registry = registry or ActionRegistry.from_entry_points()
-    limits = Limits(settings.field_size_limit, settings.with_items_limit, settings.subworkflow_depth_limit)
-    evaluator = Evaluator(ExpressionLimits(settings.expression_timeout, settings.expression_max_size))
-    engine = Engine(
-        store,
-        registry,
-        hooks=hooks or HookManager(),
-        cron=CronTab(),
-        evaluator=evaluator,
-        limits=limits,
-        max_extend_by=settings.max_extend_by,
-        callback_token_max_age=dt.timedelta(seconds=settings.callback_token_max_age),
-        notice_retry_for=dt.timedelta(seconds=settings.notice_retry_for),
-    )
+    engine = build_engine(settings, store, registry, hooks)
     transport = LocalTransport(
         Executor(registry, settings.base_url),
         workers=settings.executor_threads,
@@ -93,6 +81,34 @@ def build_service(
     transport.start(engine.results)
     scheduler = Scheduler(store, engine.timers)
     engine.on_timers_added(scheduler.wake)
+    recover(settings, engine)
+    scheduler.start()
+    app = build_app(settings, engine, authenticators)
+    return Service(settings, app, engine, transport, scheduler, store)
+
+
+def build_engine(
+    settings: Settings, store: Any, registry: ActionRegistry, hooks: HookManager | None
+) -> Engine:
+    """The engine's services over ``store``, as the settings say (no runner yet)."""
+    limits = Limits(settings.field_size_limit, settings.with_items_limit, settings.subworkflow_depth_limit)
+    evaluator = Evaluator(ExpressionLimits(settings.expression_timeout, settings.expression_max_size))
+    return Engine(
+        store,
+        registry,
+        hooks=hooks or HookManager(),
+        cron=CronTab(),
+        evaluator=evaluator,
+        limits=limits,
+        max_extend_by=settings.max_extend_by,
+        callback_token_max_age=dt.timedelta(seconds=settings.callback_token_max_age),
+        notice_retry_for=dt.timedelta(seconds=settings.notice_retry_for),
+        engine_lease=dt.timedelta(seconds=settings.engine_lease),
+    )
+
+
+def recover(settings: Settings, engine: Engine) -> None:
+    """Recover what the last stop left unfinished, if this process should (setting ``recover``)."""
     if settings.recovers:
         recovered = engine.recovery.recover()
         if recovered:
@@ -104,8 +120,11 @@ def build_service(
             settings.recover,
             settings.database_url.split(":", 1)[0],
         )
-    scheduler.start()
-    app = create_app(
+
+
+def build_app(settings: Settings, engine: Engine, authenticators: Any) -> Any:
+    """The API's WSGI app over ``engine``."""
+    return create_app(
         engine,
         public_url=settings.base_url,
         max_body_bytes=settings.max_body_bytes,
@@ -113,4 +132,3 @@ def build_service(
         allowed_origins=settings.allowed_origins,
         authenticators=authenticators,
     )
-    return Service(settings, app, engine, transport, scheduler, store)
