@@ -4,7 +4,8 @@ Settings come from the environment and the config file (see :mod:`mistral_core.c
 Each gunicorn worker builds its own service (engine, executors, scheduler) when it
 imports this module; with the setting ``transport`` (``MISTRAL_CORE_TRANSPORT``) a worker is
 an API worker of the split deployment only (engines and executors run elsewhere). A service
-that cannot be built (a database schema older than the code without ``MISTRAL_CORE_UPGRADE``, say) stops gunicorn with its one-line reason.
+that cannot be built (a database schema older than the code without
+``MISTRAL_CORE_UPGRADE``, say) stops gunicorn with its one-line reason.
 Without ``MISTRAL_CORE_PUBLIC_URL``, the public URL (callback URLs, links) is taken
 from the address gunicorn binds, not from the default port; the
 setting ``host`` is always that address (it decides whether ``Host`` names are checked).

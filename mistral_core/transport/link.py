@@ -19,8 +19,8 @@ selects on the socket, which TLS would buffer.
 from __future__ import annotations
 
 import collections
-import contextlib
 import concurrent.futures
+import contextlib
 import dataclasses
 import logging
 import os
