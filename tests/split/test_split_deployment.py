@@ -8,6 +8,7 @@ action that is not safe to re-run ran twice (a local HTTP service counts each ru
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import threading
@@ -218,10 +219,8 @@ class Pusher:
 
     def _loop(self) -> None:
         while not self.stop.is_set():
-            try:
+            with contextlib.suppress(OSError):  # an API worker restarting: next round
                 self._round()
-            except OSError:  # an API worker restarting: next round
-                pass
             self.stop.wait(0.2)
 
     def _round(self) -> None:
