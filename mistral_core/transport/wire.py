@@ -65,9 +65,9 @@ def decode_command(body: Any) -> Command:
     fields.pop("direct", None)
     try:
         if kind == "run":
-            return RunAction(**fields)
+            return RunAction(**_known(RunAction, fields))
         if kind == "cancel":
-            return CancelAction(**fields)
+            return CancelAction(**_known(CancelAction, fields))
     except TypeError as exc:
         raise WireError(f"bad {kind} command: {exc}") from None
     raise WireError(f"not a command: {kind!r}")
@@ -93,11 +93,13 @@ def decode_event(body: Any) -> Event:
     kind = fields.pop("kind", None)
     try:
         if kind == "completed":
-            return ActionCompleted(**{**fields, "state": State(str(fields.get("state")))})
+            return ActionCompleted(
+                **_known(ActionCompleted, {**fields, "state": State(str(fields.get("state")))})
+            )
         if kind == "handed_off":
-            return ActionHandedOff(**fields)
+            return ActionHandedOff(**_known(ActionHandedOff, fields))
         if kind == "noticed":
-            return CancelNoticed(**fields)
+            return CancelNoticed(**_known(CancelNoticed, fields))
     except (TypeError, ValueError) as exc:
         raise WireError(f"bad {kind} event: {exc}") from None
     raise WireError(f"not an event: {kind!r}")
@@ -117,3 +119,10 @@ def _fields(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise WireError(f"a message must be a JSON object, not {type(body).__name__}")
     return dict(body)
+
+
+def _known(cls: Any, fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields ``cls`` has: a field added by a newer process is ignored by an older one
+    (rolling upgrades)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in fields.items() if k in names}
