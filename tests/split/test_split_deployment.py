@@ -328,3 +328,41 @@ def _processes(tmp_path: Path) -> Any:
     from tests.integration.support import process_group
 
     return process_group(tmp_path)
+
+
+TARGETS = """\
+---
+version: '2.0'
+routed:
+  input: [zone]
+  tasks:
+    t:
+      action: std.echo output=<% $.zone %>
+      target: <% $.zone %>
+      timeout: 3
+"""
+
+
+def test_a_target_routes_to_its_executors_and_a_target_without_one_waits_until_its_timeout(
+    tmp_path: Path,
+    pg_url: str,  # noqa: F811  (the fixture imported above)
+    amqp_url: str,
+) -> None:
+    with _processes(tmp_path) as processes:
+        deployment = Deployment(processes, pg_url, amqp_url)
+        deployment.spawn("engine", "engine")
+        deployment.spawn("executor zone1", "executor", "--target", "zone1", "--targets-only")
+        api_process = deployment.spawn("api", "api", "--port", str(deployment.port), "--workers", "1")
+        api_process.wait_port(deployment.port)
+        api = deployment.api
+        api.create_workflows(TARGETS)
+        served = api.start("routed", {"zone": "zone1"})["id"]
+        nowhere = api.start("routed", {"zone": "nowhere"})["id"]
+        untargeted = api.start("routed", {"zone": ""})["id"]
+        assert api.wait_finished(served)["state"] == "SUCCESS"
+        time.sleep(1)
+        waiting = api.call("GET", "/v2/action_executions?state=RUNNING").json()["action_executions"]
+        assert len(waiting) == 2  # "nowhere" and the untargeted one: no executor takes them
+        ended = api.wait_finished(nowhere)
+        assert ended["state"] == "ERROR" and "Task timed out" in ended["state_info"]
+        assert api.wait_finished(untargeted)["state"] == "ERROR"
