@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.config import KNOWN_SETTINGS
 
 
 def _worker_exit(server: Any, worker: Any) -> None:
@@ -35,18 +36,20 @@ class _Api(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types
 
 def run_gunicorn(bind: str, workers: int, threads: int) -> None:
     """Serve the API on ``bind`` with ``workers`` gthread workers of ``threads`` threads each."""
-    _Api(
-        {
-            "bind": [bind],
-            "workers": workers,
-            "worker_class": "gthread",
-            "threads": threads,
-            "preload_app": False,
-            "max_requests": 0,
-            "timeout": 30,
-            "graceful_timeout": 45,
-            "keepalive": 5,
-            "accesslog": None,
-            "worker_exit": _worker_exit,
-        }
-    ).run()
+    options: dict[str, Any] = {
+        "bind": [bind],
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "preload_app": False,
+        "max_requests": 0,
+        "timeout": 30,
+        "graceful_timeout": 45,
+        "keepalive": 5,
+        "accesslog": None,
+        "worker_exit": _worker_exit,
+    }
+    known = {setting.name for setting in KNOWN_SETTINGS}
+    if "control_socket_disable" in known:  # gunicorn >= 24: one shared socket path per user otherwise
+        options["control_socket_disable"] = True
+    _Api(options).run()
