@@ -73,19 +73,7 @@ def build_service(
     store = store if store is not None else open_serving_store(settings.database_url, settings.upgrade)
     authenticators = build_authenticators(settings, store)
     registry = registry or ActionRegistry.from_entry_points()
-    limits = Limits(settings.field_size_limit, settings.with_items_limit, settings.subworkflow_depth_limit)
-    evaluator = Evaluator(ExpressionLimits(settings.expression_timeout, settings.expression_max_size))
-    engine = Engine(
-        store,
-        registry,
-        hooks=hooks or HookManager(),
-        cron=CronTab(),
-        evaluator=evaluator,
-        limits=limits,
-        max_extend_by=settings.max_extend_by,
-        callback_token_max_age=dt.timedelta(seconds=settings.callback_token_max_age),
-        notice_retry_for=dt.timedelta(seconds=settings.notice_retry_for),
-    )
+    engine = build_engine(settings, store, registry, hooks)
     transport = LocalTransport(
         Executor(registry, settings.base_url),
         workers=settings.executor_threads,
@@ -95,6 +83,34 @@ def build_service(
     transport.start(engine.results)
     scheduler = Scheduler(store, engine.timers)
     engine.on_timers_added(scheduler.wake)
+    recover(settings, engine)
+    scheduler.start()
+    app, human = build_app(settings, engine, authenticators)
+    return Service(settings, app, engine, transport, scheduler, store, human)
+
+
+def build_engine(
+    settings: Settings, store: Any, registry: ActionRegistry, hooks: HookManager | None
+) -> Engine:
+    """The engine's services over ``store``, as the settings say (no runner yet)."""
+    limits = Limits(settings.field_size_limit, settings.with_items_limit, settings.subworkflow_depth_limit)
+    evaluator = Evaluator(ExpressionLimits(settings.expression_timeout, settings.expression_max_size))
+    return Engine(
+        store,
+        registry,
+        hooks=hooks or HookManager(),
+        cron=CronTab(),
+        evaluator=evaluator,
+        limits=limits,
+        max_extend_by=settings.max_extend_by,
+        callback_token_max_age=dt.timedelta(seconds=settings.callback_token_max_age),
+        notice_retry_for=dt.timedelta(seconds=settings.notice_retry_for),
+        engine_lease=dt.timedelta(seconds=settings.engine_lease),
+    )
+
+
+def recover(settings: Settings, engine: Engine) -> None:
+    """Recover what the last stop left unfinished, if this process should (setting ``recover``)."""
     if settings.recovers:
         recovered = engine.recovery.recover()
         if recovered:
@@ -106,7 +122,10 @@ def build_service(
             settings.recover,
             settings.database_url.split(":", 1)[0],
         )
-    scheduler.start()
+
+
+def build_app(settings: Settings, engine: Engine, authenticators: Any) -> tuple[Any, HumanWaits]:
+    """The API's WSGI app over ``engine``, and the approvals behind its pages."""
     human = HumanWaits.build(
         engine, settings.base_url, secret=settings.ui_secret, link_max_age=settings.respond_link_max_age
     )
@@ -120,4 +139,4 @@ def build_service(
         human=human,
         session_max_age=settings.ui_session_max_age,
     )
-    return Service(settings, app, engine, transport, scheduler, store, human)
+    return app, human

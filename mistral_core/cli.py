@@ -1,4 +1,4 @@
-"""The ``mistral-core`` command: serve, db, actions."""
+"""The ``mistral-core`` command: serve, db, actions, keys; api, engine, executor (split deployment)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from mistral_core import splitcli
 from mistral_core.config import Settings
 from mistral_core.errors import InputError, MistralError
 from mistral_core.keyadmin import keys
@@ -257,6 +258,8 @@ def _json_object(text: str | None) -> dict[str, Any]:
 
 
 main.add_command(keys)
+for _command in (splitcli.api, splitcli.engine, splitcli.executor):
+    main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

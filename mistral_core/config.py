@@ -96,6 +96,14 @@ class Settings:
             OIDC identity is in the default project.
         oidc_groups_claim: the claim holding the subject's groups (dotted path); empty: none.
         oidc_leeway: seconds of clock difference allowed on ``exp``, ``nbf`` and ``iat``.
+        transport: the broker of the split deployment (``amqp://user:password@host:5672//``);
+            used by ``mistral-core api``, ``engine``, ``executor`` and by ``mistral_core.wsgi``
+            (then an API worker only); empty: ``serve`` and gunicorn workers are whole services.
+        engine_lease: seconds after its last heartbeat before an engine or API worker is taken
+            for dead and another engine takes over what it dispatched.
+        executor_lease: seconds after its last heartbeat before an executor is taken for dead
+            and an engine takes over what it claimed (safe actions run again, the others fail
+            "in doubt").
     """
 
     host: str = "127.0.0.1"
@@ -132,6 +140,9 @@ class Settings:
     ui_secret: str = ""
     respond_link_max_age: float = 7 * 24 * 3600.0
     ui_session_max_age: float = 8 * 3600.0
+    transport: str = ""
+    engine_lease: float = 120.0
+    executor_lease: float = 30.0
 
     @property
     def base_url(self) -> str:
@@ -181,6 +192,7 @@ class Settings:
             raise InputError(
                 f"setting auth takes {', '.join(AUTH_KINDS)}, not {', '.join(map(repr, unknown))}"
             )
+        self._check_split()
         for name in (
             "expression_timeout",
             "expression_max_size",
@@ -190,6 +202,13 @@ class Settings:
         ):
             if not getattr(self, name) > 0:
                 raise InputError(f"setting {name} must be above 0, not {getattr(self, name)!r}")
+
+    def _check_split(self) -> None:
+        if self.transport and not self.transport.startswith("amqp://"):
+            raise InputError(f"setting transport must be an amqp:// URL, not {self.transport[:40]!r}")
+        for name in ("engine_lease", "executor_lease"):
+            if not getattr(self, name) >= 3:
+                raise InputError(f"setting {name} must be at least 3 seconds, not {getattr(self, name)!r}")
 
     @property
     def recovers(self) -> bool:

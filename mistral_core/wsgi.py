@@ -2,8 +2,10 @@
 
 Settings come from the environment and the config file (see :mod:`mistral_core.config`).
 Each gunicorn worker builds its own service (engine, executors, scheduler) when it
-imports this module. A service that cannot be built (a database schema older than the
-code without ``MISTRAL_CORE_UPGRADE``, say) stops gunicorn with its one-line reason.
+imports this module; with the setting ``transport`` (``MISTRAL_CORE_TRANSPORT``) a worker is
+an API worker of the split deployment only (engines and executors run elsewhere). A service
+that cannot be built (a database schema older than the code without
+``MISTRAL_CORE_UPGRADE``, say) stops gunicorn with its one-line reason.
 Without ``MISTRAL_CORE_PUBLIC_URL``, the public URL (callback URLs, links) is taken
 from the address gunicorn binds, not from the default port; the
 setting ``host`` is always that address (it decides whether ``Host`` names are checked).
@@ -15,6 +17,7 @@ import logging
 import os
 import shlex
 import sys
+from typing import Any
 
 from gunicorn.errors import AppImportError
 
@@ -60,7 +63,12 @@ logging.basicConfig(
     format="%(asctime)s %(levelname)s %(name)s: %(message)s",
 )
 try:
-    service = build_service(_SETTINGS)
+    if _SETTINGS.transport:  # the split deployment: this worker is an API worker only
+        from mistral_core.deployment import build_api
+
+        service: Any = build_api(_SETTINGS)
+    else:
+        service = build_service(_SETTINGS)
 except MistralError as exc:
     # gunicorn prints this error's message alone (no traceback) and stops: "App failed to load".
     raise AppImportError(str(exc)) from None

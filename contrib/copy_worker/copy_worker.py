@@ -19,8 +19,8 @@ seconds each, in a thread, and answers 202 at once. While it works, the job:
 
 * sends ``POST <Mistral-Action-Execution-URL>/heartbeat`` every ``--beat`` seconds with
   ``{"progress": {"percent", "note"}}``, authenticated by its ``Mistral-Callback-Token``;
-* reads the ``deadline`` the answer shows and, when less than two beats of it are left, asks for
-  ``extend_by`` (``--extend`` seconds) in its next heartbeat: the task's ``timeout`` moves;
+* reads the ``deadline`` the answer shows and, when less than two beats of it are left, asks at once
+  for ``extend_by`` (``--extend`` seconds) in another heartbeat: the task's ``timeout`` moves;
 * stops at once when mistral-core posts the cancel notice to ``/cancel``
   (``{"action_execution_id", "workflow_execution_id", "reason"}``), or when a heartbeat is
   answered 409 (the action ended otherwise, e.g. an operator completed it);
@@ -62,7 +62,6 @@ class Job:
     token: str | None
     files: int
     stopped: threading.Event = dataclasses.field(default_factory=threading.Event)
-    extend_next: bool = False
 
 
 def call(job: Job, method: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -84,28 +83,31 @@ def call(job: Job, method: str, path: str, body: dict[str, Any]) -> tuple[int, d
 
 
 def heartbeat(job: Job, done: int, beat: float, extend: float) -> None:
-    """Say how far the job got; ask for more time when its deadline is near."""
-    body: dict[str, Any] = {
-        "progress": {"percent": round(100 * done / job.files), "note": f"copied {done} of {job.files} files"}
-    }
-    if job.extend_next:
-        body["extend_by"] = extend
+    """Say how far the job got; when the deadline is near, ask for more time at once."""
+    percent = round(100 * done / job.files)
+    body = {"progress": {"percent": percent, "note": f"copied {done} of {job.files} files"}}
+    answer = _beat(job, body)
+    if answer is None:
+        return
+    if _near(answer.get("deadline"), answer.get("last_heartbeat_at"), 2 * beat):
+        extended = _beat(job, {"extend_by": extend})  # not at the next beat: that may be too late
+        if extended is not None:
+            answer = extended
+            LOG.info("job %s: asked for %gs more", job.action_id, extend)
+    LOG.info("job %s: heartbeat %d%%; deadline %s", job.action_id, percent, answer.get("deadline"))
+
+
+def _beat(job: Job, body: dict[str, Any]) -> dict[str, Any] | None:
+    """One heartbeat; its answer, or None (a 409 stops the job: the action ended otherwise)."""
     status, answer = call(job, "POST", "/heartbeat", body)
-    if status == 409:  # the action ended otherwise: nobody wants the rest of the work
+    if status == 409:  # nobody wants the rest of the work
         LOG.info("job %s: %s; stopping", job.action_id, answer.get("faultstring", "ended"))
         job.stopped.set()
-        return
+        return None
     if status != 200:
         LOG.warning("job %s: heartbeat answered %s", job.action_id, status)
-        return
-    job.extend_next = _near(answer.get("deadline"), answer.get("last_heartbeat_at"), 2 * beat)
-    LOG.info(
-        "job %s: heartbeat %d%%%s; deadline %s",
-        job.action_id,
-        body["progress"]["percent"],
-        f" +{extend:g}s" if "extend_by" in body else "",
-        answer.get("deadline"),
-    )
+        return None
+    return answer
 
 
 def _near(deadline: str | None, now: str | None, margin: float) -> bool:

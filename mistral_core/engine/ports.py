@@ -155,6 +155,13 @@ class ExecutionStore(Protocol):
         (how far an executor got is not a change of the execution's state)."""
         ...
 
+    def claim_dispatch(self, action_ex_ids: Sequence[str], runner_id: str) -> list[str]:
+        """An executor (``runner_id``) takes these action executions before it runs them: set
+        ``dispatch`` STARTED and ``runner_id`` where the action is unfinished and still QUEUED, or
+        already STARTED by this same runner (its first answer was lost). The ids taken. Joins an
+        open ``atomic()``, else commits at once."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...

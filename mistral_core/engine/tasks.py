@@ -34,7 +34,7 @@ from mistral_core.model import (
     Trigger,
     WaitAfter,
 )
-from mistral_core.model.commands import TIMEOUT
+from mistral_core.model.commands import TIMEOUT, target_error
 
 S = State
 Queue = deque[str]
@@ -205,6 +205,9 @@ class TaskRunner:
             params.update(run_as=prepared.run_as, run_input=prepared.run_input)
             if prepared.transforms:
                 params["transforms"] = list(prepared.transforms)
+        target = self._target(st, task)
+        if target is not None:
+            params["target"] = target
         return ActionExecution(
             id=st.new_id(),
             name=prepared.name,
@@ -229,6 +232,25 @@ class TaskRunner:
         if action.state is S.RUNNING:
             self.dispatch(st, task, action)
 
+    def _target(self, st: ExecutionState, task: TaskExecution) -> str | None:
+        """The executors the task's actions go to (its ``target``, evaluated); None: any.
+
+        Raises:
+            ActionError: the target is not a name executors can listen on.
+            ExpressionError: its expression failed.
+        """
+        raw = st.spec.tasks[task.name].target
+        if raw is None:
+            return None
+        value = self._x.eval(st, task, raw)
+        if value is None or value == "":
+            return None
+        text = value if isinstance(value, str) else str(value)
+        problem = target_error(text)
+        if problem is not None:
+            raise ActionError(f"Task {task.name}: {problem}")
+        return text
+
     def dispatch(self, st: ExecutionState, task: TaskExecution, action: ActionExecution) -> None:
         """Send a RUNNING action execution to an executor (after commit); an async one's first
         heartbeat window (``heartbeat-timeout``) starts now."""
@@ -249,12 +271,12 @@ class TaskRunner:
             workflow_execution_id=action.workflow_execution_id,
             task_execution_id=action.task_execution_id,
             safe_rerun=bool(action.params.get("safe_rerun")),
-            target=target,
+            target=target if target is not None else _str_or_none(action.params.get("target")),
         )
 
     def command_for_task(self, st: ExecutionState, task: TaskExecution, action: ActionExecution) -> RunAction:
-        """The command that runs an action execution of ``task`` (on the task's ``target``)."""
-        return self.command_for(action, st.spec.tasks[task.name].target)
+        """The command that runs an action execution of ``task`` (on its target, kept in its params)."""
+        return self.command_for(action)
 
     def action_call(
         self,
@@ -429,3 +451,7 @@ def _action_defaults(st: ExecutionState, name: str) -> dict[str, Any]:
         return {}
     found = defaults.get(name, defaults.get(f"std.{name}") if "." not in name else None)
     return dict(found) if isinstance(found, dict) else {}
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

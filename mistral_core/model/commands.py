@@ -3,7 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
+
+#: A target's name: what the name of the executors' queue may hold without surprises.
+_TARGET = re.compile(r"^[A-Za-z0-9_.:@-]{1,100}$")
+
+
+def target_error(target: str) -> str | None:
+    """Why ``target`` cannot name executors (None: it can)."""
+    if _TARGET.match(target):
+        return None
+    return (
+        f"Invalid target '{target[:60]}': 1 to 100 letters, digits and . _ : @ - (it names the "
+        "executors' queue)"
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -50,6 +64,8 @@ class CancelAction:
     workflow_name: str | None = None
     reason: str = CANCELLED
     attempt: int = 1
+    #: The executors told (those of the action's target; None: any).
+    target: str | None = None
 
     @classmethod
     def of(cls, action_ex: Any, reason: str = CANCELLED, attempt: int = 1) -> CancelAction:
@@ -64,6 +80,7 @@ class CancelAction:
             action_ex.workflow_name,
             reason,
             attempt,
+            params.get("target"),
         )
 
 

@@ -17,7 +17,14 @@ from typing import Any
 
 from mistral_core.engine.ports import Clock, Record
 from mistral_core.errors import NotFoundError, StoreError
-from mistral_core.model import ActionExecution, State, TaskExecution, WorkflowExecution
+from mistral_core.model import (
+    DISPATCH_QUEUED,
+    DISPATCH_STARTED,
+    ActionExecution,
+    State,
+    TaskExecution,
+    WorkflowExecution,
+)
 from mistral_core.persistence.columns import (
     ACTION_EXECUTIONS,
     ALL_TABLES,
@@ -44,6 +51,7 @@ _TASK_WF = TASK_EXECUTIONS.index_of("workflow_execution_id")
 _ACTION_TASK = ACTION_EXECUTIONS.index_of("task_execution_id")
 _ACTION_STATE = ACTION_EXECUTIONS.index_of("state")
 _DISPATCH = ACTION_EXECUTIONS.index_of("dispatch")
+_RUNNER = ACTION_EXECUTIONS.index_of("runner_id")
 _PARENT_TASK = WORKFLOW_EXECUTIONS.index_of("task_execution_id")
 _CREATED = {table.name: table.index_of("created_at") for table in ALL_TABLES}
 
@@ -217,6 +225,25 @@ class MemoryStore(
                     continue
                 if entry[1][_DISPATCH] < dispatch:
                     self._put(actions, action_ex_id, (entry[0], replaced(entry[1], _DISPATCH, dispatch)))
+
+    def claim_dispatch(self, action_ex_ids: Sequence[str], runner_id: str) -> list[str]:
+        """Mark these action executions STARTED by ``runner_id`` where they are still QUEUED (or
+        were so marked by ``runner_id`` already); the ids marked."""
+        taken: list[str] = []
+        with self._lock:
+            actions = self._rows[ACTION_EXECUTIONS.name]
+            for action_ex_id in action_ex_ids:
+                entry = actions.get(action_ex_id)
+                if entry is None or entry[1][_ACTION_STATE] not in _DISPATCHABLE:
+                    continue
+                row = entry[1]
+                if row[_DISPATCH] == DISPATCH_QUEUED or (
+                    row[_DISPATCH] == DISPATCH_STARTED and row[_RUNNER] == runner_id
+                ):
+                    row = replaced(replaced(row, _DISPATCH, DISPATCH_STARTED), _RUNNER, runner_id)
+                    self._put(actions, action_ex_id, (entry[0], row))
+                    taken.append(action_ex_id)
+        return taken
 
     # -- references ---------------------------------------------------------------
     def _check_references(self, table: TableSpec, row: Row) -> None:

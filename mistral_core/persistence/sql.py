@@ -24,7 +24,13 @@ import peewee
 
 from mistral_core.engine.ports import Clock, Record
 from mistral_core.errors import InputError, MistralError, NotFoundError, StoreError
-from mistral_core.model import ActionExecution, TaskExecution, WorkflowExecution
+from mistral_core.model import (
+    DISPATCH_QUEUED,
+    DISPATCH_STARTED,
+    ActionExecution,
+    TaskExecution,
+    WorkflowExecution,
+)
 from mistral_core.persistence.columns import (
     ACTION_EXECUTIONS,
     EXECUTION_TABLES,
@@ -34,7 +40,7 @@ from mistral_core.persistence.columns import (
     dumps,
     not_found,
 )
-from mistral_core.persistence.dialects import SQLITE_BUSY_TIMEOUT_S, SQLITE_PRAGMAS
+from mistral_core.persistence.dialects import DB_ERRORS, SQLITE_BUSY_TIMEOUT_S, SQLITE_PRAGMAS, store_error
 from mistral_core.persistence.executions import ExecutionReads
 from mistral_core.persistence.migrations import LATEST_VERSION
 from mistral_core.persistence.sqlapprovals import SqlApprovals
@@ -78,6 +84,12 @@ class SqlStore(SqlCallbacks, SqlTimers, SqlDefinitions, SqlKeys, SqlApprovals, S
         sql["raise dispatch"] = (
             f'UPDATE {quote(ACTION_EXECUTIONS.name)} SET "dispatch" = ? '
             f'WHERE {self._dialect.one_of.format(col=quote("id"))} AND "dispatch" < ? AND {DISPATCHABLE}'
+        )
+        sql["claim dispatch"] = (
+            f'UPDATE {quote(ACTION_EXECUTIONS.name)} SET "dispatch" = {DISPATCH_STARTED}, "runner_id" = ? '
+            f"WHERE {self._dialect.one_of.format(col=quote('id'))} AND {DISPATCHABLE} AND "
+            f'("dispatch" = {DISPATCH_QUEUED} OR ("dispatch" = {DISPATCH_STARTED} AND "runner_id" = ?)) '
+            'RETURNING "id"'
         )
         return sql
 
@@ -195,6 +207,21 @@ class SqlStore(SqlCallbacks, SqlTimers, SqlDefinitions, SqlKeys, SqlApprovals, S
             self._write(
                 self._sql["raise dispatch"], (dispatch, self._dialect.id_list(action_ex_ids), dispatch)
             )
+
+    def claim_dispatch(self, action_ex_ids: Sequence[str], runner_id: str) -> list[str]:
+        """Mark these action executions STARTED by ``runner_id`` where they are still QUEUED (or
+        were so marked by ``runner_id`` already); the ids marked. One statement; joins an open
+        :meth:`atomic`, else commits at once."""
+        if not action_ex_ids:
+            return []
+        with self._writing():
+            cursor = self._execute(
+                self._sql["claim dispatch"], (runner_id, self._dialect.id_list(action_ex_ids), runner_id)
+            )
+            try:
+                return [str(row[0]) for row in cursor.fetchall()]
+            except DB_ERRORS as exc:
+                raise store_error(exc) from exc
 
 
 def _table_of(record: Any) -> TableSpec:

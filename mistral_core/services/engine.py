@@ -31,6 +31,7 @@ from mistral_core.engine.ports import (
 from mistral_core.lang.expressions import Evaluator
 from mistral_core.services.action_runs import ActionRuns
 from mistral_core.services.callbacks import CallbackTokens
+from mistral_core.services.claims import Claims
 from mistral_core.services.control import Executions
 from mistral_core.services.cron import CronTriggers
 from mistral_core.services.definitions import Definitions
@@ -67,6 +68,8 @@ class Engine:
         callback_token_max_age: how long the callback token of an asynchronous action execution
             is accepted (default: :data:`~mistral_core.auth.callbacks.DEFAULT_MAX_AGE`).
         notice_retry_for: how long a cancel notice that fails is tried again (default: a day).
+        engine_lease: how long this engine's heartbeat holds (default two minutes): after it,
+            another engine takes over what it dispatched.
 
     Attributes:
         definitions: workflows, ad-hoc actions, workbooks, environments.
@@ -79,6 +82,7 @@ class Engine:
         timers: applies due timers (the scheduler's sink).
         recovery: start-up recovery, heartbeats, take-over of dead engines.
         heartbeats: the heartbeats of async actions' third parties (progress, deadlines).
+        claims: claims and heartbeats of executors without a database (split deployment).
         catalog: the actions (Python and ad-hoc) as the conductor resolves them.
     """
 
@@ -97,6 +101,7 @@ class Engine:
         max_extend_by: float = 7 * 24 * 3600,
         callback_token_max_age: dt.timedelta | None = None,
         notice_retry_for: dt.timedelta | None = None,
+        engine_lease: dt.timedelta | None = None,
     ) -> None:
         evaluator = evaluator or Evaluator()
         limits = limits or Limits()
@@ -122,6 +127,8 @@ class Engine:
             self._parts.callback_token_max_age = callback_token_max_age
         if notice_retry_for is not None:
             self._parts.notice_retry_for = notice_retry_for
+        if engine_lease is not None:
+            self._parts.engine_lease = engine_lease
         launcher = Launcher(self._parts, evaluator)
         transactions = Transactions(self._parts, IntentApplier(self._parts, launcher))
         self.executions = Executions(transactions, self._parts, launcher)
@@ -134,6 +141,7 @@ class Engine:
         self.recovery = Recovery(self._parts, self.results)
         self.timers = Timers(transactions, self._parts, self.cron, self.recovery, notices)
         self.heartbeats = Heartbeats(transactions, self._parts, max_extend_by)
+        self.claims = Claims(self._parts)
 
     @property
     def engine_id(self) -> str:

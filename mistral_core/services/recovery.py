@@ -85,7 +85,8 @@ class Recovery:
         with store.atomic():
             for command in commands:
                 action_ex = store.get_action_execution(command.action_execution_id)
-                fields: dict[str, Any] = {"runner_id": parts.engine_id}
+                # QUEUED again: the executor that takes it claims it anew (a safe one was STARTED).
+                fields: dict[str, Any] = {"runner_id": parts.engine_id, "dispatch": DISPATCH_QUEUED}
                 if not command.is_sync:
                     token = mint(now, parts.callback_token_max_age)
                     fields.update(callback_token_hash=token.hash, callback_token_expires_at=token.expires_at)
@@ -95,21 +96,12 @@ class Recovery:
         return claimed
 
     def heartbeat(self) -> None:
-        """Say this engine is alive: its own timer moves ``ENGINE_TIMEOUT`` ahead. If the engine
-        dies, the timer falls due and another engine takes over its unfinished actions."""
+        """Say this engine is alive: its own timer moves ``engine_lease`` ahead (default
+        :data:`ENGINE_TIMEOUT`). If the engine dies, the timer falls due and another engine takes
+        over its unfinished actions."""
         parts = self._parts
-        now = parts.clock.now()
         with parts.store.atomic():
-            parts.store.delete_timers(parts.engine_id, "engine")
-            parts.store.insert_timer(
-                Timer(
-                    id=parts.new_id(),
-                    due_at=now + ENGINE_TIMEOUT,
-                    kind="engine",
-                    target_id=parts.engine_id,
-                    created_at=now,
-                )
-            )
+            write_heartbeat(parts, parts.engine_id, parts.engine_lease.total_seconds())
 
     def take_over(self, timer: Timer) -> None:
         """An engine's heartbeat timer fell due: take over its actions (if no one else did)."""
@@ -124,6 +116,23 @@ class Recovery:
             timer.target_id,
             touched,
         )
+
+
+def write_heartbeat(parts: Parts, runner_id: str, lease: float) -> None:
+    """Inside a transaction: ``runner_id``'s heartbeat timer (kind ``engine``), ``lease`` seconds
+    ahead. An engine's, an API worker's or an executor's: when it falls due, another engine takes
+    over what that runner had dispatched or claimed."""
+    now = parts.clock.now()
+    parts.store.delete_timers(runner_id, "engine")
+    parts.store.insert_timer(
+        Timer(
+            id=parts.new_id(),
+            due_at=now + dt.timedelta(seconds=lease),
+            kind="engine",
+            target_id=runner_id,
+            created_at=now,
+        )
+    )
 
 
 def _in_doubt(action_ex: ActionExecution) -> ActionCompleted:

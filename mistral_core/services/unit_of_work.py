@@ -79,6 +79,8 @@ class Parts:
     callback_token_max_age: dt.timedelta = DEFAULT_MAX_AGE
     #: How long a cancel notice that fails is tried again.
     notice_retry_for: dt.timedelta = dt.timedelta(days=1)
+    #: How long this engine's heartbeat holds: if it stops beating, others take over after this.
+    engine_lease: dt.timedelta = dt.timedelta(seconds=120)
 
 
 @dataclasses.dataclass

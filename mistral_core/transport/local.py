@@ -35,6 +35,27 @@ MAX_BACKOFF_S = 5.0
 _STOP = object()
 
 
+def until_stored(write: Callable[[], None], what: str, stopping: threading.Event) -> None:
+    """Run ``write``; while the database refuses or cannot be reached, wait and run it again.
+
+    A fault of the store never turns into a failed action: the work waits for the database.
+
+    Raises:
+        TransientStoreError: ``stopping`` is set and the database is still unavailable.
+    """
+    delay = 0.05
+    while True:
+        try:
+            write()
+            return
+        except TransientStoreError as exc:
+            if stopping.is_set():
+                raise
+            LOG.warning("database unavailable (%s): %s waiting, tried again in %.2f s", exc, what, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, MAX_BACKOFF_S)
+
+
 class EventSink(Protocol):
     """Applies events (the engine)."""
 
@@ -166,24 +187,7 @@ class LocalTransport:
             self._done(len(batch))
 
     def _until_stored(self, write: Callable[[], None], what: str) -> None:
-        """Run ``write``; while the database refuses or cannot be reached, wait and run it again.
-
-        A fault of the store never turns into a failed action: the work waits for the database.
-
-        Raises:
-            TransientStoreError: the transport is stopping and the database is still unavailable.
-        """
-        delay = 0.05
-        while True:
-            try:
-                write()
-                return
-            except TransientStoreError as exc:
-                if self._stopping.is_set():
-                    raise
-                LOG.warning("database unavailable (%s): %s waiting, tried again in %.2f s", exc, what, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, MAX_BACKOFF_S)
+        until_stored(write, what, self._stopping)
 
     def _done(self, count: int) -> None:
         with self._idle:

@@ -1,0 +1,55 @@
+"""``mistral-core api``: gunicorn run from the command, through its public application API.
+
+The workers import :mod:`mistral_core.wsgi`, which builds an API worker of the split deployment
+when the setting ``transport`` is set (it is: ``mistral-core api`` requires it).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from gunicorn.config import KNOWN_SETTINGS
+
+
+def _worker_exit(server: Any, worker: Any) -> None:
+    wsgi = sys.modules.get("mistral_core.wsgi")  # never import it here: that would build a service
+    if wsgi is not None:
+        wsgi.service.stop()
+
+
+class _Api(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types
+    def __init__(self, options: dict[str, Any]) -> None:
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from mistral_core.wsgi import app
+
+        return app
+
+
+def run_gunicorn(bind: str, workers: int, threads: int) -> None:
+    """Serve the API on ``bind`` with ``workers`` gthread workers of ``threads`` threads each."""
+    options: dict[str, Any] = {
+        "bind": [bind],
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "preload_app": False,
+        "max_requests": 0,
+        "timeout": 30,
+        "graceful_timeout": 45,
+        "keepalive": 5,
+        "accesslog": None,
+        "worker_exit": _worker_exit,
+    }
+    known = {setting.name for setting in KNOWN_SETTINGS}
+    if "control_socket_disable" in known:  # gunicorn >= 24: one shared socket path per user otherwise
+        options["control_socket_disable"] = True
+    _Api(options).run()

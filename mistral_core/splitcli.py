@@ -1,0 +1,171 @@
+"""The commands of the split deployment: ``mistral-core api``, ``engine``, ``executor``.
+
+Each takes ``--transport`` (the broker) and, but for executors, ``--database-url``; see
+docs/operations.md, "The split deployment".
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from mistral_core.config import Settings
+from mistral_core.errors import MistralError
+
+LOG = logging.getLogger(__name__)
+
+_database = click.option(
+    "--database-url", default=None, help="postgresql://... [env MISTRAL_CORE_DATABASE_URL]."
+)
+_transport = click.option(
+    "--transport",
+    default=None,
+    help="The broker: amqp://user:password@host:5672// [env MISTRAL_CORE_TRANSPORT].",
+)
+_log_level = click.option("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR [INFO].")
+_public_url = click.option("--public-url", default=None, help="Base URL third parties call back.")
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings.load(overrides)
+    except MistralError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _run_until_signal(build: Callable[[], Any], what: str) -> None:
+    """Build the process, then wait for SIGTERM or SIGINT and stop it gracefully."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        process = build()
+    except MistralError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"mistral-core {what} running ({process.ident})", err=True)
+    stop.wait()
+    click.echo(f"mistral-core {what} stopping", err=True)
+    process.stop()
+
+
+@click.command()
+@_database
+@_transport
+@_log_level
+@click.option("--upgrade", is_flag=True, default=None, help="Upgrade an older database schema first.")
+@click.option(
+    "--recover",
+    type=click.Choice(["auto", "yes", "no"]),
+    default=None,
+    help="Re-run or fail at start-up what the last stop left unfinished [auto: on SQLite only].",
+)
+def engine(
+    database_url: str | None,
+    transport: str | None,
+    log_level: str | None,
+    upgrade: bool | None,
+    recover: str | None,
+) -> None:
+    """Run an engine: apply executors' results, answer their claims, fire timers (no HTTP)."""
+    settings = _settings(
+        database_url=database_url, transport=transport, log_level=log_level, upgrade=upgrade, recover=recover
+    )
+    _logging(settings.log_level)
+    from mistral_core.deployment import build_engine_process
+
+    _run_until_signal(lambda: build_engine_process(settings), "engine")
+
+
+@click.command()
+@_transport
+@_log_level
+@_public_url
+@click.option("--target", "targets", multiple=True, help="Also run the actions of tasks with this target.")
+@click.option("--targets-only", is_flag=True, help="Only the targets' actions, not those without a target.")
+@click.option("--threads", type=int, default=None, help="Actions run at once [16; setting executor_threads].")
+def executor(
+    transport: str | None,
+    log_level: str | None,
+    public_url: str | None,
+    targets: tuple[str, ...],
+    targets_only: bool,
+    threads: int | None,
+) -> None:
+    """Run an executor: run actions from the broker (never opens the database)."""
+    settings = _settings(
+        transport=transport, log_level=log_level, public_url=public_url, executor_threads=threads
+    )
+    _logging(settings.log_level)
+    if targets_only and not targets:
+        raise click.ClickException("--targets-only needs at least one --target")
+    from mistral_core.deployment import build_executor
+
+    _run_until_signal(lambda: build_executor(settings, targets, not targets_only), "executor")
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on [127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port to listen on [8989].")
+@_database
+@_transport
+@_log_level
+@_public_url
+@click.option("--workers", type=int, default=2, show_default=True, help="gunicorn worker processes.")
+@click.option("--threads", type=int, default=8, show_default=True, help="Request threads per worker.")
+@click.option("--auth", default=None, help="Credentials accepted: keys, oidc (see serve).")
+def api(
+    host: str | None,
+    port: int | None,
+    database_url: str | None,
+    transport: str | None,
+    log_level: str | None,
+    public_url: str | None,
+    workers: int,
+    threads: int,
+    auth: str | None,
+) -> None:
+    """Run the REST API under gunicorn (extra gunicorn): WORKERS processes, no actions run here."""
+    settings = _settings(
+        host=host,
+        port=port,
+        database_url=database_url,
+        transport=transport,
+        log_level=log_level,
+        public_url=public_url,
+        auth=auth,
+    )
+    if not settings.transport:
+        raise click.ClickException("mistral-core api needs a broker: --transport amqp://…")
+    if workers < 1 or threads < 1:
+        raise click.ClickException("--workers and --threads must be at least 1")
+    try:
+        from mistral_core.gunicornapp import run_gunicorn
+    except ImportError:
+        raise click.ClickException(
+            "mistral-core api needs gunicorn: pip install 'mistral-core[gunicorn]'"
+        ) from None
+    # The workers read their settings as every gunicorn worker does: from the environment.
+    for name, value in (
+        ("DATABASE_URL", settings.database_url),
+        ("TRANSPORT", settings.transport),
+        ("LOG_LEVEL", settings.log_level),
+        ("PUBLIC_URL", settings.base_url),
+        ("HOST", settings.host),
+        ("PORT", str(settings.port)),
+        ("AUTH", ",".join(settings.auth)),
+    ):
+        os.environ[f"MISTRAL_CORE_{name}"] = value
+    run_gunicorn(f"{settings.host}:{settings.port}", workers, threads)

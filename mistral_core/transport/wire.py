@@ -1,0 +1,128 @@
+"""What travels over the broker: queue names, and commands and events as JSON-able dicts.
+
+No broker library here: :mod:`mistral_core.transport.link` moves the bytes, this module
+says what they mean. Every message is a dict with a ``kind``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from mistral_core.model import (
+    ActionCompleted,
+    ActionHandedOff,
+    CancelAction,
+    CancelNoticed,
+    Command,
+    Event,
+    RunAction,
+    State,
+)
+
+#: The one durable direct exchange every queue is bound to (routing key = queue name).
+EXCHANGE = "mistral"
+#: Commands of actions without a target.
+DEFAULT_QUEUE = "mistral.executor"
+#: Events, executors to engines.
+EVENTS_QUEUE = "mistral.events"
+#: Claims and heartbeats, executors to engines (claims are answered on the reply queue).
+CLAIMS_QUEUE = "mistral.claims"
+
+
+class WireError(ValueError):
+    """A message that is not one of ours (it is dropped and logged)."""
+
+
+def queue_for(target: str | None) -> str:
+    """The queue of the executors of ``target`` (None: any executor)."""
+    return DEFAULT_QUEUE if not target else f"{DEFAULT_QUEUE}.{target}"
+
+
+def encode_command(command: Command, direct: bool = False) -> dict[str, Any]:
+    """A command as a message; ``direct``: its event goes back to who asked (an action run outside
+    any workflow), not to the engines."""
+    kind = "run" if isinstance(command, RunAction) else "cancel"
+    body = {"kind": kind, **dataclasses.asdict(command)}
+    if direct:
+        body["direct"] = True
+    return body
+
+
+def is_direct(body: Any) -> bool:
+    """Whether a command's event goes back to who asked (see :func:`encode_command`)."""
+    return isinstance(body, dict) and body.get("direct") is True
+
+
+def decode_command(body: Any) -> Command:
+    """The command a message carries.
+
+    Raises:
+        WireError: not a command.
+    """
+    fields = _fields(body)
+    kind = fields.pop("kind", None)
+    fields.pop("direct", None)
+    try:
+        if kind == "run":
+            return RunAction(**_known(RunAction, fields))
+        if kind == "cancel":
+            return CancelAction(**_known(CancelAction, fields))
+    except TypeError as exc:
+        raise WireError(f"bad {kind} command: {exc}") from None
+    raise WireError(f"not a command: {kind!r}")
+
+
+def encode_event(event: Event) -> dict[str, Any]:
+    """An event as a message."""
+    body = dataclasses.asdict(event)
+    if isinstance(event, ActionCompleted):
+        return {"kind": "completed", **body, "state": event.state.value}
+    if isinstance(event, ActionHandedOff):
+        return {"kind": "handed_off", **body}
+    return {"kind": "noticed", **body}
+
+
+def decode_event(body: Any) -> Event:
+    """The event a message carries.
+
+    Raises:
+        WireError: not an event.
+    """
+    fields = _fields(body)
+    kind = fields.pop("kind", None)
+    try:
+        if kind == "completed":
+            return ActionCompleted(
+                **_known(ActionCompleted, {**fields, "state": State(str(fields.get("state")))})
+            )
+        if kind == "handed_off":
+            return ActionHandedOff(**_known(ActionHandedOff, fields))
+        if kind == "noticed":
+            return CancelNoticed(**_known(CancelNoticed, fields))
+    except (TypeError, ValueError) as exc:
+        raise WireError(f"bad {kind} event: {exc}") from None
+    raise WireError(f"not an event: {kind!r}")
+
+
+def claim(action_execution_id: str, claimant: str) -> dict[str, Any]:
+    """An executor asks to run an action execution (answered ``{"go": bool}``)."""
+    return {"kind": "claim", "action_execution_id": action_execution_id, "claimant": claimant}
+
+
+def heartbeat(executor_id: str, lease: float, targets: list[str]) -> dict[str, Any]:
+    """An executor says it is alive for ``lease`` more seconds."""
+    return {"kind": "heartbeat", "executor": executor_id, "lease": lease, "targets": targets}
+
+
+def _fields(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise WireError(f"a message must be a JSON object, not {type(body).__name__}")
+    return dict(body)
+
+
+def _known(cls: Any, fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields ``cls`` has: a field added by a newer process is ignored by an older one
+    (rolling upgrades)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in fields.items() if k in names}
