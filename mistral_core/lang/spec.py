@@ -245,7 +245,7 @@ def build_task(
         on_timeout=clauses["on-timeout"],
         join=merged.get("join"),
         with_items=parse_with_items(merged.get("with-items")),
-        requires=_names(merged.get("requires")),
+        requires=_requires(name, body, defaults),
         policies=policies,
         keep_result=merged.get("keep-result", True),
         target=merged.get("target"),
@@ -254,6 +254,13 @@ def build_task(
         tags=tuple(merged.get("tags") or ()),
         output_schema=body.get("output-schema"),
     )
+
+
+def _requires(name: str, body: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[str, ...]:
+    """A task's own ``requires`` and those of ``task-defaults`` (added, as Mistral does), never itself."""
+    names = dict.fromkeys((*_names(body.get("requires")), *_names(defaults.get("requires"))))
+    names.pop(name, None)
+    return tuple(names)
 
 
 def _names(value: Any) -> tuple[str, ...]:
@@ -283,13 +290,15 @@ def parse_clause(
 
 
 def parse_transition(item: Any, task_names: frozenset[str] = frozenset()) -> Transition:
-    """One clause item: ``t2``, ``{t2: <% guard %>}``, ``fail msg="x"``; task names win over commands."""
+    """One clause item: ``t2``, ``{t2: <% guard %>}``, ``fail msg="x"``; task names win over commands
+    (and over the inline syntax: a task may be called ``a(b)``)."""
     guard: Any = None
     if isinstance(item, dict):
         ((text, guard),) = item.items()
     else:
         text = item
-    name, params = split_inline(str(text))
+    text = str(text)
+    name, params = (text.strip(), {}) if text.strip() in task_names else split_inline(text)
     is_command = name in ENGINE_COMMANDS and name not in task_names
     return Transition(target=name, guard=guard, is_command=is_command, params=params)
 
