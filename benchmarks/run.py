@@ -9,7 +9,7 @@ The scenarios and the reference figures are described in benchmarks/README.md.
     python3 benchmarks/run.py --base http://127.0.0.1:8989 --pid 1234 --db ./mistral-core.db
 
 Without --base it starts ``mistral-core serve`` (the one beside this Python) on a
-free port with a new SQLite file in a temporary directory, and stops it with
+free port (or --port) with a new SQLite file in a temporary directory, and stops it with
 SIGTERM at the end. The client side is standard library only. See README.md.
 """
 
@@ -71,6 +71,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="serve the code of this git revision (e.g. HEAD: the last commit, without uncommitted edits) "
         "instead of the working tree the virtualenv has installed",
     )
+    p.add_argument(
+        "--port", type=int, help="the port of the server started here (default: a free one); 1 to 65535"
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
     args = p.parse_args(argv)
     unknown = set(args.scenarios) - set(SCENARIOS)
@@ -78,8 +81,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--scenarios takes letters of abcde, not {args.scenarios!r}")
     if args.pid is not None and args.base is None:
         p.error("--pid needs --base")
-    if args.base and (args.rev or args.database_url):
-        p.error("--rev and --database-url are for the server started here, not with --base")
+    if args.base and (args.rev or args.database_url or args.port):
+        p.error("--rev, --database-url and --port are for the server started here, not with --base")
+    if args.port is not None and not 1 <= args.port <= 65535:
+        p.error(f"--port must be 1 to 65535, not {args.port}")
     if args.repeat < 1:
         p.error("--repeat must be 1 or more")
     return args
@@ -146,7 +151,7 @@ def connect(args: argparse.Namespace) -> server.Server:
             log("no --pid: memory and CPU figures will be n/a")
         return server.Server(args.base.rstrip("/").removesuffix("/v2"), args.pid, args.db)
     revision = (REPO, args.rev) if args.rev else None
-    srv = server.start(database_url=args.database_url, revision=revision)
+    srv = server.start(database_url=args.database_url, revision=revision, port=args.port)
     log(
         f"started mistral-core serve (pid {srv.pid}) on {srv.base}; "
         f"code from {srv.code}; files in {srv.workdir}"

@@ -128,8 +128,10 @@ def start(
     ready_seconds: float = 60.0,
     log_level: str = "INFO",
     revision: tuple[Path, str] | None = None,
+    port: int | None = None,
 ) -> Server:
-    """Start ``mistral-core serve`` on a free port with a new SQLite file in a temporary directory.
+    """Start ``mistral-core serve`` on a free port (or ``port``) with a new SQLite file in a temporary
+    directory.
 
     Args:
         database_url: another database instead of the temporary SQLite file.
@@ -137,6 +139,7 @@ def start(
         log_level: the server's (INFO says when it stops; requests are not logged).
         revision: ``(repository, revision)``: serve that commit's code (``git archive`` into the
             temporary directory, put first on PYTHONPATH) instead of what the virtualenv has installed.
+        port: the port to serve on (default: a free one).
 
     Raises:
         RuntimeError: the server did not come up (its log is in the message).
@@ -145,7 +148,7 @@ def start(
     workdir = Path(tempfile.mkdtemp(prefix="mistral-core-bench-"))
     db_path = None if database_url else workdir / "bench.db"
     url = database_url or f"sqlite:///{db_path}"
-    port = _free_port()
+    port = port or _free_port()
     argv = [
         str(command),
         "serve",
