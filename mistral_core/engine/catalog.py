@@ -25,7 +25,7 @@ from typing import Any
 from mistral_core.engine.ports import ActionCatalog, PreparedAction
 from mistral_core.errors import ActionError, ExpressionError, NeedsData
 from mistral_core.lang.documents import AdhocSpec
-from mistral_core.lang.expressions import Evaluator, has_expression
+from mistral_core.lang.expressions import Evaluator, ExpressionRuntime, has_expression
 from mistral_core.lang.spec import WorkflowSpec
 from mistral_core.model import ActionDefinition, ActionExecution
 
@@ -99,12 +99,14 @@ class Catalog:
         workflow_name: str | None = None,
         context: Callable[[], dict[str, Any]] | None = None,
         checked: bool = False,
+        runtime: ExpressionRuntime | None = None,
     ) -> PreparedAction:
         """Resolve ``name`` (workbook-local first) and check the call.
 
         ``context`` gives the calling task's expression data: an ad-hoc action's ``base-input``
-        sees it behind the action's own input (as in Mistral). ``checked`` says whether the
-        snapshot of ad-hoc actions was checked against the store in this transaction.
+        sees it behind the action's own input (as in Mistral), and ``runtime`` gives it ``env()``,
+        ``task()``... ``checked`` says whether the snapshot of ad-hoc actions was checked against the
+        store in this transaction.
 
         Raises:
             ActionError: unknown action, bad input, an ad-hoc chain that loops or fails to evaluate.
@@ -123,7 +125,7 @@ class Catalog:
         spec = specs.get(name)
         if spec is None:
             return self._python.prepare(name, action_input)
-        return self._prepare_adhoc(specs, spec, action_input, context() if context else {})
+        return self._prepare_adhoc(specs, spec, action_input, context() if context else {}, runtime)
 
     def _prepare_adhoc(
         self,
@@ -131,6 +133,7 @@ class Catalog:
         top: AdhocSpec,
         action_input: dict[str, Any],
         context: dict[str, Any],
+        runtime: ExpressionRuntime | None,
     ) -> PreparedAction:
         spec: AdhocSpec | None = top
         current = dict(action_input)
@@ -142,7 +145,7 @@ class Catalog:
                     f"Ad-hoc action {top.name}: its base chain loops ({' -> '.join([*seen, spec.name])})"
                 )
             seen.append(spec.name)
-            current = self._base_input(spec, current, context)
+            current = self._base_input(spec, current, context, runtime)
             if spec.has_output:
                 transforms.insert(0, spec.output)
             base = spec.base
@@ -157,7 +160,13 @@ class Catalog:
             transforms=tuple(transforms),
         )
 
-    def _base_input(self, spec: AdhocSpec, given: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    def _base_input(
+        self,
+        spec: AdhocSpec,
+        given: dict[str, Any],
+        context: dict[str, Any],
+        runtime: ExpressionRuntime | None,
+    ) -> dict[str, Any]:
         declared = {p.name for p in spec.input}
         missing = [p.name for p in spec.input if p.required and p.name not in given]
         unexpected = [k for k in given if k not in declared] if spec.input else []
@@ -168,7 +177,7 @@ class Catalog:
         data = {**context, **{p.name: p.default for p in spec.input if not p.required}}
         data.update(given)
         try:
-            evaluated = self._evaluator.evaluate({**spec.base_params, **spec.base_input}, data)
+            evaluated = self._evaluator.evaluate({**spec.base_params, **spec.base_input}, data, runtime)
         except ExpressionError as exc:
             raise ActionError(f"Ad-hoc action {spec.name}: base-input: {exc}") from None
         return dict(evaluated)

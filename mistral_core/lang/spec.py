@@ -204,7 +204,9 @@ def _inbound(tasks: Mapping[str, TaskSpec]) -> dict[str, tuple[str, ...]]:
     for task in tasks.values():
         for _, clause in task.clauses():
             for transition in clause.transitions:
-                if not transition.is_command and task.name not in inbound.get(transition.target, []):
+                # A command named like a task still makes that task no start task (as in Mistral 23).
+                known = not transition.is_command or transition.target in tasks
+                if known and task.name not in inbound.get(transition.target, []):
                     inbound.setdefault(transition.target, []).append(task.name)
     return {name: tuple(sources) for name, sources in inbound.items()}
 
@@ -290,16 +292,18 @@ def parse_clause(
 
 
 def parse_transition(item: Any, task_names: frozenset[str] = frozenset()) -> Transition:
-    """One clause item: ``t2``, ``{t2: <% guard %>}``, ``fail msg="x"``; task names win over commands
-    (and over the inline syntax: a task may be called ``a(b)``)."""
+    """One clause item: ``t2``, ``{t2: <% guard %>}``, ``fail msg="x"``. Engine commands win over
+    tasks of the same name (as in Mistral 23); a task's exact name wins over the inline syntax (a
+    task may be called ``a(b)``)."""
     guard: Any = None
     if isinstance(item, dict):
         ((text, guard),) = item.items()
     else:
         text = item
     text = str(text)
-    name, params = (text.strip(), {}) if text.strip() in task_names else split_inline(text)
-    is_command = name in ENGINE_COMMANDS and name not in task_names
+    exact = text.strip()
+    name, params = (exact, {}) if exact in task_names and exact not in ENGINE_COMMANDS else split_inline(text)
+    is_command = name in ENGINE_COMMANDS
     return Transition(target=name, guard=guard, is_command=is_command, params=params)
 
 

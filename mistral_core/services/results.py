@@ -27,6 +27,7 @@ from mistral_core.model import (
     State,
 )
 from mistral_core.model.states import ACTION, RESULT_STATES, is_action_finished
+from mistral_core.services.parents import pause_parents, resume_parents
 from mistral_core.services.unit_of_work import Parts, Transactions, Work
 
 LOG = logging.getLogger(__name__)
@@ -143,7 +144,13 @@ class Results:
             updated = dataclasses.replace(action_ex, state=state, updated_at=self._parts.clock.now())
             self._parts.store.update(updated, ("state",))
             return updated
-        return st.change(action_ex, state=state)
+        before = st.wf_ex.state
+        action_ex = self._conductor.action_state_set(st, action_ex, state)
+        if st.wf_ex.state is S.PAUSED and before is not S.PAUSED:
+            pause_parents(work, st, self._conductor)
+        elif st.wf_ex.state is S.RUNNING and before is S.PAUSED:
+            resume_parents(work, st, self._conductor)
+        return action_ex
 
     # -- reported by executors ----------------------------------------------------------
     def apply_events(self, events: Sequence[Event]) -> None:

@@ -29,6 +29,15 @@ class Difference:
         return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _split_message(execution: Doc) -> tuple[Any, Any]:
+    """(output, message): the ``result`` of a failed or cancelled execution's output is its message,
+    compared apart from the rest of the output."""
+    output = execution["output"]
+    if execution["state"] in ("ERROR", "CANCELLED") and isinstance(output, dict) and "result" in output:
+        return {k: v for k, v in output.items() if k != "result"}, output["result"]
+    return output, None
+
+
 def _status_class(status: int | None) -> str:
     if status is None:
         return "not sent"
@@ -54,8 +63,12 @@ def compare(case: str, ours: Observation, theirs: Observation) -> list[Differenc
 
 
 def _compare_execution(where: str, mine: Doc, other: Doc, differ: Any) -> None:
-    for key in ("state", "output", "published_global"):
-        differ(f"{where}: {key}", mine[key], other[key])
+    differ(f"{where}: state", mine["state"], other["state"])
+    my_output, my_message = _split_message(mine)
+    other_output, other_message = _split_message(other)
+    differ(f"{where}: output", my_output, other_output)
+    differ(f"{where}: output.result (the message of a failed execution)", my_message, other_message)
+    differ(f"{where}: published_global", mine["published_global"], other["published_global"])
     my_tasks, other_tasks = mine["tasks"], other["tasks"]
     differ(
         f"{where}: tasks",

@@ -1,8 +1,9 @@
 """The differential harness runs only when a Mistral URL is given (``MISTRAL_DIFF_URL``).
 
 ``MISTRAL_DIFF_URL=http://127.0.0.1:18989/v2 python -m pytest tests/differential`` starts a
-``mistral-core serve`` process of its own over a fresh SQLite file, runs every language fixture on
-both servers and writes the report to ``MISTRAL_DIFF_REPORT`` (default:
+``mistral-core serve`` process of its own over a fresh SQLite file (or uses the one at
+``MISTRAL_DIFF_OURS_URL``, e.g. another version's, started with a fresh database), runs every
+language fixture on both servers and writes the report to ``MISTRAL_DIFF_REPORT`` (default:
 ``differential-report.md`` in the current directory); with ``MISTRAL_DIFF_OBSERVATIONS`` set, also
 what each server showed for every case (JSON).
 """
@@ -40,8 +41,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
     """(mistral-core, Mistral 23): ours a fresh ``mistral-core serve``, theirs at ``MISTRAL_DIFF_URL``."""
     with process_group(tmp_path_factory.mktemp("differential")) as group:
-        process = group.server()
-        ours = Server("mistral-core", process.base_url + "/v2", quiet=0.6)
+        ours_url = os.environ.get("MISTRAL_DIFF_OURS_URL") or group.server().base_url + "/v2"
+        ours = Server("mistral-core", ours_url.rstrip("/"), quiet=0.6)
         theirs = Server("Mistral 23", DIFF_URL.rstrip("/"), quiet=1.5)
         for server in (ours, theirs):
             install_helpers(server)

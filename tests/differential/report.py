@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -17,23 +17,35 @@ DELIBERATE_FILE = Path(__file__).with_name("deliberate.yaml")
 
 @dataclasses.dataclass(frozen=True)
 class Deliberate:
-    """A difference kept on purpose: which cases and fields (fnmatch patterns) and why."""
+    """A difference kept on purpose: which cases and fields (patterns, ``*`` any text), and why; with
+    ``only_when``, only when the two values are exactly those (``{ours: ..., theirs: ...}``)."""
 
     case: str
     where: str
     reason: str
+    only_when: dict[str, Any] | None = None
 
     def covers(self, difference: Difference) -> bool:
         """Whether this declaration covers ``difference``."""
-        return fnmatch.fnmatchcase(difference.case, self.case) and fnmatch.fnmatchcase(
-            difference.where, self.where
-        )
+        if self.only_when is not None and (difference.ours, difference.theirs) != (
+            self.only_when.get("ours"),
+            self.only_when.get("theirs"),
+        ):
+            return False
+        return _matches(difference.case, self.case) and _matches(difference.where, self.where)
+
+
+def _matches(text: str, pattern: str) -> bool:
+    """``pattern`` with ``*`` for any text; everything else, brackets too, stands for itself."""
+    return (
+        re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), text, re.DOTALL) is not None
+    )
 
 
 def load_deliberate(path: Path = DELIBERATE_FILE) -> list[Deliberate]:
-    """The declared differences (``deliberate.yaml``: a list of ``{case, where, reason}``)."""
+    """The declared differences (``deliberate.yaml``: a list of ``{case, where, reason, only_when}``)."""
     entries: list[dict[str, Any]] = yaml.safe_load(path.read_text()) or []
-    return [Deliberate(e["case"], e.get("where", "*"), e["reason"]) for e in entries]
+    return [Deliberate(e["case"], e.get("where", "*"), e["reason"], e.get("only_when")) for e in entries]
 
 
 def reason_for(difference: Difference, declared: Iterable[Deliberate]) -> str | None:
