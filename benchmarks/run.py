@@ -9,7 +9,7 @@ The scenarios and the reference figures are described in benchmarks/README.md.
     python3 benchmarks/run.py --base http://127.0.0.1:8989 --pid 1234 --db ./mistral-core.db
 
 Without --base it starts ``mistral-core serve`` (the one beside this Python) on a
-free port with a new SQLite file in a temporary directory, and stops it with
+free port (or --port) with a new SQLite file in a temporary directory, and stops it with
 SIGTERM at the end. The client side is standard library only. See README.md.
 """
 
@@ -77,6 +77,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="serve with --auth keys and send the key of an admin made first (X-Auth-Token)",
     )
     p.add_argument("--token", help="with --base: an API key (or token) to send as X-Auth-Token")
+    p.add_argument(
+        "--port", type=int, help="the port of the server started here (default: a free one); 1 to 65535"
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
     args = p.parse_args(argv)
     unknown = set(args.scenarios) - set(SCENARIOS)
@@ -88,8 +91,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--token is for a server named by --base (the server started here gets one with --auth-keys)")
     if args.base and args.auth_keys:
         p.error("--auth-keys is for the server started here; with --base, pass --token")
-    if args.base and (args.rev or args.database_url):
-        p.error("--rev and --database-url are for the server started here, not with --base")
+    if args.base and (args.rev or args.database_url or args.port):
+        p.error("--rev, --database-url and --port are for the server started here, not with --base")
+    if args.port is not None and not 1 <= args.port <= 65535:
+        p.error(f"--port must be 1 to 65535, not {args.port}")
     if args.repeat < 1:
         p.error("--repeat must be 1 or more")
     return args
@@ -160,6 +165,7 @@ def connect(args: argparse.Namespace) -> server.Server:
         database_url=args.database_url,
         revision=revision,
         auth_keys=args.auth_keys,
+        port=args.port,
     )
     log(
         f"started mistral-core serve (pid {srv.pid}) on {srv.base}; "

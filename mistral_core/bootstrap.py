@@ -14,6 +14,7 @@ from mistral_core.approvals.wiring import HumanWaits
 from mistral_core.auth.wiring import build_authenticators, check_exposure
 from mistral_core.config import Settings
 from mistral_core.engine.limits import Limits
+from mistral_core.errors import StoreError
 from mistral_core.executor import Executor
 from mistral_core.hooks import HookManager
 from mistral_core.lang.budget import ExpressionLimits
@@ -42,7 +43,11 @@ class Service:
     def stop(self, timeout: float = 30.0) -> None:
         """Let running actions finish (up to ``timeout``), apply their results, close the store."""
         self.scheduler.stop()
-        self.transport.stop(timeout)
+        if self.transport.stop(timeout):
+            try:  # a clean stop: nothing for other engines to take over, nothing to warn about
+                self.engine.recovery.stop_heartbeat()
+            except StoreError as exc:
+                LOG.info("could not remove this engine's heartbeat (%s): it will expire", exc)
         close = getattr(self.store, "close", None)
         if close is not None:
             close()
@@ -112,9 +117,7 @@ def build_engine(
 def recover(settings: Settings, engine: Engine) -> None:
     """Recover what the last stop left unfinished, if this process should (setting ``recover``)."""
     if settings.recovers:
-        recovered = engine.recovery.recover()
-        if recovered:
-            LOG.warning("recovered %d action execution(s) left unfinished by the last stop", recovered)
+        engine.recovery.recover().log(LOG, "the last stop")
     else:
         LOG.info(
             "not recovering unfinished actions at start-up (recover=%s on %s): other engines may "

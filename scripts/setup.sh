@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Create .venv (once) and install mistral-core with its standard plugins into it, editable.
-# Usage: scripts/setup.sh [--dev]     (--dev adds the test, lint and client tools, and the test OIDC provider)
+# Usage: scripts/setup.sh [--dev | --client]
+#   --client adds the `mistral` command (python-mistralclient) that the README's tour uses;
+#   --dev adds the test, lint and client tools, and the test OIDC provider.
 # Idempotent: it reinstalls only when a setup.cfg / pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-extras=""; [ "${1:-}" = "--dev" ] && extras="[dev]"
-stamp=".venv/.mistral-core-installed${extras:+-dev}"
+case "${1:-}" in
+  --dev) extras="[dev]"; stamp=".venv/.mistral-core-installed-dev" ;;
+  --client) extras="[client]"; stamp=".venv/.mistral-core-installed-client" ;;
+  *) extras=""; stamp=".venv/.mistral-core-installed" ;;
+esac
 digest=$(cat setup.cfg pyproject.toml plugins/*/setup.cfg plugins/*/pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   .venv/bin/python -m pip install -q --upgrade pip

@@ -132,8 +132,10 @@ def start(
     revision: tuple[Path, str] | None = None,
     auth_keys: bool = False,
     key_project: str | None = None,
+    port: int | None = None,
 ) -> Server:
-    """Start ``mistral-core serve`` on a free port with a new SQLite file in a temporary directory.
+    """Start ``mistral-core serve`` on a free port (or ``port``) with a new SQLite file in a temporary
+    directory.
 
     Args:
         database_url: another database instead of the temporary SQLite file.
@@ -145,6 +147,7 @@ def start(
             :attr:`Server.token`, for the client to send).
         key_project: the key's project (None: the default project, whose admin sees every project;
             another one makes every read and write check the project).
+        port: the port to serve on (default: a free one).
 
     Raises:
         RuntimeError: the server did not come up (its log is in the message).
@@ -153,7 +156,7 @@ def start(
     workdir = Path(tempfile.mkdtemp(prefix="mistral-core-bench-"))
     db_path = None if database_url else workdir / "bench.db"
     url = database_url or f"sqlite:///{db_path}"
-    port = _free_port()
+    port = port or _free_port()
     argv = [
         str(command),
         "serve",

@@ -29,7 +29,7 @@ from typing import Any
 from mistral_core.engine.ports import ActionCatalog, PreparedAction
 from mistral_core.errors import ActionError, ExpressionError, NeedsData
 from mistral_core.lang.documents import AdhocSpec
-from mistral_core.lang.expressions import Evaluator, has_expression
+from mistral_core.lang.expressions import Evaluator, ExpressionRuntime, has_expression
 from mistral_core.lang.spec import WorkflowSpec
 from mistral_core.model import DEFAULT_PROJECT, ActionDefinition, ActionExecution
 from mistral_core.model.projects import PUBLIC
@@ -129,13 +129,15 @@ class Catalog:
         context: Callable[[], dict[str, Any]] | None = None,
         checked: bool = False,
         project: str = DEFAULT_PROJECT,
+        runtime: ExpressionRuntime | None = None,
     ) -> PreparedAction:
         """Resolve ``name`` (workbook-local first) for ``project`` and check the call.
 
         ``context`` gives the calling task's expression data: an ad-hoc action's ``base-input``
-        sees it behind the action's own input (as in Mistral). ``checked`` says whether the
-        snapshot of ad-hoc actions was checked against the store in this transaction.
-        ``project`` is the calling execution's (or the caller's, for an action run alone).
+        sees it behind the action's own input (as in Mistral), and ``runtime`` gives it ``env()``,
+        ``task()``... ``checked`` says whether the snapshot of ad-hoc actions was checked against the
+        store in this transaction. ``project`` is the calling execution's (or the caller's, for an
+        action run alone).
 
         Raises:
             ActionError: unknown action, bad input, an ad-hoc chain that loops or fails to evaluate.
@@ -153,7 +155,7 @@ class Catalog:
         found = found or snapshot.find(name, project)
         if found is None:
             return self._python.prepare(name, action_input)
-        return self._prepare_adhoc(snapshot, found, action_input, context() if context else {})
+        return self._prepare_adhoc(snapshot, found, action_input, context() if context else {}, runtime)
 
     def _prepare_adhoc(
         self,
@@ -161,6 +163,7 @@ class Catalog:
         top: Owned,
         action_input: dict[str, Any],
         context: dict[str, Any],
+        runtime: ExpressionRuntime | None,
     ) -> PreparedAction:
         owned: Owned | None = top
         current = dict(action_input)
@@ -173,7 +176,7 @@ class Catalog:
                     f"Ad-hoc action {top.spec.name}: its base chain loops ({' -> '.join([*seen, spec.name])})"
                 )
             seen.append(spec.name)
-            current = self._base_input(spec, current, context)
+            current = self._base_input(spec, current, context, runtime)
             if spec.has_output:
                 transforms.insert(0, spec.output)
             base = spec.base
@@ -188,7 +191,13 @@ class Catalog:
             transforms=tuple(transforms),
         )
 
-    def _base_input(self, spec: AdhocSpec, given: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    def _base_input(
+        self,
+        spec: AdhocSpec,
+        given: dict[str, Any],
+        context: dict[str, Any],
+        runtime: ExpressionRuntime | None,
+    ) -> dict[str, Any]:
         declared = {p.name for p in spec.input}
         missing = [p.name for p in spec.input if p.required and p.name not in given]
         unexpected = [k for k in given if k not in declared] if spec.input else []
@@ -199,7 +208,7 @@ class Catalog:
         data = {**context, **{p.name: p.default for p in spec.input if not p.required}}
         data.update(given)
         try:
-            evaluated = self._evaluator.evaluate({**spec.base_params, **spec.base_input}, data)
+            evaluated = self._evaluator.evaluate({**spec.base_params, **spec.base_input}, data, runtime)
         except ExpressionError as exc:
             raise ActionError(f"Ad-hoc action {spec.name}: base-input: {exc}") from None
         return dict(evaluated)

@@ -176,11 +176,37 @@ class Conductor:
         self.on_action_completed(st, action_ex, S.ERROR, message, message)
 
     def pause(self, st: ExecutionState, info: str | None = None) -> None:
-        """Pause: no new task starts; running actions may still finish (their results are kept)."""
+        """Pause: no new task starts; running actions may still finish (their results are kept).
+        Sub-workflows are paused, and so are the tasks that run them."""
         if st.wf_ex.state is not S.RUNNING:
             return
         st.change(st.wf_ex, state=S.PAUSED, state_info=info)
+        for task in list(st.tasks.values()):
+            if task.state is S.RUNNING and task.runtime_context.child_execution_id:
+                st.change(task, state=S.PAUSED)
         to_children(st, PauseChild, info)
+
+    def action_state_set(
+        self, st: ExecutionState, action_ex: ActionExecution, state: State
+    ) -> ActionExecution:
+        """An async action execution was set PAUSED or RUNNING (``PUT /v2/action_executions/<id>``).
+
+        As in Mistral 23: PAUSED pauses its task and its workflow; RUNNING resumes the task (unless
+        another of its actions is still paused) and the workflow (unless a task is still paused).
+        """
+        action_ex = st.change(action_ex, state=state)
+        task = st.tasks.get(action_ex.task_execution_id or "")
+        if task is None:
+            return action_ex
+        if state is S.PAUSED:
+            if task.state is S.RUNNING:
+                st.change(task, state=S.PAUSED)
+            self.pause(st)
+        elif task.state is S.PAUSED and not any(a.state is S.PAUSED for a in st.actions_of(task.id)):
+            st.change(task, state=S.RUNNING)
+            if st.wf_ex.state is S.PAUSED and not any(t.state is S.PAUSED for t in st.tasks.values()):
+                self.resume(st)
+        return action_ex
 
     def resume(self, st: ExecutionState) -> None:
         """Resume a paused execution: start what the pause held back, process what finished meanwhile."""
@@ -264,7 +290,7 @@ class Conductor:
     def child_failed(self, st: ExecutionState, task_id: str, message: str) -> None:
         """A sub-workflow could not even start (unknown workflow, bad input): the task fails."""
         queue: Queue = deque()
-        self._tasks.finish_task(st, st.tasks[task_id], S.ERROR, message, queue)
+        self._tasks.fail_workflow(st, st.tasks[task_id], message, queue)
         self._settle(st, queue)
 
     def reopen_task(self, st: ExecutionState, task_id: str) -> None:
@@ -312,17 +338,21 @@ class Conductor:
 
     def _after_task(self, st: ExecutionState, task: TaskExecution, queue: Queue) -> None:
         task_spec = st.spec.tasks[task.name]
-        if not task.runtime_context.published:
+        if not task.runtime_context.published and not task.runtime_context.fails_workflow:
             task = publish(self._x, st, task, task_spec, self._limits)
             if task_spec.keep_result is False:
                 task = drop_result(st, task)
+        task, fired = self._transitions_of(st, task, task_spec)
         flags = task.runtime_context
+        if flags.fails_workflow:
+            _processed(st, task, flags)
+            self._end.end(st, S.ERROR, task.state_info)
+            return
         if st.spec.type == "reverse":
             _processed(st, task, flags)
             if task.state is S.SUCCESS:
                 reverse.start_ready(st, self._tasks, queue)
             return
-        fired = self._fired_transitions(st, task, task_spec)
         if any(key in ("on-error", "on-timeout") for _, key in fired):
             flags = flags.set(error_handled=True)
         start_at, flags = flags.resume_at, flags.set(resume_at=0)
@@ -335,6 +365,20 @@ class Conductor:
             self._follow(st, task, transition, key, queue)
         self._joins.not_reached(st, task, {t.target for t, _ in fired if not t.is_command}, queue)
         _processed(st, task, flags)
+
+    def _transitions_of(
+        self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec
+    ) -> tuple[TaskExecution, list[tuple[Transition, str]]]:
+        """The transitions a finished task of a direct workflow fires (none for a task that fails the
+        workflow); a guard that cannot be evaluated makes it one that does, as in Mistral 23."""
+        if task.runtime_context.fails_workflow or st.spec.type != "direct":
+            return task, []
+        try:
+            return task, self._fired_transitions(st, task, task_spec)
+        except ExpressionError as exc:
+            info = f"Failed to evaluate the transitions of task '{task.name}': {exc.detail}"
+            flags = task.runtime_context.set(fails_workflow=True)
+            return st.change(task, amend=True, state=S.ERROR, state_info=info, runtime_context=flags), []
 
     def _pause_command(
         self, st: ExecutionState, task: TaskExecution, transition: Transition, flags: TaskFlags, index: int
@@ -355,12 +399,14 @@ class Conductor:
         return fired
 
     def _guard_passes(self, st: ExecutionState, task: TaskExecution, transition: Transition) -> bool:
+        """Whether a transition's guard holds.
+
+        Raises:
+            ExpressionError: the guard could not be evaluated (the workflow fails, as in Mistral 23).
+        """
         if transition.guard is None:
             return True
-        try:
-            return bool(self._x.eval(st, task, transition.guard, with_published=True))
-        except ExpressionError:
-            return False
+        return bool(self._x.eval(st, task, transition.guard, with_published=True))
 
     def _follow(
         self, st: ExecutionState, task: TaskExecution, transition: Transition, key: str, queue: Queue

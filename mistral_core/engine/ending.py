@@ -2,7 +2,8 @@
 
 When no task is active the workflow ends: CANCELLED if a task was cancelled,
 ERROR if an error was not handled (``Failure caused by error in tasks: …``, no
-tracebacks), else SUCCESS with ``output`` evaluated over the final context (the
+tracebacks; the output is ``result``, the message, with ``output-on-error`` or else the final
+context), else SUCCESS with ``output`` evaluated over the final context (the
 merged context of the leaf tasks; with no ``output`` spec, that context itself).
 An engine command (``fail``, ``succeed``) or a user ends it at once: what is still
 active is cancelled, sub-workflows too.
@@ -67,15 +68,23 @@ class WorkflowEnd:
                 state, info, output = S.ERROR, too_big, {"result": too_big}
         else:
             output = {"result": info}
-            if st.spec.output_on_error:
-                extra = self._output(st, st.spec.output_on_error, data)
-                if not isinstance(extra, ExpressionError):
-                    output.update(extra if isinstance(extra, dict) else {"output": extra})
+            if state is S.ERROR:
+                output.update(self._error_output(st, data))
         wf_ex = st.change(st.wf_ex, state=state, state_info=info, output=output)
         st.notify("mistral_workflow_execution_completed", "wf_ex", wf_ex)
         if wf_ex.task_execution_id:
             index = wf_ex.params.get("index")
             st.intents.append(ChildEnded(wf_ex.task_execution_id, state, output, info, index))
+
+    def _error_output(self, st: ExecutionState, data: dict[str, Any]) -> dict[str, Any]:
+        """What a failed execution's output holds beside ``result``: ``output-on-error``, or, when
+        there is none (or it is empty), the final context, as Mistral 23 gives it."""
+        extra = self._output(st, st.spec.output_on_error, data) if st.spec.output_on_error else None
+        if isinstance(extra, ExpressionError):
+            return {}
+        if not extra:
+            return final_context(st)
+        return extra if isinstance(extra, dict) else {"output": extra}
 
     def _output(self, st: ExecutionState, spec_output: Any, data: dict[str, Any]) -> Any:
         if spec_output is None:

@@ -75,8 +75,8 @@ class TaskExpressions:
 
 
 def execution_view(st: ExecutionState) -> dict[str, Any]:
-    """What expressions see as ``$.__execution``."""
-    return {"id": st.wf_ex.id, "input": st.wf_ex.input, "params": st.wf_ex.params}
+    """What expressions see as ``$.__execution``: its id, as in Mistral 23 (``execution()`` has more)."""
+    return {"id": st.wf_ex.id}
 
 
 def _needs_evaluation(value: Any) -> bool:

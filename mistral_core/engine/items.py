@@ -135,6 +135,10 @@ class TaskHooks(Protocol):
         """One attempt of the task ended."""
         ...
 
+    def fail_workflow(self, st: ExecutionState, task: TaskExecution, info: str, queue: Queue) -> None:
+        """The task cannot run because of the workflow itself: it and its workflow fail."""
+        ...
+
     def finish_task(
         self, st: ExecutionState, task: TaskExecution, state: State, info: str | None, queue: Queue
     ) -> None:
@@ -171,7 +175,7 @@ class ItemRunner:
                 )
             calls = [tasks.action_call(st, task, task_spec, item, task_spec.workflow) for item in variables]
         except ExpressionError as exc:
-            tasks.finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
+            tasks.fail_workflow(st, task, f"Failed to run task '{task.name}': {exc}", queue)
             return
         counters = ItemCounters.new(len(calls), policies.concurrency)
         task = st.flag(task, with_items=counters)
@@ -189,7 +193,7 @@ class ItemRunner:
                 for index, (name, action_input) in enumerate(calls)
             ]
         except ActionError as exc:
-            tasks.finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
+            tasks.fail_workflow(st, task, f"Failed to run task '{task.name}': {exc}", queue)
             return
         for action in actions:
             tasks.start_action(st, task, action)
@@ -271,7 +275,7 @@ class ItemRunner:
         try:
             actions = [tasks.new_action(st, task, a.name, a.input, item_index(a), S.RUNNING) for a in failed]
         except ActionError as exc:
-            tasks.finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
+            tasks.fail_workflow(st, task, f"Failed to run task '{task.name}': {exc}", queue)
             return
         for action in actions:
             tasks.start_action(st, task, action)

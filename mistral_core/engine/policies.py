@@ -81,7 +81,7 @@ def _count(name: str, value: Any, evaluate: Evaluate) -> int:
     if value is None:
         return 0
     value = evaluate(value)
-    if isinstance(value, bool):
+    if isinstance(value, bool | str):  # "2" is text, as Mistral 23's schema says
         raise PolicyError(f"'{name}' must be a whole number, got {value!r}")
     try:
         number = int(value)

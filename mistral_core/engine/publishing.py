@@ -4,7 +4,7 @@
 ``publish`` of advanced clauses: ``branch`` (as ``publish``), ``global`` (the
 workflow's context, readable with ``$`` and ``global()``) and ``atomic``
 (accepted and publishing nothing, as in Mistral 23). A publish that fails turns
-the task to ERROR with a message naming the task.
+the task to ERROR with a message naming the task, and fails the workflow (as Mistral 23 does).
 """
 
 from __future__ import annotations
@@ -23,15 +23,23 @@ S = State
 
 
 def publish(
-    x: TaskExpressions, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec, limits: Limits
+    x: TaskExpressions,
+    st: ExecutionState,
+    task: TaskExecution,
+    task_spec: TaskSpec,
+    limits: Limits,
+    state: State | None = None,
 ) -> TaskExecution:
-    """Publish what a finished task publishes; return the task (in ERROR if publishing failed)."""
+    """Publish what a finished task publishes (or, with ``state``, what an attempt that ended in that
+    state publishes: ``continue-on`` publishes after every attempt, as Mistral 23 does); return the
+    task (in ERROR if publishing failed)."""
+    state = state or task.state
     spec_value = {
         S.SUCCESS: task_spec.publish,
         S.ERROR: task_spec.publish_on_error,
         S.SKIPPED: task_spec.publish_on_skip,
-    }.get(task.state)
-    scoped = _clause_publish(task, task_spec)
+    }.get(state)
+    scoped = _clause_publish(task, task_spec, state)
     if not spec_value and not scoped:
         return task
     try:
@@ -52,6 +60,7 @@ def publish(
             amend=True,
             state=S.ERROR,
             state_info=f"Failed to publish variables of task '{task.name}': {detail}",
+            runtime_context=task.runtime_context.set(fails_workflow=True),
         )
     return st.change(task, published=published)
 
@@ -70,16 +79,16 @@ def drop_result(st: ExecutionState, task: TaskExecution) -> TaskExecution:
     return st.change(task, result=None)
 
 
-def _clause_publish(task: TaskExecution, task_spec: TaskSpec) -> dict[str, dict[str, Any]]:
-    """``publish`` of advanced clauses, by scope."""
+def _clause_publish(task: TaskExecution, task_spec: TaskSpec, state: State) -> dict[str, dict[str, Any]]:
+    """``publish`` of advanced clauses, by scope; ``on-complete``'s wins over the branch's (Mistral)."""
     merged: dict[str, dict[str, Any]] = {}
     timed_out = task.runtime_context.timed_out and task_spec.handles_timeouts
     branch = {
         S.SUCCESS: task_spec.on_success,
         S.ERROR: task_spec.on_timeout if timed_out else task_spec.on_error,
         S.SKIPPED: task_spec.on_skip,
-    }.get(task.state)
-    for clause in (task_spec.on_complete, branch):
+    }.get(state)
+    for clause in (branch, task_spec.on_complete):
         if clause is None or not clause.publish:
             continue
         values_by_scope = clause.publish

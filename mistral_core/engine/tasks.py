@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 from mistral_core.engine.catalog import Catalog
@@ -20,6 +21,8 @@ from mistral_core.engine.intents import StartChild
 from mistral_core.engine.items import ItemRunner
 from mistral_core.engine.limits import Limits
 from mistral_core.engine.policies import Policies, PolicyError
+from mistral_core.engine.publishing import publish
+from mistral_core.engine.runtime import Runtime
 from mistral_core.engine.state import ACTIVE, ExecutionState
 from mistral_core.errors import ActionError, ExpressionError
 from mistral_core.lang.expressions import has_expression
@@ -106,7 +109,7 @@ class TaskRunner:
         try:
             policies = self._x.policies(st, task)
         except (PolicyError, ExpressionError) as exc:
-            self.finish_task(st, task, S.ERROR, f"Invalid policy of task '{task.name}': {exc.detail}", queue)
+            self.fail_workflow(st, task, f"Invalid policy of task '{task.name}': {exc.detail}", queue)
             return
         flags = task.runtime_context
         if policies.pause_before and not flags.pause_before_done:
@@ -156,7 +159,7 @@ class TaskRunner:
             name, action_input = self.action_call(st, task, task_spec, {})
             self.start_action(st, task, self.new_action(st, task, name, action_input, None, S.RUNNING))
         except (ExpressionError, ActionError) as exc:
-            self.finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
+            self.fail_workflow(st, task, f"Failed to run task '{task.name}': {exc}", queue)
 
     def _run_subworkflow(
         self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec, queue: Queue
@@ -164,7 +167,7 @@ class TaskRunner:
         try:
             name, wf_input = self.action_call(st, task, task_spec, {}, task_spec.workflow)
         except ExpressionError as exc:
-            self.finish_task(st, task, S.ERROR, f"Failed to run task '{task.name}': {exc}", queue)
+            self.fail_workflow(st, task, f"Failed to run task '{task.name}': {exc}", queue)
             return
         child_id = st.new_id()
         st.flag(task, child_execution_id=child_id)
@@ -197,6 +200,7 @@ class TaskRunner:
             lambda: self._x.data(st, task),
             st.catalog_checked,
             st.wf_ex.project_id,
+            Runtime(st, task),
         )
         params: dict[str, Any] = {} if index is None else {"index": index}
         if prepared.safe_rerun or self._x.safe_rerun(st, task):
@@ -302,8 +306,8 @@ class TaskRunner:
             if not isinstance(evaluated, dict):
                 raise ExpressionError(f"'input' must evaluate to an object, got {type(evaluated).__name__}")
             given = {**self._x.eval(st, task, dict(task_spec.inline_input), extra=extra), **evaluated}
-        else:
-            merged = {**task_spec.inline_input, **raw_input}
+        else:  # inline parameters are merged into the input (they win), as in Mistral 23
+            merged = _merged(raw_input, task_spec.inline_input)
             given = self._x.eval(st, task, merged, extra=extra) if merged else {}
         if name_text is None:
             given = {**_action_defaults(st, name), **given}
@@ -325,17 +329,30 @@ class TaskRunner:
         task = st.change(task, result=result)
         try:
             policies = self._x.policies(st, task)
-            if (
+            failed_on = (
                 state is S.SUCCESS
                 and policies.fail_on is not None
                 and self._x.truthy(st, task, policies.fail_on)
-            ):
+            )
+            if failed_on:
                 state, info = S.ERROR, "Failed by 'fail-on' policy"
-            if self._should_retry(st, task, policies, state):
-                self._retry(st, task, policies, queue)
-                return
+            retrying = self._should_retry(st, task, policies, state)
         except (PolicyError, ExpressionError) as exc:
-            state, info, policies = S.ERROR, f"Invalid policy of task '{task.name}': {exc.detail}", Policies()
+            self.fail_workflow(st, task, f"Invalid policy of task '{task.name}': {exc.detail}", queue)
+            return
+        if failed_on or (retrying and state is S.SUCCESS):
+            # As in Mistral 23, an attempt that succeeded publishes what a success publishes before
+            # fail-on turns it into an error (then on-error routes it) or continue-on repeats it.
+            task = publish(self._x, st, task, st.spec.tasks[task.name], self._limits, S.SUCCESS)
+            if task.runtime_context.fails_workflow:
+                st.change(task, finished_at=st.now)
+                queue.append(task.id)
+                return
+            if not retrying:
+                task = st.flag(task, published=True)
+        if retrying:
+            self._retry(st, task, policies, queue)
+            return
         if policies.wait_after > 0:
             st.change(
                 task,
@@ -392,6 +409,13 @@ class TaskRunner:
         st.change(task, state=state, state_info=info, finished_at=st.now)
         queue.append(task.id)
 
+    def fail_workflow(self, st: ExecutionState, task: TaskExecution, info: str, queue: Queue) -> None:
+        """The task cannot go on because of the workflow itself (an expression, an input, its
+        action's name, a policy): it ends in ERROR and its workflow fails at once, without
+        ``on-error`` or ``publish-on-error``, as Mistral 23 fails it."""
+        task = st.flag(task, fails_workflow=True)
+        self.finish_task(st, task, S.ERROR, info, queue)
+
     # == timers and resuming =============================================================
 
     def timer_fired(
@@ -406,9 +430,7 @@ class TaskRunner:
             try:
                 self._run(st, task, self._x.policies(st, task), queue)
             except (PolicyError, ExpressionError) as exc:
-                self.finish_task(
-                    st, task, S.ERROR, f"Invalid policy of task '{task.name}': {exc.detail}", queue
-                )
+                self.fail_workflow(st, task, f"Invalid policy of task '{task.name}': {exc.detail}", queue)
         elif kind == "wait-after" and task.state is S.DELAYED:
             saved = runtime.wait_after or WaitAfter(S.SUCCESS)
             task = st.change(task, runtime_context=runtime.set(wait_after=None))
@@ -441,6 +463,18 @@ class TaskRunner:
             self.timer_fired(st, task, task.runtime_context.deferred_timer, {}, queue)
         elif task.state not in ACTIVE and not task.processed:
             queue.append(task.id)
+
+
+def _merged(left: Mapping[str, Any], right: Mapping[str, Any]) -> dict[str, Any]:
+    """``right`` merged into ``left``: objects under the same key merged too, else right's wins."""
+    merged = dict(left)
+    for key, value in right.items():
+        below = merged.get(key)
+        if isinstance(below, dict) and isinstance(value, dict):
+            merged[key] = _merged(below, value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _action_defaults(st: ExecutionState, name: str) -> dict[str, Any]:

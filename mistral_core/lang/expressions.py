@@ -338,6 +338,10 @@ class Evaluator:
         except Exception as exc:  # an expression is user code: any failure is the user's, told as such
             raise ExpressionError(f"Can not evaluate Jinja expression '{text}': {_describe(exc)}") from None
         if isinstance(result, jinja2.Undefined):
+            try:  # a StrictUndefined says what was undefined when it is used: the task fails, as in YAQL
+                str(result)
+            except jinja2.UndefinedError as exc:
+                raise ExpressionError(f"Can not evaluate Jinja expression '{text}': {exc}") from None
             return None
         return result
 

@@ -204,7 +204,9 @@ def _inbound(tasks: Mapping[str, TaskSpec]) -> dict[str, tuple[str, ...]]:
     for task in tasks.values():
         for _, clause in task.clauses():
             for transition in clause.transitions:
-                if not transition.is_command and task.name not in inbound.get(transition.target, []):
+                # A command named like a task still makes that task no start task (as in Mistral 23).
+                known = not transition.is_command or transition.target in tasks
+                if known and task.name not in inbound.get(transition.target, []):
                     inbound.setdefault(transition.target, []).append(task.name)
     return {name: tuple(sources) for name, sources in inbound.items()}
 
@@ -245,7 +247,7 @@ def build_task(
         on_timeout=clauses["on-timeout"],
         join=merged.get("join"),
         with_items=parse_with_items(merged.get("with-items")),
-        requires=_names(merged.get("requires")),
+        requires=_requires(name, body, defaults),
         policies=policies,
         keep_result=merged.get("keep-result", True),
         target=merged.get("target"),
@@ -254,6 +256,13 @@ def build_task(
         tags=tuple(merged.get("tags") or ()),
         output_schema=body.get("output-schema"),
     )
+
+
+def _requires(name: str, body: Mapping[str, Any], defaults: Mapping[str, Any]) -> tuple[str, ...]:
+    """A task's own ``requires`` and those of ``task-defaults`` (added, as Mistral does), never itself."""
+    names = dict.fromkeys((*_names(body.get("requires")), *_names(defaults.get("requires"))))
+    names.pop(name, None)
+    return tuple(names)
 
 
 def _names(value: Any) -> tuple[str, ...]:
@@ -283,14 +292,18 @@ def parse_clause(
 
 
 def parse_transition(item: Any, task_names: frozenset[str] = frozenset()) -> Transition:
-    """One clause item: ``t2``, ``{t2: <% guard %>}``, ``fail msg="x"``; task names win over commands."""
+    """One clause item: ``t2``, ``{t2: <% guard %>}``, ``fail msg="x"``. Engine commands win over
+    tasks of the same name (as in Mistral 23); a task's exact name wins over the inline syntax (a
+    task may be called ``a(b)``)."""
     guard: Any = None
     if isinstance(item, dict):
         ((text, guard),) = item.items()
     else:
         text = item
-    name, params = split_inline(str(text))
-    is_command = name in ENGINE_COMMANDS and name not in task_names
+    text = str(text)
+    exact = text.strip()
+    name, params = (exact, {}) if exact in task_names and exact not in ENGINE_COMMANDS else split_inline(text)
+    is_command = name in ENGINE_COMMANDS
     return Transition(target=name, guard=guard, is_command=is_command, params=params)
 
 

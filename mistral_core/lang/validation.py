@@ -25,7 +25,8 @@ from mistral_core.lang.spec import WorkflowSpec, parse_with_items
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 _NAME = re.compile(r"^[\w.\-]+$")
-_TASK_NAME = re.compile(r"^\w+$")
+#: Mistral's limit; any other name is valid (``fetch-data``, ``step.2``), as in Mistral 23.
+MAX_TASK_NAME = 255
 _WORKFLOW_VALIDATOR = jsonschema.Draft7Validator(schema.WORKFLOW)
 _RESERVED = frozenset({"version", "name", "description", "tags", "workflows", "actions"})
 
@@ -156,8 +157,8 @@ def _dotted(path: Path) -> str:
 def _check_meaning(spec: WorkflowSpec, doc: Document) -> None:
     for task in spec.tasks.values():
         base: Path = (spec.name, "tasks", task.name)
-        if not _TASK_NAME.match(task.name) or len(task.name) > 255:
-            _fail(doc, base, f"invalid task name '{task.name}' (letters, digits and _ only)")
+        if not task.name.strip() or len(task.name) > MAX_TASK_NAME:
+            _fail(doc, base, f"invalid task name '{task.name[:60]}' (1 to {MAX_TASK_NAME} characters)")
         body = spec.body["tasks"][task.name] or {}
         if "action" in body and "workflow" in body:
             _fail(doc, base, "a task may have 'action' or 'workflow', not both")

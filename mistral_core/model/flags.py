@@ -108,6 +108,9 @@ class TaskFlags:
     timed_out: bool = False
     #: Seconds the task's async actions may go without a heartbeat (0: no ``heartbeat-timeout``).
     heartbeat_timeout: float = 0.0
+    #: The task failed because of the workflow itself (an expression, an input, its action's name,
+    #: a policy), not of its action: the workflow fails at once, ``on-error`` is not followed.
+    fails_workflow: bool = False
 
     def set(self, **changes: Any) -> TaskFlags:
         """A copy with these flags changed."""
@@ -160,6 +163,7 @@ class TaskFlags:
 
 #: Flags stored as they are (a string, a number or true).
 _SIMPLE = (
+    "fails_workflow",
     "child_execution_id",
     "error_handled",
     "published",

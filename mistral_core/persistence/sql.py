@@ -14,6 +14,7 @@ is prepared raw SQL, no ORM objects. A workflow execution is locked with
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import logging
 from collections.abc import Sequence
@@ -231,6 +232,14 @@ def _table_of(record: Any) -> TableSpec:
     return table
 
 
+#: What to do when a PostgreSQL URL is given and its driver is not installed.
+POSTGRESQL_DRIVER_MISSING = (
+    "PostgreSQL needs its driver, psycopg2, which is not installed: install the extra "
+    "'postgresql' (in a checkout: .venv/bin/pip install -e '.[postgresql]'; "
+    "elsewhere: pip install 'mistral-core[postgresql]')"
+)
+
+
 def open_store(database_url: str, clock: Clock | None = None) -> SqlStore:
     """Open the store at ``database_url`` as it is: its schema is neither created nor upgraded
     (see :meth:`SqlStore.upgrade` and :func:`open_serving_store`).
@@ -241,7 +250,7 @@ def open_store(database_url: str, clock: Clock | None = None) -> SqlStore:
         clock: see :class:`SqlStore`.
 
     Raises:
-        InputError: the URL is not one of those.
+        InputError: the URL is not one of those, or the PostgreSQL driver is not installed.
         StoreError: the database cannot be opened.
     """
     if database_url.startswith("sqlite:///"):
@@ -252,6 +261,10 @@ def open_store(database_url: str, clock: Clock | None = None) -> SqlStore:
             path, pragmas=SQLITE_PRAGMAS, timeout=SQLITE_BUSY_TIMEOUT_S
         )
     elif database_url.startswith(("postgresql://", "postgres://")):
+        try:
+            importlib.import_module("psycopg2")
+        except ImportError:
+            raise InputError(POSTGRESQL_DRIVER_MISSING) from None
         database = peewee.PostgresqlDatabase("postgresql://" + database_url.split("://", 1)[1])
     else:
         raise InputError(

@@ -9,6 +9,7 @@ from mistral_core.errors import DuplicateError, InputError, NotFoundError, State
 from mistral_core.model import EVERY_PROJECT, State, TaskExecution, Viewer, WorkflowExecution
 from mistral_core.model.states import WORKFLOW_FINISHED
 from mistral_core.services.launcher import Launcher
+from mistral_core.services.parents import pause_parents, resume_parents
 from mistral_core.services.unit_of_work import Parts, Transactions, Work
 
 S = State
@@ -123,32 +124,14 @@ class Executions:
             )
         if state is S.PAUSED:
             self._conductor.pause(st, info)
-            self._pause_parents(work, st)
+            pause_parents(work, st, self._conductor)
         elif state is S.RUNNING:
             self._conductor.resume(st)
-            self._resume_parents(work, st)
+            resume_parents(work, st, self._conductor)
         elif state is S.CANCELLED:
             self._conductor.cancel(st, info)
         else:
             self._conductor.finish(st, state, info)
-
-    def _pause_parents(self, work: Work, st: ExecutionState) -> None:
-        """A paused sub-workflow pauses its parent task and the parent workflow (as in Mistral)."""
-        while st.wf_ex.task_execution_id:
-            task_id = st.wf_ex.task_execution_id
-            st = work.owner_of_task(task_id)
-            if st.tasks[task_id].state is S.RUNNING:
-                st.change(st.tasks[task_id], state=S.PAUSED)
-            self._conductor.pause(
-                st, f"Paused because sub-workflow of task '{st.tasks[task_id].name}' was paused"
-            )
-
-    def _resume_parents(self, work: Work, st: ExecutionState) -> None:
-        while st.wf_ex.task_execution_id:
-            st = work.owner_of_task(st.wf_ex.task_execution_id)
-            if st.wf_ex.state is not S.PAUSED:
-                return
-            self._conductor.resume(st)
 
     # -- tasks ----------------------------------------------------------------------
     def rerun_task(

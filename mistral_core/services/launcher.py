@@ -46,7 +46,8 @@ class Parent:
 
 
 class _EnvOnly(NoRuntime):
-    """What ``vars`` see when an execution starts: its input as ``$``, and ``env()``."""
+    """What ``vars`` see when an execution starts (its input as ``$``), and environments when they are
+    evaluated: ``env()``."""
 
     def __init__(self, env: Any) -> None:
         self._env = env if isinstance(env, dict) else {}
@@ -96,7 +97,7 @@ class Launcher:
         wf_input = self.check_input(spec, given)
         full_params = self.check_params(spec, {"namespace": namespace, "env": {}, **params}, viewer)
         if evaluate_env:
-            full_params["env"] = self._evaluate_env(full_params, wf_input)
+            full_params["env"] = self._evaluate_env(full_params)
         return Launch(wf_def, spec, wf_input, full_params, viewer.project)
 
     def depth_of_child(self, parent: WorkflowExecution) -> int:
@@ -171,13 +172,14 @@ class Launcher:
                 raise InputError(f"Reverse workflow '{spec.name}' has no task '{target}'")
         return params
 
-    def _evaluate_env(self, params: dict[str, Any], wf_input: dict[str, Any]) -> dict[str, Any]:
-        """The env's values are expressions (over the input), unless ``params.evaluate_env`` is false."""
+    def _evaluate_env(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The env's values are expressions, unless ``params.evaluate_env`` is false. As in Mistral 23
+        they see the environment as it was given (``env()``, ``$.__env``), not the input."""
         env: dict[str, Any] = params.get("env") or {}
         if params.get("evaluate_env", True) is False or not env:
             return env
         try:
-            evaluated: dict[str, Any] = self._evaluator.evaluate(env, dict(wf_input))
+            evaluated: dict[str, Any] = self._evaluator.evaluate(env, {"__env": env}, _EnvOnly(env))
         except ExpressionError as exc:
             raise InputError(f"An expression in the environment failed: {exc}") from None
         return evaluated

@@ -36,6 +36,42 @@ LOG = logging.getLogger(__name__)
 ENGINE_TIMEOUT = dt.timedelta(seconds=120)
 
 
+@dataclasses.dataclass(frozen=True)
+class Recovered:
+    """What a recovery did: action executions run again, started, and failed as in doubt."""
+
+    #: Safe to re-run, so run again (whether they had started or not: their start is not recorded);
+    #: an asynchronous one among them simply waits again.
+    rerun: int = 0
+    #: Not safe to re-run, decided but never started: started now.
+    started: int = 0
+    #: Started, not safe to re-run, unfinished: failed (they may or may not have done their work).
+    in_doubt: int = 0
+
+    @property
+    def total(self) -> int:
+        """How many action executions were touched."""
+        return self.rerun + self.started + self.in_doubt
+
+    def log(self, logger: logging.Logger, after: str) -> None:
+        """Say what was done: normal waits and restarts at INFO, failures in doubt at WARNING."""
+        if self.rerun or self.started:
+            logger.info(
+                "after %s: %d action execution(s) run again (safe to re-run; asynchronous ones wait "
+                "for their result again), %d never started now started",
+                after,
+                self.rerun,
+                self.started,
+            )
+        if self.in_doubt:
+            logger.warning(
+                "after %s: %d action execution(s) failed: they were running, may or may not have done "
+                "their work, and are not safe to re-run",
+                after,
+                self.in_doubt,
+            )
+
+
 class Recovery:
     """Recovers unfinished actions; keeps this engine's heartbeat; takes over dead engines' actions.
 
@@ -48,15 +84,16 @@ class Recovery:
         self._parts = parts
         self._results = results
 
-    def recover(self, runner_id: str | None = None) -> int:
+    def recover(self, runner_id: str | None = None) -> Recovered:
         """Re-run what never started or is safe to re-run; fail what is in doubt.
 
         After a restart of the only engine (``runner_id`` None: every unfinished action
         execution), or when an engine died (``runner_id``: only the ones it ran). Handed-off
-        async actions keep waiting. Returns how many action executions were touched.
+        async actions keep waiting (untouched).
         """
         commands: list[RunAction] = []
         in_doubt: list[ActionCompleted] = []
+        rerun = 0
         for action_ex in self._parts.store.unfinished_action_executions():
             if action_ex.state is State.IDLE or action_ex.dispatch == DISPATCH_HANDED_OFF:
                 continue
@@ -64,6 +101,7 @@ class Recovery:
                 continue
             if action_ex.params.get("safe_rerun") or action_ex.dispatch == DISPATCH_QUEUED:
                 commands.append(Conductor.command_for(action_ex))
+                rerun += bool(action_ex.params.get("safe_rerun"))
             else:
                 in_doubt.append(_in_doubt(action_ex))
         if in_doubt:
@@ -71,7 +109,7 @@ class Recovery:
         runner = self._parts.runner
         if commands and runner is not None:
             runner.submit(self._claim(commands))
-        return len(commands) + len(in_doubt)
+        return Recovered(rerun=rerun, started=len(commands) - rerun, in_doubt=len(in_doubt))
 
     def _claim(self, commands: list[RunAction]) -> list[RunAction]:
         """Make this engine the runner of action executions it is about to run again; the commands to send.
@@ -103,6 +141,12 @@ class Recovery:
         with parts.store.atomic():
             write_heartbeat(parts, parts.engine_id, parts.engine_lease.total_seconds())
 
+    def stop_heartbeat(self) -> None:
+        """This engine stops cleanly, leaving nothing running: no other engine must take over."""
+        parts = self._parts
+        with parts.store.atomic():
+            parts.store.delete_timers(parts.engine_id, "engine")
+
     def take_over(self, timer: Timer) -> None:
         """An engine's heartbeat timer fell due: take over its actions (if no one else did)."""
         if not self._parts.store.delete_timer(timer.id):
@@ -110,12 +154,15 @@ class Recovery:
         if timer.target_id == self._parts.engine_id:
             self.heartbeat()  # we are alive, only late
             return
-        touched = self.recover(runner_id=timer.target_id)
-        LOG.warning(
+        recovered = self.recover(runner_id=timer.target_id)
+        level = logging.WARNING if recovered.total else logging.INFO
+        LOG.log(
+            level,
             "engine %s stopped heart-beating: took over %d of its action execution(s)",
             timer.target_id,
-            touched,
+            recovered.total,
         )
+        recovered.log(LOG, f"engine {timer.target_id} stopped")
 
 
 def write_heartbeat(parts: Parts, runner_id: str, lease: float) -> None:

@@ -41,6 +41,7 @@ from mistral_core.model.history import ACCEPTED, CALLBACK_TOKEN, IN_PROCESS, REJ
 from mistral_core.model.states import ACTION, RESULT_STATES, is_action_finished
 from mistral_core.services.history import History
 from mistral_core.services.notices import Notices
+from mistral_core.services.parents import pause_parents, resume_parents
 from mistral_core.services.unit_of_work import Parts, Transactions, Work
 
 LOG = logging.getLogger(__name__)
@@ -188,10 +189,16 @@ class Results:
             ACTION.check(action_ex.state, state)
             updated = dataclasses.replace(action_ex, state=state, updated_at=self._parts.clock.now())
             self._parts.store.update(updated, ("state",))
-        else:
-            updated = st.change(action_ex, state=state)
+            self._history.write(action_ex_id, state, origin, ACCEPTED)
+            return updated
+        before = st.wf_ex.state
+        action_ex = self._conductor.action_state_set(st, action_ex, state)
+        if st.wf_ex.state is S.PAUSED and before is not S.PAUSED:
+            pause_parents(work, st, self._conductor)
+        elif st.wf_ex.state is S.RUNNING and before is S.PAUSED:
+            resume_parents(work, st, self._conductor)
         self._history.write(action_ex_id, state, origin, ACCEPTED)
-        return updated
+        return action_ex
 
     # -- reported by executors ----------------------------------------------------------
     def apply_events(self, events: Sequence[Event]) -> None:

@@ -200,11 +200,14 @@ class LocalTransport:
         with self._idle:
             return self._idle.wait_for(lambda: self._pending <= 0, timeout)
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Finish running actions (up to ``timeout``), apply their events, stop the threads."""
-        self.wait_idle(timeout)
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Finish running actions (up to ``timeout``), apply their events, stop the threads; whether
+        every action finished and every event was applied."""
+        idle = self.wait_idle(timeout)
         self._stopping.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._events.put(_STOP)
         if self._thread is not None:
             self._thread.join(timeout)
+            idle = idle and not self._thread.is_alive()
+        return idle

@@ -75,6 +75,22 @@ def test_list_next_link(wf_api: Api) -> None:
 
 
 # -- the result push -----------------------------------------------------------------------------
+def test_put_without_output_stores_what_mistral_stores(wf_api: Api) -> None:
+    """SUCCESS without output: {}; ERROR without output (or with {}): "Unknown error" (Mistral 23)."""
+    wf_ex, action_ex = wf_api.start_async()
+    put = wf_api.put_json(f"/v2/action_executions/{action_ex['id']}", {"state": "SUCCESS"})
+    assert put.status_code == 200, put.text
+    assert json.loads(put.json["output"]) == {"result": {}}
+    assert task_result(wf_api, wf_ex["id"]) == {}
+    again = wf_api.put_json(f"/v2/action_executions/{action_ex['id']}", {"state": "SUCCESS"})
+    assert again.status_code == 200, again.text  # the same push again: the same result
+    for body in ({"state": "ERROR"}, {"state": "ERROR", "output": {}}, {"state": "ERROR", "output": None}):
+        _, failing = wf_api.start_async()
+        put = wf_api.put_json(f"/v2/action_executions/{failing['id']}", body)
+        assert put.status_code == 200, put.text
+        assert json.loads(put.json["output"]) == {"result": "Unknown error"}
+
+
 @pytest.mark.parametrize(
     ("output", "result"),
     [
@@ -84,7 +100,7 @@ def test_list_next_link(wf_api: Api) -> None:
         ("hello", "hello"),
         ([1, 2], [1, 2]),
         (True, True),
-        (None, None),
+        (None, {}),  # null, or no output at all: {} as Mistral 23 stores it
         ({}, {}),
         ({"answer": 42}, {"answer": 42}),
         ('{"answer": 42}', {"answer": 42}),  # a string holding a JSON object is that object, as in Mistral

@@ -6,6 +6,7 @@ Each engine has its own store (its own connections), its own scheduler and its o
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -150,6 +151,40 @@ def test_an_engine_that_stops_heart_beating_has_its_actions_taken_over_once(
     assert wait.state is State.RUNNING and wait.runner_id == alive.engine.engine_id  # safe: run again
     assert alive.scheduler.run_once() == 0
     assert alive.store.get_workflow_execution(ex.id).state is State.RUNNING
+
+
+def test_an_engine_stopped_cleanly_is_never_taken_over(
+    nodes: tuple[Node, Node, ManualClock], caplog: pytest.LogCaptureFixture
+) -> None:
+    from mistral_core.services.recovery import ENGINE_TIMEOUT
+
+    stopped, alive, clock = nodes
+    stopped.engine.recovery.heartbeat()
+    alive.engine.recovery.heartbeat()
+    stopped.engine.recovery.stop_heartbeat()  # what a clean stop of its server does
+    clock.advance(ENGINE_TIMEOUT.total_seconds() + 10)
+    alive.engine.recovery.heartbeat()
+    with caplog.at_level(logging.INFO):
+        assert alive.scheduler.run_once() == 0
+    assert "stopped heart-beating" not in caplog.text
+
+
+def test_a_dead_engine_that_left_nothing_running_is_not_a_warning(
+    nodes: tuple[Node, Node, ManualClock], caplog: pytest.LogCaptureFixture
+) -> None:
+    from mistral_core.services.recovery import ENGINE_TIMEOUT
+
+    dead, alive, clock = nodes
+    dead.engine.recovery.heartbeat()
+    alive.engine.recovery.heartbeat()
+    clock.advance(ENGINE_TIMEOUT.total_seconds() + 10)
+    alive.engine.recovery.heartbeat()
+    with caplog.at_level(logging.INFO):
+        assert alive.scheduler.run_once() == 1
+    said = [r for r in caplog.records if "stopped heart-beating" in r.getMessage()]
+    assert [(r.levelname, r.getMessage().split(": ")[1]) for r in said] == [
+        ("INFO", "took over 0 of its action execution(s)")
+    ]
 
 
 def test_an_ad_hoc_action_changed_through_one_engine_applies_at_once_in_the_other(

@@ -63,7 +63,7 @@ def test_recovery_sends_an_action_again_with_a_new_token_and_the_old_one_stops()
 
     runner = InlineRunner(Executor(t.registry, "http://127.0.0.1:8989"))
     other = Engine(t.store, t.registry, runner, clock=t.clock, callback_token_max_age=dt.timedelta(hours=1))
-    assert other.recovery.recover() == 1
+    assert other.recovery.recover().total == 1
 
     (again,) = runner.queue
     assert again.callback_token is not None and again.callback_token != first.callback_token

@@ -304,7 +304,8 @@ def test_a_result_pushed_twice(t: TestEngine) -> None:
     assert t.store.get_action_execution(action_id).output == {"result": {"v": 1}}
 
 
-def test_unknown_action_and_bad_input_fail_the_task_not_the_engine(t: TestEngine) -> None:
+def test_unknown_action_and_bad_input_fail_the_task_and_the_workflow_not_the_engine(t: TestEngine) -> None:
+    """As in Mistral 23, a task that cannot run fails its workflow at once: on-error is not followed."""
     upload(
         t,
         """
@@ -313,16 +314,28 @@ wf:
   tasks:
     a:
       action: no.such_action
-      on-error: b
+      on-error: handled
+    handled:
+      action: std.noop
+wf2:
+  tasks:
     b:
       action: std.echo nope=1
+      on-error: handled
+    handled:
+      action: std.noop
 """,
     )
     ex = t.run("wf")
     tasks = t.tasks(ex.id)
+    assert set(tasks) == {"a"}
     assert tasks["a"].state.value == "ERROR" and "no.such_action" in (tasks["a"].state_info or "")
+    assert ex.state.value == "ERROR" and "no.such_action" in (ex.state_info or "")
+    ex2 = t.run("wf2")
+    tasks = t.tasks(ex2.id)
+    assert set(tasks) == {"b"}
     assert tasks["b"].state.value == "ERROR" and "nope" in (tasks["b"].state_info or "")
-    assert ex.state.value == "ERROR"
+    assert ex2.state.value == "ERROR"
 
 
 def test_an_expression_failing_at_run_time_fails_the_task(t: TestEngine) -> None:

@@ -72,7 +72,9 @@ def parse_update(body: Mapping[str, Any]) -> tuple[State, Any]:
 
     ``state`` must be one of SUCCESS, ERROR, CANCELLED, PAUSED, RUNNING (case-sensitive).
     ``output`` may be any JSON value; a string that holds a JSON object is taken as
-    that object (as Mistral does); any other string stays a string.
+    that object (as Mistral does); any other string stays a string. Without ``output`` (or with
+    ``null``) a SUCCESS stores ``{}``, and an ERROR without one (or with ``{}``) the error
+    ``"Unknown error"``, as Mistral 23 stores them.
 
     Raises:
         InputError: a missing or unknown state (Mistral's message).
@@ -81,7 +83,12 @@ def parse_update(body: Mapping[str, Any]) -> tuple[State, Any]:
     state = _PUTTABLE.get(raw_state) if isinstance(raw_state, str) else None
     if state is None:
         raise InputError(_EXPECTED_STATES + ("Unset" if raw_state is None else str(raw_state)))
-    return state, _output(body.get("output"))
+    output = _output(body.get("output"))
+    if state is State.SUCCESS and output is None:
+        output = {}
+    elif state is State.ERROR and output in (None, {}):
+        output = "Unknown error"
+    return state, output
 
 
 def origin_of(req: falcon.Request, identity: Identity) -> PushOrigin:

@@ -39,7 +39,7 @@ class HTTPAction(Action):
         headers: request headers; numeric values become strings.
         cookies: a dictionary sent as the ``Cookie`` header.
         auth: basic authentication, ``"user:password"`` or ``[user, password]``.
-        timeout: seconds to connect and to wait for each read (default 60), or
+        timeout: seconds to connect and to wait for each read (60; ``null`` is 60 too), or
             ``[connect, read]``.
         allow_redirects: follow 3xx answers when true. Unset, they are not followed
             (the 3xx answer is the result), as in Mistral.
@@ -61,7 +61,7 @@ class HTTPAction(Action):
         headers: dict[str, Any] | None = None,
         cookies: dict[str, Any] | None = None,
         auth: str | list[str] | None = None,
-        timeout: float | list[float] | None = None,
+        timeout: float | list[float] | None = 60,
         allow_redirects: bool | None = None,
         proxies: dict[str, str] | None = None,
         verify: bool | str | None = None,
@@ -151,7 +151,7 @@ class MistralHTTPAction(HTTPAction):
         headers: dict[str, Any] | None = None,
         cookies: dict[str, Any] | None = None,
         auth: str | list[str] | None = None,
-        timeout: float | list[float] | None = None,
+        timeout: float | list[float] | None = 60,
         allow_redirects: bool | None = None,
         proxies: dict[str, str] | None = None,
         verify: bool | str | None = None,

@@ -6,6 +6,7 @@ import base64
 import json
 import re
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -130,6 +131,22 @@ def test_timeout(http_server: Server) -> None:
         ActionError, match=rf"^HTTP request to {re.escape(url)} timed out after 0\.2 seconds$"
     ):
         call(url=url, timeout=0.2)
+
+
+def test_the_default_timeout_is_the_one_shown_and_documented() -> None:
+    """``mistral-core actions`` and GET /v2/actions show the default docs/plugins.md gives: 60 s."""
+    docs = (Path(__file__).parents[3] / "docs" / "plugins.md").read_text()
+    documented = re.search(r"^\| `timeout` \| (\S+) \|", docs, re.MULTILINE)
+    assert documented is not None
+    registry = ActionRegistry.from_entry_points()
+    for name in ("std.http", "std.mistral_http"):
+        (param,) = [p for p in registry.descriptor(name).params if p.name == "timeout"]
+        assert param.default == 60 == int(documented.group(1))
+        assert "timeout=60" in registry.descriptor(name).input_spec
+
+
+def test_a_null_timeout_is_the_default() -> None:
+    assert HTTPAction(url="http://127.0.0.1/", timeout=None).timeout == 60
 
 
 def test_bad_timeout_is_refused() -> None:

@@ -33,6 +33,9 @@ last is uploaded exactly as written (``documents:`` says where each goes: ``work
           children: {call: {state: SUCCESS, ...}}   # the sub-execution of a task, same keys
         xfail: "why it fails"  # optional: the case is xfail(strict=True)
 
+``async_as_written: true`` tells the differential harness (tests/differential) to run the fixture's
+``std.async_noop`` as written and push its results unwrapped (objects or nothing).
+
 A fixture may instead be refused at upload (its last document; the others must be accepted)::
 
     refused: {status: 400, line: 6, path: wf.tasks.a.on-success, message: "unknown task 'x'"}
@@ -95,7 +98,7 @@ ACTIONS: dict[str, type[Any]] = {
 }
 
 Doc = dict[str, Any]
-_FIXTURE_KEYS = {"documents", "environments", "cases", "refused", "xfail", "exact_xfail"}
+_FIXTURE_KEYS = {"documents", "environments", "cases", "refused", "xfail", "exact_xfail", "async_as_written"}
 _STEP_KEYS = {
     "push": {"task", "state", "output", "tag", "in"},
     "skip": {"task", "in"},
@@ -216,11 +219,13 @@ class LanguageApi(Api):
                 ex_id = self.child(ex_id, task_name)["id"]
         return ex_id
 
-    def running_actions(self, ex_id: str, task_name: str) -> list[Doc]:
-        """RUNNING action executions of a task, oldest first (those created together in any order)."""
+    def running_actions(
+        self, ex_id: str, task_name: str, states: tuple[str, ...] = ("RUNNING",)
+    ) -> list[Doc]:
+        """RUNNING (or ``states``) action executions of a task, oldest first (any order within a second)."""
         task = self.task(ex_id, task_name)
         action_exs = sorted(self.action_executions(task["id"]), key=lambda a: (a["created_at"], a["id"]))
-        return [a for a in action_exs if a["state"] == "RUNNING"]
+        return [a for a in action_exs if a["state"] in states]
 
 
 # -- running a case ------------------------------------------------------------------------------
@@ -259,7 +264,7 @@ def run_step(api: LanguageApi, root_id: str, step: Doc) -> None:
     assert allowed is None or set(args) <= allowed, f"unknown {kind} keys {set(args) - (allowed or set())}"
     ex_id = api.resolve(root_id, args.get("in"))
     if kind == "push":
-        running = api.running_actions(ex_id, args["task"])
+        running = api.running_actions(ex_id, args["task"], ("RUNNING", "PAUSED"))
         if "tag" in args:
             running = [a for a in running if json.loads(a["input"]).get("tag") == args["tag"]]
         assert running, f"no RUNNING action execution of {args}"
