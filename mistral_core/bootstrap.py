@@ -11,7 +11,7 @@ from mistral_core.actions.registry import ActionRegistry
 from mistral_core.api.app import create_app
 from mistral_core.api.browsers import allowed_host_names
 from mistral_core.approvals.wiring import HumanWaits
-from mistral_core.auth.wiring import build_authenticators, check_exposure
+from mistral_core.auth.wiring import build_authenticators, build_sign_in, check_exposure
 from mistral_core.config import Settings
 from mistral_core.engine.limits import Limits
 from mistral_core.executor import Executor
@@ -72,6 +72,7 @@ def build_service(
     check_exposure(settings)
     store = store if store is not None else open_serving_store(settings.database_url, settings.upgrade)
     authenticators = build_authenticators(settings, store)
+    sign_in = build_sign_in(settings, authenticators)
     registry = registry or ActionRegistry.from_entry_points()
     limits = Limits(settings.field_size_limit, settings.with_items_limit, settings.subworkflow_depth_limit)
     evaluator = Evaluator(ExpressionLimits(settings.expression_timeout, settings.expression_max_size))
@@ -119,5 +120,6 @@ def build_service(
         authenticators=authenticators,
         human=human,
         session_max_age=settings.ui_session_max_age,
+        sign_in=sign_in,
     )
     return Service(settings, app, engine, transport, scheduler, store, human)
