@@ -207,8 +207,14 @@ class Settings:
     def _check_ui_client(self) -> None:
         if self.oidc_ui_client_secret and not self.oidc_ui_client_id.strip():
             raise InputError("setting oidc_ui_client_secret needs oidc_ui_client_id")
-        if self.oidc_ui_client_id.strip() and "oidc" not in self.auth:
+        client_id = self.oidc_ui_client_id.strip()
+        if client_id and "oidc" not in self.auth:
             raise InputError("setting oidc_ui_client_id needs oidc in the setting auth")
+        if client_id and client_id == self.oidc_audience.strip():
+            raise InputError(
+                "setting oidc_ui_client_id must not be oidc_audience: the UI's ID tokens (aud: its "
+                "client id) would pass for access tokens of the API"
+            )
 
     @property
     def recovers(self) -> bool:

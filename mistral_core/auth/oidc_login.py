@@ -24,8 +24,12 @@ Both endpoints come from the discovery document the key fetching reads
 (the browser's sign-in is not this one, or the provider refused the code),
 :class:`~mistral_core.errors.Unauthenticated` (a token that does not verify, a sign-in the provider
 did not complete), :class:`~mistral_core.errors.Forbidden` (a person without a role here),
-:class:`~mistral_core.errors.ServiceUnavailable` (the provider cannot be reached). PyJWT is not
-imported here: the tokens are checked by the authenticator given.
+:class:`~mistral_core.errors.ServiceUnavailable` (the provider cannot be reached).
+
+The standard library does the flow (a URL, one form POST), and PyJWT, through the authenticator
+given, the tokens; PyJWT is not imported here. Authlib would bring a second JOSE implementation
+beside PyJWT and an HTTP client, and the checks that matter (state, nonce, ``azp``, ``iss``, the
+mapping of claims) would still be ours to make.
 """
 
 from __future__ import annotations

@@ -372,6 +372,11 @@ def test_the_settings_make_the_client() -> None:
             "setting oidc_ui_client_id needs oidc in the setting auth",
         ),
         (
+            {"oidc_ui_client_id": AUDIENCE},
+            "setting oidc_ui_client_id must not be oidc_audience: the UI's ID tokens (aud: its "
+            "client id) would pass for access tokens of the API",
+        ),
+        (
             {"oidc_ui_client_id": "ui", "oidc_ui_scopes": ("a b",)},
             "setting oidc_ui_scopes: 'a b' is not a scope",
         ),
