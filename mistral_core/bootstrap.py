@@ -11,7 +11,7 @@ from mistral_core.actions.registry import ActionRegistry
 from mistral_core.api.app import create_app
 from mistral_core.api.browsers import allowed_host_names
 from mistral_core.approvals.wiring import HumanWaits
-from mistral_core.auth.wiring import build_authenticators, check_exposure
+from mistral_core.auth.wiring import build_authenticators, build_sign_in, check_exposure
 from mistral_core.config import Settings
 from mistral_core.engine.limits import Limits
 from mistral_core.errors import StoreError
@@ -129,6 +129,7 @@ def recover(settings: Settings, engine: Engine) -> None:
 
 def build_app(settings: Settings, engine: Engine, authenticators: Any) -> tuple[Any, HumanWaits]:
     """The API's WSGI app over ``engine``, and the approvals behind its pages."""
+    sign_in = build_sign_in(settings, authenticators)
     human = HumanWaits.build(
         engine, settings.base_url, secret=settings.ui_secret, link_max_age=settings.respond_link_max_age
     )
@@ -141,5 +142,6 @@ def build_app(settings: Settings, engine: Engine, authenticators: Any) -> tuple[
         authenticators=authenticators,
         human=human,
         session_max_age=settings.ui_session_max_age,
+        sign_in=sign_in,
     )
     return app, human

@@ -104,6 +104,14 @@ class Settings:
         executor_lease: seconds after its last heartbeat before an executor is taken for dead
             and an engine takes over what it claimed (safe actions run again, the others fail
             "in doubt").
+        oidc_ui_client_id: the client id the UI signs people in with, at the provider (the
+            authorization code flow with PKCE; its redirect URI is ``<public_url>/ui/oidc/callback``);
+            empty (default): the sign-in page offers no "Sign in with" button. Needs ``oidc`` in ``auth``.
+        oidc_ui_client_secret: that client's secret (a confidential client); empty: a public client
+            (PKCE only).
+        oidc_ui_scopes: the scopes the UI asks for (``openid`` is always asked for).
+        oidc_ui_provider_name: the provider's name on the button ("Sign in with Keycloak"); empty:
+            "Sign in with your identity provider".
     """
 
     host: str = "127.0.0.1"
@@ -135,6 +143,10 @@ class Settings:
     oidc_project_claim: str = ""
     oidc_groups_claim: str = ""
     oidc_leeway: float = 30.0
+    oidc_ui_client_id: str = ""
+    oidc_ui_client_secret: str = dataclasses.field(default="", repr=False)
+    oidc_ui_scopes: tuple[str, ...] = ("openid",)
+    oidc_ui_provider_name: str = ""
     callback_token_max_age: int = 30 * 24 * 3600
     notice_retry_for: int = 24 * 3600
     ui_secret: str = ""
@@ -193,6 +205,7 @@ class Settings:
                 f"setting auth takes {', '.join(AUTH_KINDS)}, not {', '.join(map(repr, unknown))}"
             )
         self._check_split()
+        self._check_ui_client()
         for name in (
             "expression_timeout",
             "expression_max_size",
@@ -209,6 +222,18 @@ class Settings:
         for name in ("engine_lease", "executor_lease"):
             if not getattr(self, name) >= 3:
                 raise InputError(f"setting {name} must be at least 3 seconds, not {getattr(self, name)!r}")
+
+    def _check_ui_client(self) -> None:
+        if self.oidc_ui_client_secret and not self.oidc_ui_client_id.strip():
+            raise InputError("setting oidc_ui_client_secret needs oidc_ui_client_id")
+        client_id = self.oidc_ui_client_id.strip()
+        if client_id and "oidc" not in self.auth:
+            raise InputError("setting oidc_ui_client_id needs oidc in the setting auth")
+        if client_id and client_id == self.oidc_audience.strip():
+            raise InputError(
+                "setting oidc_ui_client_id must not be oidc_audience: the UI's ID tokens (aud: its "
+                "client id) would pass for access tokens of the API"
+            )
 
     @property
     def recovers(self) -> bool:

@@ -20,6 +20,7 @@ from mistral_core.api.urltext import UrlTextCheck
 from mistral_core.approvals.wiring import HumanWaits
 from mistral_core.auth.identity import Authenticator
 from mistral_core.auth.middleware import AuthMiddleware
+from mistral_core.auth.oidc_login import SignInFlow
 from mistral_core.services.engine import Engine
 from mistral_core.ui import app as ui
 from mistral_core.ui.context import UiContext
@@ -38,6 +39,7 @@ def create_app(
     authenticators: Sequence[Authenticator] = (),
     human: HumanWaits | None = None,
     session_max_age: float = 8 * 3600.0,
+    sign_in: SignInFlow | None = None,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """Build the REST API v2 application.
 
@@ -53,6 +55,7 @@ def create_app(
         human: approvals and the signed links of their pages (default: built over ``engine``,
             signing with the secret kept in its database).
         session_max_age: how long a sign-in to the UI (``/ui``) lasts, in seconds.
+        sign_in: the UI's sign-in through the OIDC provider (None: with a key or token only).
 
     Returns:
         A WSGI application.
@@ -86,7 +89,7 @@ def create_app(
     _add_routes(app, ctx)
     ui.mount(
         app,
-        UiContext(engine, human, tuple(authenticators), sessions, max_body_bytes),
+        UiContext(engine, human, tuple(authenticators), sessions, max_body_bytes, sign_in),
         errors.handle_mistral_error,
     )
     return app

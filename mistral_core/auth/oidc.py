@@ -31,6 +31,7 @@ import jwt
 from jwt.algorithms import has_crypto
 
 from mistral_core.auth.identity import DEFAULT_PROJECT, Identity, Role
+from mistral_core.auth.oidc_discovery import Discovery
 from mistral_core.auth.oidc_keys import KeySource, ProviderKeys
 from mistral_core.config import Settings
 from mistral_core.errors import Forbidden, InputError, Unauthenticated
@@ -221,11 +222,27 @@ class OIDCAuthenticator:
         known = self._verified.get(secret)
         if known is not None:
             return known
-        kid = self._checked_header(secret)
-        claims = self._verified_claims(secret, self._keys.signing_key(kid))
+        claims = self.verified_claims(secret, self._config.audience)
         identity = self._identity(claims)
         self._verified.put(secret, identity, claims["exp"])
         return identity
+
+    @property
+    def discovery(self) -> Discovery:
+        """The provider's discovery document (shared with the UI's sign-in: read once)."""
+        return self._keys.discovery
+
+    def verified_claims(self, token: str, audience: str) -> dict[str, Any]:
+        """The claims of ``token``, a JWT of the provider for ``audience``, once every check of
+        this module's docstring held (the access tokens of the API are for ``oidc_audience``; the
+        ID tokens of the UI's sign-in for its client id).
+
+        Raises:
+            Unauthenticated: not a valid token of the provider for ``audience``.
+            ServiceUnavailable: the provider's keys are needed and cannot be fetched.
+        """
+        kid = self._checked_header(token)
+        return self._verified_claims(token, self._keys.signing_key(kid), audience)
 
     def _checked_header(self, token: str) -> str:
         """The key id of a token whose header allows a signature check; no network."""
@@ -243,13 +260,13 @@ class OIDCAuthenticator:
             raise _refused("it is not from the configured issuer (iss)")
         return kid
 
-    def _verified_claims(self, token: str, key: jwt.PyJWK) -> dict[str, Any]:
+    def _verified_claims(self, token: str, key: jwt.PyJWK, audience: str) -> dict[str, Any]:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
                 algorithms=list(ALGORITHMS),
-                audience=self._config.audience,
+                audience=audience,
                 issuer=self._config.issuer,
                 leeway=self._config.leeway,
                 options={"require": list(REQUIRED_CLAIMS)},

@@ -13,24 +13,19 @@ can make us fetch at will and no outage of the provider makes every request wait
   never got is answered 503 at once.
 
 The ``jwks_uri`` comes from the setting ``oidc_jwks_url``, or from the provider's discovery
-document (``<issuer>/.well-known/openid-configuration``), read on the first token.
+document (:class:`~.oidc_discovery.Discovery`, shared with the UI's sign-in), read on the first token.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import http.client
-import json
 import logging
 import threading
 import time
-import urllib.error
-import urllib.request
-from typing import Any
-from urllib.parse import urlsplit
 
 import jwt
 
+from mistral_core.auth.oidc_discovery import FETCH_TIMEOUT_S, RETRY_S, Discovery
 from mistral_core.errors import ServiceUnavailable, Unauthenticated
 
 LOG = logging.getLogger(__name__)
@@ -39,12 +34,6 @@ LOG = logging.getLogger(__name__)
 KEYS_MAX_AGE_S = 300.0
 #: Seconds between two fetches caused by unknown key ids.
 COOLDOWN_S = 30.0
-#: Seconds without any fetch after a failed one.
-RETRY_S = 5.0
-#: Seconds one request to the provider may take.
-FETCH_TIMEOUT_S = 5.0
-#: The largest discovery document read.
-MAX_DISCOVERY_BYTES = 1_048_576
 
 _UNREACHABLE = "The OIDC provider's keys cannot be fetched now: try again later"
 
@@ -75,10 +64,12 @@ class ProviderKeys:
 
     Args:
         source: where the keys are and how often they may be fetched.
+        discovery: the issuer's discovery document (default: read for ``source.issuer``).
     """
 
-    def __init__(self, source: KeySource) -> None:
+    def __init__(self, source: KeySource, discovery: Discovery | None = None) -> None:
         self._source = source
+        self.discovery = discovery or Discovery(source.issuer, source.timeout, source.retry)
         self._lock = threading.Lock()
         self._client: jwt.PyJWKClient | None = None
         self._keys: jwt.PyJWKSet | None = None
@@ -139,36 +130,9 @@ class ProviderKeys:
     def _jwks_client(self) -> jwt.PyJWKClient:
         """PyJWT's client of the JWKS URL (discovered on first use), caching nothing itself."""
         if self._client is None:
-            url = self._source.jwks_url or self._discover()
+            url = self._source.jwks_url or self.discovery.endpoint("jwks_uri")
             self._client = jwt.PyJWKClient(url, cache_jwk_set=False, timeout=self._source.timeout)
         return self._client
-
-    def _discover(self) -> str:
-        """The ``jwks_uri`` of the issuer's discovery document (OpenID Connect Discovery 1.0).
-
-        Raises:
-            ServiceUnavailable: the document cannot be read, or is not the issuer's.
-        """
-        issuer = self._source.issuer
-        url = issuer.rstrip("/") + "/.well-known/openid-configuration"
-        try:
-            document = _read_json(url, self._source.timeout)
-        except (OSError, ValueError, http.client.HTTPException) as exc:
-            LOG.warning("cannot read the OIDC discovery document %s: %s", url, exc)
-            raise ServiceUnavailable(_UNREACHABLE) from None
-        jwks_uri = document.get("jwks_uri") if isinstance(document, dict) else None
-        if (
-            not isinstance(document, dict)
-            or document.get("issuer") != issuer
-            or not isinstance(jwks_uri, str)
-            or urlsplit(jwks_uri).scheme not in ("http", "https")
-        ):
-            LOG.warning(
-                "the OIDC discovery document %s is not %s's or names no http(s) jwks_uri", url, issuer
-            )
-            raise ServiceUnavailable(_UNREACHABLE)
-        LOG.info("OIDC provider %s: keys at %s", issuer, jwks_uri)
-        return jwks_uri
 
 
 def _find(keys: jwt.PyJWKSet, kid: str) -> jwt.PyJWK | None:
@@ -177,30 +141,3 @@ def _find(keys: jwt.PyJWKSet, kid: str) -> jwt.PyJWK | None:
         if key.key_id == kid and key.public_key_use in ("sig", None):
             return key
     return None
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """The discovery document is read where the issuer is, never where a redirect points."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-def _read_json(url: str, timeout: float) -> Any:
-    """GET ``url`` (no redirects, at most :data:`MAX_DISCOVERY_BYTES`) and parse its JSON.
-
-    Raises:
-        OSError: the request failed (connection, timeout, a status other than 2xx).
-        ValueError: the answer is too large or not JSON.
-    """
-    opener = urllib.request.build_opener(_NoRedirects())
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
-    try:
-        with opener.open(request, timeout=timeout) as answer:
-            body = answer.read(MAX_DISCOVERY_BYTES + 1)
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        raise OSError(f"HTTP {exc.code}") from None
-    if len(body) > MAX_DISCOVERY_BYTES:
-        raise ValueError(f"larger than {MAX_DISCOVERY_BYTES} bytes")
-    return json.loads(body)

@@ -98,6 +98,8 @@ UI_PAGES: dict[tuple[str, str], Role | None] = {
     ("/ui/login", "GET"): None,
     ("/ui/login", "POST"): None,
     ("/ui/logout", "POST"): None,
+    ("/ui/oidc/start", "GET"): None,
+    ("/ui/oidc/callback", "GET"): None,
     ("/ui/static/{name}", "GET"): None,
 }
 

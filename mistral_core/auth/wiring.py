@@ -7,6 +7,9 @@ server's exposure that make it safe by default.
   the callback tokens of async action executions are accepted too
   (:class:`~mistral_core.auth.callbacks.CallbackAuthenticator`); empty gives none
   (authentication off: tokens are still minted and sent, and the API ignores them).
+* :func:`build_sign_in`: with ``oidc_ui_client_id`` set, the UI's sign-in through the provider
+  (:class:`~mistral_core.auth.oidc_login.SignInFlow`), checking tokens with the API's own OIDC
+  authenticator (one discovery document, one key cache, one mapping of claims).
 * :func:`check_exposure`: with authentication off, a server listens on loopback only unless told
   ``insecure_no_auth``; with it on, a public URL that is not https is warned about (secrets
   would cross the network in clear).
@@ -17,12 +20,14 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+from collections.abc import Sequence
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from mistral_core.auth.callbacks import CallbackAuthenticator, Clock, TokenLookup
 from mistral_core.auth.identity import Authenticator
 from mistral_core.auth.keys import KeyAuthenticator
+from mistral_core.auth.oidc_login import LoginClient, SignInFlow
 from mistral_core.auth.ports import KeyStore
 from mistral_core.config import Settings
 from mistral_core.errors import InputError
@@ -68,6 +73,23 @@ def _oidc_authenticator(settings: Settings) -> Authenticator:
     except ImportError:
         raise InputError("auth oidc needs PyJWT: pip install 'mistral-core[oidc]'") from None
     return OIDCAuthenticator.from_settings(settings)
+
+
+def build_sign_in(settings: Settings, authenticators: Sequence[Authenticator]) -> SignInFlow | None:
+    """The UI's sign-in through the OIDC provider (None: ``oidc_ui_client_id`` is not set).
+
+    Raises:
+        InputError: a bad ``oidc_ui_*`` setting, or no OIDC authenticator among ``authenticators``.
+    """
+    client = LoginClient.from_settings(settings)
+    if client is None:
+        return None
+    from mistral_core.auth.oidc import OIDCAuthenticator  # PyJWT: there, since auth has oidc
+
+    checker = next((a for a in authenticators if isinstance(a, OIDCAuthenticator)), None)
+    if checker is None:
+        raise InputError("setting oidc_ui_client_id needs oidc in the setting auth")
+    return SignInFlow(client, checker)
 
 
 def check_exposure(settings: Settings) -> None:

@@ -14,6 +14,7 @@ from mistral_core.errors import (
     InputError,
     MistralError,
     NotFoundError,
+    ServiceUnavailable,
     TransientStoreError,
     Unauthenticated,
 )
@@ -33,6 +34,7 @@ _STATUS: tuple[tuple[type[MistralError], int], ...] = (
     (NotFoundError, 404),
     (ConflictError, 409),
     (TransientStoreError, 503),
+    (ServiceUnavailable, 503),
 )
 
 

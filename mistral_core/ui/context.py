@@ -8,6 +8,7 @@ import falcon
 
 from mistral_core.approvals.wiring import HumanWaits
 from mistral_core.auth.identity import NOBODY, Authenticator, Identity
+from mistral_core.auth.oidc_login import SignInFlow
 from mistral_core.services.engine import Engine
 from mistral_core.ui.session import Sessions
 
@@ -22,6 +23,7 @@ class UiContext:
         authenticators: what a sign-in's secret is checked by (empty: authentication is off).
         sessions: sign-ins (None: authentication is off; every page is :data:`NOBODY`'s, on loopback).
         max_body_bytes: the largest form accepted.
+        sign_in: signing in through the OIDC provider (None: not offered).
     """
 
     engine: Engine
@@ -29,6 +31,7 @@ class UiContext:
     authenticators: tuple[Authenticator, ...] = ()
     sessions: Sessions | None = None
     max_body_bytes: int = 1_048_576
+    sign_in: SignInFlow | None = None
 
     @property
     def auth_on(self) -> bool:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
-from mistral_core.ui.pages import inbox, respond, signin
+from mistral_core.auth.oidc_login import CALLBACK_PATH
+from mistral_core.ui.pages import inbox, oidc, respond, signin
 
 HTTP_METHODS = ("GET", "POST")
 
@@ -29,6 +30,8 @@ UI_ROUTES: tuple[Page, ...] = (
     Page("/ui/respond/{action_ex_id}", respond.RespondPage),
     Page("/ui/login", signin.Login),
     Page("/ui/logout", signin.Logout),
+    Page("/ui/oidc/start", oidc.Start),
+    Page(CALLBACK_PATH, oidc.Callback),
     Page("/ui/static/{name}", signin.Static),
 )
 

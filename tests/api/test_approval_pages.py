@@ -277,3 +277,15 @@ def test_a_session_cookie_that_is_not_ours_signs_nobody_in(keyed: Pages) -> None
     assert keyed.get("/ui", cookie).status_code == 200
     huge = keyed.post("/ui/login", {"secret": "mck_" + "x" * 20_000, "next": "/ui"})
     assert huge.status_code == 401
+
+
+@pytest.mark.parametrize("auth", [False, True])
+def test_without_a_provider_set_up_there_is_no_sign_in_through_one(auth: bool) -> None:
+    pages = Pages(auth=auth)
+    assert "Sign in with" not in pages.get("/ui/login").text
+
+    for path in ("/ui/oidc/start?next=/ui", "/ui/oidc/callback?code=c&state=s"):
+        answer = pages.get(path)
+        assert answer.status_code == 404
+        assert "Signing in through an identity provider is not set up on this server" in answer.text
+        assert "mistral_core_session" not in answer.cookies

@@ -5,7 +5,10 @@ that install, the tests that need it are skipped, except on CI (``CI`` set), whe
 
 The provider is laid out like a Keycloak realm (``<port>/realms/<realm>``), so that
 python-mistralclient's ``keycloak-oidc`` auth type works against it, and grants access tokens
-(JWTs for :data:`AUDIENCE`) with the password grant, as the ``mistral`` CLI asks for them.
+(JWTs for :data:`AUDIENCE`) with the password grant, as the ``mistral`` CLI asks for them. Given
+the UI's redirect URI, it also has the UI's clients (:data:`UI_CLIENT`, confidential, and
+:data:`PUBLIC_UI_CLIENT`), which sign people in with the authorization code flow through its
+login page.
 """
 
 from __future__ import annotations
@@ -38,6 +41,11 @@ REALM = "mistral"
 PUBLIC_CLIENT = "mistral-cli"
 CONFIDENTIAL_CLIENT, CLIENT_SECRET = "mistral-service", "service-secret"
 PASSWORD = "correct horse battery staple"
+#: The UI's clients at the provider (the authorization code flow): a confidential one, a public one.
+UI_CLIENT, UI_SECRET = "mistral-ui", "ui-secret"
+PUBLIC_UI_CLIENT = "mistral-ui-public"
+#: The provider's name on the UI's sign-in page.
+PROVIDER_NAME = "Test realm"
 
 
 def user(username: str, *, claims: Mapping[str, Any], **more: Any) -> dict[str, Any]:
@@ -85,6 +93,8 @@ class OidcProvider(Process):
         users: its users (see :func:`user`).
         realm: the realm (the last part of its issuer URL).
         audience: the ``aud`` of its access tokens.
+        redirect_uris: the UI's callback URLs (``<public_url>/ui/oidc/callback``): the UI's clients
+            may send people back there; none: no UI client.
     """
 
     def __init__(
@@ -93,6 +103,7 @@ class OidcProvider(Process):
         users: Sequence[Mapping[str, Any]] = USERS,
         realm: str = REALM,
         audience: str = AUDIENCE,
+        redirect_uris: Sequence[str] = (),
     ) -> None:
         self.port = free_port()
         self.realm = realm
@@ -103,6 +114,7 @@ class OidcProvider(Process):
             "clients": [
                 {"client_id": PUBLIC_CLIENT},
                 {"client_id": CONFIDENTIAL_CLIENT, "client_secret": CLIENT_SECRET},
+                *(ui_clients(redirect_uris) if redirect_uris else ()),
             ],
             "users": list(users),
         }
@@ -150,6 +162,35 @@ class OidcProvider(Process):
         return dict(request("GET", f"{self.base_url}/test/stats").json())
 
 
+def ui_clients(redirect_uris: Sequence[str]) -> list[dict[str, Any]]:
+    """The UI's clients (node-oidc-provider's client metadata): the code flow, back to ``redirect_uris``."""
+    flow = {
+        "grant_types": ["authorization_code"],
+        "response_types": ["code"],
+        "redirect_uris": list(redirect_uris),
+    }
+    return [
+        {
+            "client_id": UI_CLIENT,
+            "client_secret": UI_SECRET,
+            "token_endpoint_auth_method": "client_secret_basic",
+            **flow,
+        },
+        {"client_id": PUBLIC_UI_CLIENT, "token_endpoint_auth_method": "none", **flow},
+    ]
+
+
+def ui_settings(public: bool = False) -> dict[str, Any]:
+    """The settings of a server whose UI signs people in through the provider (as its confidential
+    client, or its public one); on top of :func:`oidc_settings`."""
+    return {
+        "oidc_ui_client_id": PUBLIC_UI_CLIENT if public else UI_CLIENT,
+        "oidc_ui_client_secret": None if public else UI_SECRET,
+        "oidc_ui_scopes": ["openid", "profile"],
+        "oidc_ui_provider_name": PROVIDER_NAME,
+    }
+
+
 def start_provider(group: ProcessGroup, **options: Any) -> OidcProvider:
     """Start a provider in ``group`` (stopped with it) and wait until it answers."""
     provider = OidcProvider(group.directory, **options)
@@ -175,13 +216,17 @@ def oidc_settings(provider: OidcProvider, **more: Any) -> str:
 
 
 def oidc_server(
-    group: ProcessGroup, provider: OidcProvider, options: Sequence[str] = (), **more: Any
+    group: ProcessGroup,
+    provider: OidcProvider,
+    options: Sequence[str] = (),
+    port: int | None = None,
+    **more: Any,
 ) -> ServerProcess:
     """``mistral-core serve`` with ``auth = oidc`` for ``provider`` (settings ``more`` on top, more
-    ``serve`` options in ``options``), in ``group``'s directory (its working directory, where it
-    reads ``mistral-core.toml``)."""
+    ``serve`` options in ``options``; on ``port``, default a free one), in ``group``'s directory (its
+    working directory, where it reads ``mistral-core.toml``)."""
     (group.directory / "mistral-core.toml").write_text(oidc_settings(provider, **more))
-    return group.server(options=options)
+    return group.server(options=options, port=port)
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -37,13 +37,17 @@ AUDIENCE = "mistral-core"
 
 
 class KeyServer:
-    """A provider's discovery document and JWKS on loopback, counting the requests for each."""
+    """A provider's discovery document, JWKS and token endpoint on loopback, counting the requests for
+    the first two; the token endpoint answers :attr:`token_answer` and keeps what it was sent."""
 
     def __init__(self) -> None:
         self.jwks: dict[str, Any] = {"keys": []}
         self.hits = {"discovery": 0, "jwks": 0}
         self.down = False
         self.discovery_issuer: str | None = None
+        self.more_discovery: dict[str, Any] = {}
+        self.token_answer: tuple[int, bytes] = (200, b"{}")
+        self.token_requests: list[tuple[dict[str, str], bytes]] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -56,12 +60,25 @@ class KeyServer:
                     body: Any = {
                         "issuer": server.discovery_issuer or server.issuer,
                         "jwks_uri": server.jwks_url,
+                        "authorization_endpoint": f"{server.issuer}/auth",
+                        "token_endpoint": f"{server.issuer}/token",
+                        **server.more_discovery,
                     }
                 else:
                     server.hits["jwks"] += 1
                     body = server.jwks
                 status = 503 if server.down else 200
                 data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                server.token_requests.append((dict(self.headers.items()), self.rfile.read(length)))
+                status, data = server.token_answer
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -9,6 +9,8 @@ from mistral_core.ui.forms import read_form
 
 #: The largest form a page accepts (an approval's values and a few words).
 MAX_FORM_BYTES = 65_536
+#: The longest page to go back to after signing in.
+MAX_NEXT = 2048
 
 
 def posted(req: falcon.Request, limit: int = MAX_FORM_BYTES) -> dict[str, str]:
@@ -26,9 +28,10 @@ def posted(req: falcon.Request, limit: int = MAX_FORM_BYTES) -> dict[str, str]:
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: a page of the UI on this server (anything else: the inbox)."""
-    if not target or not target.startswith("/ui") or target.startswith("//") or "\\" in target:
+    """Where to go after signing in: a page of the UI on this server, as a relative path of printable
+    ASCII (anything else, an absolute or scheme-relative URL above all: the inbox). No open redirect."""
+    if not target or len(target) > MAX_NEXT or not (target == "/ui" or target.startswith(("/ui/", "/ui?"))):
         return "/ui"
-    if any(ord(c) < 0x20 for c in target) or len(target) > 2048:
+    if "\\" in target or any(not 0x20 < ord(c) < 0x7F for c in target):
         return "/ui"
     return target

@@ -1,5 +1,6 @@
-"""``/ui/login`` (a key's secret, or an OIDC access token, for a session), ``/ui/logout``, and the
-stylesheet (``/ui/static/style.css``)."""
+"""``/ui/login`` (a key's secret, or an OIDC access token, for a session; and the link to sign in
+through the OIDC provider, :mod:`.oidc`, when it is set up), ``/ui/logout``, and the stylesheet
+(``/ui/static/style.css``)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class Login:
         self._form(resp, then)
 
     def _form(self, resp: falcon.Response, then: str, error: str | None = None, status: int = 200) -> None:
+        sign_in = self._ctx.sign_in
         page(
             resp,
             "login.html",
@@ -40,6 +42,7 @@ class Login:
             error=error,
             auth_on=self._ctx.auth_on,
             viewer=None,
+            provider=(sign_in.client.provider_name or "your identity provider") if sign_in else None,
         )
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
