@@ -6,6 +6,7 @@ No HTTP, no polling.
     .venv/bin/python benchmarks/engine_bench.py
     .venv/bin/python benchmarks/engine_bench.py --stores sqlite --repeat 5 --scale10
     .venv/bin/python benchmarks/engine_bench.py --rest-results results.json   # beside run.py's figures
+    .venv/bin/python benchmarks/engine_bench.py --notify noop   # every event told to a noop publisher
 
 Stores (each a fresh service in this process):
   sqlite  build_service() over a new SQLite file: engine thread, executor pool, SQL store
@@ -56,6 +57,8 @@ class Harness:
         self.wait = wait
         self.state_of = state_of
         self._names = 0
+        #: The params of every execution started (``--notify``: a publisher told of every event).
+        self.params: dict[str, Any] = {}
 
     def workflow(self, length: int) -> str:
         """Upload a new chain of ``length`` std.noop tasks; return its name."""
@@ -97,7 +100,7 @@ def scenario_a(h: Harness, executions: int) -> dict[str, Any]:
     """N chains of 10 started one after another; time until all applied."""
     name = h.workflow(CHAIN_LENGTH_A)
     cpu0, t0 = time.process_time(), time.perf_counter()
-    ids = [h.engine.executions.start(name).id for _ in range(executions)]
+    ids = [h.engine.executions.start(name, params=dict(h.params)).id for _ in range(executions)]
     t_started = time.perf_counter()
     h.wait()
     seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
@@ -117,7 +120,7 @@ def scenario_e(h: Harness, tasks: int) -> dict[str, Any]:
     """One chain of ``tasks``; time per step."""
     name = h.workflow(tasks)
     cpu0, t0 = time.process_time(), time.perf_counter()
-    ex_id = h.engine.executions.start(name).id
+    ex_id = h.engine.executions.start(name, params=dict(h.params)).id
     h.wait()
     seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     return {
@@ -155,6 +158,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the engine [600]")
     p.add_argument("--rest-results", type=Path, help="run.py's --out file: show its figures beside these")
     p.add_argument("--out", type=Path, help="write the raw figures as JSON to this file")
+    p.add_argument("--notify", metavar="TYPE", help="every execution tells a TYPE (noop) publisher of all")
     args = p.parse_args(argv)
     args.stores = [s.strip() for s in args.stores.split(",") if s.strip()]
     bad = [s for s in args.stores if s not in STORES]
@@ -175,6 +179,11 @@ def rest_medians(path: Path | None, scale: int) -> tuple[str, dict[str, Any]]:
     }
 
 
+def _params(notify: str | None) -> dict[str, Any]:
+    """The params of the executions: a publisher of type ``notify``, told of every event."""
+    return {"notify": [{"type": notify}]} if notify else {}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every store's a and e, print one table."""
     args = parse_args(argv)
@@ -185,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     for store in args.stores:
         runs[store] = {"a": [], "e": []}
         with harness(store, args.timeout) as h:
+            h.params = _params(args.notify)
             for rep in range(1, args.repeat + 1):
                 for s, scenario in (("a", scenario_a), ("e", scenario_e)):
                     figures = scenario(h, sizes[s])

@@ -14,12 +14,14 @@ from mistral_core.approvals.wiring import HumanWaits
 from mistral_core.auth.wiring import build_authenticators, build_sign_in, check_exposure
 from mistral_core.config import Settings
 from mistral_core.engine.limits import Limits
+from mistral_core.engine.notifications import NotifyPolicy
 from mistral_core.errors import StoreError
 from mistral_core.executor import Executor
 from mistral_core.hooks import HookManager
 from mistral_core.lang.budget import ExpressionLimits
 from mistral_core.lang.expressions import Evaluator
 from mistral_core.model import DISPATCH_STARTED
+from mistral_core.notifiers.registry import NotifierRegistry
 from mistral_core.persistence.sql import open_serving_store
 from mistral_core.scheduler import CronTab, Scheduler
 from mistral_core.services.engine import Engine
@@ -71,18 +73,21 @@ def build_service(
 
     Raises:
         InputError: authentication is off and ``settings.host`` is not loopback (see
-            :func:`~mistral_core.auth.wiring.check_exposure`); an unusable setting.
+            :func:`~mistral_core.auth.wiring.check_exposure`); an unusable setting (the ``notify``
+            list is checked by the installed notifiers).
         MistralError: the store cannot be opened.
     """
     check_exposure(settings)
+    notifiers = NotifierRegistry.from_entry_points()
     store = store if store is not None else open_serving_store(settings.database_url, settings.upgrade)
     authenticators = build_authenticators(settings, store)
     registry = registry or ActionRegistry.from_entry_points()
-    engine = build_engine(settings, store, registry, hooks)
+    engine = build_engine(settings, store, registry, hooks, notifiers)
     transport = LocalTransport(
-        Executor(registry, settings.base_url),
+        Executor(registry, settings.base_url, notifiers),
         workers=settings.executor_threads,
         mark_started=lambda ids: store.raise_dispatch(ids, DISPATCH_STARTED),
+        notify_workers=settings.notify_threads,
     )
     engine.attach_runner(transport)
     transport.start(engine.results)
@@ -95,9 +100,18 @@ def build_service(
 
 
 def build_engine(
-    settings: Settings, store: Any, registry: ActionRegistry, hooks: HookManager | None
+    settings: Settings,
+    store: Any,
+    registry: ActionRegistry,
+    hooks: HookManager | None,
+    notifiers: NotifierRegistry,
 ) -> Engine:
-    """The engine's services over ``store``, as the settings say (no runner yet)."""
+    """The engine's services over ``store``, as the settings say (no runner yet).
+
+    Raises:
+        InputError: the setting ``notify`` names publishers ``notifiers`` do not accept.
+    """
+    server_publishers = notifiers.check(list(settings.notify), "setting notify")
     limits = Limits(settings.field_size_limit, settings.with_items_limit, settings.subworkflow_depth_limit)
     evaluator = Evaluator(ExpressionLimits(settings.expression_timeout, settings.expression_max_size))
     return Engine(
@@ -111,6 +125,10 @@ def build_engine(
         callback_token_max_age=dt.timedelta(seconds=settings.callback_token_max_age),
         notice_retry_for=dt.timedelta(seconds=settings.notice_retry_for),
         engine_lease=dt.timedelta(seconds=settings.engine_lease),
+        notifiers=notifiers,
+        notify_policy=NotifyPolicy.of(
+            server_publishers, dt.timedelta(seconds=settings.notify_retry_for), settings.notify_backoff
+        ),
     )
 
 

@@ -8,6 +8,7 @@ are ``MISTRAL_CORE_<FIELD>`` in capitals (``MISTRAL_CORE_DATABASE_URL``).
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import tomllib
@@ -83,6 +84,16 @@ class Settings:
         notice_retry_for: seconds a cancel notice that fails (the third party's ``cancel_url``
             unreachable, a plugin's ``cancel()`` raising) is tried again, with backoff (5 s,
             15 s, 60 s, then every 5 minutes); default 86,400 (a day).
+        notify: publishers every execution notifies, besides its own ``params.notify`` (sub-workflows
+            too): a TOML list of tables (``[[notify]]``), or a JSON list in the environment
+            (``MISTRAL_CORE_NOTIFY='[{"type": "webhook", "url": "https://..."}]'``). Not written
+            into executions' params, so their headers and secrets are never shown.
+        notify_retry_for: seconds a notification whose delivery fails is tried again (default
+            86,400: a day); each try gives up after 3 s to connect and 15 s to answer.
+        notify_backoff: seconds from a failed try to the next, by tries made (the last repeats;
+            each stretched by up to 10% at random); empty: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
+            14 h, 20 h, then daily (Standard Webhooks' example schedule).
+        notify_threads: threads delivering notifications (apart from the actions' threads).
         The lists are TOML lists, or comma-separated strings (in the environment).
         oidc_issuer: the OpenID Connect provider's issuer URL (the ``iss`` of its tokens).
         oidc_audience: the ``aud`` a token must carry to be accepted here (this API's identifier).
@@ -155,6 +166,10 @@ class Settings:
     transport: str = ""
     engine_lease: float = 120.0
     executor_lease: float = 30.0
+    notify: tuple[dict[str, Any], ...] = ()
+    notify_retry_for: int = 24 * 3600
+    notify_backoff: tuple[float, ...] = ()
+    notify_threads: int = 4
 
     @property
     def base_url(self) -> str:
@@ -179,7 +194,7 @@ class Settings:
 
     def check(self) -> None:
         """Raise InputError for a value that is not one of the allowed ones."""
-        for name in ("http_threads", "http_timeout"):
+        for name in ("http_threads", "http_timeout", "notify_threads"):
             if getattr(self, name) < 1:
                 raise InputError(f"setting {name} must be at least 1, not {getattr(self, name)!r}")
         allowed = {
@@ -196,6 +211,7 @@ class Settings:
             "subworkflow_depth_limit",
             "callback_token_max_age",
             "notice_retry_for",
+            "notify_retry_for",
         ):
             if getattr(self, name) < 1:
                 raise InputError(f"setting {name} must be at least 1, not {getattr(self, name)}")
@@ -215,6 +231,12 @@ class Settings:
         ):
             if not getattr(self, name) > 0:
                 raise InputError(f"setting {name} must be above 0, not {getattr(self, name)!r}")
+        self._check_notify()
+
+    def _check_notify(self) -> None:
+        """The notification settings (the publishers of ``notify`` are checked by the notifiers)."""
+        if not all(0 < delay <= 7 * 24 * 3600 for delay in self.notify_backoff):
+            raise InputError("setting notify_backoff takes delays above 0 and at most a week (604800 s)")
 
     def _check_split(self) -> None:
         if self.transport and not self.transport.startswith("amqp://"):
@@ -274,8 +296,9 @@ def _coerce(name: str, value: Any) -> Any:
         if word in _TRUE or word in _FALSE:
             return word in _TRUE
         raise InputError(f"setting {name} must be true or false, not {value!r}")
-    if kind == "tuple[str, ...]":
-        return _names(name, value)
+    lists = _LISTS.get(str(kind))
+    if lists is not None:
+        return lists(name, value)
     if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
         try:
             return int(value)
@@ -292,9 +315,39 @@ def _coerce(name: str, value: Any) -> Any:
     return value
 
 
+def _seconds(name: str, value: Any) -> tuple[float, ...]:
+    """A list of durations: a list of numbers (TOML) or a comma-separated string (environment)."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise InputError(f"setting {name} must be a list of seconds, not {value!r}")
+    try:
+        seconds = tuple(float(item) for item in items if not isinstance(item, str) or item.strip())
+    except (TypeError, ValueError):
+        raise InputError(f"setting {name} must be a list of seconds, not {value!r}") from None
+    if any(isinstance(item, bool) for item in items) or not all(math.isfinite(s) for s in seconds):
+        raise InputError(f"setting {name} must be a list of seconds, not {value!r}")
+    return seconds
+
+
+def _tables(name: str, value: Any) -> tuple[dict[str, Any], ...]:
+    """A list of tables: a TOML list of tables, or a JSON list of objects (environment)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else []
+        except ValueError as exc:
+            raise InputError(f"setting {name} must be a JSON list of objects: {exc}") from None
+    if not isinstance(value, list | tuple) or not all(isinstance(item, dict) for item in value):
+        raise InputError(f"setting {name} must be a list of tables (objects), not {value!r}"[:300])
+    return tuple(value)
+
+
 def _names(name: str, value: Any) -> tuple[str, ...]:
     """A list setting: a list of strings (TOML) or a comma-separated string (environment)."""
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
         raise InputError(f"setting {name} must be a list of strings, not {value!r}")
     return tuple(item.strip() for item in items if item.strip())
+
+
+#: The list settings' readers, by the field's type.
+_LISTS = {"tuple[str, ...]": _names, "tuple[float, ...]": _seconds, "tuple[dict[str, Any], ...]": _tables}

@@ -25,6 +25,7 @@ from mistral_core.bootstrap import build_app, build_engine, recover
 from mistral_core.config import Settings
 from mistral_core.errors import InputError
 from mistral_core.executor import Executor
+from mistral_core.notifiers.registry import NotifierRegistry
 from mistral_core.persistence.sql import open_serving_store
 from mistral_core.scheduler import Scheduler
 from mistral_core.services.engine import Engine
@@ -116,7 +117,8 @@ def _broker_runner(settings: Settings) -> Any:
 
 def _engine_over_store(settings: Settings, registry: ActionRegistry | None) -> tuple[Any, Engine]:
     store = open_serving_store(settings.database_url, settings.upgrade)
-    return store, build_engine(settings, store, registry or ActionRegistry.from_entry_points(), None)
+    registry = registry or ActionRegistry.from_entry_points()
+    return store, build_engine(settings, store, registry, None, NotifierRegistry.from_entry_points())
 
 
 def build_api(settings: Settings, registry: ActionRegistry | None = None) -> Process:
@@ -181,7 +183,11 @@ def build_executor(
         problem = target_error(target)
         if problem is not None:
             raise InputError(problem)
-    executor = Executor(registry or ActionRegistry.from_entry_points(), settings.base_url)
+    executor = Executor(
+        registry or ActionRegistry.from_entry_points(),
+        settings.base_url,
+        NotifierRegistry.from_entry_points(),
+    )
     consumer = ExecutorConsumer(
         executor,
         settings.transport,

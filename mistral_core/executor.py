@@ -1,4 +1,5 @@
-"""The executor: runs one action and says what came of it, as an engine event.
+"""The executor: runs one action (or delivers one notification) and says what came of it, as an
+engine event.
 
 It needs no database: a :class:`~mistral_core.model.RunAction` carries all it
 needs. A sync action's result becomes :class:`ActionCompleted`; an async action
@@ -23,9 +24,12 @@ from mistral_core.model import (
     CancelAction,
     CancelNoticed,
     Event,
+    NotificationSent,
+    Notify,
     RunAction,
     State,
 )
+from mistral_core.notifiers.base import DeliveryError, Notification
 
 LOG = logging.getLogger(__name__)
 
@@ -38,17 +42,29 @@ class ActionBuilder(Protocol):
         ...
 
 
+class NotifierBuilder(Protocol):
+    """Gives the notifier of a kind of publisher (the notifier registry)."""
+
+    def build(self, kind: str) -> Any:
+        """The notifier of ``kind``; KeyError if there is none."""
+        ...
+
+
 class Executor:
-    """Runs actions.
+    """Runs actions, tells async actions they are cancelled, and delivers notifications.
 
     Args:
         builder: makes action objects (the action registry).
         public_url: the API's public base URL (for callback URLs in the action context).
+        notifiers: gives notifiers (the notifier registry); None: no notification is delivered.
     """
 
-    def __init__(self, builder: ActionBuilder, public_url: str) -> None:
+    def __init__(
+        self, builder: ActionBuilder, public_url: str, notifiers: NotifierBuilder | None = None
+    ) -> None:
         self._builder = builder
         self._public_url = public_url.rstrip("/")
+        self._notifiers = notifiers
 
     def run(self, cmd: RunAction) -> Event:
         """Run ``cmd``'s action and return the event the engine must apply."""
@@ -92,6 +108,26 @@ class Executor:
             )
             return noticed(False, detail=f"cancel() failed: {_describe(exc)}")
         return noticed(None if told is False else True)  # False: there was nobody to tell
+
+    def notify(self, cmd: Notify) -> NotificationSent:
+        """Try one delivery of a notification; what came of it, for the engine to record (and, if
+        it failed, to try again later)."""
+        kind = str(cmd.publisher.get("type"))
+        try:
+            if self._notifiers is None:
+                raise KeyError(kind)
+            notifier = self._notifiers.build(kind)
+        except KeyError:
+            return NotificationSent(cmd, False, f"no notifier of type {kind!r} is installed here")
+        notification = Notification(cmd.delivery_id, cmd.attempt, cmd.event, cmd.body, cmd.publisher)
+        try:
+            notifier.publish(notification)
+        except DeliveryError as exc:
+            return NotificationSent(cmd, False, _describe(exc), exc.retry, exc.retry_after)
+        except Exception as exc:  # plugin code: a failing publish is logged and tried again later
+            LOG.warning("notifier %s failed on %s", kind, cmd.delivery_id, exc_info=True)
+            return NotificationSent(cmd, False, f"{kind} failed: {_describe(exc)}")
+        return NotificationSent(cmd, True)
 
     def _context(self, cmd: RunAction | CancelAction) -> ActionContext:
         return ActionContext(

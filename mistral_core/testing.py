@@ -16,16 +16,19 @@ from typing import Any
 
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.engine.limits import Limits
+from mistral_core.engine.notifications import NotifyPolicy
 from mistral_core.executor import Executor
 from mistral_core.model import (
     CancelAction,
     Command,
     Event,
+    Notify,
     RunAction,
     State,
     TaskExecution,
     WorkflowExecution,
 )
+from mistral_core.notifiers.registry import NotifierRegistry
 from mistral_core.persistence.memory import MemoryStore
 from mistral_core.scheduler import CronTab, Scheduler
 from mistral_core.services.engine import Engine
@@ -53,13 +56,19 @@ class InlineRunner:
         self.executor = executor
         self.queue: collections.deque[RunAction] = collections.deque()
         self.cancelled: list[CancelAction] = []
+        self.notified: list[Notify] = []
         self.engine: Engine | None = None
 
     def submit(self, commands: Sequence[Command]) -> None:
-        """Queue the actions (run later by :meth:`drain`); remember cancellations."""
+        """Queue the actions (run later by :meth:`drain`); remember cancellations and deliver
+        notifications at once."""
         for cmd in commands:
             if isinstance(cmd, RunAction):
                 self.queue.append(cmd)
+            elif isinstance(cmd, Notify):
+                self.notified.append(cmd)
+                assert self.engine is not None
+                self.engine.results.apply_events([self.executor.notify(cmd)])
             else:
                 self.cancelled.append(cmd)
                 assert self.engine is not None
@@ -89,6 +98,8 @@ class TestEngine:
         store: the store (default: a new in-memory one).
         limits: the engine's limits (default: those of the settings' defaults).
         notice_retry_for: how long a failing cancel notice is tried again (default: a day).
+        notifiers: ``{"type": NotifierClass}`` for test notifiers, or None for the installed ones.
+        notify_policy: the server's publishers and retry schedule (default: none; a day).
     """
 
     __test__ = False  # not a pytest test class
@@ -100,6 +111,8 @@ class TestEngine:
         store: MemoryStore | None = None,
         limits: Limits | None = None,
         notice_retry_for: dt.timedelta | None = None,
+        notifiers: Mapping[str, type] | None = None,
+        notify_policy: NotifyPolicy | None = None,
     ) -> None:
         self.clock = ManualClock()
         self.store = store if store is not None else MemoryStore(clock=self.clock)
@@ -108,7 +121,12 @@ class TestEngine:
             if actions is not None
             else ActionRegistry.from_entry_points()
         )
-        self.runner = InlineRunner(Executor(self.registry, public_url))
+        self.notifiers = (
+            NotifierRegistry(dict(notifiers))
+            if notifiers is not None
+            else NotifierRegistry.from_entry_points()
+        )
+        self.runner = InlineRunner(Executor(self.registry, public_url, self.notifiers))
         self.engine = Engine(
             self.store,
             self.registry,
@@ -117,6 +135,8 @@ class TestEngine:
             cron=CronTab(),
             limits=limits,
             notice_retry_for=notice_retry_for,
+            notifiers=self.notifiers,
+            notify_policy=notify_policy,
         )
         self.runner.engine = self.engine
         self.scheduler = Scheduler(self.store, self.engine.timers, clock=self.clock, heartbeat_every=None)

@@ -36,7 +36,7 @@ import dataclasses
 import inspect
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -360,10 +360,17 @@ class _FreshExtensionManager(ExtensionManager[Any]):
 
 def _load_entry_points(group: str) -> Iterable[tuple[str, Any]]:
     """(name, loaded object) of every entry point of ``group`` that imports."""
+    return load_entry_points(group, _log_load_failure)
+
+
+def load_entry_points(
+    group: str, on_failure: Callable[[Any, Any, BaseException], None]
+) -> list[tuple[str, Any]]:
+    """(name, loaded object) of every entry point of ``group`` that imports, the group listed anew
+    (a package installed since the last look is seen); ``on_failure(manager, entry_point, exc)``
+    is told of each that does not (stevedore's load-failure callback)."""
     manager = _FreshExtensionManager(
-        namespace=group,
-        invoke_on_load=False,
-        on_load_failure_callback=_log_load_failure,
+        namespace=group, invoke_on_load=False, on_load_failure_callback=on_failure
     )
     return [(ext.name, ext.plugin) for ext in manager.extensions]
 

@@ -21,6 +21,7 @@ from mistral_core.api.resources import (
     cron_triggers,
     environments,
     executions,
+    notifications,
     tasks,
     workbooks,
     workflows,
@@ -429,6 +430,14 @@ def _settings_paths() -> dict[str, Schema]:
         "/v2/environments/{name}": {
             "get": _op("One environment", 200, "Environment", env),
             "delete": _op("Delete an environment", 204, None, env),
+        },
+        "/v2/notifications": {
+            "get": _op(
+                "Deliveries of notifications that failed at least once (retrying, delivered late, given up)",
+                200,
+                "Notifications",
+                list_parameters(notifications.LISTING),
+            ),
         },
     }
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from mistral_core.api.media import MAX_INTEGER
 from mistral_core.model import State
+from mistral_core.model.notifications import DELIVERY_STATES, EVENTS
 from mistral_core.model.states import PUTTABLE_ACTION_STATES
 
 Schema = dict[str, Any]
@@ -184,6 +185,23 @@ _ENVIRONMENT = {
     "updated_at": TIME,
 }
 
+_NOTIFICATION = {
+    "id": {"type": "string", "description": "the delivery's id, sent as webhook-id in every try"},
+    "workflow_execution_id": STRING,
+    "event": {"type": "string", "enum": list(EVENTS)},
+    "entity_id": {"type": "string", "description": "the workflow or task execution the event is about"},
+    "entity_name": STRING,
+    "publisher": {"type": "string", "description": "the publisher's type (webhook)"},
+    "target": {"type": "string", "description": "where it goes (a URL without query or credentials)"},
+    "state": {"type": "string", "enum": list(DELIVERY_STATES)},
+    "attempts": {"type": "integer", "minimum": 1},
+    "last_error": NULLABLE_STRING,
+    "next_try_at": TIME,
+    "project_id": NULLABLE_STRING,
+    "created_at": TIME,
+    "updated_at": TIME,
+}
+
 RECORDS: dict[str, Schema] = {
     "Fault": {
         "type": "object",
@@ -229,6 +247,8 @@ RECORDS: dict[str, Schema] = {
     "Workbooks": page("workbooks", "Workbook"),
     "CronTriggers": page("cron_triggers", "CronTrigger"),
     "Environments": page("environments", "Environment"),
+    "Notification": record(**_NOTIFICATION),
+    "Notifications": page("notifications", "Notification"),
     "ActionHistory": {
         "type": "object",
         "required": ["history"],

@@ -17,6 +17,7 @@ from mistral_core.api.resources import (
     cron_triggers,
     environments,
     executions,
+    notifications,
     openapi,
     root,
     tasks,
@@ -72,6 +73,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/v2/cron_triggers/{identifier}", cron_triggers.CronTriggerItem),
     Route("/v2/environments", environments.EnvironmentCollection),
     Route("/v2/environments/{name}", environments.EnvironmentItem),
+    # Not Mistral's: the deliveries of notifications that failed (docs/api.md, "Notifications").
+    Route("/v2/notifications", notifications.NotificationCollection),
     # Not Mistral's: an API key as an OAuth 2 password grant, for mistralclient's keycloak-oidc.
     Route("/realms/{realm}/protocol/openid-connect/token", tokens.KeyToken),
 )

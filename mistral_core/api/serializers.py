@@ -35,6 +35,7 @@ from mistral_core.model import (
     WorkflowDefinition,
     WorkflowExecution,
 )
+from mistral_core.model.notifications import NotificationDelivery
 from mistral_core.model.states import is_completed
 
 R = TypeVar("R")
@@ -115,6 +116,22 @@ def _ts(name: str) -> Getter[Any]:
 def _js(name: str) -> Getter[Any]:
     get = _attr(name)
     return lambda record: _json_text(get(record))
+
+
+#: What an execution's ``params`` shows instead of a publisher's ``secret``.
+SECRET_SHOWN = "***"
+
+
+def _params(wf_ex: WorkflowExecution) -> str:
+    """An execution's params as text; the ``secret`` of each publisher of ``notify`` masked."""
+    params = wf_ex.params
+    notify = params.get("notify") if params else None
+    if isinstance(notify, list) and any(isinstance(p, dict) and "secret" in p for p in notify):
+        shown = [
+            {**p, "secret": SECRET_SHOWN} if isinstance(p, dict) and "secret" in p else p for p in notify
+        ]
+        params = {**params, "notify": shown}
+    return _json_text(params)
 
 
 def _state(record: Any) -> str:
@@ -219,7 +236,7 @@ EXECUTION: View[WorkflowExecution] = View(
         ("workflow_namespace", _attr("workflow_namespace")),
         ("description", _attr("description")),
         ("tags", _tags),
-        ("params", _js("params")),
+        ("params", _params),
         ("task_execution_id", _attr("task_execution_id")),
         ("root_execution_id", _attr("root_execution_id")),
         ("state", _state),
@@ -403,3 +420,23 @@ HISTORY_ENTRY: View[HistoryEntry] = View(
     ]
 )
 """One entry of ``GET /v2/action_executions/<id>/history`` (ours: Mistral has no such resource)."""
+
+NOTIFICATION_DELIVERY: View[NotificationDelivery] = View(
+    [
+        ("id", _attr("id")),
+        ("workflow_execution_id", _attr("workflow_execution_id")),
+        ("event", _attr("event")),
+        ("entity_id", _attr("entity_id")),
+        ("entity_name", _attr("entity_name")),
+        ("publisher", _attr("publisher")),
+        ("target", _attr("target")),
+        ("state", _attr("state")),
+        ("attempts", _attr("attempts")),
+        ("last_error", _attr("last_error")),
+        ("next_try_at", _ts("next_try_at")),
+        ("project_id", _attr("project_id")),
+        ("created_at", _ts("created_at")),
+        ("updated_at", _ts("updated_at")),
+    ]
+)
+"""A delivery of a notification that failed at least once (``GET /v2/notifications``; ours)."""

@@ -78,6 +78,7 @@ REQUIRED: dict[tuple[str, str], Role | None] = {
     ("/v2/workbooks/validate", "POST"): R,
     ("/v2/workbooks/{name}", "GET"): R,
     ("/v2/workbooks/{name}", "DELETE"): A,
+    ("/v2/notifications", "GET"): R,
     ("/v2/cron_triggers", "GET"): R,
     ("/v2/cron_triggers", "POST"): OP,
     ("/v2/cron_triggers/{identifier}", "GET"): R,

@@ -236,6 +236,7 @@ class Conductor:
                 st.change(action_ex, accepted=False)
         flags = task.runtime_context
         runtime = TaskFlags(triggered_by=flags.triggered_by, with_items=None if reset else flags.with_items)
+        _reopen_workflow(st)  # first, as Mistral does: WORKFLOW_RERUN is told before TASK_RERUN
         task = st.change(
             task,
             reopen=True,
@@ -245,7 +246,6 @@ class Conductor:
             runtime_context=runtime,
             finished_at=None,
         )
-        _reopen_workflow(st)
         queue: Queue = deque()
         if runtime.with_items is not None:
             self._tasks.items.rerun_failed(st, task, queue)

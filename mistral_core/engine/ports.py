@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from mistral_core.errors import InputError
 from mistral_core.model import (
     EVERY_PROJECT,
     ActionDefinition,
@@ -29,6 +30,7 @@ from mistral_core.model import (
     WorkflowDefinition,
     WorkflowExecution,
 )
+from mistral_core.model.notifications import NotificationDelivery
 
 Record = WorkflowExecution | TaskExecution | ActionExecution
 
@@ -307,6 +309,19 @@ class ExecutionStore(Protocol):
         """How many entries the history of an action execution has."""
         ...
 
+    # -- notification deliveries that failed ----------------------------------------------
+    def get_notification_delivery(self, delivery_id: str) -> NotificationDelivery | None:
+        """The delivery with that id, or None (none of its tries failed)."""
+        ...
+
+    def save_notification_delivery(self, delivery: NotificationDelivery) -> None:
+        """Insert the delivery, or replace the one with its id (joins an open :meth:`atomic`)."""
+        ...
+
+    def list_notification_deliveries(self, query: Query) -> list[NotificationDelivery]:
+        """Deliveries matching ``query``."""
+        ...
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PreparedAction:
@@ -353,6 +368,40 @@ class ActionRunner(Protocol):
     def run_now(self, command: RunAction) -> Any:
         """Run one action in the calling thread and return its event (``POST /v2/action_executions``)."""
         ...
+
+
+class NotifierCatalog(Protocol):
+    """Which kinds of publisher exist, and whether a ``notify`` list is usable (the notifiers)."""
+
+    def check(self, publishers: Any, place: str = "params.notify") -> list[dict[str, Any]]:
+        """``publishers`` if usable (``None``: an empty list).
+
+        Raises:
+            InputError: one line naming the problem and ``place``.
+        """
+        ...
+
+    def target(self, publisher: Mapping[str, Any]) -> str:
+        """Where ``publisher`` sends, as it may be shown to its project (no secret)."""
+        ...
+
+
+class NoNotifiers:
+    """A catalog with no kind of publisher: every non-empty ``notify`` list is refused."""
+
+    def check(self, publishers: Any, place: str = "params.notify") -> list[dict[str, Any]]:
+        """An empty list for ``None`` or ``[]``.
+
+        Raises:
+            InputError: anything else.
+        """
+        if publishers is None or publishers == []:
+            return []
+        raise InputError(f"{place}: this server has no notifiers")
+
+    def target(self, publisher: Mapping[str, Any]) -> str:
+        """Nothing: there is no kind of publisher."""
+        return ""
 
 
 class CronSchedule(Protocol):

@@ -70,6 +70,12 @@ class ExecutionState:
     pending: dict[str, tuple[Record, set[str] | None]] = dataclasses.field(default_factory=dict)
     commands: list[Command] = dataclasses.field(default_factory=list)
     notifications: list[tuple[str, str, Any]] = dataclasses.field(default_factory=list)
+    #: The state changes of the workflow execution and its tasks in this transaction, in order:
+    #: (the record as the change left it, the state it left; None: created). Notifications are
+    #: made of them (:mod:`mistral_core.engine.notifications`).
+    transitions: list[tuple[WorkflowExecution | TaskExecution, State | None]] = dataclasses.field(
+        default_factory=list
+    )
     timers: list[Timer] = dataclasses.field(default_factory=list)
     #: (target id, kind or None for all kinds): timers to delete.
     timer_cancels: list[tuple[str, str | None]] = dataclasses.field(default_factory=list)
@@ -89,6 +95,7 @@ class ExecutionState:
         self.pending = {}
         self.commands = []
         self.notifications = []
+        self.transitions = []
         self.timers = []
         self.timer_cancels = []
         self.cancel_actions_of = []
@@ -102,6 +109,8 @@ class ExecutionState:
         self.pending[record.id] = (record, None)
         if isinstance(record, TaskExecution):
             self.complete_actions_of.add(record.id)  # a new task has no action but those made here
+        if not isinstance(record, ActionExecution):
+            self.transitions.append((record, None))
         self._remember(record)
 
     def change(self, record: R, *, reopen: bool = False, amend: bool = False, **fields: Any) -> R:
@@ -116,9 +125,13 @@ class ExecutionState:
             IllegalTransition: the table does not allow the state change (a bug).
         """
         new_state = fields.get("state")
+        moved = False
         if new_state is not None and new_state is not record.state:
             self._check_move(record, new_state, reopen, amend)
+            moved = True
         new = evolve(record, updated_at=self.now, **fields)
+        if moved and not isinstance(new, ActionExecution):
+            self._moved(new, record.state, amend)
         old = self.pending.get(record.id)
         if old is not None and old[1] is None:
             self.pending[record.id] = (new, None)
@@ -137,6 +150,15 @@ class ExecutionState:
         elif self.pending.get(record.id, (None, set()))[1] is not None:
             raise IllegalTransition(f"{record.id}: only a state set in this transaction can be amended")
         self._before.setdefault(record.id, record.state)
+
+    def _moved(self, new: WorkflowExecution | TaskExecution, left: State | None, amend: bool) -> None:
+        """Remember a state change; an amended one replaces the change it corrects."""
+        if amend:
+            for position in range(len(self.transitions) - 1, -1, -1):
+                if self.transitions[position][0].id == new.id:
+                    _, left = self.transitions.pop(position)
+                    break
+        self.transitions.append((new, left))
 
     def flag(self, task: TaskExecution, **flags: Any) -> TaskExecution:
         """Set runtime flags of a task (see :class:`~mistral_core.model.TaskFlags`)."""

@@ -1,8 +1,8 @@
 """The execution model: states, records, events, commands, queries. Standard library only."""
 
 from mistral_core.model.approvals import ApprovalResponse, ServerSecret
-from mistral_core.model.commands import CancelAction, Command, RunAction
-from mistral_core.model.events import ActionCompleted, ActionHandedOff, CancelNoticed, Event
+from mistral_core.model.commands import CancelAction, Command, Notify, RunAction
+from mistral_core.model.events import ActionCompleted, ActionHandedOff, CancelNoticed, Event, NotificationSent
 from mistral_core.model.flags import EMPTY as EMPTY_FLAGS
 from mistral_core.model.flags import ItemCounters, TaskFlags, Trigger, WaitAfter, WaitingItem
 from mistral_core.model.history import HistoryEntry, PushOrigin
@@ -47,6 +47,8 @@ __all__ = [
     "Filter",
     "HistoryEntry",
     "ItemCounters",
+    "NotificationSent",
+    "Notify",
     "PushOrigin",
     "Query",
     "RunAction",

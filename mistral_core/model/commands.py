@@ -6,6 +6,8 @@ import dataclasses
 import re
 from typing import Any
 
+from mistral_core.model.projects import DEFAULT_PROJECT
+
 #: A target's name: what the name of the executors' queue may hold without surprises.
 _TARGET = re.compile(r"^[A-Za-z0-9_.:@-]{1,100}$")
 
@@ -84,4 +86,26 @@ class CancelAction:
         )
 
 
-Command = RunAction | CancelAction
+@dataclasses.dataclass(frozen=True, slots=True)
+class Notify:
+    """Deliver one notification (an event of an execution or task) to one publisher.
+
+    ``delivery_id`` is the same in every try of this delivery (the ``webhook-id``); ``attempt``
+    counts them. ``publisher`` is the publisher as configured (its secret and headers are never
+    shown by ``repr``); ``publisher_ref`` says where it came from so that a retry finds it again
+    (``params:<i>``: the execution's ``params.notify[i]``; ``server:<digest>``: the server's
+    ``notify`` setting). ``give_up_at`` (ISO 8601) ends the retries.
+    """
+
+    delivery_id: str
+    attempt: int
+    event: str
+    body: dict[str, Any]
+    publisher: dict[str, Any] = dataclasses.field(repr=False)
+    publisher_ref: str
+    workflow_execution_id: str
+    give_up_at: str
+    project_id: str = DEFAULT_PROJECT
+
+
+Command = RunAction | CancelAction | Notify

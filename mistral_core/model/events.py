@@ -48,4 +48,27 @@ class CancelNoticed:
     workflow_execution_id: str | None = None
 
 
-Event = ActionCompleted | ActionHandedOff | CancelNoticed
+@dataclasses.dataclass(frozen=True, slots=True)
+class NotificationSent:
+    """What came of one try of a notification's delivery.
+
+    ``delivered``: the publisher took it. Otherwise ``detail`` says why not (one line); ``retry``
+    False means trying again is pointless (``410 Gone``, a URL the egress policy refuses);
+    ``retry_after`` is the wait the receiver asked for (``Retry-After``), in seconds, if any.
+    ``command`` is the try itself (what a retry sends again).
+    """
+
+    command: Any
+    delivered: bool
+    detail: str | None = None
+    retry: bool = True
+    retry_after: float | None = None
+
+    @property
+    def workflow_execution_id(self) -> str | None:
+        """The execution the notification is of."""
+        wf_ex_id: str | None = getattr(self.command, "workflow_execution_id", None)
+        return wf_ex_id
+
+
+Event = ActionCompleted | ActionHandedOff | CancelNoticed | NotificationSent

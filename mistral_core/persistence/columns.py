@@ -38,6 +38,7 @@ from mistral_core.model import (
     WorkflowDefinition,
     WorkflowExecution,
 )
+from mistral_core.model.notifications import NotificationDelivery
 
 AnyRecord = (
     WorkflowDefinition
@@ -53,6 +54,7 @@ AnyRecord = (
     | HistoryEntry
     | ApprovalResponse
     | ServerSecret
+    | NotificationDelivery
 )
 Row = tuple[Any, ...]
 Convert = Callable[[Any], Any]
@@ -238,6 +240,7 @@ ENVIRONMENTS = _table("environments", Environment, "Environment")
 WORKBOOKS = _table("workbooks", Workbook, "Workbook")
 ACTION_DEFINITIONS = _table("action_definitions", ActionDefinition, "Action")
 API_KEYS = _table("api_keys", ApiKey, "ApiKey")
+NOTIFICATION_DELIVERIES = _table("notification_deliveries", NotificationDelivery, "NotificationDelivery")
 #: Not a table of records with ids: entries are only appended and read by action execution, in
 #: the order they were written (``seq``). No ``id``, so no unique index to keep on the hot path.
 ACTION_HISTORY = _table("action_history", HistoryEntry, "HistoryEntry")
@@ -264,6 +267,7 @@ ALL_TABLES = (
     API_KEYS,
     APPROVAL_RESPONSES,
     SERVER_SECRETS,
+    NOTIFICATION_DELIVERIES,
 )
 
 

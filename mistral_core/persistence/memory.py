@@ -3,10 +3,10 @@
 Assembled like the SQL store from parts over :class:`~.memorybase.MemoryBase`:
 executions and spec snapshots here, timers in :mod:`.memorytimers`, named
 definitions in :mod:`.memorydefinitions`, API keys in :mod:`.memorykeys`, callback tokens
-and push history in :mod:`.memorycallbacks`, approval responses in :mod:`.memoryapprovals`.
-It enforces the same references as the SQL schema (a task needs its workflow execution, an
-action its task) and keeps the children of each parent in insertion order, so listing them
-needs no scan.
+and push history in :mod:`.memorycallbacks`, approval responses in :mod:`.memoryapprovals`,
+failed notification deliveries in :mod:`.memorynotifications`. It enforces the same references
+as the SQL schema (a task needs its workflow execution, an action its task) and keeps the
+children of each parent in insertion order, so listing them needs no scan.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from mistral_core.persistence.memorybase import ID, replaced
 from mistral_core.persistence.memorycallbacks import MemoryCallbacks
 from mistral_core.persistence.memorydefinitions import MemoryDefinitions
 from mistral_core.persistence.memorykeys import MemoryKeys
+from mistral_core.persistence.memorynotifications import MemoryNotifications
 from mistral_core.persistence.memorytimers import MemoryTimers
 
 _UNFINISHED = (State.RUNNING.value, State.PAUSED.value)
@@ -57,7 +58,13 @@ _CREATED = {table.name: table.index_of("created_at") for table in ALL_TABLES}
 
 
 class MemoryStore(
-    MemoryCallbacks, MemoryTimers, MemoryDefinitions, MemoryKeys, MemoryApprovals, ExecutionReads
+    MemoryCallbacks,
+    MemoryNotifications,
+    MemoryTimers,
+    MemoryDefinitions,
+    MemoryKeys,
+    MemoryApprovals,
+    ExecutionReads,
 ):
     """An :class:`~mistral_core.engine.ports.ExecutionStore` in memory, thread-safe.
 
@@ -165,8 +172,8 @@ class MemoryStore(
         return [codec.record(row) for _, row in entries]
 
     def delete_workflow_execution(self, wf_ex_id: str) -> None:
-        """Delete a workflow execution, its tasks, their action executions (and their histories) and
-        sub-workflows.
+        """Delete a workflow execution, its tasks, their action executions (and their histories),
+        its failed notification deliveries, and sub-workflows.
 
         Raises:
             NotFoundError: no such workflow execution.
@@ -178,6 +185,7 @@ class MemoryStore(
             actions = self._rows[ACTION_EXECUTIONS.name]
             doomed_actions = {row[ID] for _, row in actions.values() if row[_ACTION_TASK] in doomed}
             self._delete_history_of(doomed_actions)
+            self._delete_deliveries_of(doomed)
             for action_ex_id in doomed_actions:
                 self._delete(ACTION_EXECUTIONS, actions[action_ex_id][1])
             for table in (TASK_EXECUTIONS, WORKFLOW_EXECUTIONS):

@@ -4,8 +4,8 @@ The store is assembled from parts, each a module of one responsibility over
 :class:`~.sqlbase.SqlBase` (connections, transactions): executions and
 spec snapshots here, timers in :mod:`.sqltimers`, named definitions in
 :mod:`.sqldefinitions`, API keys in :mod:`.sqlkeys`, callback tokens and push history in
-:mod:`.sqlcallbacks`, approval responses in :mod:`.sqlapprovals`, the schema and its upgrade
-in :mod:`.sqlschema`.
+:mod:`.sqlcallbacks`, approval responses in :mod:`.sqlapprovals`, failed notification
+deliveries in :mod:`.sqlnotifications`, the schema and its upgrade in :mod:`.sqlschema`.
 The hot path (insert, update, get, children, lock, raise_dispatch, timers)
 is prepared raw SQL, no ORM objects. A workflow execution is locked with
 ``SELECT ... FOR UPDATE`` on PostgreSQL, by the database's write lock on SQLite.
@@ -48,6 +48,7 @@ from mistral_core.persistence.sqlapprovals import SqlApprovals
 from mistral_core.persistence.sqlcallbacks import SqlCallbacks
 from mistral_core.persistence.sqldefinitions import SqlDefinitions
 from mistral_core.persistence.sqlkeys import SqlKeys
+from mistral_core.persistence.sqlnotifications import SqlNotifications
 from mistral_core.persistence.sqlquery import quote, select_list
 from mistral_core.persistence.sqlschema import SchemaVersionError, SqlSchema, newer_error
 from mistral_core.persistence.sqltimers import SqlTimers
@@ -56,7 +57,16 @@ from mistral_core.persistence.tables import DISPATCHABLE, UNFINISHED_ACTIONS
 LOG = logging.getLogger(__name__)
 
 
-class SqlStore(SqlCallbacks, SqlTimers, SqlDefinitions, SqlKeys, SqlApprovals, SqlSchema, ExecutionReads):
+class SqlStore(
+    SqlCallbacks,
+    SqlNotifications,
+    SqlTimers,
+    SqlDefinitions,
+    SqlKeys,
+    SqlApprovals,
+    SqlSchema,
+    ExecutionReads,
+):
     """An :class:`~mistral_core.engine.ports.ExecutionStore` in SQLite or PostgreSQL.
 
     Usually made by :func:`open_store`. Each thread uses its own connection;
@@ -165,8 +175,8 @@ class SqlStore(SqlCallbacks, SqlTimers, SqlDefinitions, SqlKeys, SqlApprovals, S
         return [record(row) for row in self._all(self._sql[f"children {table.name}"], (parent_id,))]
 
     def delete_workflow_execution(self, wf_ex_id: str) -> None:
-        """Delete a workflow execution, its tasks, their action executions (and their histories) and
-        sub-workflows.
+        """Delete a workflow execution, its tasks, their action executions (and their histories),
+        its failed notification deliveries, and sub-workflows.
 
         Raises:
             NotFoundError: no such workflow execution.
@@ -176,6 +186,7 @@ class SqlStore(SqlCallbacks, SqlTimers, SqlDefinitions, SqlKeys, SqlApprovals, S
         children = sql(f'SELECT "id" FROM "workflow_executions" WHERE "task_execution_id" IN ({tasks_of})')
         actions_of = f'SELECT "id" FROM "action_executions" WHERE "task_execution_id" IN ({tasks_of})'
         deletes = [
+            sql('DELETE FROM "notification_deliveries" WHERE "workflow_execution_id" = ?'),
             sql(f'DELETE FROM "action_history" WHERE "action_execution_id" IN ({actions_of})'),
             sql(f'DELETE FROM "action_executions" WHERE "task_execution_id" IN ({tasks_of})'),
             sql('DELETE FROM "task_executions" WHERE "workflow_execution_id" = ?'),

@@ -23,6 +23,7 @@ from mistral_core.persistence.columns import (
     APPROVAL_RESPONSES,
     CRON_TRIGGERS,
     ENVIRONMENTS,
+    NOTIFICATION_DELIVERIES,
     SERVER_SECRETS,
     TASK_EXECUTIONS,
     TIMERS,
@@ -67,6 +68,8 @@ INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
     ACTION_DEFINITIONS.name: ((("name", "namespace", "project_id"), True), (("created_at", "id"), False)),
     # A key is found by the hash of the secret a request presents (unique: one secret, one key).
     API_KEYS.name: ((("name",), True), (("secret_hash",), True), (("created_at", "id"), False)),
+    # Failed notification deliveries are listed by execution (and deleted with it), newest last.
+    NOTIFICATION_DELIVERIES.name: ((("workflow_execution_id",), False), (("created_at", "id"), False)),
     # An action execution's history is read (and counted) by its action execution, in order.
     ACTION_HISTORY.name: ((("action_execution_id", "seq"), False),),
     # One answer per responder and wait; the answers of a wait are read together.

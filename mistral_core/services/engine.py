@@ -18,6 +18,7 @@ from collections.abc import Callable
 from mistral_core.engine.catalog import Catalog
 from mistral_core.engine.conductor import Conductor
 from mistral_core.engine.limits import Limits
+from mistral_core.engine.notifications import NotifyPolicy
 from mistral_core.engine.ports import (
     ActionCatalog,
     ActionRunner,
@@ -26,6 +27,7 @@ from mistral_core.engine.ports import (
     ExecutionStore,
     HookRelay,
     NoHooks,
+    NotifierCatalog,
     SystemClock,
 )
 from mistral_core.lang.expressions import Evaluator
@@ -40,6 +42,7 @@ from mistral_core.services.history import History
 from mistral_core.services.intents import IntentApplier
 from mistral_core.services.launcher import Launcher
 from mistral_core.services.notices import Notices
+from mistral_core.services.notifications import Notifications
 from mistral_core.services.recovery import Recovery
 from mistral_core.services.results import Results
 from mistral_core.services.timing import Timers
@@ -70,6 +73,9 @@ class Engine:
         notice_retry_for: how long a cancel notice that fails is tried again (default: a day).
         engine_lease: how long this engine's heartbeat holds (default two minutes): after it,
             another engine takes over what it dispatched.
+        notifiers: the kinds of publisher ``notify`` lists may name (default: none).
+        notify_policy: the server's publishers, and how long and how often a failing
+            notification is tried again (default: none; a day, Standard Webhooks' schedule).
 
     Attributes:
         definitions: workflows, ad-hoc actions, workbooks, environments.
@@ -102,6 +108,8 @@ class Engine:
         callback_token_max_age: dt.timedelta | None = None,
         notice_retry_for: dt.timedelta | None = None,
         engine_lease: dt.timedelta | None = None,
+        notifiers: NotifierCatalog | None = None,
+        notify_policy: NotifyPolicy | None = None,
     ) -> None:
         evaluator = evaluator or Evaluator()
         limits = limits or Limits()
@@ -129,17 +137,22 @@ class Engine:
             self._parts.notice_retry_for = notice_retry_for
         if engine_lease is not None:
             self._parts.engine_lease = engine_lease
+        if notifiers is not None:
+            self._parts.notifiers = notifiers
+        if notify_policy is not None:
+            self._parts.notify_policy = notify_policy
         launcher = Launcher(self._parts, evaluator)
         transactions = Transactions(self._parts, IntentApplier(self._parts, launcher))
         self.executions = Executions(transactions, self._parts, launcher)
         self.history = History(self._parts)
         notices = Notices(transactions, self._parts, self.history)
-        self.results = Results(transactions, self._parts, self.history, notices)
+        notifications = Notifications(transactions, self._parts)
+        self.results = Results(transactions, self._parts, self.history, notices, notifications)
         self.callback_tokens = CallbackTokens(transactions, self._parts)
         self.action_runs = ActionRuns(self._parts, self.results)
         self.cron = CronTriggers(self._parts, launcher, cron)
         self.recovery = Recovery(self._parts, self.results)
-        self.timers = Timers(transactions, self._parts, self.cron, self.recovery, notices)
+        self.timers = Timers(transactions, self._parts, self.cron, self.recovery, notices, notifications)
         self.heartbeats = Heartbeats(transactions, self._parts, max_extend_by)
         self.claims = Claims(self._parts)
 

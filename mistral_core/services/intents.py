@@ -51,6 +51,8 @@ class IntentApplier:
         namespace = parent.wf_ex.workflow_namespace
         params = {
             "env": parent.wf_ex.params.get("env", {}),
+            # As Mistral: a sub-workflow tells its parent's publishers, unless its task says otherwise.
+            **({"notify": parent.wf_ex.params["notify"]} if "notify" in parent.wf_ex.params else {}),
             **{k: v for k, v in given.items() if k in CHILD_PARAMS},
         }
         try:

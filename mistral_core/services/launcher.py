@@ -147,12 +147,15 @@ class Launcher:
     def check_params(
         self, spec: WorkflowSpec, params: dict[str, Any], viewer: Viewer = EVERY_PROJECT
     ) -> dict[str, Any]:
-        """Params with a named environment (as ``viewer`` sees it) replaced by its variables, and a
-        reverse target checked.
+        """Params with a named environment (as ``viewer`` sees it) replaced by its variables, a
+        reverse target checked, and the publishers of ``notify`` checked.
 
         Raises:
-            InputError: an unknown environment, a bad ``env``, a reverse workflow without a target.
+            InputError: an unknown environment, a bad ``env``, a reverse workflow without a target,
+                a ``notify`` list that is not usable (its shape, its size, a publisher's options).
         """
+        if "notify" in params:
+            self._parts.notifiers.check(params["notify"])
         env = params.get("env")
         if isinstance(env, str):
             try:

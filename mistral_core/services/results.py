@@ -33,6 +33,7 @@ from mistral_core.model import (
     CancelAction,
     CancelNoticed,
     Event,
+    NotificationSent,
     PushOrigin,
     State,
 )
@@ -41,6 +42,7 @@ from mistral_core.model.history import ACCEPTED, CALLBACK_TOKEN, IN_PROCESS, REJ
 from mistral_core.model.states import ACTION, RESULT_STATES, is_action_finished
 from mistral_core.services.history import History
 from mistral_core.services.notices import Notices
+from mistral_core.services.notifications import Notifications
 from mistral_core.services.parents import pause_parents, resume_parents
 from mistral_core.services.unit_of_work import Parts, Transactions, Work
 
@@ -72,12 +74,14 @@ class Results:
         parts: Parts,
         history: History | None = None,
         notices: Notices | None = None,
+        notifications: Notifications | None = None,
     ) -> None:
         self._tx = transactions
         self._parts = parts
         self._conductor = parts.conductor
         self._history = history or History(parts)
         self._notices = notices or Notices(transactions, parts, self._history)
+        self._notifications = notifications or Notifications(transactions, parts)
 
     # -- pushed over the API ------------------------------------------------------------
     def complete(
@@ -212,6 +216,9 @@ class Results:
         noticed = [e for e in events if isinstance(e, CancelNoticed)]
         if noticed:
             self._notices.record(noticed)
+        sent = [e for e in events if isinstance(e, NotificationSent)]
+        if sent:
+            self._notifications.record(sent)
 
     def _apply_completion(self, work: Work, event: ActionCompleted) -> None:
         try:

@@ -1,8 +1,9 @@
 """Timers that fell due: applied in batches, each exactly once (deleted in the transaction that applies it).
 
 The scheduler claims due timers and hands them here: a task's ``timeout``, a
-``retry`` delay, ``wait-before`` and ``wait-after``, a cron trigger's next firing,
-and the heartbeat timers of engines (whose falling due means the engine died).
+``retry`` delay, ``wait-before`` and ``wait-after``, a cron trigger's next firing, the next
+try of a cancel notice or of a notification, and the heartbeat timers of engines (whose
+falling due means the engine died).
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from mistral_core.engine.notifications import NOTIFICATION
 from mistral_core.errors import NotFoundError
 from mistral_core.model import Timer
 from mistral_core.services.cron import CronTriggers
 from mistral_core.services.notices import Notices
+from mistral_core.services.notifications import Notifications
 from mistral_core.services.recovery import Recovery
 from mistral_core.services.unit_of_work import NOTICE, Parts, Transactions, Work
 
@@ -29,6 +32,7 @@ class Timers:
         cron: fires cron triggers.
         recovery: heart-beats and takes over dead engines.
         notices: tries cancel notices again.
+        notifications: tries notifications again.
     """
 
     def __init__(
@@ -38,12 +42,14 @@ class Timers:
         cron: CronTriggers,
         recovery: Recovery,
         notices: Notices,
+        notifications: Notifications,
     ) -> None:
         self._tx = transactions
         self._parts = parts
         self._cron = cron
         self._recovery = recovery
         self._notices = notices
+        self._notifications = notifications
 
     def fire_timers(self, timers: Sequence[Timer]) -> None:
         """Apply timers that fell due (claimed by this engine): each exactly once."""
@@ -66,6 +72,9 @@ class Timers:
             return
         if timer.kind == NOTICE:
             self._notices.fire(work, timer)
+            return
+        if timer.kind == NOTIFICATION:
+            self._notifications.fire(work, timer)
             return
         if timer.workflow_execution_id is None:
             return

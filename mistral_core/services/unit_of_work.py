@@ -30,7 +30,15 @@ from mistral_core.engine.catalog import Catalog
 from mistral_core.engine.conductor import Conductor
 from mistral_core.engine.intents import Intent
 from mistral_core.engine.limits import Limits
-from mistral_core.engine.ports import ActionRunner, Clock, ExecutionStore, HookRelay
+from mistral_core.engine.notifications import NotifyPolicy, plan
+from mistral_core.engine.ports import (
+    ActionRunner,
+    Clock,
+    ExecutionStore,
+    HookRelay,
+    NoNotifiers,
+    NotifierCatalog,
+)
 from mistral_core.engine.state import ExecutionState
 from mistral_core.errors import CommitInDoubt, NeedsData, NotFoundError, StoreError, TransientStoreError
 from mistral_core.lang.spec import WorkflowSpec
@@ -40,6 +48,7 @@ from mistral_core.model import (
     CancelAction,
     Command,
     Filter,
+    Notify,
     Query,
     RunAction,
     State,
@@ -81,6 +90,10 @@ class Parts:
     notice_retry_for: dt.timedelta = dt.timedelta(days=1)
     #: How long this engine's heartbeat holds: if it stops beating, others take over after this.
     engine_lease: dt.timedelta = dt.timedelta(seconds=120)
+    #: The kinds of publisher (checks ``notify`` lists).
+    notifiers: NotifierCatalog = dataclasses.field(default_factory=NoNotifiers)
+    #: The server's publishers and how long a failing notification is tried again.
+    notify_policy: NotifyPolicy = dataclasses.field(default_factory=NotifyPolicy)
 
 
 @dataclasses.dataclass
@@ -237,6 +250,7 @@ class Work:
             self._flush(st)
 
     def _flush(self, st: ExecutionState) -> None:
+        self.commands.extend(plan(st, self._parts.notify_policy))  # their timers go in with st's
         self._cancel_pending_actions(st)
         self._own_dispatched(st)
         self._keep_notices(st)
@@ -376,6 +390,8 @@ class Transactions:
             kept: list[Any] = []
             try:
                 for command in commands:
+                    if isinstance(command, Notify):
+                        continue  # never in an execution's commands: its timer covers a lost commit
                     action_ex = store.get_action_execution(command.action_execution_id)
                     started = action_ex.state is State.RUNNING and action_ex.dispatch == DISPATCH_QUEUED
                     if started or not isinstance(command, RunAction):

@@ -69,7 +69,7 @@ class BrokerRunner:
         """Publish these commands to their targets' queues; never blocks."""
         messages = []
         for command in commands:
-            queue = queue_for(command.target)
+            queue = queue_for(getattr(command, "target", None))  # a notification: any executor
             self._queues.add(queue)
             messages.append(Outgoing(queue, encode_command(command)))
         self._link.publish(messages)

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mistral_core.executor import Executor
-from mistral_core.model import ActionHandedOff, CancelAction, Event, RunAction
+from mistral_core.model import ActionHandedOff, CancelAction, Command, Event, Notify, RunAction
 from mistral_core.transport.link import Consume, Delivery, Link, LinkLost, Outgoing
 from mistral_core.transport.wire import (
     CLAIMS_QUEUE,
@@ -116,16 +116,18 @@ class ExecutorConsumer:
         except RuntimeError:  # the pool is shut down: stopping
             return
 
-    def _handle(self, command: RunAction | CancelAction, delivery: Delivery) -> None:
+    def _handle(self, command: Command, delivery: Delivery) -> None:
         try:
             if isinstance(command, CancelAction):
                 self._report(self._executor.cancel(command), delivery)
+            elif isinstance(command, Notify):
+                self._report(self._executor.notify(command), delivery)
             elif is_direct(delivery.body):
                 self._answer(self._executor.run(command), delivery)
             else:
                 self._run(command, delivery)
         except Exception:  # the executor turns action failures into events; this guards bugs
-            LOG.exception("executor failed on %s", command.action_execution_id)
+            LOG.exception("executor failed on %s", getattr(command, "action_execution_id", command))
 
     def _run(self, command: RunAction, delivery: Delivery) -> None:
         if not command.safe_rerun or command.target:

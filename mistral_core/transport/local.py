@@ -12,7 +12,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, cast
 
@@ -24,6 +24,7 @@ from mistral_core.model import (
     CancelAction,
     Command,
     Event,
+    Notify,
     RunAction,
     State,
 )
@@ -73,6 +74,8 @@ class LocalTransport:
         max_batch: the most events applied in one transaction.
         mark_started: durably records that actions are about to run (before ``run()`` of any action
             that is not safe to re-run), so that a crash can tell "never started" from "in doubt".
+        notify_workers: threads that deliver notifications (apart from the actions' threads, so
+            that a slow receiver never holds up an action).
     """
 
     def __init__(
@@ -81,10 +84,14 @@ class LocalTransport:
         workers: int = 16,
         max_batch: int = 64,
         mark_started: Callable[[Sequence[str]], None] | None = None,
+        notify_workers: int = 4,
     ) -> None:
         self._executor = executor
         self._mark_started = mark_started
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="executor")
+        self._notify_pool = ThreadPoolExecutor(max_workers=notify_workers, thread_name_prefix="notifier")
+        #: Deliveries queued or being tried: a retry timer that falls due meanwhile adds no second.
+        self._in_flight: set[str] = set()
         self._events: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._max_batch = max_batch
         self._engine: EventSink | None = None
@@ -100,17 +107,42 @@ class LocalTransport:
         self._thread.start()
 
     def submit(self, commands: Sequence[Command]) -> None:
-        """Run these actions (or tell them they are cancelled) on the pool; never blocks on their work."""
-        runs = [c for c in commands if isinstance(c, RunAction)]
+        """Run these actions (tell them they are cancelled, deliver these notifications) on the
+        pools; never blocks on their work."""
+        deliveries = self._new_deliveries(c for c in commands if isinstance(c, Notify))
+        others = [c for c in commands if not isinstance(c, Notify)]
         with self._idle:
-            self._pending += len(runs)
-        with self._idle:
-            self._pending += len(commands) - len(runs)
-        for cmd in commands:
+            self._pending += len(others) + len(deliveries)
+        for cmd in others:
             if isinstance(cmd, RunAction):
                 self._pool.submit(self._run, cmd)
             else:
                 self._pool.submit(self._notice, cmd)
+        for delivery in deliveries:
+            self._notify_pool.submit(self._deliver, delivery)
+
+    def _new_deliveries(self, deliveries: Iterable[Notify]) -> list[Notify]:
+        """The deliveries not already queued or in flight here (and marks them so)."""
+        fresh = []
+        with self._idle:
+            for delivery in deliveries:
+                if delivery.delivery_id not in self._in_flight:
+                    self._in_flight.add(delivery.delivery_id)
+                    fresh.append(delivery)
+        return fresh
+
+    def _deliver(self, cmd: Notify) -> None:
+        try:
+            event: object = self._executor.notify(cmd)
+        except Exception:  # the executor turns notifier failures into events; this is a bug guard
+            LOG.exception("executor failed to deliver notification %s", cmd.delivery_id)
+            event = None
+        with self._idle:
+            self._in_flight.discard(cmd.delivery_id)
+        if event is None:
+            self._done(1)
+            return
+        self._events.put(event)
 
     def _notice(self, cmd: CancelAction) -> None:
         try:
@@ -206,6 +238,7 @@ class LocalTransport:
         idle = self.wait_idle(timeout)
         self._stopping.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._notify_pool.shutdown(wait=False, cancel_futures=True)
         self._events.put(_STOP)
         if self._thread is not None:
             self._thread.join(timeout)

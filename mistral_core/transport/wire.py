@@ -16,6 +16,8 @@ from mistral_core.model import (
     CancelNoticed,
     Command,
     Event,
+    NotificationSent,
+    Notify,
     RunAction,
     State,
 )
@@ -34,6 +36,9 @@ class WireError(ValueError):
     """A message that is not one of ours (it is dropped and logged)."""
 
 
+_COMMAND_KINDS: dict[type, str] = {RunAction: "run", CancelAction: "cancel", Notify: "notify"}
+
+
 def queue_for(target: str | None) -> str:
     """The queue of the executors of ``target`` (None: any executor)."""
     return DEFAULT_QUEUE if not target else f"{DEFAULT_QUEUE}.{target}"
@@ -42,7 +47,13 @@ def queue_for(target: str | None) -> str:
 def encode_command(command: Command, direct: bool = False) -> dict[str, Any]:
     """A command as a message; ``direct``: its event goes back to who asked (an action run outside
     any workflow), not to the engines."""
-    kind = "run" if isinstance(command, RunAction) else "cancel"
+    kind = (
+        "run"
+        if isinstance(command, RunAction)
+        else "cancel"
+        if isinstance(command, CancelAction)
+        else "notify"
+    )
     body = {"kind": kind, **dataclasses.asdict(command)}
     if direct:
         body["direct"] = True
@@ -68,6 +79,8 @@ def decode_command(body: Any) -> Command:
             return RunAction(**_known(RunAction, fields))
         if kind == "cancel":
             return CancelAction(**_known(CancelAction, fields))
+        if kind == "notify":
+            return Notify(**_known(Notify, fields))
     except TypeError as exc:
         raise WireError(f"bad {kind} command: {exc}") from None
     raise WireError(f"not a command: {kind!r}")
@@ -80,6 +93,8 @@ def encode_event(event: Event) -> dict[str, Any]:
         return {"kind": "completed", **body, "state": event.state.value}
     if isinstance(event, ActionHandedOff):
         return {"kind": "handed_off", **body}
+    if isinstance(event, NotificationSent):
+        return {"kind": "notification_sent", **body, "command": encode_command(event.command)}
     return {"kind": "noticed", **body}
 
 
@@ -100,6 +115,9 @@ def decode_event(body: Any) -> Event:
             return ActionHandedOff(**_known(ActionHandedOff, fields))
         if kind == "noticed":
             return CancelNoticed(**_known(CancelNoticed, fields))
+        if kind == "notification_sent":
+            command = decode_command(fields.get("command"))
+            return NotificationSent(**_known(NotificationSent, {**fields, "command": command}))
     except (TypeError, ValueError) as exc:
         raise WireError(f"bad {kind} event: {exc}") from None
     raise WireError(f"not an event: {kind!r}")

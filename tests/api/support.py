@@ -22,6 +22,9 @@ from mistral_core.api import create_app
 from mistral_core.auth.identity import Authenticator
 from mistral_core.executor import Executor
 from mistral_core.model import Query, RunAction
+from mistral_core.notifiers import DeliveryError, Notification, Notifier
+from mistral_core.notifiers.noop import NoopNotifier
+from mistral_core.notifiers.registry import NotifierRegistry
 from mistral_core.persistence.memory import MemoryStore
 from mistral_core.scheduler import CronTab
 from mistral_core.services.engine import Engine
@@ -233,6 +236,19 @@ class SteppingClock:
         return self._now
 
 
+class RefusingNotifier(Notifier):
+    """A publisher whose receiver is always down (``to``: where it pretends to send)."""
+
+    options = frozenset({"to", "secret"})
+
+    @classmethod
+    def target(cls, config: Any) -> str:
+        return str(config.get("to", ""))
+
+    def publish(self, notification: Notification) -> None:
+        raise DeliveryError("the receiver is down")
+
+
 class DrainingRunner(InlineRunner):
     """The project's inline runner, drained at once: a request returns when its sync actions are done."""
 
@@ -262,9 +278,10 @@ class Api:
         clock = SteppingClock()
         self.store = MemoryStore(clock=clock)
         registry = ActionRegistry.from_classes(ACTIONS)
-        runner = DrainingRunner(Executor(registry, PUBLIC_URL))
+        notifiers = NotifierRegistry({"noop": NoopNotifier, "refusing": RefusingNotifier})
+        runner = DrainingRunner(Executor(registry, PUBLIC_URL, notifiers))
         self.clock = clock
-        self.engine = Engine(self.store, registry, runner, clock=clock, cron=CronTab())
+        self.engine = Engine(self.store, registry, runner, clock=clock, cron=CronTab(), notifiers=notifiers)
         runner.engine = self.engine
         self.client = falcon.testing.TestClient(
             create_app(

@@ -229,4 +229,14 @@ def _settings(api: Api, c: Checker) -> None:
     c.check(api, "GET", "/v2/cron_triggers", "/v2/cron_triggers")
     c.check(api, "GET", "/v2/cron_triggers/{identifier}", "/v2/cron_triggers/c")
     c.check(api, "DELETE", "/v2/cron_triggers/{identifier}", "/v2/cron_triggers/c")
+    down = [{"type": "refusing", "to": "http://down.example/hook", "event_types": ["WORKFLOW_LAUNCHED"]}]
+    c.check(
+        api,
+        "POST",
+        "/v2/executions",
+        "/v2/executions",
+        {"workflow_name": "wf_async", "params": {"notify": down}},
+    )
+    listed = c.check(api, "GET", "/v2/notifications", "/v2/notifications")
+    assert [n["state"] for n in listed["notifications"]] == ["RETRYING"]
     c.check(api, "DELETE", "/v2/workflows/{identifier}", "/v2/workflows/wf_async")

@@ -534,3 +534,15 @@ def test_all_projects_is_for_the_admin_of_the_default_project_only(world: World)
     assert_fault(
         world.p1.get("/v2/environments", all_projects="true"), 400, 'Unknown argument: "all_projects"'
     )
+
+
+def test_failed_notifications_are_their_execution_s_project_s(world: World) -> None:
+    world.p1.upload(WF_ASYNC)
+    down = {"type": "refusing", "to": "http://down.example/hook", "event_types": ["WORKFLOW_LAUNCHED"]}
+    ex = world.p1.start("wf_async", params={"notify": [down]})
+
+    (row,) = world.p1_reader.listed("notifications")
+    assert (row["workflow_execution_id"], row["project_id"]) == (ex["id"], "p1")
+    assert world.p2.listed("notifications") == []
+    assert world.p2.listed("notifications", workflow_execution_id=ex["id"]) == []
+    assert [n["id"] for n in world.root.listed("notifications")] == [row["id"]]

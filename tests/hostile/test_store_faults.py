@@ -179,12 +179,12 @@ def small_disk(path: Path, size: str = "16M") -> Iterator[Path]:
 
 
 def _fill(directory: Path) -> Path:
-    """Write a file until the file system is full."""
+    """Write a file until the file system is full (unbuffered: closing it has nothing left to write,
+    which would fail too, outside the suppression, whenever the last write was partial)."""
     filler = directory / "filler"
-    with open(filler, "wb") as handle, contextlib.suppress(OSError):
+    with open(filler, "wb", buffering=0) as handle, contextlib.suppress(OSError):
         while True:
             handle.write(b"\0" * 65536)
-            handle.flush()
             os.fsync(handle.fileno())
     return filler
 

@@ -367,3 +367,31 @@ def test_a_target_routes_to_its_executors_and_a_target_without_one_waits_until_i
         ended = api.wait_finished(nowhere)
         assert ended["state"] == "ERROR" and "Task timed out" in ended["state_info"]
         assert api.wait_finished(untargeted)["state"] == "ERROR"
+
+
+def test_notifications_go_through_the_executors_and_are_delivered(
+    tmp_path: Path,
+    pg_url: str,  # noqa: F811  (the fixture imported above)
+    amqp_url: str,
+) -> None:
+    from tests.integration.support import Recorder
+
+    with _processes(tmp_path) as processes, Recorder() as receiver:
+        deployment = Deployment(processes, pg_url, amqp_url)
+        deployment.spawn("engine", "engine")
+        deployment.spawn("executor", "executor")
+        api_process = deployment.spawn("api", "api", "--port", str(deployment.port), "--workers", "1")
+        api_process.wait_port(deployment.port)
+        api = deployment.api
+        api.create_workflows(TARGETS)
+        publisher = {"type": "webhook", "url": f"{receiver.url}/hook", "event_types": ["WORKFLOW_SUCCEEDED"]}
+        body = {"workflow_name": "routed", "input": {"zone": ""}, "params": {"notify": [publisher]}}
+        answer = api.call("POST", "/v2/executions", body)
+        assert answer.status == 201, answer
+        ex_id = answer.json()["id"]
+        assert api.wait_finished(ex_id)["state"] == "SUCCESS"
+
+        (sent,) = receiver.wait_requests(1)
+    notification = json.loads(sent.body)
+    assert (notification["id"], notification["event"]) == (ex_id, "WORKFLOW_SUCCEEDED")
+    assert {name.lower() for name in sent.headers} >= {"webhook-id", "webhook-timestamp"}

@@ -11,6 +11,8 @@ from mistral_core.model import (
     ActionHandedOff,
     CancelAction,
     CancelNoticed,
+    NotificationSent,
+    Notify,
     RunAction,
     State,
 )
@@ -26,6 +28,18 @@ from mistral_core.transport.wire import (
     queue_for,
 )
 
+NOTIFY = Notify(
+    "d1",
+    2,
+    "WORKFLOW_SUCCEEDED",
+    {"id": "ex", "event": "WORKFLOW_SUCCEEDED"},
+    {"type": "webhook", "url": "http://127.0.0.1:9/hook"},
+    "params:0",
+    "ex",
+    "2030-01-02T12:00:00",
+    "p1",
+)
+
 
 def _through_json(body: object) -> object:
     return json.loads(json.dumps(body))
@@ -38,9 +52,10 @@ def _through_json(body: object) -> object:
             "a1", "std.echo", {"output": [1, {"x": None}]}, True, "wf", "ex", "t", True, "zone1", 3.0, "s"
         ),
         CancelAction("a2", "std.async_noop", {}, "ex", "t", "wf", "timeout", 2, "zone1"),
+        NOTIFY,
     ],
 )
-def test_a_command_is_the_same_after_the_wire(command: RunAction | CancelAction) -> None:
+def test_a_command_is_the_same_after_the_wire(command: RunAction | CancelAction | Notify) -> None:
     assert decode_command(_through_json(encode_command(command))) == command
 
 
@@ -50,10 +65,11 @@ def test_a_command_is_the_same_after_the_wire(command: RunAction | CancelAction)
         ActionCompleted("a1", State.ERROR, {"why": "x"}, "ex", "in doubt"),
         ActionHandedOff("a2", "ex"),
         CancelNoticed("a3", 2, False, "timeout", "cancel() failed", "ex"),
+        NotificationSent(NOTIFY, False, "answered 503", True, 30.0),
     ],
 )
 def test_an_event_is_the_same_after_the_wire(
-    event: ActionCompleted | ActionHandedOff | CancelNoticed,
+    event: ActionCompleted | ActionHandedOff | CancelNoticed | NotificationSent,
 ) -> None:
     assert decode_event(_through_json(encode_event(event))) == event
 

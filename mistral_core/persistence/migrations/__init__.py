@@ -39,6 +39,7 @@ from mistral_core.persistence.migrations import (
     v006_projects,
     v007_callback_tokens,
     v008_approvals,
+    v009_notification_deliveries,
 )
 from mistral_core.persistence.migrations.context import MigrationContext
 
@@ -77,6 +78,7 @@ STEPS = _steps(
     v006_projects,
     v007_callback_tokens,
     v008_approvals,
+    v009_notification_deliveries,
 )
 
 #: The schema version this code works with: the last step's.

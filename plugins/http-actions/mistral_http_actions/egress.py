@@ -48,6 +48,13 @@ NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
 ALLOWED_SCHEMES = ("http", "https")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class EgressRefused(ActionError):
+    """The policy refuses the URL (its scheme, no host, a denied address): sending it again is
+    pointless until the URL or the policy changes."""
+
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -78,20 +85,20 @@ def check_url(url: str, scheme: str | None, host: str | None, port: int | None) 
         scheme, host, port: its parsed parts.
 
     Raises:
-        ActionError: a scheme other than http/https, no host, a host that does not
-            resolve, or an address inside a denied range.
+        EgressRefused: a scheme other than http/https, no host, or an address inside a denied range.
+        ActionError: a host that does not resolve (or the deny list is broken).
     """
     if scheme not in ALLOWED_SCHEMES:
-        raise ActionError(f"HTTP request to {url} refused: only http and https URLs are allowed")
+        raise EgressRefused(f"HTTP request to {url} refused: only http and https URLs are allowed")
     if not host:
-        raise ActionError(f"HTTP request to {url} refused: the URL has no host")
+        raise EgressRefused(f"HTTP request to {url} refused: the URL has no host")
     networks = denied_networks()
     if not networks:
         return
     for address in _resolve(url, host, port):
         network = _denying(address, networks)
         if network is not None:
-            raise ActionError(
+            raise EgressRefused(
                 f"HTTP request to {url} refused by the egress policy: {address} is in the denied "
                 f"range {network} ({DENIED_CIDRS_ENV})"
             )
