@@ -24,6 +24,7 @@ from mistral_core.persistence.columns import (
     CRON_TRIGGERS,
     ENVIRONMENTS,
     NOTIFICATION_DELIVERIES,
+    RESOURCE_MEMBERS,
     SERVER_SECRETS,
     TASK_EXECUTIONS,
     TIMERS,
@@ -75,6 +76,12 @@ INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
     # One answer per responder and wait; the answers of a wait are read together.
     APPROVAL_RESPONSES.name: ((("action_execution_id", "responder"), True),),
     SERVER_SECRETS.name: (),
+    # One membership per workflow and project; a workflow's members are listed together; what a
+    # project was shared and accepted is read by its id (every lookup of a workflow it does not own).
+    RESOURCE_MEMBERS.name: (
+        (("resource_id", "resource_type", "member_id"), True),
+        (("member_id", "status"), False),
+    ),
 }
 
 #: The predicate of the partial index of unfinished action executions. A query uses
