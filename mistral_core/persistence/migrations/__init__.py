@@ -40,7 +40,7 @@ from mistral_core.persistence.migrations import (
     v007_callback_tokens,
     v008_approvals,
     v009_notification_deliveries,
-    v011_resource_members,
+    v010_resource_members,
 )
 from mistral_core.persistence.migrations.context import MigrationContext
 
@@ -80,7 +80,7 @@ STEPS = _steps(
     v007_callback_tokens,
     v008_approvals,
     v009_notification_deliveries,
-    v011_resource_members,
+    v010_resource_members,
 )
 
 #: The schema version this code works with: the last step's.
