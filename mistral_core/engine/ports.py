@@ -30,6 +30,7 @@ from mistral_core.model import (
     WorkflowDefinition,
     WorkflowExecution,
 )
+from mistral_core.model.maintenance import MaintenanceMode
 from mistral_core.model.notifications import NotificationDelivery
 
 Record = WorkflowExecution | TaskExecution | ActionExecution
@@ -320,6 +321,29 @@ class ExecutionStore(Protocol):
 
     def list_notification_deliveries(self, query: Query) -> list[NotificationDelivery]:
         """Deliveries matching ``query``."""
+        ...
+
+    # -- maintenance mode ---------------------------------------------------------------
+    def maintenance_mode(self) -> MaintenanceMode:
+        """The service's mode (``RUNNING``, with no ``created_at``, if it was never changed)."""
+        ...
+
+    def change_maintenance_mode(self, status: str, expected: Sequence[str], changed_by: str) -> bool:
+        """Set the mode to ``status`` if it is one of ``expected`` now (compare and set, also against
+        other processes; joins an open :meth:`atomic`). True if it was set."""
+        ...
+
+    def add_maintenance_pause(self, wf_ex_id: str) -> None:
+        """Record that maintenance paused this execution (joins an open :meth:`atomic`; a second
+        record of the same execution changes nothing)."""
+        ...
+
+    def maintenance_pauses(self, limit: int) -> list[str]:
+        """The ids of up to ``limit`` executions maintenance paused, the first paused first."""
+        ...
+
+    def delete_maintenance_pause(self, wf_ex_id: str) -> None:
+        """Forget that maintenance paused this execution (joins an open :meth:`atomic`)."""
         ...
 
 

@@ -38,6 +38,7 @@ from mistral_core.model import (
     WorkflowDefinition,
     WorkflowExecution,
 )
+from mistral_core.model.maintenance import MaintenanceMode, MaintenancePause
 from mistral_core.model.notifications import NotificationDelivery
 
 AnyRecord = (
@@ -55,6 +56,8 @@ AnyRecord = (
     | ApprovalResponse
     | ServerSecret
     | NotificationDelivery
+    | MaintenanceMode
+    | MaintenancePause
 )
 Row = tuple[Any, ...]
 Convert = Callable[[Any], Any]
@@ -246,6 +249,8 @@ NOTIFICATION_DELIVERIES = _table("notification_deliveries", NotificationDelivery
 ACTION_HISTORY = _table("action_history", HistoryEntry, "HistoryEntry")
 APPROVAL_RESPONSES = _table("approval_responses", ApprovalResponse, "ApprovalResponse")
 SERVER_SECRETS = _table("server_secrets", ServerSecret, "ServerSecret")
+MAINTENANCE = _table("maintenance", MaintenanceMode, "Maintenance")
+MAINTENANCE_PAUSES = _table("maintenance_pauses", MaintenancePause, "MaintenancePause")
 
 EXECUTION_TABLES: dict[type[Any], TableSpec] = {
     WorkflowExecution: WORKFLOW_EXECUTIONS,
@@ -268,6 +273,8 @@ ALL_TABLES = (
     APPROVAL_RESPONSES,
     SERVER_SECRETS,
     NOTIFICATION_DELIVERIES,
+    MAINTENANCE,
+    MAINTENANCE_PAUSES,
 )
 
 

@@ -23,6 +23,8 @@ from mistral_core.persistence.columns import (
     APPROVAL_RESPONSES,
     CRON_TRIGGERS,
     ENVIRONMENTS,
+    MAINTENANCE,
+    MAINTENANCE_PAUSES,
     NOTIFICATION_DELIVERIES,
     SERVER_SECRETS,
     TASK_EXECUTIONS,
@@ -75,6 +77,9 @@ INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
     # One answer per responder and wait; the answers of a wait are read together.
     APPROVAL_RESPONSES.name: ((("action_execution_id", "responder"), True),),
     SERVER_SECRETS.name: (),
+    # The mode is one row; the paused executions are read in the order they were paused.
+    MAINTENANCE.name: (),
+    MAINTENANCE_PAUSES.name: (((("created_at", "id"), False),)),
 }
 
 #: The predicate of the partial index of unfinished action executions. A query uses

@@ -15,6 +15,7 @@ from typing import Any
 from mistral_core.engine.ports import CronSchedule
 from mistral_core.errors import InputError, MistralError, NotFoundError
 from mistral_core.model import EVERY_PROJECT, CronTrigger, Timer, Viewer
+from mistral_core.model.maintenance import RUNNING
 from mistral_core.services.definitions import check_owner
 from mistral_core.services.launcher import Launcher
 from mistral_core.services.unit_of_work import Parts, Work
@@ -109,10 +110,20 @@ class CronTriggers:
             store.delete_timers(trigger.id, "cron")
 
     def fire(self, work: Work, timer: Timer) -> None:
-        """A trigger's timer fell due: start its workflow, and set the next firing (or end it)."""
+        """A trigger's timer fell due: start its workflow, and set the next firing (or end it).
+
+        In maintenance the firing is skipped (as in Mistral): no execution, the next firing set.
+        """
         try:
             trigger = work.store.get_cron_trigger(timer.target_id)
         except NotFoundError:
+            return
+        mode = work.store.maintenance_mode().status
+        if mode != RUNNING:
+            LOG.info(
+                "cron trigger %s: firing skipped, the service is in maintenance (%s)", trigger.name, mode
+            )
+            self._advance(trigger)
             return
         triggered_by = {"type": "cron_trigger", "id": trigger.id, "name": trigger.name}
         description = json.dumps({"triggered_by": triggered_by})

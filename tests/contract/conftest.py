@@ -118,6 +118,8 @@ _TABLES = (
     "api_keys",
     "approval_responses",
     "server_secrets",
+    "maintenance",
+    "maintenance_pauses",
 )
 
 
