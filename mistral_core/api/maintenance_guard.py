@@ -5,7 +5,8 @@ Every writing route of :data:`~mistral_core.api.routes.ROUTES` is refused while 
 ``RUNNING``, except :data:`ALLOWED`: the mode itself, what third parties send about the waits
 they hold (results, heartbeats: kept, as for any paused execution, so an upgrade loses none —
 Mistral refuses them once ``PAUSED``), revoking a callback token, signing in, and the validate
-calls (they change nothing). A pause or resume of an action is refused by the service itself.
+calls (they change nothing). Starting an execution, and a pause or resume of an action, are
+refused by the service itself (:data:`CHECKED_INSIDE`).
 Reads are never refused; a request to a route that is not guarded costs nothing more.
 """
 
@@ -37,9 +38,15 @@ ALLOWED: frozenset[tuple[str, str]] = frozenset(
 )
 
 
+#: The writing routes whose service reads the mode itself, in the transaction that would start
+#: work (so a start racing the change of mode is refused too): the door need not read it again.
+CHECKED_INSIDE: frozenset[tuple[str, str]] = frozenset({("/v2/executions", "POST")})
+
+
 def guarded_routes() -> frozenset[tuple[str, str]]:
-    """Every ``(URI template, method)`` that maintenance refuses."""
-    return frozenset((path, method) for path, method, _ in endpoints() if method != "GET") - ALLOWED
+    """Every ``(URI template, method)`` that maintenance refuses at the door."""
+    writes = frozenset((path, method) for path, method, _ in endpoints() if method != "GET")
+    return writes - ALLOWED - CHECKED_INSIDE
 
 
 class MaintenanceGuard:

@@ -17,11 +17,11 @@ process that dies half way leaves nothing that the next request does not finish.
 
 from __future__ import annotations
 
-import functools
 import logging
+from collections.abc import Callable
 
 from mistral_core.engine.ports import ExecutionStore
-from mistral_core.errors import InputError, MaintenanceError, NotFoundError
+from mistral_core.errors import InputError, MaintenanceError, MistralError, NotFoundError, TransientStoreError
 from mistral_core.model import Filter, Query, State
 from mistral_core.model.maintenance import MODES, PAUSED, PAUSING, REQUESTABLE, RUNNING
 from mistral_core.services.unit_of_work import Parts, Transactions, Work
@@ -112,6 +112,21 @@ class Maintenance:
             LOG.warning("maintenance: resuming (asked by %s)", changed_by or "nobody")
         return self.status()
 
+    def _each(self, what: str, body: Callable[[Work, str], None], wf_ex_id: str) -> None:
+        """Run ``body`` for one execution in its own transaction. An execution that cannot be
+        paused or resumed is logged and left for the next request (it keeps the mode from
+        ``PAUSED``, or stays recorded): one bad execution must not stop the others."""
+
+        def one(work: Work) -> None:
+            body(work, wf_ex_id)
+
+        try:
+            self._tx.run(one)
+        except TransientStoreError:
+            raise  # the database, not the execution: the request is answered 503
+        except MistralError as exc:
+            LOG.error("maintenance: could not %s execution %s: %s", what, wf_ex_id, exc)
+
     # -- pausing --------------------------------------------------------------------
     def _pause_running(self) -> None:
         """Pause up to the budget of running executions, the oldest first."""
@@ -122,7 +137,7 @@ class Maintenance:
                 Query(filters=_RUNNING.filters, limit=limit, marker=marker)
             )
             for wf_ex in running:
-                self._tx.run(functools.partial(self._pause_one, wf_ex_id=wf_ex.id))
+                self._each("pause", self._pause_one, wf_ex.id)
             done += len(running)
             if len(running) < limit:
                 return
@@ -155,7 +170,7 @@ class Maintenance:
             limit = min(PAGE, self._budget - done)
             paused = store.maintenance_pauses(limit)
             for wf_ex_id in paused:
-                self._tx.run(functools.partial(self._resume_one, wf_ex_id=wf_ex_id))
+                self._each("resume", self._resume_one, wf_ex_id)
             done += len(paused)
             if len(paused) < limit or self.mode() != RUNNING:
                 return
