@@ -245,3 +245,33 @@ def test_only_an_admin_of_every_project_changes_the_mode(who: str, status: int, 
     assert put("root").json == {"status": "PAUSED"}
     refused = api.post_json("/v2/executions", {"workflow_name": "x"}, headers={"X-Auth-Token": "reader"})
     assert_fault(refused, 403, "needs the role operator")  # who may comes before maintenance
+
+
+WF_TIMEOUT = """---
+version: '2.0'
+wf_timeout:
+  tasks:
+    wait:
+      action: std.async_noop
+      timeout: 60
+      on-error: handled
+    handled:
+      action: std.noop
+"""
+
+
+def test_a_timeout_still_fires_in_maintenance_and_its_route_is_taken_on_resume(api: Api) -> None:
+    api.create_workflow(WF_TIMEOUT)
+    wf_ex = api.start("wf_timeout")
+    asked(api, "PAUSED")
+    due = api.clock.now() + dt.timedelta(minutes=5)
+
+    api.engine.timers.fire_timers(api.store.claim_due_timers(due, "test", due + dt.timedelta(minutes=1), 10))
+
+    (task,) = api.tasks(wf_ex["id"])
+    assert (task["name"], task["state"]) == ("wait", "ERROR")
+    assert "timed out" in task["state_info"]
+    assert api.execution(wf_ex["id"])["state"] == "PAUSED"
+    asked(api, "RUNNING")
+    assert api.execution(wf_ex["id"])["state"] == "SUCCESS"
+    assert sorted(t["name"] for t in api.tasks(wf_ex["id"])) == ["handled", "wait"]
