@@ -333,6 +333,11 @@ class ExecutionStore(Protocol):
         other processes; joins an open :meth:`atomic`). True if it was set."""
         ...
 
+    def sync_action_running(self) -> bool:
+        """Whether a synchronous action execution is RUNNING (in an executor, or queued for one);
+        one probe of the unfinished action executions, whatever the size of the table."""
+        ...
+
     def add_maintenance_pause(self, wf_ex_id: str) -> None:
         """Record that maintenance paused this execution (joins an open :meth:`atomic`; a second
         record of the same execution changes nothing)."""

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mistral_core.model import State
 from mistral_core.model.maintenance import MODE_ID, RUNNING, MaintenanceMode, MaintenancePause
-from mistral_core.persistence.columns import MAINTENANCE, MAINTENANCE_PAUSES
+from mistral_core.persistence.columns import ACTION_EXECUTIONS, MAINTENANCE, MAINTENANCE_PAUSES
 from mistral_core.persistence.memorybase import MemoryBase
+
+_STATE = ACTION_EXECUTIONS.index_of("state")
+_SYNC = ACTION_EXECUTIONS.index_of("is_sync")
 
 
 class MemoryMaintenance(MemoryBase):
@@ -34,6 +38,12 @@ class MemoryMaintenance(MemoryBase):
             else:
                 self._update_record(MAINTENANCE, changed, ("status", "changed_by"))
             return True
+
+    def sync_action_running(self) -> bool:
+        """Whether a synchronous action execution is RUNNING."""
+        with self._lock:
+            rows = self._rows[ACTION_EXECUTIONS.name].values()
+            return any(row[_STATE] == State.RUNNING.value and row[_SYNC] for _, row in rows)
 
     def add_maintenance_pause(self, wf_ex_id: str) -> None:
         """Record that maintenance paused this execution (once)."""

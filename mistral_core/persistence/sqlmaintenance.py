@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mistral_core.model.maintenance import MODE_ID, MODES, RUNNING, MaintenanceMode, MaintenancePause
-from mistral_core.persistence.columns import MAINTENANCE, MAINTENANCE_PAUSES
+from mistral_core.persistence.columns import ACTION_EXECUTIONS, MAINTENANCE, MAINTENANCE_PAUSES
 from mistral_core.persistence.sqlbase import SqlBase
 from mistral_core.persistence.sqlquery import quote, select_list
+from mistral_core.persistence.tables import UNFINISHED_ACTIONS
 
 
 class SqlMaintenance(SqlBase):
@@ -30,6 +31,10 @@ class SqlMaintenance(SqlBase):
         sql["change mode"] = (
             f'UPDATE {mode} SET "status" = ?, "changed_by" = ?, "updated_at" = ? '
             f'WHERE "id" = ? AND "status" IN ({", ".join("?" for _ in MODES)})'
+        )
+        sql["sync running"] = (  # the partial index's predicate, spelled as it is, so it is used
+            f'SELECT "id" FROM {quote(ACTION_EXECUTIONS.name)} WHERE {UNFINISHED_ACTIONS} '
+            'AND "state" = \'RUNNING\' AND "is_sync" = ? LIMIT 1'
         )
         sql["first pauses"] = (
             f'SELECT {select_list(MAINTENANCE_PAUSES)} FROM {pauses} ORDER BY "created_at", "id" LIMIT ?'
@@ -56,6 +61,10 @@ class SqlMaintenance(SqlBase):
         with self.atomic():
             self._write(self._sql["keep mode"], first)  # no row yet: RUNNING, as it is read
             return self._write(self._sql["change mode"], (status, changed_by, now, MODE_ID, *padded)) == 1
+
+    def sync_action_running(self) -> bool:
+        """Whether a synchronous action execution is RUNNING."""
+        return self._one(self._sql["sync running"], (True,)) is not None
 
     def add_maintenance_pause(self, wf_ex_id: str) -> None:
         """Record that maintenance paused this execution (once)."""

@@ -36,9 +36,6 @@ BUDGET = 500
 PAGE = 100
 
 _RUNNING = Query(filters=(Filter("state", "eq", State.RUNNING.value),), limit=1)
-_SYNC_IN_FLIGHT = Query(
-    filters=(Filter("state", "eq", State.RUNNING.value), Filter("is_sync", "eq", True)), limit=1
-)
 
 
 def refuse_in_maintenance(store: ExecutionStore, what: str) -> None:
@@ -158,9 +155,7 @@ class Maintenance:
     def _quiet(self) -> bool:
         """Nothing runs: no running workflow execution, no synchronous action in an executor."""
         store = self._parts.store
-        return not store.list_workflow_executions(_RUNNING) and not store.list_action_executions(
-            _SYNC_IN_FLIGHT
-        )
+        return not store.list_workflow_executions(_RUNNING) and not store.sync_action_running()
 
     # -- resuming -------------------------------------------------------------------
     def _resume_paused(self) -> None:

@@ -8,6 +8,8 @@ import threading
 import pytest
 
 from mistral_core.engine.ports import ExecutionStore
+from mistral_core.model import State
+from tests.contract.conftest import Records as R
 
 
 def test_a_new_store_is_running(store: ExecutionStore) -> None:
@@ -66,3 +68,17 @@ def test_of_many_asking_at_once_exactly_one_changes_the_mode(store: ExecutionSto
         thread.join()
 
     assert sorted(won) == [False] * 7 + [True]
+
+
+def test_a_running_synchronous_action_is_seen_and_an_async_wait_is_not(store: ExecutionStore) -> None:
+    wf = R.wf()
+    task = R.task(wf)
+    store.insert(wf)
+    store.insert(task)
+    assert not store.sync_action_running()
+    store.insert(R.action(task, is_sync=False))
+    assert not store.sync_action_running()
+    store.insert(R.action(task, state=State.SUCCESS))
+    assert not store.sync_action_running()
+    store.insert(R.action(task))
+    assert store.sync_action_running()
