@@ -22,6 +22,9 @@ from mistral_core.services.unit_of_work import Parts, Work
 
 LOG = logging.getLogger(__name__)
 
+#: How long a firing held by maintenance waits before it looks at the mode again.
+HELD_FOR = dt.timedelta(seconds=15)
+
 
 class CronTriggers:
     """Cron triggers: one execution per firing, each firing a durable timer applied exactly once.
@@ -112,7 +115,9 @@ class CronTriggers:
     def fire(self, work: Work, timer: Timer) -> None:
         """A trigger's timer fell due: start its workflow, and set the next firing (or end it).
 
-        In maintenance the firing is skipped (as in Mistral): no execution, the next firing set.
+        In maintenance the firing waits, as in Mistral: nothing starts and the trigger stays as it is
+        (its count too); the timer is set again :data:`HELD_FOR` later, until maintenance has ended
+        and the firing happens — once, however many firings the pattern had meanwhile.
         """
         try:
             trigger = work.store.get_cron_trigger(timer.target_id)
@@ -120,10 +125,9 @@ class CronTriggers:
             return
         mode = work.store.maintenance_mode().status
         if mode != RUNNING:
-            LOG.info(
-                "cron trigger %s: firing skipped, the service is in maintenance (%s)", trigger.name, mode
-            )
-            self._advance(trigger)
+            LOG.info("cron trigger %s: firing held, the service is in maintenance (%s)", trigger.name, mode)
+            held = dataclasses.replace(self._timer(trigger), due_at=self._parts.clock.now() + HELD_FOR)
+            work.store.insert_timer(held)
             return
         triggered_by = {"type": "cron_trigger", "id": trigger.id, "name": trigger.name}
         description = json.dumps({"triggered_by": triggered_by})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Any
 
@@ -196,19 +197,27 @@ def test_every_writing_route_but_the_allowed_ones_is_refused_and_reads_are_not(w
     assert ("/v2/workflows", "POST") in guarded_routes()
 
 
-def test_cron_firings_are_skipped_in_maintenance(wf_api: Api) -> None:
+def fire_due(api: Api, due: dt.datetime) -> None:
+    api.engine.timers.fire_timers(api.store.claim_due_timers(due, "test", due + dt.timedelta(minutes=1), 10))
+
+
+def test_a_cron_firing_waits_for_the_end_of_maintenance_and_happens_once(wf_api: Api) -> None:
     body = {"name": "c", "workflow_name": "wf_seq", "pattern": "*/5 * * * *", "remaining_executions": 3}
     assert wf_api.post_json("/v2/cron_triggers", body).status_code == 201
     asked(wf_api, "PAUSED")
-    due = dt.datetime(2026, 11, 29, 11, 30, 1)
+    before = wf_api.get("/v2/cron_triggers/c").json
+    assert before["next_execution_time"] == "2026-11-29 11:30:00"
 
-    wf_api.engine.timers.fire_timers(
-        wf_api.store.claim_due_timers(due, "test", due + dt.timedelta(minutes=1), 10)
-    )
+    for minutes in (1, 10, 20):  # due, and due again while maintenance lasts: held each time
+        fire_due(wf_api, dt.datetime(2026, 11, 29, 11, 30) + dt.timedelta(minutes=minutes))
 
     assert wf_api.get("/v2/executions").json["executions"] == []
-    after = wf_api.get("/v2/cron_triggers/c").json
-    assert (after["remaining_executions"], after["next_execution_time"]) == (2, "2026-11-29 11:35:00")
+    assert wf_api.get("/v2/cron_triggers/c").json == before  # not advanced, not counted
+    asked(wf_api, "RUNNING")
+    fire_due(wf_api, dt.datetime(2026, 11, 29, 11, 59))
+    (wf_ex,) = wf_api.get("/v2/executions").json["executions"]
+    assert json.loads(wf_ex["description"])["triggered_by"]["name"] == "c"
+    assert wf_api.get("/v2/cron_triggers/c").json["remaining_executions"] == 2
 
 
 # -- who may --------------------------------------------------------------------------------------------

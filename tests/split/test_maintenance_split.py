@@ -1,5 +1,5 @@
 """Maintenance mode in the split deployment: the API's gunicorn workers and the engine process see
-the mode that one request set (the workers refuse new work, the engine skips a cron firing), and
+the mode that one request set (the workers refuse new work, the engine holds a cron firing), and
 a result pushed meanwhile is applied when the mode is RUNNING again."""
 
 from __future__ import annotations
@@ -71,16 +71,28 @@ def _answers(api: Api) -> bool:
         return False
 
 
-def _due_now(database_url: str) -> None:
-    """Bring the cron trigger's next firing to now (as if its minute had come)."""
+def _sql(database_url: str, statement: str) -> Any:
     import psycopg2
 
     with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE timers SET due_at = (now() AT TIME ZONE 'utc') - interval '1 second' WHERE kind = 'cron'"
-        )
-        assert cursor.rowcount == 1
+        cursor.execute(statement)
+        found = cursor.fetchone() if cursor.description else cursor.rowcount
     connection.close()
+    return found
+
+
+def _due_now(database_url: str) -> None:
+    """Bring the cron trigger's next firing to now (as if its minute had come)."""
+    now = "(now() AT TIME ZONE 'utc')"
+    assert (
+        _sql(database_url, f"UPDATE timers SET due_at = {now} - interval '1 second' WHERE kind = 'cron'") == 1
+    )
+
+
+def _held(database_url: str) -> bool:
+    """Whether the cron trigger's firing was put off to later (by the engine, in maintenance)."""
+    found = _sql(database_url, "SELECT due_at > (now() AT TIME ZONE 'utc') FROM timers WHERE kind = 'cron'")
+    return bool(found and found[0])
 
 
 @pytest.mark.postgres
@@ -105,14 +117,15 @@ def test_the_workers_and_the_engine_share_the_mode(
         assert {answer.status for answer in answers} == {423}  # whichever worker took it
         assert {api.get("/maintenance")["status"] for _ in range(6)} == {"PAUSED"}
         _due_now(pg_url)
-        wait_until(
-            lambda: api.get("/v2/cron_triggers/every")["remaining_executions"] == 4,
-            "the engine to skip the cron firing",
-        )
+        wait_until(lambda: _held(pg_url), "the engine to hold the cron firing")
         assert [ex["id"] for ex in api.get("/v2/executions")["executions"]] == [ex_id]
+        assert api.get("/v2/cron_triggers/every")["remaining_executions"] == 5
         assert api.push(action_id, {"state": "SUCCESS", "output": 1}).status == 200
         assert api.execution(ex_id)["state"] == "PAUSED"
 
         assert api.ok("PUT", "/v2/maintenance", {"status": "RUNNING"}) == {"status": "RUNNING"}
         assert api.wait_finished(ex_id)["state"] == "SUCCESS"
+        _due_now(pg_url)  # the held firing's next look: it happens now
+        wait_until(lambda: len(api.get("/v2/executions")["executions"]) == 2, "the held firing to start one")
+        assert api.get("/v2/cron_triggers/every")["remaining_executions"] == 4
         assert api.call("POST", "/v2/executions", {"workflow_name": "wait_then_say"}).status == 201
