@@ -15,7 +15,8 @@ The tree::
     ├── NotFoundError            an id or name that does not exist
     ├── ConflictError            the request conflicts with the current state
     │   ├── DuplicateError       a name that already exists
-    │   └── StateConflictError   an invalid state transition (current state named)
+    │   ├── StateConflictError   an invalid state transition (current state named)
+    │   └── MaintenanceError     refused while the service is in maintenance (423)
     ├── ActionError              an action cannot be found, built or run
     ├── Unauthenticated          no valid credential (401)
     ├── Forbidden                the credential may not do this (403)
@@ -104,6 +105,20 @@ class StateConflictError(ConflictError):
     def __init__(self, message: str, current_state: str | None = None) -> None:
         super().__init__(message)
         self.current_state = current_state
+
+
+class MaintenanceError(ConflictError):
+    """The service is in maintenance (``PAUSING`` or ``PAUSED``): the request would start or
+    resume work, and is refused until maintenance ends (423, as Mistral answers).
+
+    Args:
+        message: what was refused, and why.
+        mode: the maintenance mode now.
+    """
+
+    def __init__(self, message: str, mode: str) -> None:
+        super().__init__(message)
+        self.mode = mode
 
 
 class ActionError(MistralError):

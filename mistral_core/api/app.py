@@ -14,6 +14,7 @@ import falcon
 from mistral_core.api import errors
 from mistral_core.api.browsers import BrowserGuard, allowed_origin_set
 from mistral_core.api.context import ApiContext
+from mistral_core.api.maintenance_guard import MaintenanceGuard
 from mistral_core.api.refusals import PushRefusals
 from mistral_core.api.routes import ROUTES
 from mistral_core.api.urltext import UrlTextCheck
@@ -83,6 +84,7 @@ def create_app(
         middleware.append(
             AuthMiddleware(authenticators, PushRefusals(engine, max_body_bytes), UiAuth(sessions))
         )
+    middleware.append(MaintenanceGuard(engine.store))  # after who may: 401 and 403 come first
     app = falcon.App[falcon.Request, falcon.Response](cors_enable=False, middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True  # /v2/ and /v2, /v2/actions/<name>/ (the CLI)
     errors.install(app)

@@ -27,6 +27,7 @@ from mistral_core.errors import (
     Forbidden,
     InputError,
     LanguageError,
+    MaintenanceError,
     MistralError,
     NotFoundError,
     ServiceUnavailable,
@@ -50,6 +51,7 @@ STATUS_OF: dict[type[MistralError], int] = {
     Unauthenticated: 401,
     Forbidden: 403,
     ConflictError: 409,
+    MaintenanceError: 423,
     MisdirectedRequestError: 421,
     ServiceUnavailable: 503,
     StoreError: 500,
@@ -63,7 +65,7 @@ RETRY_AFTER_S = "1"
 INTERNAL_ERROR_MESSAGE = "Internal server error: the request could not be completed; see the server log"
 
 _STATUS_LINE = {
-    code: falcon.code_to_http_status(code) for code in (400, 401, 403, 404, 409, 413, 421, 422, 500, 503)
+    code: falcon.code_to_http_status(code) for code in (400, 401, 403, 404, 409, 413, 421, 422, 423, 500, 503)
 }
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 

@@ -197,10 +197,22 @@ def _root_paths() -> dict[str, Schema]:
         _path("realm"),
         TOKEN_FORM,
     )
+    maintenance = {
+        "get": _op("The maintenance mode (RUNNING, PAUSING, PAUSED)", 200, "Maintenance"),
+        "put": _op(
+            "Ask for maintenance (PAUSED) or its end (RUNNING); the mode it led to (admin)",
+            200,
+            "Maintenance",
+            None,
+            _json_body("MaintenanceChange"),
+        ),
+    }
     return {
         "/": {"get": _op("The API versions", 200, "Versions")},
         "/v2": {"get": _op("The v2 root", 200, "V2Root")},
         "/v2/openapi.json": {"get": _op("This document", 200, "OpenApi")},
+        "/maintenance": maintenance,
+        "/v2/maintenance": maintenance,
         "/realms/{realm}/protocol/openid-connect/token": {"post": token},
     }
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from mistral_core.api.media import MAX_INTEGER
 from mistral_core.model import State
+from mistral_core.model.maintenance import MODES, REQUESTABLE
 from mistral_core.model.members import MEMBER_STATUSES
 from mistral_core.model.notifications import DELIVERY_STATES, EVENTS
 from mistral_core.model.states import PUTTABLE_ACTION_STATES
@@ -260,6 +261,12 @@ RECORDS: dict[str, Schema] = {
     "CronTriggers": page("cron_triggers", "CronTrigger"),
     "Environments": page("environments", "Environment"),
     "Notification": record(**_NOTIFICATION),
+    "Maintenance": {
+        "type": "object",
+        "required": ["status"],
+        "additionalProperties": False,
+        "properties": {"status": {"type": "string", "enum": list(MODES)}},
+    },
     "Notifications": page("notifications", "Notification"),
     "Member": record(**_MEMBER),
     "Members": {
@@ -309,6 +316,12 @@ def _nullable(schema: Schema) -> Schema:
 SETTABLE_EXECUTION_STATES = ["RUNNING", "PAUSED", "SUCCESS", "ERROR", "CANCELLED"]
 
 BODIES: dict[str, Schema] = {
+    "MaintenanceChange": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {"status": {"type": "string", "enum": list(REQUESTABLE)}},
+        "example": {"status": "PAUSED"},
+    },
     "ExecutionStart": body(
         [],
         {"workflow_name": "example_wait", "input": {"x": 2}, "description": "an example"},

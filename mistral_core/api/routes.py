@@ -17,6 +17,7 @@ from mistral_core.api.resources import (
     cron_triggers,
     environments,
     executions,
+    maintenance,
     members,
     notifications,
     openapi,
@@ -44,6 +45,9 @@ ROUTES: tuple[Route, ...] = (
     Route("/", root.Versions),
     Route("/v2", root.V2Root),
     Route("/v2/openapi.json", openapi.OpenApiDocument),
+    # Mistral's maintenance mode is at the root; /v2/maintenance is ours (beside the rest of v2).
+    Route("/maintenance", maintenance.MaintenanceItem),
+    Route("/v2/maintenance", maintenance.MaintenanceItem),
     Route("/v2/workflows", workflows.WorkflowCollection),
     Route("/v2/workflows/validate", workflows.WorkflowValidation),
     Route("/v2/workflows/{identifier}", workflows.WorkflowItem),

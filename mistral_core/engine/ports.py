@@ -30,6 +30,7 @@ from mistral_core.model import (
     WorkflowDefinition,
     WorkflowExecution,
 )
+from mistral_core.model.maintenance import MaintenanceMode
 from mistral_core.model.members import ResourceMember
 from mistral_core.model.notifications import NotificationDelivery
 
@@ -349,6 +350,34 @@ class ExecutionStore(Protocol):
 
     def delete_resource_member(self, member: ResourceMember) -> None:
         """Delete the membership (by its id); nothing if it is gone."""
+        ...
+
+    # -- maintenance mode ---------------------------------------------------------------
+    def maintenance_mode(self) -> MaintenanceMode:
+        """The service's mode (``RUNNING``, with no ``created_at``, if it was never changed)."""
+        ...
+
+    def change_maintenance_mode(self, status: str, expected: Sequence[str], changed_by: str) -> bool:
+        """Set the mode to ``status`` if it is one of ``expected`` now (compare and set, also against
+        other processes; joins an open :meth:`atomic`). True if it was set."""
+        ...
+
+    def sync_action_running(self) -> bool:
+        """Whether a synchronous action execution is RUNNING (in an executor, or queued for one);
+        one probe of the unfinished action executions, whatever the size of the table."""
+        ...
+
+    def add_maintenance_pause(self, wf_ex_id: str) -> None:
+        """Record that maintenance paused this execution (joins an open :meth:`atomic`; a second
+        record of the same execution changes nothing)."""
+        ...
+
+    def maintenance_pauses(self, limit: int) -> list[str]:
+        """The ids of up to ``limit`` executions maintenance paused, the first paused first."""
+        ...
+
+    def delete_maintenance_pause(self, wf_ex_id: str) -> None:
+        """Forget that maintenance paused this execution (joins an open :meth:`atomic`)."""
         ...
 
 

@@ -38,6 +38,7 @@ from mistral_core.model import (
     WorkflowDefinition,
     WorkflowExecution,
 )
+from mistral_core.model.maintenance import MaintenanceMode, MaintenancePause
 from mistral_core.model.members import ResourceMember
 from mistral_core.model.notifications import NotificationDelivery
 
@@ -57,6 +58,8 @@ AnyRecord = (
     | ServerSecret
     | NotificationDelivery
     | ResourceMember
+    | MaintenanceMode
+    | MaintenancePause
 )
 Row = tuple[Any, ...]
 Convert = Callable[[Any], Any]
@@ -249,6 +252,8 @@ RESOURCE_MEMBERS = _table("resource_members", ResourceMember, "ResourceMember")
 ACTION_HISTORY = _table("action_history", HistoryEntry, "HistoryEntry")
 APPROVAL_RESPONSES = _table("approval_responses", ApprovalResponse, "ApprovalResponse")
 SERVER_SECRETS = _table("server_secrets", ServerSecret, "ServerSecret")
+MAINTENANCE = _table("maintenance", MaintenanceMode, "Maintenance")
+MAINTENANCE_PAUSES = _table("maintenance_pauses", MaintenancePause, "MaintenancePause")
 
 EXECUTION_TABLES: dict[type[Any], TableSpec] = {
     WorkflowExecution: WORKFLOW_EXECUTIONS,
@@ -272,6 +277,8 @@ ALL_TABLES = (
     SERVER_SECRETS,
     NOTIFICATION_DELIVERIES,
     RESOURCE_MEMBERS,
+    MAINTENANCE,
+    MAINTENANCE_PAUSES,
 )
 
 

@@ -4,9 +4,10 @@ Assembled like the SQL store from parts over :class:`~.memorybase.MemoryBase`:
 executions and spec snapshots here, timers in :mod:`.memorytimers`, named
 definitions in :mod:`.memorydefinitions`, API keys in :mod:`.memorykeys`, callback tokens
 and push history in :mod:`.memorycallbacks`, approval responses in :mod:`.memoryapprovals`,
-failed notification deliveries in :mod:`.memorynotifications`. It enforces the same references
-as the SQL schema (a task needs its workflow execution, an action its task) and keeps the
-children of each parent in insertion order, so listing them needs no scan.
+failed notification deliveries in :mod:`.memorynotifications`, the maintenance mode in
+:mod:`.memorymaintenance`. It enforces the same references as the SQL schema (a task needs its
+workflow execution, an action its task) and keeps the children of each parent in insertion
+order, so listing them needs no scan.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from mistral_core.persistence.memorybase import ID, replaced
 from mistral_core.persistence.memorycallbacks import MemoryCallbacks
 from mistral_core.persistence.memorydefinitions import MemoryDefinitions
 from mistral_core.persistence.memorykeys import MemoryKeys
+from mistral_core.persistence.memorymaintenance import MemoryMaintenance
 from mistral_core.persistence.memorymembers import MemoryMembers
 from mistral_core.persistence.memorynotifications import MemoryNotifications
 from mistral_core.persistence.memorytimers import MemoryTimers
@@ -62,6 +64,7 @@ class MemoryStore(
     MemoryCallbacks,
     MemoryNotifications,
     MemoryMembers,
+    MemoryMaintenance,
     MemoryTimers,
     MemoryDefinitions,
     MemoryKeys,

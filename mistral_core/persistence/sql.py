@@ -5,7 +5,8 @@ The store is assembled from parts, each a module of one responsibility over
 spec snapshots here, timers in :mod:`.sqltimers`, named definitions in
 :mod:`.sqldefinitions`, API keys in :mod:`.sqlkeys`, callback tokens and push history in
 :mod:`.sqlcallbacks`, approval responses in :mod:`.sqlapprovals`, failed notification
-deliveries in :mod:`.sqlnotifications`, the schema and its upgrade in :mod:`.sqlschema`.
+deliveries in :mod:`.sqlnotifications`, the maintenance mode in :mod:`.sqlmaintenance`, the
+schema and its upgrade in :mod:`.sqlschema`.
 The hot path (insert, update, get, children, lock, raise_dispatch, timers)
 is prepared raw SQL, no ORM objects. A workflow execution is locked with
 ``SELECT ... FOR UPDATE`` on PostgreSQL, by the database's write lock on SQLite.
@@ -48,6 +49,7 @@ from mistral_core.persistence.sqlapprovals import SqlApprovals
 from mistral_core.persistence.sqlcallbacks import SqlCallbacks
 from mistral_core.persistence.sqldefinitions import SqlDefinitions
 from mistral_core.persistence.sqlkeys import SqlKeys
+from mistral_core.persistence.sqlmaintenance import SqlMaintenance
 from mistral_core.persistence.sqlmembers import SqlMembers
 from mistral_core.persistence.sqlnotifications import SqlNotifications
 from mistral_core.persistence.sqlquery import quote, select_list
@@ -62,6 +64,7 @@ class SqlStore(
     SqlCallbacks,
     SqlNotifications,
     SqlMembers,
+    SqlMaintenance,
     SqlTimers,
     SqlDefinitions,
     SqlKeys,

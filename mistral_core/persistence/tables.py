@@ -23,6 +23,8 @@ from mistral_core.persistence.columns import (
     APPROVAL_RESPONSES,
     CRON_TRIGGERS,
     ENVIRONMENTS,
+    MAINTENANCE,
+    MAINTENANCE_PAUSES,
     NOTIFICATION_DELIVERIES,
     RESOURCE_MEMBERS,
     SERVER_SECRETS,
@@ -82,6 +84,9 @@ INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
         (("resource_id", "resource_type", "member_id"), True),
         (("member_id", "status"), False),
     ),
+    # The mode is one row; the paused executions are read in the order they were paused.
+    MAINTENANCE.name: (),
+    MAINTENANCE_PAUSES.name: (((("created_at", "id"), False),)),
 }
 
 #: The predicate of the partial index of unfinished action executions. A query uses

@@ -9,6 +9,7 @@ from mistral_core.errors import DuplicateError, InputError, NotFoundError, State
 from mistral_core.model import EVERY_PROJECT, State, TaskExecution, Viewer, WorkflowExecution
 from mistral_core.model.states import WORKFLOW_FINISHED
 from mistral_core.services.launcher import Launcher
+from mistral_core.services.maintenance import refuse_in_maintenance
 from mistral_core.services.parents import pause_parents, resume_parents
 from mistral_core.services.unit_of_work import Parts, Transactions, Work
 
@@ -50,6 +51,8 @@ class Executions:
             NotFoundError: no such workflow (or environment).
             WorkflowInputError / InputError: input or params not valid.
             DuplicateError: ``ex_id`` is the id of an execution ``viewer`` does not see.
+            MaintenanceError: the service is in maintenance (read in the transaction that would
+                start it, so no process starts one once the mode has changed).
         """
         if ex_id is not None:
             existing = self._existing(ex_id)
@@ -67,6 +70,7 @@ class Executions:
                 kept = self._existing(new_id)
                 if kept is not None:
                     return kept
+            refuse_in_maintenance(work.store, "starting an execution")
             return self._launcher.start(work, launch, description, new_id)
 
         started = self._tx.run(body)

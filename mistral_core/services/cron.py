@@ -15,11 +15,15 @@ from typing import Any
 from mistral_core.engine.ports import CronSchedule
 from mistral_core.errors import InputError, MistralError, NotFoundError
 from mistral_core.model import EVERY_PROJECT, CronTrigger, Timer, Viewer
+from mistral_core.model.maintenance import RUNNING
 from mistral_core.services.definitions import check_owner
 from mistral_core.services.launcher import Launcher
 from mistral_core.services.unit_of_work import Parts, Work
 
 LOG = logging.getLogger(__name__)
+
+#: How long a firing held by maintenance waits before it looks at the mode again.
+HELD_FOR = dt.timedelta(seconds=15)
 
 
 class CronTriggers:
@@ -109,10 +113,21 @@ class CronTriggers:
             store.delete_timers(trigger.id, "cron")
 
     def fire(self, work: Work, timer: Timer) -> None:
-        """A trigger's timer fell due: start its workflow, and set the next firing (or end it)."""
+        """A trigger's timer fell due: start its workflow, and set the next firing (or end it).
+
+        In maintenance the firing waits, as in Mistral: nothing starts and the trigger stays as it is
+        (its count too); the timer is set again :data:`HELD_FOR` later, until maintenance has ended
+        and the firing happens — once, however many firings the pattern had meanwhile.
+        """
         try:
             trigger = work.store.get_cron_trigger(timer.target_id)
         except NotFoundError:
+            return
+        mode = work.store.maintenance_mode().status
+        if mode != RUNNING:
+            LOG.info("cron trigger %s: firing held, the service is in maintenance (%s)", trigger.name, mode)
+            held = dataclasses.replace(self._timer(trigger), due_at=self._parts.clock.now() + HELD_FOR)
+            work.store.insert_timer(held)
             return
         triggered_by = {"type": "cron_trigger", "id": trigger.id, "name": trigger.name}
         description = json.dumps({"triggered_by": triggered_by})

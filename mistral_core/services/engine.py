@@ -41,6 +41,7 @@ from mistral_core.services.heartbeats import Heartbeats
 from mistral_core.services.history import History
 from mistral_core.services.intents import IntentApplier
 from mistral_core.services.launcher import Launcher
+from mistral_core.services.maintenance import Maintenance
 from mistral_core.services.members import Members
 from mistral_core.services.notices import Notices
 from mistral_core.services.notifications import Notifications
@@ -91,6 +92,7 @@ class Engine:
         recovery: start-up recovery, heartbeats, take-over of dead engines.
         heartbeats: the heartbeats of async actions' third parties (progress, deadlines).
         claims: claims and heartbeats of executors without a database (split deployment).
+        maintenance: the maintenance mode (pausing the whole service for an upgrade).
         catalog: the actions (Python and ad-hoc) as the conductor resolves them.
     """
 
@@ -158,6 +160,7 @@ class Engine:
         self.timers = Timers(transactions, self._parts, self.cron, self.recovery, notices, notifications)
         self.heartbeats = Heartbeats(transactions, self._parts, max_extend_by)
         self.claims = Claims(self._parts)
+        self.maintenance = Maintenance(transactions, self._parts)
 
     @property
     def engine_id(self) -> str:

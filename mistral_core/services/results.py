@@ -41,6 +41,7 @@ from mistral_core.model.commands import CANCELLED
 from mistral_core.model.history import ACCEPTED, CALLBACK_TOKEN, IN_PROCESS, REJECTED, REPEATED
 from mistral_core.model.states import ACTION, RESULT_STATES, is_action_finished
 from mistral_core.services.history import History
+from mistral_core.services.maintenance import refuse_in_maintenance
 from mistral_core.services.notices import Notices
 from mistral_core.services.notifications import Notifications
 from mistral_core.services.parents import pause_parents, resume_parents
@@ -166,6 +167,7 @@ class Results:
             NotFoundError: no such action execution.
             InputError: not PAUSED or RUNNING.
             StateConflictError: it is finished, or synchronous and asked to pause.
+            MaintenanceError: the service is in maintenance.
         """
         if state not in (S.PAUSED, S.RUNNING):
             raise InputError(f"an action can only be set PAUSED or RUNNING this way, not {state.value}")
@@ -176,6 +178,8 @@ class Results:
             raise
 
     def _set_state(self, work: Work, action_ex_id: str, state: State, origin: PushOrigin) -> ActionExecution:
+        # A result is kept in maintenance (as for any paused execution); a pause or resume is not.
+        refuse_in_maintenance(work.store, f"setting an action execution {state.value}")
         action_ex, st = _lock_action(work, action_ex_id)
         if action_ex.state is state:
             self._history.write(action_ex_id, state, origin, REPEATED)

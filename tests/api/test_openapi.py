@@ -153,6 +153,7 @@ def test_the_answers_of_a_whole_story_match_the_document(api: Api, document: dic
     _definitions(api, c)
     _executions(api, c)
     _settings(api, c)
+    _maintenance(api, c)
     # Every route and method was answered once with success, but the seed's spelling of the push,
     # the token endpoint (it needs keys: tests/api/test_key_token.py checks it against the document)
     # and sharing (it needs projects: tests/api/test_sharing.py checks it against the document).
@@ -219,6 +220,13 @@ def _executions(api: Api, c: Checker) -> None:
     second = api.start("wf_async")["id"]
     c.check(api, "PUT", "/v2/executions/{ex_id}", f"/v2/executions/{second}", {"state": "PAUSED"})
     c.check(api, "DELETE", "/v2/executions/{ex_id}", f"/v2/executions/{second}?force=true")
+
+
+def _maintenance(api: Api, c: Checker) -> None:
+    for path in ("/maintenance", "/v2/maintenance"):
+        c.check(api, "GET", path, path)
+        c.check(api, "PUT", path, path, {"status": "PAUSED"})
+        c.check(api, "PUT", path, path, {"status": "RUNNING"})
 
 
 def _settings(api: Api, c: Checker) -> None:

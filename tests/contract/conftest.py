@@ -31,6 +31,7 @@ from mistral_core.model import (
     WorkflowExecution,
 )
 from mistral_core.persistence import MemoryStore
+from mistral_core.persistence.columns import ALL_TABLES
 
 PG_HOST, PG_PORT, PG_DATABASE = "127.0.0.1", 5432, "test"
 PG_USERS = ("postgres", "root")
@@ -103,22 +104,9 @@ def _pg_shared() -> Iterator[tuple[str, Any]]:
         yield shared
 
 
-_TABLES = (
-    "action_history",
-    "action_executions",
-    "task_executions",
-    "workflow_executions",
-    "workflow_definitions",
-    "specs",
-    "timers",
-    "cron_triggers",
-    "environments",
-    "workbooks",
-    "action_definitions",
-    "api_keys",
-    "approval_responses",
-    "server_secrets",
-)
+#: Every table a test may fill (those of the records, from the code, so a new one is never forgotten),
+#: the referencing ones before those they reference.
+_TABLES = ("action_history", *(table.name for table in reversed(ALL_TABLES)), "specs")
 
 
 @pytest.fixture

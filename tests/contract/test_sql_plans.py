@@ -161,3 +161,10 @@ def test_claiming_500_of_100000_pending_is_quick(crowded: Crowded) -> None:
     assert [t.id for t in claimed] == [f"timer-{i}" for i in range(1, 501)]
     assert elapsed < 0.5, f"claimed 500 of {PENDING} in {elapsed:.3f} s"
     assert crowded.store.next_timer_due() == ORIGIN + dt.timedelta(seconds=1)
+
+
+def test_whether_a_synchronous_action_runs_is_one_probe_of_the_unfinished_index(crowded: Crowded) -> None:
+    # Maintenance asks it on each GET while PAUSING: it must not read the finished actions.
+    plan = crowded.store.explain("sync running", (True,))
+    assert_uses_index(plan, "action_executions_unfinished", "action_executions")
+    assert crowded.store.sync_action_running() is False  # the crowd's RUNNING actions are not is_sync

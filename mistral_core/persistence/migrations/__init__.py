@@ -41,6 +41,7 @@ from mistral_core.persistence.migrations import (
     v008_approvals,
     v009_notification_deliveries,
     v010_resource_members,
+    v011_maintenance,
 )
 from mistral_core.persistence.migrations.context import MigrationContext
 
@@ -81,6 +82,7 @@ STEPS = _steps(
     v008_approvals,
     v009_notification_deliveries,
     v010_resource_members,
+    v011_maintenance,
 )
 
 #: The schema version this code works with: the last step's.
