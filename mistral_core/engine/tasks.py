@@ -209,6 +209,8 @@ class TaskRunner:
             params.update(run_as=prepared.run_as, run_input=prepared.run_input)
             if prepared.transforms:
                 params["transforms"] = list(prepared.transforms)
+        if prepared.dynamic is not None:
+            params["dynamic"] = prepared.dynamic
         target = self._target(st, task)
         if target is not None:
             params["target"] = target
@@ -279,8 +281,9 @@ class TaskRunner:
         )
 
     def command_for_task(self, st: ExecutionState, task: TaskExecution, action: ActionExecution) -> RunAction:
-        """The command that runs an action execution of ``task`` (on its target, kept in its params)."""
-        return self.command_for(action)
+        """The command that runs an action execution of ``task`` (on its target, kept in its params;
+        with its code, for a dynamic action)."""
+        return self._catalog.attach_code(self.command_for(action), action.params)
 
     def action_call(
         self,

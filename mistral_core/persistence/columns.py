@@ -26,7 +26,9 @@ from mistral_core.model import (
     ActionExecution,
     ApiKey,
     ApprovalResponse,
+    CodeSource,
     CronTrigger,
+    DynamicActionDefinition,
     Environment,
     HistoryEntry,
     ServerSecret,
@@ -55,6 +57,8 @@ AnyRecord = (
     | ApprovalResponse
     | ServerSecret
     | NotificationDelivery
+    | CodeSource
+    | DynamicActionDefinition
 )
 Row = tuple[Any, ...]
 Convert = Callable[[Any], Any]
@@ -246,6 +250,8 @@ NOTIFICATION_DELIVERIES = _table("notification_deliveries", NotificationDelivery
 ACTION_HISTORY = _table("action_history", HistoryEntry, "HistoryEntry")
 APPROVAL_RESPONSES = _table("approval_responses", ApprovalResponse, "ApprovalResponse")
 SERVER_SECRETS = _table("server_secrets", ServerSecret, "ServerSecret")
+CODE_SOURCES = _table("code_sources", CodeSource, "CodeSource")
+DYNAMIC_ACTIONS = _table("dynamic_actions", DynamicActionDefinition, "DynamicAction")
 
 EXECUTION_TABLES: dict[type[Any], TableSpec] = {
     WorkflowExecution: WORKFLOW_EXECUTIONS,
@@ -268,6 +274,8 @@ ALL_TABLES = (
     APPROVAL_RESPONSES,
     SERVER_SECRETS,
     NOTIFICATION_DELIVERIES,
+    CODE_SOURCES,
+    DYNAMIC_ACTIONS,
 )
 
 
