@@ -135,7 +135,7 @@ class World:
 @pytest.fixture
 def world() -> World:
     keys = Keys()
-    api = Api(authenticators=lambda store: [keys])
+    api = Api(authenticators=lambda store: [keys], dynamic_code_max_bytes=65_536)
 
     def caller(name: str, role: Role, project: str) -> Caller:
         return Caller(api, keys.add(name, role, project))
@@ -168,6 +168,15 @@ def make_everything(caller: Caller) -> Made:
     caller.ok("POST", "/v2/actions?namespace=ns1", GREET.replace("greet:", "greet2:"), 201)
     caller.upload(WORKBOOK, "/v2/workbooks")
     caller.ok("POST", "/v2/environments", {"name": "env1", "variables": {"k": "v"}}, 201)
+    caller.ok(
+        "POST",
+        "/v2/code_sources?name=mod",
+        "class Dyn:\n    def run(self, context):\n        return 1\n",
+        201,
+    )
+    caller.ok(
+        "POST", "/v2/dynamic_actions", {"name": "dyn", "class_name": "Dyn", "code_source_name": "mod"}, 201
+    )
     cron = {"name": "trig", "workflow_name": "wf_async", "pattern": "0 0 1 1 *"}
     caller.ok("POST", "/v2/cron_triggers", cron, 201)
     caller.ok(
@@ -233,6 +242,10 @@ def item_requests(made: Made) -> dict[tuple[str, str], tuple[str, Any]]:
         ("/v2/cron_triggers/{identifier}", "DELETE"): ("/v2/cron_triggers/trig", None),
         ("/v2/environments/{name}", "GET"): ("/v2/environments/env1", None),
         ("/v2/environments/{name}", "DELETE"): ("/v2/environments/env1", None),
+        ("/v2/code_sources/{identifier}", "GET"): ("/v2/code_sources/mod", None),
+        ("/v2/code_sources/{identifier}", "DELETE"): ("/v2/code_sources/mod", None),
+        ("/v2/dynamic_actions/{identifier}", "GET"): ("/v2/dynamic_actions/dyn", None),
+        ("/v2/dynamic_actions/{identifier}", "DELETE"): ("/v2/dynamic_actions/dyn", None),
     }
 
 
