@@ -300,7 +300,8 @@ def test_an_asynchronous_class_is_refused(dyn: Api) -> None:
     upload(
         dyn,
         "later",
-        "class Later:\n    def run(self, context):\n        pass\n\n    def is_sync(self):\n        return False\n",
+        "class Later:\n    def run(self, context):\n        pass\n\n"
+        "    def is_sync(self):\n        return False\n",
     )
 
     answer = dyn.post_json(
@@ -323,11 +324,13 @@ def test_an_asynchronous_class_is_refused(dyn: Api) -> None:
             "Failed to create action hello: bye",
         ),
         (
-            "class Hello:\n    def __init__(self, name):\n        pass\n\n    def run(self, context):\n        raise SystemExit(9)\n",
+            "class Hello:\n    def __init__(self, name):\n        pass\n\n"
+            "    def run(self, context):\n        raise SystemExit(9)\n",
             "Action hello failed: SystemExit: 9",
         ),
         (
-            "class Hello:\n    def __init__(self, name):\n        pass\n\n    def run(self, context):\n        return object()\n",
+            "class Hello:\n    def __init__(self, name):\n        pass\n\n"
+            "    def run(self, context):\n        return object()\n",
             "not JSON-serialisable",
         ),
     ],

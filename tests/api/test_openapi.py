@@ -170,7 +170,8 @@ def test_the_answers_of_a_whole_story_match_the_document(api: Api, document: dic
 
 def _dynamic(api: Api, c: Checker) -> None:
     """Code sources and dynamic actions, on a server with them on."""
-    code = "class Hello:\n    def __init__(self, name):\n        self.name = name\n\n    def run(self, context):\n        return self.name\n"
+    code = "class Hello:\n    def __init__(self, name):\n        self.name = name\n\n"
+    code += "    def run(self, context):\n        return self.name\n"
     c.check(api, "POST", "/v2/code_sources", "/v2/code_sources?name=mod", yaml=code)
     c.check(api, "PUT", "/v2/code_sources", "/v2/code_sources?identifier=mod", yaml=code)
     c.check(api, "GET", "/v2/code_sources", "/v2/code_sources")
