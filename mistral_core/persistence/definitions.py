@@ -173,14 +173,14 @@ CODE_SOURCE_KIND = DefinitionKind(
     exists=lambda name, ns: (
         f"Duplicate entry for CodeSource ['name', 'namespace', 'project_id']: {name}, {ns}"
     ),
-    missing=lambda identifier, ns: f"Code source not found [identifier={identifier}{_in_namespace(ns)}]",
+    missing=lambda identifier, ns: f"Code Source not found [name={identifier},namespace={ns}]",
 )
 DYNAMIC_ACTION_KIND = DefinitionKind(
     DYNAMIC_ACTIONS,
     ("name", "namespace"),
     by_id=True,
     exists=lambda name, ns: f"Duplicate entry for dynamic action definition [name={name}, namespace={ns}]",
-    missing=lambda identifier, ns: f"Dynamic action not found [identifier={identifier}{_in_namespace(ns)}]",
+    missing=lambda identifier, ns: f"Dynamic Action not found [name={identifier},namespace={ns}]",
 )
 
 DEFINITION_KINDS = (
@@ -367,7 +367,7 @@ class DefinitionMethods:
     def get_code_source(
         self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
     ) -> CodeSource:
-        """By name in ``namespace``, or else id; NotFoundError ``Code source not found [...]``."""
+        """By name in ``namespace``, or else id; NotFoundError ``Code Source not found [...]``."""
         source: CodeSource = self._get_definition(CODE_SOURCE_KIND, identifier, namespace, viewer)
         return source
 
@@ -393,7 +393,7 @@ class DefinitionMethods:
     def get_dynamic_action(
         self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
     ) -> DynamicActionDefinition:
-        """By name in ``namespace``, or else id; NotFoundError ``Dynamic action not found [...]``."""
+        """By name in ``namespace``, or else id; NotFoundError ``Dynamic Action not found [...]``."""
         action_def: DynamicActionDefinition = self._get_definition(
             DYNAMIC_ACTION_KIND, identifier, namespace, viewer
         )

@@ -182,6 +182,7 @@ def test_dynamic_actions_are_listed_with_the_actions(dyn: Api) -> None:
     assert actions["hello"]["is_system"] is False
     assert actions["hello"]["is_sync"] is True
     assert dyn.get("/v2/actions", params={"name": "hello"}).json["actions"][0]["id"] == actions["hello"]["id"]
+    assert dyn.get("/v2/actions/hello").json == actions["hello"]
 
 
 def test_the_input_is_checked_against_the_class_before_anything_runs(dyn: Api) -> None:
@@ -229,7 +230,9 @@ def test_deleting_a_code_source_deletes_its_dynamic_actions(dyn: Api) -> None:
     assert dyn.client.simulate_delete("/v2/code_sources/greetings").status_code == 204
 
     assert dyn.get("/v2/dynamic_actions").json["dynamic_actions"] == []
-    assert_fault(dyn.get("/v2/dynamic_actions/hello"), 404, "Dynamic action not found [identifier=hello]")
+    assert_fault(
+        dyn.get("/v2/dynamic_actions/hello"), 404, "Dynamic Action not found [name=hello,namespace=]"
+    )
     wf_ex = run_greets(dyn)
     assert wf_ex["state"] == "ERROR"
     assert "hello" in wf_ex["state_info"]
@@ -273,7 +276,11 @@ def test_a_module_name_must_be_a_module_name(dyn: Api) -> None:
             "defines no class Missing",
         ),
         ({"name": "x", "class_name": "Hello"}, 400, "Either 'code_source_id' or 'code_source_name'"),
-        ({"name": "x", "class_name": "Hello", "code_source_name": "nope"}, 404, "Code source not found"),
+        (
+            {"name": "x", "class_name": "Hello", "code_source_name": "nope"},
+            404,
+            "Code Source not found [name=nope,namespace=]",
+        ),
         ({"class_name": "Hello", "code_source_name": "greetings"}, 400, "needs a 'name'"),
         (
             {"name": "std.echo", "class_name": "Hello", "code_source_name": "greetings"},

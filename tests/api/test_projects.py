@@ -296,8 +296,11 @@ def test_lists_show_only_the_callers_project(world: World) -> None:
         assert world.p1_reader.listed(collection), collection
         assert {item.get("project_id", "p1") for item in world.p1.listed(collection)} == {"p1"}
     assert [a["name"] for a in world.p2.listed("actions", is_system="false")] == []
-    assert {a["name"] for a in world.p1.listed("actions", is_system="false")} == {"greet", "greet2"}
+    assert {a["name"] for a in world.p1.listed("actions", is_system="false")} == {"greet", "greet2", "dyn"}
     assert world.p2.listed("actions", name="std.echo"), "system actions are everyone's"
+    for collection in ("code_sources", "dynamic_actions"):  # admins only: p1_reader cannot list them
+        assert world.p2.listed(collection) == [], collection
+        assert {item["project_id"] for item in world.p1.listed(collection)} == {"p1"}
     # A filter on another project's id narrows what the caller sees: nothing.
     assert world.p2.listed("executions", project_id="p1") == []
 

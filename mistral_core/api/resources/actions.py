@@ -138,7 +138,13 @@ def find_document(engine: Engine, identifier: str, namespace: str, viewer: Viewe
         for action in engine.catalog.python_actions():
             if action.name == identifier:
                 return ser.ACTION.render(action)
-    return ser.ADHOC_ACTION.render(engine.store.get_action_definition(identifier, namespace, viewer))
+    try:
+        return ser.ADHOC_ACTION.render(engine.store.get_action_definition(identifier, namespace, viewer))
+    except NotFoundError:
+        for document in dynamic_documents(engine, viewer):
+            if identifier in (document["name"], document["id"]) and document["namespace"] == namespace:
+                return document
+        raise
 
 
 def _written(action_defs: Sequence[Any]) -> dict[str, Any]:
