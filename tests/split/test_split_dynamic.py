@@ -44,7 +44,11 @@ def amqp_url() -> Any:
 
 def _upload(api: Api, method: str, query: str, text: str) -> Any:
     return api.ok(
-        method, f"/v2/code_sources?{query}", data=text.encode(), headers={"Content-Type": "text/plain"}
+        method,
+        f"/v2/code_sources?{query}",
+        data=text.encode(),
+        headers={"Content-Type": "text/plain"},
+        timeout=60.0,  # a gunicorn worker still starting on a busy machine
     )
 
 
