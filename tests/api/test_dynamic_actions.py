@@ -364,3 +364,17 @@ def test_code_that_raises_fails_its_action_cleanly_and_the_server_goes_on(
     assert "Traceback" not in wf_ex["state_info"]
     upload(dyn, "greetings", HELLO, "PUT")
     assert run_greets(dyn)["state"] == "SUCCESS"
+
+
+def test_an_adhoc_action_may_have_a_dynamic_action_as_its_base(dyn: Api) -> None:
+    make_hello(dyn)
+    adhoc = (
+        "---\nversion: '2.0'\nhi_ada:\n  base: hello\n  base-input:\n    name: Ada\n  output: <% $ + '?' %>\n"
+    )
+    assert dyn.post_yaml(adhoc, path="/v2/actions").status_code == 201
+    dyn.create_workflow(WF.replace("greets:", "asks:").replace("hello name=<% $.who %>", "hi_ada"))
+
+    wf_ex = dyn.execution(dyn.start("asks", {"who": "ignored"})["id"])
+
+    assert wf_ex["state"] == "SUCCESS", wf_ex["state_info"]
+    assert '"said": "Hello, Ada!?"' in wf_ex["output"]
