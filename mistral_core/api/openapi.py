@@ -472,7 +472,13 @@ def _dynamic_paths() -> dict[str, Schema]:
                 "CodeSources",
                 list_parameters(dynamic_actions.SOURCE_LISTING),
             ),
-            "post": _op("Upload a Python module" + _OFF, 201, "CodeSource", named, code),
+            "post": _links(
+                _op("Upload a Python module" + _OFF, 201, "CodeSource", named, code),
+                201,
+                "/v2/code_sources/{identifier}",
+                "get delete",
+                identifier="$response.body#/id",
+            ),
             "put": _op(
                 "Replace a module's text (its version goes up)" + _OFF, 200, "CodeSource", which, code
             ),
@@ -488,12 +494,18 @@ def _dynamic_paths() -> dict[str, Schema]:
                 "DynamicActions",
                 list_parameters(dynamic_actions.ACTION_LISTING),
             ),
-            "post": _op(
-                "Name a class of a code source as an action" + _OFF,
+            "post": _links(
+                _op(
+                    "Name a class of a code source as an action" + _OFF,
+                    201,
+                    "DynamicAction",
+                    None,
+                    _json_body("DynamicActionWrite"),
+                ),
                 201,
-                "DynamicAction",
-                None,
-                _json_body("DynamicActionWrite"),
+                "/v2/dynamic_actions/{identifier}",
+                "get delete",
+                identifier="$response.body#/id",
             ),
             "put": _op(
                 "Change a dynamic action (by id or name)" + _OFF,
