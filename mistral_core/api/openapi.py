@@ -206,6 +206,32 @@ def _root_paths() -> dict[str, Schema]:
     }
 
 
+def _member_paths() -> dict[str, Schema]:
+    """Sharing a workflow with other projects (authentication on only: 400 when it is off)."""
+    wf_id, member = [*_path("identifier"), _NAMESPACE], [*_path("identifier", "member_id"), _NAMESPACE]
+    return {
+        "/v2/workflows/{identifier}/members": {
+            "get": _op("The projects a workflow is shared with (a member: its own membership)",
+                       200, "Members", wf_id),
+            "post": _links(
+                _op("Share a private workflow with another project (pending until it accepts)", 201, "Member",
+                    wf_id, _json_body("MemberCreate")),
+                201,
+                "/v2/workflows/{identifier}/members/{member_id}",
+                "get put delete",
+                identifier="$response.body#/resource_id",
+                member_id="$response.body#/member_id",
+            ),
+        },
+        "/v2/workflows/{identifier}/members/{member_id}": {
+            "get": _op("One membership of a workflow", 200, "Member", member),
+            "put": _op("The member project accepts or rejects the workflow", 200, "Member", member,
+                       _json_body("MemberUpdate")),
+            "delete": _op("Stop sharing a workflow with a project", 204, None, member),
+        },
+    }  # fmt: skip
+
+
 def _definition_paths() -> dict[str, Schema]:
     wf_id, name, ns = _path("identifier"), _path("name"), _path("name", "namespace")
     return {
@@ -227,6 +253,7 @@ def _definition_paths() -> dict[str, Schema]:
             "get": _op("One workflow, by id or name", 200, "Workflow", [*wf_id, _NAMESPACE]),
             "delete": _op("Delete a workflow", 204, None, [*wf_id, _NAMESPACE]),
         },
+        **_member_paths(),
         "/v2/actions": {
             "get": _op("List actions (system and ad-hoc)", 200, "Actions", list_parameters(actions.LISTING)),
             "post": _links(

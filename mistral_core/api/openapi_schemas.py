@@ -13,6 +13,7 @@ from typing import Any
 
 from mistral_core.api.media import MAX_INTEGER
 from mistral_core.model import State
+from mistral_core.model.members import MEMBER_STATUSES
 from mistral_core.model.notifications import DELIVERY_STATES, EVENTS
 from mistral_core.model.states import PUTTABLE_ACTION_STATES
 
@@ -225,6 +226,17 @@ _NOTIFICATION = {
     "updated_at": TIME,
 }
 
+_MEMBER = {
+    "id": STRING,
+    "resource_id": {"type": "string", "description": "the shared workflow's id"},
+    "resource_type": {"type": "string", "enum": ["workflow"]},
+    "project_id": {"type": "string", "description": "the workflow's project, which shared it"},
+    "member_id": {"type": "string", "description": "the project it is shared with"},
+    "status": {"type": "string", "enum": list(MEMBER_STATUSES)},
+    "created_at": TIME,
+    "updated_at": TIME,
+}
+
 RECORDS: dict[str, Schema] = {
     "Fault": {
         "type": "object",
@@ -276,6 +288,13 @@ RECORDS: dict[str, Schema] = {
     "DynamicActions": page("dynamic_actions", "DynamicAction"),
     "Notification": record(**_NOTIFICATION),
     "Notifications": page("notifications", "Notification"),
+    "Member": record(**_MEMBER),
+    "Members": {
+        "type": "object",
+        "required": ["members"],
+        "additionalProperties": False,
+        "properties": {"members": {"type": "array", "items": ref("Member")}},
+    },
     "ActionHistory": {
         "type": "object",
         "required": ["history"],
@@ -379,6 +398,16 @@ BODIES: dict[str, Schema] = {
         description=STRING,
         variables=OBJECT_OR_TEXT,
         scope=SCOPE,
+    ),
+    "MemberCreate": body(
+        ["member_id"],
+        {"member_id": "another-project"},
+        member_id={"type": "string", "minLength": 1, "maxLength": 255, "description": "a project id"},
+    ),
+    "MemberUpdate": body(
+        ["status"],
+        {"status": "accepted"},
+        status={"type": "string", "enum": list(MEMBER_STATUSES)},
     ),
     "CronTriggerCreate": body(
         ["name"],

@@ -35,6 +35,7 @@ from mistral_core.model import (
     WorkflowDefinition,
     WorkflowExecution,
 )
+from mistral_core.model.members import ResourceMember
 from mistral_core.model.notifications import NotificationDelivery
 from mistral_core.model.states import is_completed
 
@@ -440,3 +441,17 @@ NOTIFICATION_DELIVERY: View[NotificationDelivery] = View(
     ]
 )
 """A delivery of a notification that failed at least once (``GET /v2/notifications``; ours)."""
+
+MEMBER: View[ResourceMember] = View(
+    [
+        ("id", _attr("id")),
+        ("resource_id", _attr("resource_id")),
+        ("resource_type", _attr("resource_type")),
+        ("project_id", _attr("project_id")),
+        ("member_id", _attr("member_id")),
+        ("status", _attr("status")),
+        ("created_at", _ts("created_at")),
+        ("updated_at", _ts("updated_at")),
+    ]
+)
+"""A project a workflow is shared with (``/v2/workflows/<id>/members``)."""

@@ -8,7 +8,8 @@ a form instead of a header (401 if they are not valid).
 
 * reader: reads only (``GET``, and the ``validate`` calls, which change nothing);
 * operator: also starts, controls and completes executions and actions; creates cron triggers;
-* admin: everything, definitions (workflows, actions, workbooks, environments) and keys included;
+* admin: everything, definitions (workflows, actions, workbooks, environments) and keys included,
+  and sharing workflows (adding and removing members, accepting and rejecting a membership);
   code sources and dynamic actions (uploaded Python) are for admins alone, reads too.
 
 A callback credential (one async action execution's) may only read that action execution and
@@ -39,6 +40,12 @@ REQUIRED: dict[tuple[str, str], Role | None] = {
     ("/v2/workflows/validate", "POST"): R,
     ("/v2/workflows/{identifier}", "GET"): R,
     ("/v2/workflows/{identifier}", "DELETE"): A,
+    # Sharing decides what another project may run, or what one's own runs: definitions' role.
+    ("/v2/workflows/{identifier}/members", "GET"): R,
+    ("/v2/workflows/{identifier}/members", "POST"): A,
+    ("/v2/workflows/{identifier}/members/{member_id}", "GET"): R,
+    ("/v2/workflows/{identifier}/members/{member_id}", "PUT"): A,
+    ("/v2/workflows/{identifier}/members/{member_id}", "DELETE"): A,
     ("/v2/executions", "GET"): R,
     ("/v2/executions", "POST"): OP,
     ("/v2/executions/{ex_id}", "GET"): R,

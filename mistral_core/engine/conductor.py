@@ -26,6 +26,7 @@ from collections import deque
 from typing import Any
 
 from mistral_core.engine import heartbeats, result_schema, reverse
+from mistral_core.engine.calls import command_for
 from mistral_core.engine.catalog import Catalog
 from mistral_core.engine.ending import WorkflowEnd, to_children
 from mistral_core.engine.evaluation import TaskExpressions
@@ -63,7 +64,7 @@ class Conductor:
         self._joins = Joins(self._tasks)
         self._end = WorkflowEnd(self._x, self._limits)
 
-    command_for = staticmethod(TaskRunner.command_for)
+    command_for = staticmethod(command_for)
     reads_actions_of = staticmethod(TaskRunner.reads_actions_of)
 
     # == events ==========================================================================

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from mistral_core.engine.calls import ActionCalls
 from mistral_core.engine.evaluation import TaskExpressions
 from mistral_core.engine.intents import StartChild
 from mistral_core.engine.limits import Limits
@@ -92,16 +93,8 @@ def outcome(counters: ItemCounters) -> tuple[State, str | None]:
 class TaskHooks(Protocol):
     """What the with-items runner needs of the task runner (:class:`~.tasks.TaskRunner`)."""
 
-    def action_call(
-        self,
-        st: ExecutionState,
-        task: TaskExecution,
-        task_spec: TaskSpec,
-        extra: dict[str, Any],
-        name_text: str | None = None,
-    ) -> tuple[str, dict[str, Any]]:
-        """The name and input of one call."""
-        ...
+    #: Evaluates the name and input of each call.
+    calls: ActionCalls
 
     def new_action(
         self,
@@ -173,7 +166,7 @@ class ItemRunner:
                     f"with-items over {len(variables):,} items: the limit is {limit:,} "
                     "(setting with_items_limit)"
                 )
-            calls = [tasks.action_call(st, task, task_spec, item, task_spec.workflow) for item in variables]
+            calls = [tasks.calls.call(st, task, task_spec, item, task_spec.workflow) for item in variables]
         except ExpressionError as exc:
             tasks.fail_workflow(st, task, f"Failed to run task '{task.name}': {exc}", queue)
             return

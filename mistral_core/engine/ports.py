@@ -32,6 +32,7 @@ from mistral_core.model import (
     WorkflowDefinition,
     WorkflowExecution,
 )
+from mistral_core.model.members import ResourceMember
 from mistral_core.model.notifications import NotificationDelivery
 
 Record = WorkflowExecution | TaskExecution | ActionExecution
@@ -81,7 +82,8 @@ class ExecutionStore(Protocol):
         self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
     ) -> WorkflowDefinition:
         """The definition whose id, or else name (in ``namespace``), is ``identifier``, as ``viewer``
-        sees it: a name means its own project's definition, else a public one."""
+        sees it: a name means its own project's definition, else a public one (or one shared with
+        its project, accepted)."""
         ...
 
     def delete_workflow_definition(
@@ -371,6 +373,33 @@ class ExecutionStore(Protocol):
 
     def list_notification_deliveries(self, query: Query) -> list[NotificationDelivery]:
         """Deliveries matching ``query``."""
+        ...
+
+    # -- the projects a workflow is shared with ---------------------------------------------
+    def create_resource_member(self, member: ResourceMember) -> None:
+        """Store a new membership (joins an open :meth:`atomic`).
+
+        Raises:
+            DuplicateError: the workflow is already shared with that project.
+        """
+        ...
+
+    def get_resource_member(
+        self, resource_type: str, resource_id: str, member_id: str
+    ) -> ResourceMember | None:
+        """The membership of project ``member_id`` in that workflow, or None."""
+        ...
+
+    def list_resource_members(self, resource_type: str, resource_id: str) -> list[ResourceMember]:
+        """Every membership of that workflow, oldest first."""
+        ...
+
+    def update_resource_member(self, member: ResourceMember) -> None:
+        """Write the membership's status (and ``updated_at``); NotFoundError if it is gone."""
+        ...
+
+    def delete_resource_member(self, member: ResourceMember) -> None:
+        """Delete the membership (by its id); nothing if it is gone."""
         ...
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
-from collections.abc import Mapping
 from typing import Any
 
+from mistral_core.engine.calls import ActionCalls, command_for
 from mistral_core.engine.catalog import Catalog
 from mistral_core.engine.evaluation import TaskExpressions
 from mistral_core.engine.intents import StartChild
@@ -25,19 +25,17 @@ from mistral_core.engine.publishing import publish
 from mistral_core.engine.runtime import Runtime
 from mistral_core.engine.state import ACTIVE, ExecutionState
 from mistral_core.errors import ActionError, ExpressionError
-from mistral_core.lang.expressions import has_expression
 from mistral_core.lang.spec import TaskSpec
 from mistral_core.model import (
     EMPTY_FLAGS,
     ActionExecution,
     CancelAction,
-    RunAction,
     State,
     TaskExecution,
     Trigger,
     WaitAfter,
 )
-from mistral_core.model.commands import TIMEOUT, target_error
+from mistral_core.model.commands import TIMEOUT
 
 S = State
 Queue = deque[str]
@@ -58,6 +56,7 @@ class TaskRunner:
         self._x = expressions
         self._catalog = catalog
         self._limits = limits
+        self.calls = ActionCalls(expressions)
         self.items = ItemRunner(self, expressions, limits)
 
     @staticmethod
@@ -156,7 +155,7 @@ class TaskRunner:
 
     def _run_action(self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec, queue: Queue) -> None:
         try:
-            name, action_input = self.action_call(st, task, task_spec, {})
+            name, action_input = self.calls.call(st, task, task_spec, {})
             self.start_action(st, task, self.new_action(st, task, name, action_input, None, S.RUNNING))
         except (ExpressionError, ActionError) as exc:
             self.fail_workflow(st, task, f"Failed to run task '{task.name}': {exc}", queue)
@@ -165,7 +164,7 @@ class TaskRunner:
         self, st: ExecutionState, task: TaskExecution, task_spec: TaskSpec, queue: Queue
     ) -> None:
         try:
-            name, wf_input = self.action_call(st, task, task_spec, {}, task_spec.workflow)
+            name, wf_input = self.calls.call(st, task, task_spec, {}, task_spec.workflow)
         except ExpressionError as exc:
             self.fail_workflow(st, task, f"Failed to run task '{task.name}': {exc}", queue)
             return
@@ -211,7 +210,7 @@ class TaskRunner:
                 params["transforms"] = list(prepared.transforms)
         if prepared.dynamic is not None:
             params["dynamic"] = prepared.dynamic
-        target = self._target(st, task)
+        target = self.calls.target(st, task)
         if target is not None:
             params["target"] = target
         return ActionExecution(
@@ -238,83 +237,13 @@ class TaskRunner:
         if action.state is S.RUNNING:
             self.dispatch(st, task, action)
 
-    def _target(self, st: ExecutionState, task: TaskExecution) -> str | None:
-        """The executors the task's actions go to (its ``target``, evaluated); None: any.
-
-        Raises:
-            ActionError: the target is not a name executors can listen on.
-            ExpressionError: its expression failed.
-        """
-        raw = st.spec.tasks[task.name].target
-        if raw is None:
-            return None
-        value = self._x.eval(st, task, raw)
-        if value is None or value == "":
-            return None
-        text = value if isinstance(value, str) else str(value)
-        problem = target_error(text)
-        if problem is not None:
-            raise ActionError(f"Task {task.name}: {problem}")
-        return text
-
     def dispatch(self, st: ExecutionState, task: TaskExecution, action: ActionExecution) -> None:
         """Send a RUNNING action execution to an executor (after commit); an async one's first
-        heartbeat window (``heartbeat-timeout``) starts now."""
-        st.commands.append(self.command_for_task(st, task, action))
+        heartbeat window (``heartbeat-timeout``) starts now; a dynamic action's command carries its code."""
+        st.commands.append(self._catalog.attach_code(command_for(action), action.params))
         seconds = task.runtime_context.heartbeat_timeout
         if seconds and not action.is_sync:
             st.add_timer("heartbeat", action.id, seconds, task_id=task.id, window=seconds)
-
-    @staticmethod
-    def command_for(action: ActionExecution, target: str | None = None) -> RunAction:
-        """The command that runs an action execution (also used to re-run one after a crash)."""
-        return RunAction(
-            action_execution_id=action.id,
-            action_name=action.params.get("run_as", action.name),
-            input=action.params.get("run_input", action.input),
-            is_sync=action.is_sync,
-            workflow_name=action.workflow_name,
-            workflow_execution_id=action.workflow_execution_id,
-            task_execution_id=action.task_execution_id,
-            safe_rerun=bool(action.params.get("safe_rerun")),
-            target=target if target is not None else _str_or_none(action.params.get("target")),
-        )
-
-    def command_for_task(self, st: ExecutionState, task: TaskExecution, action: ActionExecution) -> RunAction:
-        """The command that runs an action execution of ``task`` (on its target, kept in its params;
-        with its code, for a dynamic action)."""
-        return self._catalog.attach_code(self.command_for(action), action.params)
-
-    def action_call(
-        self,
-        st: ExecutionState,
-        task: TaskExecution,
-        task_spec: TaskSpec,
-        extra: dict[str, Any],
-        name_text: str | None = None,
-    ) -> tuple[str, dict[str, Any]]:
-        """The action (or, with ``name_text``, sub-workflow) name and input of one call by a task.
-
-        ``extra`` holds the item variables of a with-items call.
-
-        Raises:
-            ExpressionError: an expression of the name or input failed.
-        """
-        name = name_text or task_spec.action or "std.noop"
-        if has_expression(name):
-            name = str(self._x.eval(st, task, name, extra=extra))
-        raw_input = task_spec.input
-        if isinstance(raw_input, str):
-            evaluated = self._x.eval(st, task, raw_input, extra=extra)
-            if not isinstance(evaluated, dict):
-                raise ExpressionError(f"'input' must evaluate to an object, got {type(evaluated).__name__}")
-            given = {**self._x.eval(st, task, dict(task_spec.inline_input), extra=extra), **evaluated}
-        else:  # inline parameters are merged into the input (they win), as in Mistral 23
-            merged = _merged(raw_input, task_spec.inline_input)
-            given = self._x.eval(st, task, merged, extra=extra) if merged else {}
-        if name_text is None:
-            given = {**_action_defaults(st, name), **given}
-        return name, given
 
     # == the end of an attempt ===========================================================
 
@@ -466,29 +395,3 @@ class TaskRunner:
             self.timer_fired(st, task, task.runtime_context.deferred_timer, {}, queue)
         elif task.state not in ACTIVE and not task.processed:
             queue.append(task.id)
-
-
-def _merged(left: Mapping[str, Any], right: Mapping[str, Any]) -> dict[str, Any]:
-    """``right`` merged into ``left``: objects under the same key merged too, else right's wins."""
-    merged = dict(left)
-    for key, value in right.items():
-        below = merged.get(key)
-        if isinstance(below, dict) and isinstance(value, dict):
-            merged[key] = _merged(below, value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _action_defaults(st: ExecutionState, name: str) -> dict[str, Any]:
-    """``env.__actions.<action>``: default input of an action in this execution (the call's wins)."""
-    env = st.wf_ex.params.get("env")
-    defaults = env.get("__actions") if isinstance(env, dict) else None
-    if not isinstance(defaults, dict):
-        return {}
-    found = defaults.get(name, defaults.get(f"std.{name}") if "." not in name else None)
-    return dict(found) if isinstance(found, dict) else {}
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None

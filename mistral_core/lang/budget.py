@@ -15,9 +15,12 @@ ctypes) raises :class:`Interrupted` in that thread at its next bytecode. Cost on
 arming and disarming are a dict write and a lock each (about 1 µs); the thread wakes every
 :data:`CHECK_INTERVAL` only while evaluations run, and sleeps on an event otherwise; plain paths
 (``<% $.a.b %>``) never arm it. The check runs every 50 ms, so an evaluation stops at most about
-that much after its budget. What it cannot stop is one long call into C (a regular expression
-that backtracks for hours, a sort of millions of items): the size checks keep the inputs of
-such calls small, and :class:`Interrupted` is raised as soon as the call returns.
+that much after its budget. The budget is the evaluating thread's CPU time, so a busy machine
+(where the clock runs ahead of the thread's share of a core) does not fail real expressions; a
+thread starved of CPU is still stopped at :data:`WALL_FACTOR` times the budget by the clock, so
+the write lock is held for a bounded time either way. What it cannot stop is one long call into
+C (a regular expression that backtracks for hours, a sort of millions of items): the size checks
+keep the inputs of such calls small, and :class:`Interrupted` is raised as soon as the call returns.
 
 Size. A single C-level operation can build gigabytes in a second (``'a' * 300000000``,
 ``10 ** (10 ** 7)``, ``s.center(10 ** 9)``), long before a deadline fires; such operations are
@@ -43,6 +46,9 @@ from typing import Any
 
 #: Seconds between two looks of the watchdog at the running evaluations.
 CHECK_INTERVAL = 0.05
+#: An evaluation is stopped after its budget of CPU time, or after this many times its budget by
+#: the clock, whichever comes first (a busy machine makes the clock run ahead of the CPU time).
+WALL_FACTOR = 5
 _DIGITS_PER_BIT = 0.30103  # log10(2)
 _BIG = 10**18
 
@@ -57,7 +63,7 @@ class ExpressionLimits:
     builds a few MiB.
 
     Attributes:
-        timeout: seconds one evaluation may run (setting ``expression_timeout``).
+        timeout: seconds of CPU time one evaluation may run (setting ``expression_timeout``).
         max_size: characters (of JSON text, about) one evaluation may build, its result and
             each value it makes on the way (setting ``expression_max_size``).
     """
@@ -214,12 +220,21 @@ def spend(value: Any) -> None:
 
 
 class _Deadline:
-    __slots__ = ("at", "fired", "thread_id")
+    """When one thread's evaluation is over its budget: by that thread's CPU time, or (a
+    backstop for a thread the machine starves) by the clock at :data:`WALL_FACTOR` times it."""
 
-    def __init__(self, thread_id: int, at: float) -> None:
+    __slots__ = ("clock", "cpu_at", "fired", "thread_id", "wall_at")
+
+    def __init__(self, thread_id: int, seconds: float) -> None:
         self.thread_id = thread_id
-        self.at = at
+        self.clock = time.pthread_getcpuclockid(thread_id)
+        self.cpu_at = time.clock_gettime(self.clock) + seconds
+        self.wall_at = time.monotonic() + seconds * WALL_FACTOR
         self.fired = False
+
+    def passed(self, now: float) -> bool:
+        """Whether the budget is spent (``now``: the monotonic clock)."""
+        return now >= self.wall_at or time.clock_gettime(self.clock) >= self.cpu_at
 
 
 _SetAsyncExc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)
@@ -250,7 +265,7 @@ class Watchdog:
         thread_id = threading.get_ident()
         if thread_id in self._armed:
             return None
-        deadline = _Deadline(thread_id, time.monotonic() + seconds)
+        deadline = _Deadline(thread_id, seconds)
         with self._lock:
             self._armed[thread_id] = deadline
             if self._thread is None:
@@ -282,7 +297,7 @@ class Watchdog:
             now = time.monotonic()
             with self._lock:
                 for thread_id, deadline in list(self._armed.items()):
-                    if deadline.at <= now:
+                    if deadline.passed(now):
                         del self._armed[thread_id]
                         deadline.fired = True
                         _set_async_exc(thread_id, ctypes.py_object(Interrupted))

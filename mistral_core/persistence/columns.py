@@ -40,6 +40,7 @@ from mistral_core.model import (
     WorkflowDefinition,
     WorkflowExecution,
 )
+from mistral_core.model.members import ResourceMember
 from mistral_core.model.notifications import NotificationDelivery
 
 AnyRecord = (
@@ -57,6 +58,7 @@ AnyRecord = (
     | ApprovalResponse
     | ServerSecret
     | NotificationDelivery
+    | ResourceMember
     | CodeSource
     | DynamicActionDefinition
 )
@@ -245,6 +247,7 @@ WORKBOOKS = _table("workbooks", Workbook, "Workbook")
 ACTION_DEFINITIONS = _table("action_definitions", ActionDefinition, "Action")
 API_KEYS = _table("api_keys", ApiKey, "ApiKey")
 NOTIFICATION_DELIVERIES = _table("notification_deliveries", NotificationDelivery, "NotificationDelivery")
+RESOURCE_MEMBERS = _table("resource_members", ResourceMember, "ResourceMember")
 #: Not a table of records with ids: entries are only appended and read by action execution, in
 #: the order they were written (``seq``). No ``id``, so no unique index to keep on the hot path.
 ACTION_HISTORY = _table("action_history", HistoryEntry, "HistoryEntry")
@@ -274,6 +277,7 @@ ALL_TABLES = (
     APPROVAL_RESPONSES,
     SERVER_SECRETS,
     NOTIFICATION_DELIVERIES,
+    RESOURCE_MEMBERS,
     CODE_SOURCES,
     DYNAMIC_ACTIONS,
 )

@@ -12,14 +12,16 @@ default namespace is the caller's choice, never the store's.
 
 Names are unique per project (as in Mistral: ``(name, namespace, project_id)``). Every
 lookup is made for a :class:`~mistral_core.model.Viewer`: a name several projects use means
-the viewer's own definition, else the oldest public one, else (a viewer of every project) the
-oldest of all; an id, or a name, the viewer does not see is not found, with the same message.
+the viewer's own definition, else the oldest public one (or workflow shared with the viewer's
+project, which accepted it), else (a viewer of every project) the oldest of all; an id, or a
+name, the viewer does not see is not found, with the same message. Deleting a workflow deletes
+its memberships in the same transaction (as Mistral does).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from mistral_core.errors import DuplicateError, NotFoundError
@@ -35,7 +37,8 @@ from mistral_core.model import (
     Workbook,
     WorkflowDefinition,
 )
-from mistral_core.model.projects import OTHER
+from mistral_core.model.members import WORKFLOW
+from mistral_core.model.projects import OTHER, OWN
 from mistral_core.persistence.columns import (
     ACTION_DEFINITIONS,
     CODE_SOURCES,
@@ -62,6 +65,8 @@ class DefinitionKind:
         by_id: lookups try the identifier as an id before trying it as a name.
         exists: the message of a duplicate name, from (name, namespace).
         missing: the message of a failed lookup, from (identifier, namespace).
+        shared_as: the ``resource_type`` its records are shared as with other projects
+            (:mod:`mistral_core.model.members`), or ``None``: never shared.
     """
 
     table: TableSpec
@@ -69,6 +74,7 @@ class DefinitionKind:
     by_id: bool
     exists: Message
     missing: Message
+    shared_as: str | None = None
 
     @property
     def unique(self) -> tuple[str, ...]:
@@ -90,17 +96,19 @@ class DefinitionKind:
         """The unique name of ``record``: its name's values and its project."""
         return tuple(getattr(record, column) for column in self.unique)
 
-    def visible(self, row: Row, viewer: Viewer) -> bool:
-        """Whether ``viewer`` sees the record of ``row``."""
-        return viewer.sees(row[self._project_at], row[self._scope_at])
+    def visible(self, row: Row, viewer: Viewer, shared: Collection[str] = ()) -> bool:
+        """Whether ``viewer`` sees the record of ``row`` (``shared``: the ids, among those of the
+        rows asked about, shared with the viewer's project and accepted)."""
+        return viewer.sees(row[self._project_at], row[self._scope_at], row[0] in shared)
 
-    def nearest(self, rows: Iterable[Row], viewer: Viewer) -> Row | None:
+    def nearest(self, rows: Iterable[Row], viewer: Viewer, shared: Collection[str] = ()) -> Row | None:
         """Of rows of one name (oldest first), the one ``viewer`` means: its own, else the oldest
-        public one, else (a viewer of every project) the oldest; ``None`` if it sees none."""
+        public (or ``shared``) one, else (a viewer of every project) the oldest; ``None`` if it
+        sees none."""
         best: Row | None = None
         best_rank = OTHER + 1
         for row in rows:
-            rank = viewer.rank(row[self._project_at], row[self._scope_at])
+            rank = viewer.rank(row[self._project_at], row[self._scope_at], row[0] in shared)
             if rank is not None and rank < best_rank:
                 best, best_rank = row, rank
         return best
@@ -136,6 +144,7 @@ WORKFLOW_KIND = DefinitionKind(
     by_id=True,
     exists=lambda name, ns: f"Workflow '{name}' already exists in namespace '{ns}'",
     missing=lambda identifier, ns: f"Workflow not found [workflow_identifier={identifier}, namespace={ns}]",
+    shared_as=WORKFLOW,
 )
 CRON_TRIGGER_KIND = DefinitionKind(
     CRON_TRIGGERS,
@@ -218,6 +227,34 @@ class DefinitionMethods:
     def _list(self, table: TableSpec, query: Query) -> list[Any]:
         raise NotImplementedError
 
+    def _shared_among(self, resource_type: str, ids: Sequence[str], project: str) -> frozenset[str]:
+        """Of ``ids``, those shared with ``project`` and accepted (the members part answers)."""
+        raise NotImplementedError
+
+    def _delete_members_of(self, resource_type: str, resource_id: str) -> None:
+        """Delete every membership of a record that is being deleted (the members part does it)."""
+        raise NotImplementedError
+
+    def _nearest(self, kind: DefinitionKind, rows: Sequence[Row], viewer: Viewer) -> Row | None:
+        """:meth:`DefinitionKind.nearest`, with what is shared with the viewer's project. Asks
+        the memberships only when the viewer has no record of that name of its own."""
+        row = kind.nearest(rows, viewer)
+        if kind.shared_as is None or viewer.all_projects:
+            return row
+        if row is not None and viewer.rank(row[kind.table.index_of("project_id")]) == OWN:
+            return row
+        unseen = [other[0] for other in rows if not kind.visible(other, viewer)]
+        shared = self._shared_among(kind.shared_as, unseen, viewer.project) if unseen else frozenset()
+        return kind.nearest(rows, viewer, shared) if shared else row
+
+    def _sees_definition(self, kind: DefinitionKind, row: Row, viewer: Viewer) -> bool:
+        """:meth:`DefinitionKind.visible`, with what is shared with the viewer's project."""
+        if kind.visible(row, viewer):
+            return True
+        return kind.shared_as is not None and bool(
+            self._shared_among(kind.shared_as, [row[0]], viewer.project)
+        )
+
     def _update_record(self, table: TableSpec, record: Any, fields: Sequence[str]) -> None:
         raise NotImplementedError
 
@@ -251,7 +288,7 @@ class DefinitionMethods:
     def delete_workflow_definition(
         self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
     ) -> None:
-        """Delete by id or name; NotFoundError if none (that ``viewer`` sees)."""
+        """Delete by id or name, with its memberships; NotFoundError if none (that ``viewer`` sees)."""
         self._delete_definition(WORKFLOW_KIND, identifier, namespace, viewer)
 
     def list_workflow_definitions(self, query: Query) -> list[WorkflowDefinition]:

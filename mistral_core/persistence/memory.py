@@ -42,6 +42,7 @@ from mistral_core.persistence.memorybase import ID, replaced
 from mistral_core.persistence.memorycallbacks import MemoryCallbacks
 from mistral_core.persistence.memorydefinitions import MemoryDefinitions
 from mistral_core.persistence.memorykeys import MemoryKeys
+from mistral_core.persistence.memorymembers import MemoryMembers
 from mistral_core.persistence.memorynotifications import MemoryNotifications
 from mistral_core.persistence.memorytimers import MemoryTimers
 
@@ -60,6 +61,7 @@ _CREATED = {table.name: table.index_of("created_at") for table in ALL_TABLES}
 class MemoryStore(
     MemoryCallbacks,
     MemoryNotifications,
+    MemoryMembers,
     MemoryTimers,
     MemoryDefinitions,
     MemoryKeys,

@@ -22,7 +22,7 @@ from typing import Any
 from mistral_core.engine.ports import Clock, SystemClock
 from mistral_core.model import Query
 from mistral_core.persistence.columns import ALL_TABLES, Codec, Row, TableSpec, not_found
-from mistral_core.persistence.querying import make_plan, matches, sort_rows
+from mistral_core.persistence.querying import Plan, make_plan, matches, sort_rows
 
 _MISSING: Any = object()
 
@@ -124,8 +124,12 @@ class MemoryBase:
         """Store ``new`` in place of ``old`` (the executions part also checks references here)."""
         self._put(self._rows[table.name], old[ID], (seq, new))
 
+    def _plan(self, table: TableSpec, query: Query) -> Plan:
+        """``query`` checked against ``table`` (the members part adds what is shared)."""
+        return make_plan(table, query)
+
     def _list(self, table: TableSpec, query: Query) -> list[Any]:
-        plan = make_plan(table, query)
+        plan = self._plan(table, query)
         with self._lock:
             entries = self._rows[table.name]
             rows = [row for _, row in entries.values() if matches(plan, row)]

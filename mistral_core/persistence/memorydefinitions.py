@@ -71,9 +71,11 @@ class MemoryDefinitions(MemoryBase, DefinitionMethods):
 
     def _resolve(self, kind: DefinitionKind, identifier: str, namespace: str, viewer: Viewer) -> Row:
         entry = self._rows[kind.table.name].get(identifier) if kind.by_id else None
-        row = entry[1] if entry is not None and kind.visible(entry[1], viewer) else None
+        row = entry[1] if entry is not None and self._sees_definition(kind, entry[1], viewer) else None
         if row is None:
-            row = kind.nearest((e[1] for e in self._named(kind, kind.key(identifier, namespace))), viewer)
+            row = self._nearest(
+                kind, [e[1] for e in self._named(kind, kind.key(identifier, namespace))], viewer
+            )
         if row is None:
             raise kind.not_found(identifier, namespace)
         return row
@@ -88,6 +90,8 @@ class MemoryDefinitions(MemoryBase, DefinitionMethods):
     ) -> None:
         with self._lock:
             row = self._resolve(kind, identifier, namespace, viewer)
+            if kind.shared_as is not None:
+                self._delete_members_of(kind.shared_as, row[ID])
             self._pop(self._rows[kind.table.name], row[ID])
 
     # -- workflow definitions -----------------------------------------------------------

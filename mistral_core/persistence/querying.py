@@ -12,7 +12,8 @@ Semantics shared by all backends (the contract suite holds them to it):
 - Text sorts by code point; NULL sorts before every value ascending (after,
   descending); ``id`` is appended to the sort so the order is total.
 - ``Query.project`` keeps the rows of that project, and the public ones where the table
-  has a ``scope`` column (definitions): ``project_id = P OR scope = 'public'``.
+  has a ``scope`` column (definitions): ``project_id = P OR scope = 'public'``; workflows also
+  those shared with P, which accepted them (``resource_members``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 from mistral_core.errors import InputError
 from mistral_core.model import Query
+from mistral_core.model.members import WORKFLOW
 from mistral_core.model.projects import PUBLIC
 from mistral_core.persistence.columns import Column, Kind, Row, TableSpec, dumps, naive_utc
 
@@ -38,6 +40,9 @@ _ALLOWED: dict[Kind, tuple[str, ...]] = {
     Kind.TAGS: ("eq", "neq", "has"),
     Kind.FLAGS: (),
 }
+
+#: Tables whose records may be shared with other projects -> the ``resource_type`` they are shared as.
+SHARED_TABLES = {"workflow_definitions": WORKFLOW}
 
 #: Columns that are never NULL (the store sets them), so sorting needs no NULLS clause.
 NOT_NULL = frozenset({"id", "created_at"})
@@ -64,16 +69,23 @@ class Order:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Visibility:
-    """The rows one project sees: its own (``project_id`` at ``project_index``), and public ones
-    (``scope`` at ``scope_index``, for tables that have one)."""
+    """The rows one project sees: its own (``project_id`` at ``project_index``), public ones
+    (``scope`` at ``scope_index``, for tables that have one), and, for a table whose records are
+    shared (``shared_as``: their ``resource_type``), those shared with the project and accepted.
+
+    SQL asks the memberships in the query itself; the in-memory store (and a marker's check)
+    fills ``shared`` with the ids instead.
+    """
 
     project: str
     project_index: int
     scope_index: int | None
+    shared_as: str | None = None
+    shared: frozenset[str] = frozenset()
 
     def admits(self, row: Row) -> bool:
         """Whether ``row`` is visible."""
-        if row[self.project_index] == self.project:
+        if row[self.project_index] == self.project or row[0] in self.shared:
             return True
         return self.scope_index is not None and row[self.scope_index] == PUBLIC
 
@@ -111,7 +123,7 @@ def _visibility(table: TableSpec, project: str | None) -> Visibility | None:
     if table.column("project_id") is None:
         raise InputError(f"{table.label} records belong to no project")
     scope = table.index_of("scope") if table.column("scope") is not None else None
-    return Visibility(project, table.index_of("project_id"), scope)
+    return Visibility(project, table.index_of("project_id"), scope, SHARED_TABLES.get(table.name))
 
 
 def _column(table: TableSpec, name: str, what: str) -> Column:

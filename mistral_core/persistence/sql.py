@@ -48,6 +48,7 @@ from mistral_core.persistence.sqlapprovals import SqlApprovals
 from mistral_core.persistence.sqlcallbacks import SqlCallbacks
 from mistral_core.persistence.sqldefinitions import SqlDefinitions
 from mistral_core.persistence.sqlkeys import SqlKeys
+from mistral_core.persistence.sqlmembers import SqlMembers
 from mistral_core.persistence.sqlnotifications import SqlNotifications
 from mistral_core.persistence.sqlquery import quote, select_list
 from mistral_core.persistence.sqlschema import SchemaVersionError, SqlSchema, newer_error
@@ -60,6 +61,7 @@ LOG = logging.getLogger(__name__)
 class SqlStore(
     SqlCallbacks,
     SqlNotifications,
+    SqlMembers,
     SqlTimers,
     SqlDefinitions,
     SqlKeys,

@@ -36,7 +36,7 @@ from mistral_core.persistence.dialects import (
     dialect_of,
     store_error,
 )
-from mistral_core.persistence.querying import make_plan
+from mistral_core.persistence.querying import Plan, make_plan
 from mistral_core.persistence.sqlquery import quote, select_list
 
 
@@ -277,8 +277,12 @@ class SqlBase:
                 self._update_sql[(table.name, names)] = sql
             return sql
 
+    def _plan(self, table: TableSpec, query: Query) -> Plan:
+        """``query`` checked against ``table`` (the members part adds what is shared)."""
+        return make_plan(table, query)
+
     def _list(self, table: TableSpec, query: Query) -> list[Any]:
-        plan = make_plan(table, query)
+        plan = self._plan(table, query)
         marker = None
         if plan.marker is not None:
             marker = self._one(self._sql[f"get {table.name}"], (plan.marker,))

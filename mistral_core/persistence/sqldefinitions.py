@@ -85,10 +85,12 @@ class SqlDefinitions(SqlBase, DefinitionMethods):
         table = kind.table.name
         # By name first: that is how executions are started (one query on the hot path). Names
         # that look like ids are refused at upload, so the order changes no answer.
-        row = kind.nearest(self._all(self._sql[f"by name {table}"], kind.key(identifier, namespace)), viewer)
+        row = self._nearest(
+            kind, self._all(self._sql[f"by name {table}"], kind.key(identifier, namespace)), viewer
+        )
         if row is None and kind.by_id:
             row = self._one(self._sql[f"get {table}"], (identifier,))
-            if row is not None and not kind.visible(row, viewer):
+            if row is not None and not self._sees_definition(kind, row, viewer):
                 row = None
         if row is None:
             raise kind.not_found(identifier, namespace)
@@ -102,6 +104,8 @@ class SqlDefinitions(SqlBase, DefinitionMethods):
     ) -> None:
         with self.atomic():
             row = self._definition_row(kind, identifier, namespace, viewer)
+            if kind.shared_as is not None:
+                self._delete_members_of(kind.shared_as, row[0])
             self._write(self._sql[f"delete {kind.table.name}"], (row[0],))
 
     # -- workflow definitions -----------------------------------------------------------

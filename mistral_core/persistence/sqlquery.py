@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mistral_core.model.members import ACCEPTED
 from mistral_core.model.projects import PUBLIC
 from mistral_core.persistence.columns import Column, Row, TableSpec
 from mistral_core.persistence.querying import NOT_NULL, Condition, Order, Plan, Visibility
@@ -63,10 +64,20 @@ def select_page(table: TableSpec, plan: Plan, marker: Row | None, encode: Encode
 
 
 def _visible(visibility: Visibility) -> Sql:
-    """The rows of one project, and the public ones where the table has a scope."""
+    """The rows of one project, the public ones where the table has a scope, and the shared ones
+    (accepted) where its records are shared."""
     if visibility.scope_index is None:
         return '"project_id" = ?', [visibility.project]
-    return f'("project_id" = ? OR "scope" = \'{PUBLIC}\')', [visibility.project]
+    if visibility.shared_as is None:
+        return f'("project_id" = ? OR "scope" = \'{PUBLIC}\')', [visibility.project]
+    shared = (
+        'SELECT "resource_id" FROM "resource_members" '
+        f'WHERE "member_id" = ? AND "status" = \'{ACCEPTED}\' AND "resource_type" = ?'
+    )
+    return (
+        f'("project_id" = ? OR "scope" = \'{PUBLIC}\' OR "id" IN ({shared}))',
+        [visibility.project, visibility.project, visibility.shared_as],
+    )
 
 
 def _condition(condition: Condition, encode: Encode, contains: str) -> Sql:

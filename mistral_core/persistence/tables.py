@@ -26,6 +26,7 @@ from mistral_core.persistence.columns import (
     DYNAMIC_ACTIONS,
     ENVIRONMENTS,
     NOTIFICATION_DELIVERIES,
+    RESOURCE_MEMBERS,
     SERVER_SECRETS,
     TASK_EXECUTIONS,
     TIMERS,
@@ -77,6 +78,12 @@ INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
     # One answer per responder and wait; the answers of a wait are read together.
     APPROVAL_RESPONSES.name: ((("action_execution_id", "responder"), True),),
     SERVER_SECRETS.name: (),
+    # One membership per workflow and project; a workflow's members are listed together; what a
+    # project was shared and accepted is read by its id (every lookup of a workflow it does not own).
+    RESOURCE_MEMBERS.name: (
+        (("resource_id", "resource_type", "member_id"), True),
+        (("member_id", "status"), False),
+    ),
     # Code sources and dynamic actions: the unique name per project (as in Mistral), the list order;
     # a code source's dynamic actions are found by its id (deleted with it).
     CODE_SOURCES.name: ((("name", "namespace", "project_id"), True), (("created_at", "id"), False)),

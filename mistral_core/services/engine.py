@@ -43,6 +43,7 @@ from mistral_core.services.heartbeats import Heartbeats
 from mistral_core.services.history import History
 from mistral_core.services.intents import IntentApplier
 from mistral_core.services.launcher import Launcher
+from mistral_core.services.members import Members
 from mistral_core.services.notices import Notices
 from mistral_core.services.notifications import Notifications
 from mistral_core.services.recovery import Recovery
@@ -83,6 +84,7 @@ class Engine:
 
     Attributes:
         definitions: workflows, ad-hoc actions, workbooks, environments.
+        members: the projects workflows are shared with.
         executions: start, pause, resume, cancel, stop, re-run, skip, delete executions.
         results: action results pushed over the API, and events from executors.
         history: the history of pushes of each action execution.
@@ -133,6 +135,7 @@ class Engine:
         self.definitions = Definitions(
             store, evaluator, clock, id_factory, python_action_names=self.catalog.python_names
         )
+        self.members = Members(store, id_factory)
         self._parts = Parts(
             store=store,
             conductor=Conductor(evaluator, self.catalog, limits),

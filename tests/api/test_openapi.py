@@ -157,14 +157,17 @@ def test_the_answers_of_a_whole_story_match_the_document(api: Api, document: dic
     _executions(api, c)
     _settings(api, c)
     _dynamic(Api(dynamic_code_max_bytes=65_536), c)
-    # Every route and method was answered once with success, but the seed's spelling of the push and
-    # the token endpoint (it needs keys: tests/api/test_key_token.py checks it against the document).
+    # Every route and method was answered once with success, but the seed's spelling of the push,
+    # the token endpoint (it needs keys: tests/api/test_key_token.py checks it against the document)
+    # and sharing (it needs projects: tests/api/test_sharing.py checks it against the document).
     missing = {(t, m) for t, m, _ in endpoints()} - {(t, m) for t, m, _ in c.checked}
     token = ("/realms/{realm}/protocol/openid-connect/token", "POST")
     assert missing == {
         *(("/v2/action-executions/{action_ex_id}", m) for m in ("GET", "PUT", "POST")),
         ("/v2/action-executions/{action_ex_id}/heartbeat", "POST"),
         token,
+        *(("/v2/workflows/{identifier}/members", m) for m in ("GET", "POST")),
+        *(("/v2/workflows/{identifier}/members/{member_id}", m) for m in ("GET", "PUT", "DELETE")),
     }
 
 

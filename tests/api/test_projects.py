@@ -161,9 +161,11 @@ class Made:
 
 
 def make_everything(caller: Caller) -> Made:
-    """Workflow, execution (running: its async action waits), task, action execution, ad-hoc
-    actions (one in a namespace), workbook, environment, cron trigger, an action run alone."""
+    """Workflow (shared with p3, pending), execution (running: its async action waits), task,
+    action execution, ad-hoc actions (one in a namespace), workbook, environment, cron trigger, an
+    action run alone."""
     (wf,) = caller.upload(WF_ASYNC)["workflows"]
+    caller.ok("POST", f"/v2/workflows/{wf['id']}/members", {"member_id": "p3"}, 201)
     caller.upload(GREET, "/v2/actions")
     caller.ok("POST", "/v2/actions?namespace=ns1", GREET.replace("greet:", "greet2:"), 201)
     caller.upload(WORKBOOK, "/v2/workbooks")
@@ -199,6 +201,23 @@ def item_requests(made: Made) -> dict[tuple[str, str], tuple[str, Any]]:
     return {
         ("/v2/workflows/{identifier}", "GET"): (f"/v2/workflows/{made.workflow}", None),
         ("/v2/workflows/{identifier}", "DELETE"): ("/v2/workflows/wf_async", None),
+        ("/v2/workflows/{identifier}/members", "GET"): (f"/v2/workflows/{made.workflow}/members", None),
+        ("/v2/workflows/{identifier}/members", "POST"): (
+            f"/v2/workflows/{made.workflow}/members",
+            {"member_id": "p4"},
+        ),
+        ("/v2/workflows/{identifier}/members/{member_id}", "GET"): (
+            f"/v2/workflows/{made.workflow}/members/p3",
+            None,
+        ),
+        ("/v2/workflows/{identifier}/members/{member_id}", "PUT"): (
+            f"/v2/workflows/{made.workflow}/members/p3",
+            {"status": "accepted"},
+        ),
+        ("/v2/workflows/{identifier}/members/{member_id}", "DELETE"): (
+            f"/v2/workflows/{made.workflow}/members/p3",
+            None,
+        ),
         ("/v2/executions/{ex_id}", "GET"): (f"/v2/executions/{ex}", None),
         ("/v2/executions/{ex_id}", "PUT"): (f"/v2/executions/{ex}", {"state": "PAUSED"}),
         ("/v2/executions/{ex_id}", "DELETE"): (f"/v2/executions/{ex}?force=true", None),

@@ -22,8 +22,21 @@ from typing import Any
 import pytest
 
 from tests.contract.conftest import pg_url  # noqa: F401  (a fixture, used by name)
-from tests.integration.support import BIN_DIR, HOST, Api, Process, ProcessGroup, clean_env, free_port
+from tests.integration.support import (
+    BIN_DIR,
+    HOST,
+    Api,
+    Process,
+    ProcessGroup,
+    clean_env,
+    free_port,
+    request,
+    wait_until,
+)
 from tests.split import broker
+
+#: Seconds a process of the deployment may take to be ready on a busy machine.
+READY = 120.0
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.postgres]
 
@@ -179,8 +192,25 @@ class Deployment:
             "zone1": self.spawn("executor zone1", "executor", "--target", "zone1"),
             "api": self.spawn("api", "api", "--port", str(self.port), "--workers", "2"),
         }
-        started["api"].wait_port(self.port)
+        self.wait_api(started["api"])
         return started
+
+    def wait_api(self, api_process: Process) -> None:
+        """Wait until the API's workers answer (a busy machine takes many seconds to boot them;
+        gunicorn listens long before): five answers in a row, so both workers are likely up."""
+        api_process.wait_port(self.port, timeout=READY)
+        answered = 0
+
+        def answers() -> bool:
+            nonlocal answered
+            try:
+                ok = request("GET", f"{self.api.base_url}/v2/workflows", timeout=READY).status == 200
+            except OSError:
+                ok = False
+            answered = answered + 1 if ok else 0
+            return answered >= 5
+
+        wait_until(answers, "the API's workers to answer", timeout=READY)
 
 
 def _start_all(api: Api, url: str) -> dict[str, tuple[str, int]]:
@@ -354,7 +384,7 @@ def test_a_target_routes_to_its_executors_and_a_target_without_one_waits_until_i
         deployment.spawn("engine", "engine")
         deployment.spawn("executor zone1", "executor", "--target", "zone1", "--targets-only")
         api_process = deployment.spawn("api", "api", "--port", str(deployment.port), "--workers", "1")
-        api_process.wait_port(deployment.port)
+        deployment.wait_api(api_process)
         api = deployment.api
         api.create_workflows(TARGETS)
         served = api.start("routed", {"zone": "zone1"})["id"]
@@ -381,7 +411,7 @@ def test_notifications_go_through_the_executors_and_are_delivered(
         deployment.spawn("engine", "engine")
         deployment.spawn("executor", "executor")
         api_process = deployment.spawn("api", "api", "--port", str(deployment.port), "--workers", "1")
-        api_process.wait_port(deployment.port)
+        deployment.wait_api(api_process)
         api = deployment.api
         api.create_workflows(TARGETS)
         publisher = {"type": "webhook", "url": f"{receiver.url}/hook", "event_types": ["WORKFLOW_SUCCEEDED"]}

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from mistral_core.errors import ExpressionError
-from mistral_core.lang.budget import ExpressionLimits, Watchdog
+from mistral_core.lang.budget import WALL_FACTOR, ExpressionLimits, Watchdog
 from mistral_core.lang.expressions import Evaluator
 
 FAST = ExpressionLimits(timeout=1.0, max_size=100_000)
@@ -225,6 +225,30 @@ def test_the_watchdog_interrupts_only_the_thread_past_its_deadline() -> None:
     for thread in threads:
         thread.join(10)
     assert outcome == {"slow": "Interrupted", "quick": "finished"}
+
+
+def test_the_budget_is_cpu_time_so_a_busy_machine_does_not_fail_real_expressions() -> None:
+    # A thread that waits (as one starved by a busy machine does) spends no CPU: it is not
+    # interrupted at its budget by the clock, only at WALL_FACTOR times it.
+    watchdog = Watchdog(interval=0.01)
+    outcome: list[str] = []
+
+    def wait(seconds: float, budget: float) -> None:
+        deadline = watchdog.arm(budget)
+        try:
+            try:
+                time.sleep(seconds)
+                outcome.append("finished")
+            finally:
+                watchdog.disarm(deadline)
+        except BaseException as exc:  # the Interrupted the watchdog raises
+            outcome.append(type(exc).__name__)
+
+    for seconds, budget in ((0.4, 0.1), (0.2 * WALL_FACTOR + 1.0, 0.2)):
+        thread = threading.Thread(target=wait, args=(seconds, budget))
+        thread.start()
+        thread.join(10)
+    assert outcome == ["finished", "Interrupted"]
 
 
 def test_a_yaql_query_within_the_size_budget_stops_at_the_time_budget() -> None:

@@ -40,7 +40,8 @@ from mistral_core.persistence.migrations import (
     v007_callback_tokens,
     v008_approvals,
     v009_notification_deliveries,
-    v010_dynamic_actions,
+    v010_resource_members,
+    v011_dynamic_actions,
 )
 from mistral_core.persistence.migrations.context import MigrationContext
 
@@ -80,7 +81,8 @@ STEPS = _steps(
     v007_callback_tokens,
     v008_approvals,
     v009_notification_deliveries,
-    v010_dynamic_actions,
+    v010_resource_members,
+    v011_dynamic_actions,
 )
 
 #: The schema version this code works with: the last step's.

@@ -1,4 +1,4 @@
-"""Step 10 (step 13 of the plan; renumbered at merge): ``code_sources`` and ``dynamic_actions``.
+"""Step 11 (step 13 of the plan; renumbered at merge): ``code_sources`` and ``dynamic_actions``.
 
 ``code_sources`` holds uploaded Python modules (their text and a version raised by each change);
 ``dynamic_actions`` the actions named after a class of one of them. Both have Mistral's unique name
@@ -13,7 +13,7 @@ import peewee
 
 from mistral_core.persistence.migrations.context import MigrationContext
 
-VERSION = 10
+VERSION = 11
 DESCRIPTION = "code_sources and dynamic_actions: uploaded Python modules and the actions named in them"
 
 
