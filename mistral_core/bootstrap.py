@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 from typing import Any
 
+from mistral_core.actions.dynamic import DynamicLoader
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.api.app import create_app
 from mistral_core.api.browsers import allowed_host_names
@@ -84,7 +85,7 @@ def build_service(
     registry = registry or ActionRegistry.from_entry_points()
     engine = build_engine(settings, store, registry, hooks, notifiers)
     transport = LocalTransport(
-        Executor(registry, settings.base_url, notifiers),
+        build_executor_core(settings, registry, notifiers),
         workers=settings.executor_threads,
         mark_started=lambda ids: store.raise_dispatch(ids, DISPATCH_STARTED),
         notify_workers=settings.notify_threads,
@@ -97,6 +98,14 @@ def build_service(
     scheduler.start()
     app, human = build_app(settings, engine, authenticators)
     return Service(settings, app, engine, transport, scheduler, store, human)
+
+
+def build_executor_core(
+    settings: Settings, registry: ActionRegistry, notifiers: NotifierRegistry
+) -> Executor:
+    """The executor of actions as the settings say (dynamic actions run only with ``dynamic_actions``)."""
+    dynamic = DynamicLoader(settings.dynamic_code_max_bytes) if settings.dynamic_actions else None
+    return Executor(registry, settings.base_url, notifiers, dynamic)
 
 
 def build_engine(
@@ -129,6 +138,7 @@ def build_engine(
         notify_policy=NotifyPolicy.of(
             server_publishers, dt.timedelta(seconds=settings.notify_retry_for), settings.notify_backoff
         ),
+        dynamic_code_max_bytes=settings.dynamic_code_max_bytes if settings.dynamic_actions else None,
     )
 
 

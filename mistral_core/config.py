@@ -123,6 +123,14 @@ class Settings:
         oidc_ui_scopes: the scopes the UI asks for (``openid`` is always asked for).
         oidc_ui_provider_name: the provider's name on the button ("Sign in with Keycloak"); empty:
             "Sign in with your identity provider".
+        dynamic_actions: DANGER — RUNS UPLOADED PYTHON IN THE EXECUTOR. Turns on
+            ``/v2/code_sources`` and ``/v2/dynamic_actions`` (admins only): an admin uploads a
+            Python module and names a class in it as an action; every executor that runs one
+            executes that module with the executor's own rights (files, network, the process
+            itself). Off (default): both collections answer 404 and no uploaded code runs. Set it
+            on the API, engine *and* executor processes (an executor with it off fails such
+            actions). Give the admin role only to people you would give a shell on the executors.
+        dynamic_code_max_bytes: the largest code source accepted (UTF-8 bytes; default 65,536).
     """
 
     host: str = "127.0.0.1"
@@ -170,6 +178,8 @@ class Settings:
     notify_retry_for: int = 24 * 3600
     notify_backoff: tuple[float, ...] = ()
     notify_threads: int = 4
+    dynamic_actions: bool = False
+    dynamic_code_max_bytes: int = 65_536
 
     @property
     def base_url(self) -> str:
@@ -212,6 +222,7 @@ class Settings:
             "callback_token_max_age",
             "notice_retry_for",
             "notify_retry_for",
+            "dynamic_code_max_bytes",
         ):
             if getattr(self, name) < 1:
                 raise InputError(f"setting {name} must be at least 1, not {getattr(self, name)}")

@@ -21,10 +21,9 @@ from typing import Any, Protocol
 
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.auth.wiring import build_authenticators
-from mistral_core.bootstrap import build_app, build_engine, recover
+from mistral_core.bootstrap import build_app, build_engine, build_executor_core, recover
 from mistral_core.config import Settings
 from mistral_core.errors import InputError
-from mistral_core.executor import Executor
 from mistral_core.notifiers.registry import NotifierRegistry
 from mistral_core.persistence.sql import open_serving_store
 from mistral_core.scheduler import Scheduler
@@ -183,10 +182,8 @@ def build_executor(
         problem = target_error(target)
         if problem is not None:
             raise InputError(problem)
-    executor = Executor(
-        registry or ActionRegistry.from_entry_points(),
-        settings.base_url,
-        NotifierRegistry.from_entry_points(),
+    executor = build_executor_core(
+        settings, registry or ActionRegistry.from_entry_points(), NotifierRegistry.from_entry_points()
     )
     consumer = ExecutorConsumer(
         executor,

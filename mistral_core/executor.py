@@ -42,6 +42,14 @@ class ActionBuilder(Protocol):
         ...
 
 
+class DynamicBuilder(Protocol):
+    """Builds dynamic actions from the code their commands carry (``actions.dynamic.DynamicLoader``)."""
+
+    def build(self, name: str, code: dict[str, Any], action_input: dict[str, Any]) -> Any:
+        """The action object; ActionError if it cannot be built (import failed, class missing...)."""
+        ...
+
+
 class NotifierBuilder(Protocol):
     """Gives the notifier of a kind of publisher (the notifier registry)."""
 
@@ -57,20 +65,26 @@ class Executor:
         builder: makes action objects (the action registry).
         public_url: the API's public base URL (for callback URLs in the action context).
         notifiers: gives notifiers (the notifier registry); None: no notification is delivered.
+        dynamic: builds dynamic actions (None: they are off here, and their commands fail).
     """
 
     def __init__(
-        self, builder: ActionBuilder, public_url: str, notifiers: NotifierBuilder | None = None
+        self,
+        builder: ActionBuilder,
+        public_url: str,
+        notifiers: NotifierBuilder | None = None,
+        dynamic: DynamicBuilder | None = None,
     ) -> None:
         self._builder = builder
         self._public_url = public_url.rstrip("/")
         self._notifiers = notifiers
+        self._dynamic = dynamic
 
     def run(self, cmd: RunAction) -> Event:
         """Run ``cmd``'s action and return the event the engine must apply."""
         wf_id = cmd.workflow_execution_id
         try:
-            action = self._builder.build(cmd.action_name, cmd.input)
+            action = self._build(cmd)
         except ActionError as exc:
             return ActionCompleted(cmd.action_execution_id, State.ERROR, str(exc), wf_id)
         try:
@@ -84,6 +98,15 @@ class Executor:
                 wf_id,
             )
         return self._outcome(cmd, result)
+
+    def _build(self, cmd: RunAction) -> Any:
+        if cmd.code is None:
+            return self._builder.build(cmd.action_name, cmd.input)
+        if self._dynamic is None:
+            raise ActionError(
+                f"Action {cmd.action_name} is a dynamic action, and dynamic actions are off on this executor"
+            )
+        return self._dynamic.build(cmd.action_name, cmd.code, cmd.input)
 
     def cancel(self, cmd: CancelAction) -> CancelNoticed:
         """Tell an async action its work is no longer wanted: its ``cancel(context)``, if it has one

@@ -113,6 +113,9 @@ def run(database_url: str, max_examples: int, seed: int) -> bool:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MISTRAL_CORE_")}
+    # Every route is fuzzed, the off-by-default ones too. The API only compiles uploaded modules
+    # (it never runs them); one runs only if a workflow or an action run calls a class of it.
+    env["MISTRAL_CORE_DYNAMIC_ACTIONS"] = "true"
     with tempfile.TemporaryDirectory() as directory:
         log_path = Path(directory) / "server.log"
         with log_path.open("wb") as log:

@@ -19,6 +19,7 @@ from mistral_core.api.resources import (
     action_executions,
     actions,
     cron_triggers,
+    dynamic_actions,
     environments,
     executions,
     notifications,
@@ -481,6 +482,85 @@ def _settings_paths() -> dict[str, Schema]:
     }
 
 
+CODE_EXAMPLE = """\
+class Hello:
+    \"\"\"Says hello.\"\"\"
+
+    def __init__(self, name):
+        self.name = name
+
+    def run(self, context):
+        return f"Hello, {self.name}"
+"""
+_OFF = " (404 unless the server's dynamic_actions setting is on; admins only)"
+
+
+def _dynamic_paths() -> dict[str, Schema]:
+    item = [*_path("identifier"), _NAMESPACE]
+    code = {
+        "required": True,
+        "content": {"text/plain": {"schema": {"type": "string"}, "example": CODE_EXAMPLE}},
+    }
+    named = [_param("name", "query", {"type": "string"}, "the module's name"), *_UPLOAD]
+    which = [_param("identifier", "query", {"type": "string"}, "the code source's id or name"), *_UPLOAD]
+    return {
+        "/v2/code_sources": {
+            "get": _op(
+                "List code sources" + _OFF,
+                200,
+                "CodeSources",
+                list_parameters(dynamic_actions.SOURCE_LISTING),
+            ),
+            "post": _links(
+                _op("Upload a Python module" + _OFF, 201, "CodeSource", named, code),
+                201,
+                "/v2/code_sources/{identifier}",
+                "get delete",
+                identifier="$response.body#/id",
+            ),
+            "put": _op(
+                "Replace a module's text (its version goes up)" + _OFF, 200, "CodeSource", which, code
+            ),
+        },
+        "/v2/code_sources/{identifier}": {
+            "get": _op("One code source, by id or name" + _OFF, 200, "CodeSource", item),
+            "delete": _op("Delete a code source and its dynamic actions" + _OFF, 204, None, item),
+        },
+        "/v2/dynamic_actions": {
+            "get": _op(
+                "List dynamic actions" + _OFF,
+                200,
+                "DynamicActions",
+                list_parameters(dynamic_actions.ACTION_LISTING),
+            ),
+            "post": _links(
+                _op(
+                    "Name a class of a code source as an action" + _OFF,
+                    201,
+                    "DynamicAction",
+                    None,
+                    _json_body("DynamicActionWrite"),
+                ),
+                201,
+                "/v2/dynamic_actions/{identifier}",
+                "get delete",
+                identifier="$response.body#/id",
+            ),
+            "put": _op(
+                "Change a dynamic action (by id or name)" + _OFF,
+                200,
+                "DynamicAction",
+                None,
+                _json_body("DynamicActionWrite"),
+            ),
+        },
+        "/v2/dynamic_actions/{identifier}": {
+            "get": _op("One dynamic action, by id or name" + _OFF, 200, "DynamicAction", item),
+            "delete": _op("Delete a dynamic action" + _OFF, 204, None, item),
+        },
+    }
+
+
 def document(public_url: str) -> dict[str, Any]:
     """The OpenAPI 3 document of the API served at ``public_url``."""
     return {
@@ -497,6 +577,7 @@ def document(public_url: str) -> dict[str, Any]:
             **_execution_paths(),
             **_action_execution_paths(),
             **_settings_paths(),
+            **_dynamic_paths(),
         },
         "components": {"schemas": {**RECORDS, **BODIES}},
     }

@@ -186,6 +186,29 @@ _ENVIRONMENT = {
     "created_at": TIME,
     "updated_at": TIME,
 }
+_CODE_SOURCE = {
+    "id": STRING,
+    "name": {"type": "string", "description": "the module's name"},
+    "namespace": STRING,
+    "content": {"type": "string", "description": "the module's Python text"},
+    "version": {"type": "integer", "minimum": 1, "description": "raised by each change of the text"},
+    "project_id": NULLABLE_STRING,
+    "scope": STRING,
+    "created_at": TIME,
+    "updated_at": TIME,
+}
+_DYNAMIC_ACTION = {
+    "id": STRING,
+    "name": STRING,
+    "namespace": STRING,
+    "code_source_id": STRING,
+    "code_source_name": STRING,
+    "class_name": STRING,
+    "project_id": NULLABLE_STRING,
+    "scope": STRING,
+    "created_at": TIME,
+    "updated_at": TIME,
+}
 
 _NOTIFICATION = {
     "id": {"type": "string", "description": "the delivery's id, sent as webhook-id in every try"},
@@ -260,6 +283,10 @@ RECORDS: dict[str, Schema] = {
     "Workbooks": page("workbooks", "Workbook"),
     "CronTriggers": page("cron_triggers", "CronTrigger"),
     "Environments": page("environments", "Environment"),
+    "CodeSource": record(**_CODE_SOURCE),
+    "CodeSources": page("code_sources", "CodeSource"),
+    "DynamicAction": record(**_DYNAMIC_ACTION),
+    "DynamicActions": page("dynamic_actions", "DynamicAction"),
     "Notification": record(**_NOTIFICATION),
     "Maintenance": {
         "type": "object",
@@ -407,5 +434,16 @@ BODIES: dict[str, Schema] = {
         pattern={"type": "string", "description": "5 crontab fields: minute hour day month weekday"},
         first_execution_time={"type": "string", "description": "YYYY-MM-DD HH:MM (UTC)"},
         remaining_executions={**COUNT, "nullable": True},
+    ),
+    "DynamicActionWrite": body(
+        [],
+        {"name": "example_dynamic", "class_name": "Hello", "code_source_name": "example_module"},
+        name=STRING,
+        id=STRING,
+        class_name=STRING,
+        code_source_id=STRING,
+        code_source_name=STRING,
+        namespace=STRING,
+        scope=SCOPE,
     ),
 }

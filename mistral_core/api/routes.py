@@ -15,6 +15,7 @@ from mistral_core.api.resources import (
     action_executions,
     actions,
     cron_triggers,
+    dynamic_actions,
     environments,
     executions,
     maintenance,
@@ -80,6 +81,11 @@ ROUTES: tuple[Route, ...] = (
     Route("/v2/cron_triggers/{identifier}", cron_triggers.CronTriggerItem),
     Route("/v2/environments", environments.EnvironmentCollection),
     Route("/v2/environments/{name}", environments.EnvironmentItem),
+    # Off unless the setting dynamic_actions (they run uploaded Python in the executors).
+    Route("/v2/code_sources", dynamic_actions.CodeSourceCollection),
+    Route("/v2/code_sources/{identifier}", dynamic_actions.CodeSourceItem),
+    Route("/v2/dynamic_actions", dynamic_actions.DynamicActionCollection),
+    Route("/v2/dynamic_actions/{identifier}", dynamic_actions.DynamicActionItem),
     # Not Mistral's: the deliveries of notifications that failed (docs/api.md, "Notifications").
     Route("/v2/notifications", notifications.NotificationCollection),
     # Not Mistral's: an API key as an OAuth 2 password grant, for mistralclient's keycloak-oidc.

@@ -9,7 +9,8 @@ a form instead of a header (401 if they are not valid).
 * reader: reads only (``GET``, and the ``validate`` calls, which change nothing);
 * operator: also starts, controls and completes executions and actions; creates cron triggers;
 * admin: everything, definitions (workflows, actions, workbooks, environments) and keys included,
-  and sharing workflows (adding and removing members, accepting and rejecting a membership).
+  and sharing workflows (adding and removing members, accepting and rejecting a membership);
+  code sources and dynamic actions (uploaded Python) are for admins alone, reads too.
 
 A callback credential (one async action execution's) may only read that action execution and
 push its result: :data:`CALLBACK_ROUTES`, with the route's ``action_ex_id`` its own. Not its
@@ -99,6 +100,17 @@ REQUIRED: dict[tuple[str, str], Role | None] = {
     ("/v2/environments", "PUT"): A,
     ("/v2/environments/{name}", "GET"): R,
     ("/v2/environments/{name}", "DELETE"): A,
+    # Admins only, reads included (as in Mistral 23): a code source is code the executors run.
+    ("/v2/code_sources", "GET"): A,
+    ("/v2/code_sources", "POST"): A,
+    ("/v2/code_sources", "PUT"): A,
+    ("/v2/code_sources/{identifier}", "GET"): A,
+    ("/v2/code_sources/{identifier}", "DELETE"): A,
+    ("/v2/dynamic_actions", "GET"): A,
+    ("/v2/dynamic_actions", "POST"): A,
+    ("/v2/dynamic_actions", "PUT"): A,
+    ("/v2/dynamic_actions/{identifier}", "GET"): A,
+    ("/v2/dynamic_actions/{identifier}", "DELETE"): A,
     ("/realms/{realm}/protocol/openid-connect/token", "POST"): None,
 }
 

@@ -26,12 +26,22 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from mistral_core.engine.dynamic import PARAM as DYNAMIC_PARAM
+from mistral_core.engine.dynamic import DynamicActions, DynamicSnapshot
+from mistral_core.engine.dynamic import prepare as prepare_dynamic
 from mistral_core.engine.ports import ActionCatalog, PreparedAction
 from mistral_core.errors import ActionError, ExpressionError, NeedsData
 from mistral_core.lang.documents import AdhocSpec
 from mistral_core.lang.expressions import Evaluator, ExpressionRuntime, has_expression
 from mistral_core.lang.spec import WorkflowSpec
-from mistral_core.model import DEFAULT_PROJECT, ActionDefinition, ActionExecution
+from mistral_core.model import (
+    DEFAULT_PROJECT,
+    ActionDefinition,
+    ActionExecution,
+    CodeSource,
+    DynamicActionDefinition,
+    RunAction,
+)
 from mistral_core.model.projects import PUBLIC
 
 MAX_DEPTH = 10
@@ -53,6 +63,7 @@ class AdhocSnapshot:
 
     version: Any = None
     specs: Mapping[str, tuple[Owned, ...]] = dataclasses.field(default_factory=dict)
+    dynamic: DynamicSnapshot = dataclasses.field(default_factory=DynamicSnapshot)
 
     def find(self, name: str, project: str) -> Owned | None:
         """The action ``name`` means in ``project``: its own, else the oldest public one."""
@@ -71,10 +82,14 @@ class Catalog:
     Args:
         python_actions: the registry of Python actions.
         evaluator: evaluates ``base-input`` and ``output``.
+        dynamic: reads the dynamic actions (None: they are off, and never resolved).
     """
 
-    def __init__(self, python_actions: ActionCatalog, evaluator: Evaluator) -> None:
+    def __init__(
+        self, python_actions: ActionCatalog, evaluator: Evaluator, dynamic: DynamicActions | None = None
+    ) -> None:
         self._python = python_actions
+        self._dynamic = dynamic
         self._evaluator = evaluator
         self._python_names = frozenset(d.name for d in self.python_actions())
         self._snapshot = AdhocSnapshot()
@@ -87,15 +102,30 @@ class Catalog:
         """The store's version of the ad-hoc actions the snapshot holds (None: never read)."""
         return self._snapshot.version
 
-    def refresh(self, version: Any, definitions: Iterable[ActionDefinition]) -> None:
-        """Replace the snapshot with these definitions (oldest first), read at ``version``."""
+    @property
+    def dynamic_on(self) -> bool:
+        """Whether dynamic actions are resolved (the ``dynamic_actions`` setting)."""
+        return self._dynamic is not None
+
+    def refresh(
+        self,
+        version: Any,
+        definitions: Iterable[ActionDefinition],
+        dynamic_defs: Iterable[DynamicActionDefinition] = (),
+        sources: Iterable[CodeSource] = (),
+    ) -> None:
+        """Replace the snapshot with these definitions (oldest first), read at ``version``: the
+        ad-hoc actions, and (when they are on) the dynamic actions with their code sources."""
         specs: dict[str, list[Owned]] = {}
         for d in definitions:
             if d.namespace == "":
                 owned = Owned(d.project_id, d.scope == PUBLIC, AdhocSpec.build(d.name, d.spec))
                 specs.setdefault(d.name, []).append(owned)
+        dyn = self._dynamic.snapshot(dynamic_defs, sources) if self._dynamic else DynamicSnapshot()
         with self._lock:
-            self._snapshot = AdhocSnapshot(version, {name: tuple(found) for name, found in specs.items()})
+            self._snapshot = AdhocSnapshot(
+                version, {name: tuple(found) for name, found in specs.items()}, dyn
+            )
 
     def python_names(self) -> frozenset[str]:
         """The exact names of the Python actions."""
@@ -154,7 +184,7 @@ class Catalog:
             found = snapshot.find(f"{workflow_name.rsplit('.', 1)[0]}.{name}", project)
         found = found or snapshot.find(name, project)
         if found is None:
-            return self._python.prepare(name, action_input)
+            return self._leaf(snapshot, name, action_input, project)
         return self._prepare_adhoc(snapshot, found, action_input, context() if context else {}, runtime)
 
     def _prepare_adhoc(
@@ -179,9 +209,9 @@ class Catalog:
             current = self._base_input(spec, current, context, runtime)
             if spec.has_output:
                 transforms.insert(0, spec.output)
-            base = spec.base
-            owned = snapshot.find(base, owned.project)
-        prepared = self._python.prepare(base, current)
+            base, project = spec.base, owned.project
+            owned = snapshot.find(base, project)
+        prepared = self._leaf(snapshot, base, current, project)
         return PreparedAction(
             name=top.spec.name,
             is_sync=prepared.is_sync,
@@ -189,7 +219,27 @@ class Catalog:
             run_as=prepared.name,
             run_input=current,
             transforms=tuple(transforms),
+            dynamic=prepared.dynamic,
         )
+
+    def _leaf(
+        self, snapshot: AdhocSnapshot, name: str, action_input: dict[str, Any], project: str
+    ) -> PreparedAction:
+        """A name that is no ad-hoc action: a dynamic action's (when they are on), else a Python one."""
+        found = snapshot.dynamic.find(name, project) if name not in self._python_names else None
+        if found is None:
+            return self._python.prepare(name, action_input)
+        return prepare_dynamic(found, action_input)
+
+    def dynamic_actions(self) -> DynamicSnapshot:
+        """The dynamic actions of the snapshot (for ``GET /v2/actions``)."""
+        return self._snapshot.dynamic
+
+    def attach_code(self, command: RunAction, params: Mapping[str, Any]) -> RunAction:
+        """``command`` with the code of its dynamic action (from the snapshot), if it runs one."""
+        if DYNAMIC_PARAM not in params:
+            return command
+        return dataclasses.replace(command, code=self._snapshot.dynamic.code(params))
 
     def _base_input(
         self,

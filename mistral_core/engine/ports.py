@@ -18,7 +18,9 @@ from mistral_core.model import (
     EVERY_PROJECT,
     ActionDefinition,
     ActionExecution,
+    CodeSource,
     CronTrigger,
+    DynamicActionDefinition,
     Environment,
     HistoryEntry,
     Query,
@@ -286,6 +288,55 @@ class ExecutionStore(Protocol):
         """Ad-hoc actions matching ``query``."""
         ...
 
+    # -- code sources and dynamic actions (the same contract as ad-hoc actions) -------------
+    def create_code_source(self, source: CodeSource) -> None:
+        """Store a new code source; DuplicateError if (name, namespace) (or the id) exists."""
+        ...
+
+    def update_code_source(self, source: CodeSource) -> None:
+        """Replace the code source with that (name, namespace, project); NotFoundError if none."""
+        ...
+
+    def get_code_source(
+        self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
+    ) -> CodeSource:
+        """By name in ``namespace``, or else id; NotFoundError if none (that ``viewer`` sees)."""
+        ...
+
+    def delete_code_source(
+        self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
+    ) -> None:
+        """By name in ``namespace``, or else id; NotFoundError if none."""
+        ...
+
+    def list_code_sources(self, query: Query) -> list[CodeSource]:
+        """Code sources matching ``query``."""
+        ...
+
+    def create_dynamic_action(self, action_def: DynamicActionDefinition) -> None:
+        """Store a new dynamic action; DuplicateError if (name, namespace) (or the id) exists."""
+        ...
+
+    def update_dynamic_action(self, action_def: DynamicActionDefinition) -> None:
+        """Replace the dynamic action with that (name, namespace, project); NotFoundError if none."""
+        ...
+
+    def get_dynamic_action(
+        self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
+    ) -> DynamicActionDefinition:
+        """By name in ``namespace``, or else id; NotFoundError if none (that ``viewer`` sees)."""
+        ...
+
+    def delete_dynamic_action(
+        self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
+    ) -> None:
+        """By name in ``namespace``, or else id; NotFoundError if none."""
+        ...
+
+    def list_dynamic_actions(self, query: Query) -> list[DynamicActionDefinition]:
+        """Dynamic actions matching ``query``."""
+        ...
+
     def catalog_version(self) -> int:
         """The version of the ad-hoc actions: changes whenever one is created, changed or deleted."""
         ...
@@ -397,6 +448,9 @@ class PreparedAction:
     run_as: str | None = None
     run_input: dict[str, Any] | None = None
     transforms: tuple[Any, ...] = ()
+    #: For a dynamic action: the code source and class it runs (kept in the action execution's
+    #: ``params``; the executor is sent the module's text with the command).
+    dynamic: dict[str, Any] | None = None
 
 
 class ActionCatalog(Protocol):

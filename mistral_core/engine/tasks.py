@@ -208,6 +208,8 @@ class TaskRunner:
             params.update(run_as=prepared.run_as, run_input=prepared.run_input)
             if prepared.transforms:
                 params["transforms"] = list(prepared.transforms)
+        if prepared.dynamic is not None:
+            params["dynamic"] = prepared.dynamic
         target = self.calls.target(st, task)
         if target is not None:
             params["target"] = target
@@ -237,8 +239,8 @@ class TaskRunner:
 
     def dispatch(self, st: ExecutionState, task: TaskExecution, action: ActionExecution) -> None:
         """Send a RUNNING action execution to an executor (after commit); an async one's first
-        heartbeat window (``heartbeat-timeout``) starts now."""
-        st.commands.append(command_for(action))
+        heartbeat window (``heartbeat-timeout``) starts now; a dynamic action's command carries its code."""
+        st.commands.append(self._catalog.attach_code(command_for(action), action.params))
         seconds = task.runtime_context.heartbeat_timeout
         if seconds and not action.is_sync:
             st.add_timer("heartbeat", action.id, seconds, task_id=task.id, window=seconds)

@@ -2,6 +2,7 @@
 
 from mistral_core.model.approvals import ApprovalResponse, ServerSecret
 from mistral_core.model.commands import CancelAction, Command, Notify, RunAction
+from mistral_core.model.dynamic import CodeSource, DynamicActionDefinition
 from mistral_core.model.events import ActionCompleted, ActionHandedOff, CancelNoticed, Event, NotificationSent
 from mistral_core.model.flags import EMPTY as EMPTY_FLAGS
 from mistral_core.model.flags import ItemCounters, TaskFlags, Trigger, WaitAfter, WaitingItem
@@ -40,8 +41,10 @@ __all__ = [
     "ApprovalResponse",
     "CancelAction",
     "CancelNoticed",
+    "CodeSource",
     "Command",
     "CronTrigger",
+    "DynamicActionDefinition",
     "Environment",
     "Event",
     "Filter",

@@ -41,6 +41,9 @@ class RunAction:
     target: str | None = None
     timeout: float | None = None
     callback_token: str | None = dataclasses.field(default=None, repr=False)
+    #: A dynamic action's code: ``module`` (its name), ``class_name``, ``version``, ``content`` (the
+    #: module's text). None for any other action.
+    code: dict[str, Any] | None = dataclasses.field(default=None, repr=False)
 
 
 #: Why an async action's work is no longer wanted (``CancelAction.reason``).

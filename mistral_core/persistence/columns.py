@@ -26,7 +26,9 @@ from mistral_core.model import (
     ActionExecution,
     ApiKey,
     ApprovalResponse,
+    CodeSource,
     CronTrigger,
+    DynamicActionDefinition,
     Environment,
     HistoryEntry,
     ServerSecret,
@@ -60,6 +62,8 @@ AnyRecord = (
     | ResourceMember
     | MaintenanceMode
     | MaintenancePause
+    | CodeSource
+    | DynamicActionDefinition
 )
 Row = tuple[Any, ...]
 Convert = Callable[[Any], Any]
@@ -254,6 +258,8 @@ APPROVAL_RESPONSES = _table("approval_responses", ApprovalResponse, "ApprovalRes
 SERVER_SECRETS = _table("server_secrets", ServerSecret, "ServerSecret")
 MAINTENANCE = _table("maintenance", MaintenanceMode, "Maintenance")
 MAINTENANCE_PAUSES = _table("maintenance_pauses", MaintenancePause, "MaintenancePause")
+CODE_SOURCES = _table("code_sources", CodeSource, "CodeSource")
+DYNAMIC_ACTIONS = _table("dynamic_actions", DynamicActionDefinition, "DynamicAction")
 
 EXECUTION_TABLES: dict[type[Any], TableSpec] = {
     WorkflowExecution: WORKFLOW_EXECUTIONS,
@@ -279,6 +285,8 @@ ALL_TABLES = (
     RESOURCE_MEMBERS,
     MAINTENANCE,
     MAINTENANCE_PAUSES,
+    CODE_SOURCES,
+    DYNAMIC_ACTIONS,
 )
 
 

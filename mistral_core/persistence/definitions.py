@@ -28,7 +28,9 @@ from mistral_core.errors import DuplicateError, NotFoundError
 from mistral_core.model import (
     EVERY_PROJECT,
     ActionDefinition,
+    CodeSource,
     CronTrigger,
+    DynamicActionDefinition,
     Environment,
     Query,
     Viewer,
@@ -39,7 +41,9 @@ from mistral_core.model.members import WORKFLOW
 from mistral_core.model.projects import OTHER, OWN
 from mistral_core.persistence.columns import (
     ACTION_DEFINITIONS,
+    CODE_SOURCES,
     CRON_TRIGGERS,
+    DYNAMIC_ACTIONS,
     ENVIRONMENTS,
     WORKBOOKS,
     WORKFLOW_DEFINITIONS,
@@ -171,7 +175,32 @@ ACTION_KIND = DefinitionKind(
     missing=lambda identifier, ns: f"Action not found [name={identifier}{_in_namespace(ns)}]",
 )
 
-DEFINITION_KINDS = (WORKFLOW_KIND, CRON_TRIGGER_KIND, ENVIRONMENT_KIND, WORKBOOK_KIND, ACTION_KIND)
+CODE_SOURCE_KIND = DefinitionKind(
+    CODE_SOURCES,
+    ("name", "namespace"),
+    by_id=True,
+    exists=lambda name, ns: (
+        f"Duplicate entry for CodeSource ['name', 'namespace', 'project_id']: {name}, {ns}"
+    ),
+    missing=lambda identifier, ns: f"Code Source not found [name={identifier},namespace={ns}]",
+)
+DYNAMIC_ACTION_KIND = DefinitionKind(
+    DYNAMIC_ACTIONS,
+    ("name", "namespace"),
+    by_id=True,
+    exists=lambda name, ns: f"Duplicate entry for dynamic action definition [name={name}, namespace={ns}]",
+    missing=lambda identifier, ns: f"Dynamic Action not found [name={identifier},namespace={ns}]",
+)
+
+DEFINITION_KINDS = (
+    WORKFLOW_KIND,
+    CRON_TRIGGER_KIND,
+    ENVIRONMENT_KIND,
+    WORKBOOK_KIND,
+    ACTION_KIND,
+    CODE_SOURCE_KIND,
+    DYNAMIC_ACTION_KIND,
+)
 
 
 class DefinitionMethods:
@@ -362,3 +391,57 @@ class DefinitionMethods:
     def list_action_definitions(self, query: Query) -> list[ActionDefinition]:
         """Ad-hoc actions matching ``query``."""
         return self._list(ACTION_KIND.table, query)
+
+    # -- code sources and dynamic actions --------------------------------------------------
+    def create_code_source(self, source: CodeSource) -> None:
+        """Store a new code source; DuplicateError if (name, namespace) (or the id) exists."""
+        self._create_definition(CODE_SOURCE_KIND, source)
+
+    def update_code_source(self, source: CodeSource) -> None:
+        """Replace the code source with that (name, namespace, project); NotFoundError if none."""
+        self._replace_definition(CODE_SOURCE_KIND, source)
+
+    def get_code_source(
+        self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
+    ) -> CodeSource:
+        """By name in ``namespace``, or else id; NotFoundError ``Code Source not found [...]``."""
+        source: CodeSource = self._get_definition(CODE_SOURCE_KIND, identifier, namespace, viewer)
+        return source
+
+    def delete_code_source(
+        self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
+    ) -> None:
+        """By name in ``namespace``, or else id; NotFoundError if none (its dynamic actions stay: the
+        service deletes them)."""
+        self._delete_definition(CODE_SOURCE_KIND, identifier, namespace, viewer)
+
+    def list_code_sources(self, query: Query) -> list[CodeSource]:
+        """Code sources matching ``query``."""
+        return self._list(CODE_SOURCE_KIND.table, query)
+
+    def create_dynamic_action(self, action_def: DynamicActionDefinition) -> None:
+        """Store a new dynamic action; DuplicateError if (name, namespace) (or the id) exists."""
+        self._create_definition(DYNAMIC_ACTION_KIND, action_def)
+
+    def update_dynamic_action(self, action_def: DynamicActionDefinition) -> None:
+        """Replace the dynamic action with that (name, namespace, project); NotFoundError if none."""
+        self._replace_definition(DYNAMIC_ACTION_KIND, action_def)
+
+    def get_dynamic_action(
+        self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
+    ) -> DynamicActionDefinition:
+        """By name in ``namespace``, or else id; NotFoundError ``Dynamic Action not found [...]``."""
+        action_def: DynamicActionDefinition = self._get_definition(
+            DYNAMIC_ACTION_KIND, identifier, namespace, viewer
+        )
+        return action_def
+
+    def delete_dynamic_action(
+        self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT
+    ) -> None:
+        """By name in ``namespace``, or else id; NotFoundError if none."""
+        self._delete_definition(DYNAMIC_ACTION_KIND, identifier, namespace, viewer)
+
+    def list_dynamic_actions(self, query: Query) -> list[DynamicActionDefinition]:
+        """Dynamic actions matching ``query``."""
+        return self._list(DYNAMIC_ACTION_KIND.table, query)

@@ -21,7 +21,9 @@ from mistral_core.persistence.columns import (
     ALL_TABLES,
     API_KEYS,
     APPROVAL_RESPONSES,
+    CODE_SOURCES,
     CRON_TRIGGERS,
+    DYNAMIC_ACTIONS,
     ENVIRONMENTS,
     MAINTENANCE,
     MAINTENANCE_PAUSES,
@@ -87,6 +89,14 @@ INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
     # The mode is one row; the paused executions are read in the order they were paused.
     MAINTENANCE.name: (),
     MAINTENANCE_PAUSES.name: (((("created_at", "id"), False),)),
+    # Code sources and dynamic actions: the unique name per project (as in Mistral), the list order;
+    # a code source's dynamic actions are found by its id (deleted with it).
+    CODE_SOURCES.name: ((("name", "namespace", "project_id"), True), (("created_at", "id"), False)),
+    DYNAMIC_ACTIONS.name: (
+        (("name", "namespace", "project_id"), True),
+        (("created_at", "id"), False),
+        (("code_source_id",), False),
+    ),
 }
 
 #: The predicate of the partial index of unfinished action executions. A query uses

@@ -60,7 +60,7 @@ class ActionRuns:
         if run_sync and not prepared.is_sync:
             raise InputError(f"Action {prepared.name} is asynchronous: it cannot be run with run_sync")
         action = self._record(prepared, action_input, description, project)
-        command = Conductor.command_for(action)
+        command = self._parts.catalog.attach_code(Conductor.command_for(action), action.params)
         if not prepared.is_sync:  # its callback token: the secret to the action, the hash stored
             token = mint(action.created_at or self._parts.clock.now(), self._parts.callback_token_max_age)
             action = dataclasses.replace(
@@ -89,6 +89,8 @@ class ActionRuns:
             params.update(run_as=prepared.run_as, run_input=prepared.run_input)
             if prepared.transforms:
                 params["transforms"] = list(prepared.transforms)
+        if prepared.dynamic is not None:
+            params["dynamic"] = prepared.dynamic
         now = self._parts.clock.now()
         return ActionExecution(
             id=self._parts.new_id(),

@@ -24,7 +24,9 @@ from mistral_core.lang.validation import ParsedWorkflow, parse_workflows
 from mistral_core.model import (
     EVERY_PROJECT,
     ActionDefinition,
+    CodeSource,
     CronTrigger,
+    DynamicActionDefinition,
     Environment,
     Filter,
     Query,
@@ -34,7 +36,15 @@ from mistral_core.model import (
 )
 from mistral_core.model.projects import PUBLIC
 
-OwnedRecord = WorkflowDefinition | ActionDefinition | Workbook | Environment | CronTrigger
+OwnedRecord = (
+    WorkflowDefinition
+    | ActionDefinition
+    | Workbook
+    | Environment
+    | CronTrigger
+    | CodeSource
+    | DynamicActionDefinition
+)
 R = TypeVar("R", bound=OwnedRecord)
 
 
@@ -54,6 +64,8 @@ _LABELS: dict[type, str] = {
     Workbook: "Workbook",
     Environment: "Environment",
     CronTrigger: "CronTrigger",
+    CodeSource: "CodeSource",
+    DynamicActionDefinition: "DynamicActionDefinition",
 }
 
 

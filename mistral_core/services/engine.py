@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from mistral_core.engine.catalog import Catalog
 from mistral_core.engine.conductor import Conductor
+from mistral_core.engine.dynamic import DynamicActions
 from mistral_core.engine.limits import Limits
 from mistral_core.engine.notifications import NotifyPolicy
 from mistral_core.engine.ports import (
@@ -37,6 +38,7 @@ from mistral_core.services.claims import Claims
 from mistral_core.services.control import Executions
 from mistral_core.services.cron import CronTriggers
 from mistral_core.services.definitions import Definitions
+from mistral_core.services.dynamic import DynamicDefinitions
 from mistral_core.services.heartbeats import Heartbeats
 from mistral_core.services.history import History
 from mistral_core.services.intents import IntentApplier
@@ -78,6 +80,8 @@ class Engine:
         notifiers: the kinds of publisher ``notify`` lists may name (default: none).
         notify_policy: the server's publishers, and how long and how often a failing
             notification is tried again (default: none; a day, Standard Webhooks' schedule).
+        dynamic_code_max_bytes: the largest code source (the ``dynamic_code_max_bytes`` setting);
+            None (default): dynamic actions are off (``dynamic`` is None, none resolves).
 
     Attributes:
         definitions: workflows, ad-hoc actions, workbooks, environments.
@@ -93,7 +97,8 @@ class Engine:
         heartbeats: the heartbeats of async actions' third parties (progress, deadlines).
         claims: claims and heartbeats of executors without a database (split deployment).
         maintenance: the maintenance mode (pausing the whole service for an upgrade).
-        catalog: the actions (Python and ad-hoc) as the conductor resolves them.
+        catalog: the actions (Python, ad-hoc, dynamic) as the conductor resolves them.
+        dynamic: code sources and dynamic actions (None: they are off).
     """
 
     def __init__(
@@ -114,12 +119,21 @@ class Engine:
         engine_lease: dt.timedelta | None = None,
         notifiers: NotifierCatalog | None = None,
         notify_policy: NotifyPolicy | None = None,
+        dynamic_code_max_bytes: int | None = None,
     ) -> None:
         evaluator = evaluator or Evaluator()
         limits = limits or Limits()
         clock = clock or SystemClock()
         self.store = store
-        self.catalog = Catalog(actions, evaluator)
+        dynamic = None if dynamic_code_max_bytes is None else DynamicActions(dynamic_code_max_bytes)
+        self.catalog = Catalog(actions, evaluator, dynamic)
+        self.dynamic = (
+            None
+            if dynamic_code_max_bytes is None
+            else DynamicDefinitions(
+                store, clock, id_factory, dynamic_code_max_bytes, self.catalog.python_names
+            )
+        )
         self.definitions = Definitions(
             store, evaluator, clock, id_factory, python_action_names=self.catalog.python_names
         )

@@ -18,6 +18,7 @@ from typing import Any
 
 from mistral_core.auth.callbacks import mint
 from mistral_core.engine.conductor import Conductor
+from mistral_core.engine.dynamic import PARAM as DYNAMIC_PARAM
 from mistral_core.model import (
     DISPATCH_HANDED_OFF,
     DISPATCH_QUEUED,
@@ -28,7 +29,7 @@ from mistral_core.model import (
     Timer,
 )
 from mistral_core.services.results import Results
-from mistral_core.services.unit_of_work import Parts
+from mistral_core.services.unit_of_work import Parts, refresh_catalog
 
 LOG = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class Recovery:
             if runner_id is not None and action_ex.runner_id != runner_id:
                 continue
             if action_ex.params.get("safe_rerun") or action_ex.dispatch == DISPATCH_QUEUED:
-                commands.append(Conductor.command_for(action_ex))
+                commands.append(self._command(action_ex))
                 rerun += bool(action_ex.params.get("safe_rerun"))
             else:
                 in_doubt.append(_in_doubt(action_ex))
@@ -110,6 +111,15 @@ class Recovery:
         if commands and runner is not None:
             runner.submit(self._claim(commands))
         return Recovered(rerun=rerun, started=len(commands) - rerun, in_doubt=len(in_doubt))
+
+    def _command(self, action_ex: ActionExecution) -> RunAction:
+        """The command that runs ``action_ex`` again; a dynamic action's with its code as the store has
+        it now (the snapshot brought up to date first)."""
+        command = Conductor.command_for(action_ex)
+        if DYNAMIC_PARAM not in action_ex.params:
+            return command
+        refresh_catalog(self._parts.store, self._parts.catalog)
+        return self._parts.catalog.attach_code(command, action_ex.params)
 
     def _claim(self, commands: list[RunAction]) -> list[RunAction]:
         """Make this engine the runner of action executions it is about to run again; the commands to send.

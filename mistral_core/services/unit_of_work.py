@@ -442,10 +442,15 @@ def notice_backoff(tries: int) -> float:
 
 
 def refresh_catalog(store: ExecutionStore, catalog: Catalog) -> None:
-    """Bring the catalog's snapshot of ad-hoc actions up to the store's version of them."""
+    """Bring the catalog's snapshot of ad-hoc (and dynamic) actions up to the store's version of them."""
     version = store.catalog_version()
     if version != catalog.version:
-        catalog.refresh(version, store.list_action_definitions(Query()))
+        adhoc = store.list_action_definitions(Query())
+        if not catalog.dynamic_on:
+            catalog.refresh(version, adhoc)
+            return
+        every = Query(limit=None)
+        catalog.refresh(version, adhoc, store.list_dynamic_actions(every), store.list_code_sources(every))
 
 
 def _each(work: Work, items: Iterable[T], apply: Callable[[Work, T], None]) -> None:

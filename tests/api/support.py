@@ -17,6 +17,7 @@ import falcon
 import falcon.testing
 
 from mistral_core.actions.base import Action, ActionContext
+from mistral_core.actions.dynamic import DynamicLoader
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.api import create_app
 from mistral_core.auth.identity import Authenticator
@@ -274,14 +275,24 @@ class Api:
         self,
         max_body_bytes: int = 1_048_576,
         authenticators: Callable[[MemoryStore], Sequence[Authenticator]] | None = None,
+        dynamic_code_max_bytes: int | None = None,
     ) -> None:
         clock = SteppingClock()
         self.store = MemoryStore(clock=clock)
         registry = ActionRegistry.from_classes(ACTIONS)
         notifiers = NotifierRegistry({"noop": NoopNotifier, "refusing": RefusingNotifier})
-        runner = DrainingRunner(Executor(registry, PUBLIC_URL, notifiers))
+        dynamic = None if dynamic_code_max_bytes is None else DynamicLoader(dynamic_code_max_bytes)
+        runner = DrainingRunner(Executor(registry, PUBLIC_URL, notifiers, dynamic))
         self.clock = clock
-        self.engine = Engine(self.store, registry, runner, clock=clock, cron=CronTab(), notifiers=notifiers)
+        self.engine = Engine(
+            self.store,
+            registry,
+            runner,
+            clock=clock,
+            cron=CronTab(),
+            notifiers=notifiers,
+            dynamic_code_max_bytes=dynamic_code_max_bytes,
+        )
         runner.engine = self.engine
         self.client = falcon.testing.TestClient(
             create_app(

@@ -64,8 +64,10 @@ def test_every_link_names_an_operation_and_its_path_parameters(document: dict[st
         assert set(link["parameters"]) == set(re.findall(r"{(\w+)}", path)), link
 
 
-def test_the_documents_examples_work(api: Api, document: dict[str, Any]) -> None:
-    """The examples a tool starts from: every one is accepted, in the document's order."""
+def test_the_documents_examples_work(document: dict[str, Any]) -> None:
+    """The examples a tool starts from: every one is accepted, in the document's order (on a server
+    with dynamic actions on: they are off by default)."""
+    api = Api(dynamic_code_max_bytes=65_536)
     created = []
     for path, item in document["paths"].items():
         operation = item.get("post")
@@ -73,13 +75,14 @@ def test_the_documents_examples_work(api: Api, document: dict[str, Any]) -> None
             continue
         content = operation["requestBody"]["content"]
         if "text/plain" in content:
-            answer = api.post_yaml(content["text/plain"]["example"], path=path)
+            query = "name=example_module" if path == "/v2/code_sources" else None
+            answer = api.post_yaml(content["text/plain"]["example"], path=path, query_string=query)
         else:
             name = content["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
             answer = api.post_json(path, document["components"]["schemas"][name]["example"])
         assert answer.status_code in (200, 201), f"POST {path}: {answer.text}"
         created.append(path)
-    assert len(created) == 10
+    assert len(created) == 12
 
 
 def _links(node: Any) -> Iterator[dict[str, Any]]:
@@ -154,6 +157,7 @@ def test_the_answers_of_a_whole_story_match_the_document(api: Api, document: dic
     _executions(api, c)
     _settings(api, c)
     _maintenance(api, c)
+    _dynamic(Api(dynamic_code_max_bytes=65_536), c)
     # Every route and method was answered once with success, but the seed's spelling of the push,
     # the token endpoint (it needs keys: tests/api/test_key_token.py checks it against the document)
     # and sharing (it needs projects: tests/api/test_sharing.py checks it against the document).
@@ -166,6 +170,23 @@ def test_the_answers_of_a_whole_story_match_the_document(api: Api, document: dic
         *(("/v2/workflows/{identifier}/members", m) for m in ("GET", "POST")),
         *(("/v2/workflows/{identifier}/members/{member_id}", m) for m in ("GET", "PUT", "DELETE")),
     }
+
+
+def _dynamic(api: Api, c: Checker) -> None:
+    """Code sources and dynamic actions, on a server with them on."""
+    code = "class Hello:\n    def __init__(self, name):\n        self.name = name\n\n"
+    code += "    def run(self, context):\n        return self.name\n"
+    c.check(api, "POST", "/v2/code_sources", "/v2/code_sources?name=mod", yaml=code)
+    c.check(api, "PUT", "/v2/code_sources", "/v2/code_sources?identifier=mod", yaml=code)
+    c.check(api, "GET", "/v2/code_sources", "/v2/code_sources")
+    c.check(api, "GET", "/v2/code_sources/{identifier}", "/v2/code_sources/mod")
+    body = {"name": "hello", "class_name": "Hello", "code_source_name": "mod"}
+    c.check(api, "POST", "/v2/dynamic_actions", "/v2/dynamic_actions", body=body)
+    c.check(api, "PUT", "/v2/dynamic_actions", "/v2/dynamic_actions", body={**body, "scope": "public"})
+    c.check(api, "GET", "/v2/dynamic_actions", "/v2/dynamic_actions")
+    c.check(api, "GET", "/v2/dynamic_actions/{identifier}", "/v2/dynamic_actions/hello")
+    c.check(api, "DELETE", "/v2/dynamic_actions/{identifier}", "/v2/dynamic_actions/hello")
+    c.check(api, "DELETE", "/v2/code_sources/{identifier}", "/v2/code_sources/mod")
 
 
 def _definitions(api: Api, c: Checker) -> None:

@@ -135,7 +135,7 @@ class World:
 @pytest.fixture
 def world() -> World:
     keys = Keys()
-    api = Api(authenticators=lambda store: [keys])
+    api = Api(authenticators=lambda store: [keys], dynamic_code_max_bytes=65_536)
 
     def caller(name: str, role: Role, project: str) -> Caller:
         return Caller(api, keys.add(name, role, project))
@@ -170,6 +170,15 @@ def make_everything(caller: Caller) -> Made:
     caller.ok("POST", "/v2/actions?namespace=ns1", GREET.replace("greet:", "greet2:"), 201)
     caller.upload(WORKBOOK, "/v2/workbooks")
     caller.ok("POST", "/v2/environments", {"name": "env1", "variables": {"k": "v"}}, 201)
+    caller.ok(
+        "POST",
+        "/v2/code_sources?name=mod",
+        "class Dyn:\n    def run(self, context):\n        return 1\n",
+        201,
+    )
+    caller.ok(
+        "POST", "/v2/dynamic_actions", {"name": "dyn", "class_name": "Dyn", "code_source_name": "mod"}, 201
+    )
     cron = {"name": "trig", "workflow_name": "wf_async", "pattern": "0 0 1 1 *"}
     caller.ok("POST", "/v2/cron_triggers", cron, 201)
     caller.ok(
@@ -252,6 +261,10 @@ def item_requests(made: Made) -> dict[tuple[str, str], tuple[str, Any]]:
         ("/v2/cron_triggers/{identifier}", "DELETE"): ("/v2/cron_triggers/trig", None),
         ("/v2/environments/{name}", "GET"): ("/v2/environments/env1", None),
         ("/v2/environments/{name}", "DELETE"): ("/v2/environments/env1", None),
+        ("/v2/code_sources/{identifier}", "GET"): ("/v2/code_sources/mod", None),
+        ("/v2/code_sources/{identifier}", "DELETE"): ("/v2/code_sources/mod", None),
+        ("/v2/dynamic_actions/{identifier}", "GET"): ("/v2/dynamic_actions/dyn", None),
+        ("/v2/dynamic_actions/{identifier}", "DELETE"): ("/v2/dynamic_actions/dyn", None),
     }
 
 
@@ -302,8 +315,11 @@ def test_lists_show_only_the_callers_project(world: World) -> None:
         assert world.p1_reader.listed(collection), collection
         assert {item.get("project_id", "p1") for item in world.p1.listed(collection)} == {"p1"}
     assert [a["name"] for a in world.p2.listed("actions", is_system="false")] == []
-    assert {a["name"] for a in world.p1.listed("actions", is_system="false")} == {"greet", "greet2"}
+    assert {a["name"] for a in world.p1.listed("actions", is_system="false")} == {"greet", "greet2", "dyn"}
     assert world.p2.listed("actions", name="std.echo"), "system actions are everyone's"
+    for collection in ("code_sources", "dynamic_actions"):  # admins only: p1_reader cannot list them
+        assert world.p2.listed(collection) == [], collection
+        assert {item["project_id"] for item in world.p1.listed(collection)} == {"p1"}
     # A filter on another project's id narrows what the caller sees: nothing.
     assert world.p2.listed("executions", project_id="p1") == []
 

@@ -90,9 +90,41 @@ def apply_query(documents: list[dict[str, Any]], query: Query) -> list[dict[str,
 
 
 def all_documents(engine: Engine, viewer: Viewer) -> list[dict[str, Any]]:
-    """Every action ``viewer`` sees as the API shows it: the registry's, then the stored ad-hoc ones."""
+    """Every action ``viewer`` sees as the API shows it: the registry's, the stored ad-hoc ones, then
+    the dynamic ones (when they are on)."""
     adhoc = engine.store.list_action_definitions(Query(limit=None, project=viewer.only))
-    return ser.ACTION.render_all(engine.catalog.python_actions()) + ser.ADHOC_ACTION.render_all(adhoc)
+    documents = ser.ACTION.render_all(engine.catalog.python_actions()) + ser.ADHOC_ACTION.render_all(adhoc)
+    return documents + dynamic_documents(engine, viewer)
+
+
+def dynamic_documents(engine: Engine, viewer: Viewer) -> list[dict[str, Any]]:
+    """The dynamic actions ``viewer`` sees, as actions: their input read from their class."""
+    if engine.dynamic is None:
+        return []
+    every = Query(limit=None, project=viewer.only)
+    sources = {source.id: source for source in engine.store.list_code_sources(every)}
+    outlines = {ident: engine.dynamic.outline(source) for ident, source in sources.items()}
+    documents = []
+    for d in engine.store.list_dynamic_actions(every):
+        module = outlines.get(d.code_source_id)
+        cls = module.classes.get(d.class_name) if module else None
+        document = dict.fromkeys(ser.ACTION.names)
+        document.update(
+            id=d.id,
+            name=d.name,
+            is_system=False,
+            input=cls.input_spec if cls else "",
+            description=cls.description if cls else "",
+            tags=[],
+            scope=d.scope,
+            project_id=d.project_id,
+            namespace=d.namespace,
+            is_sync=True,
+            created_at=ser.timestamp(d.created_at),
+            updated_at=ser.timestamp(d.updated_at),
+        )
+        documents.append(document)
+    return documents
 
 
 def find_document(engine: Engine, identifier: str, namespace: str, viewer: Viewer) -> dict[str, Any]:
@@ -106,7 +138,13 @@ def find_document(engine: Engine, identifier: str, namespace: str, viewer: Viewe
         for action in engine.catalog.python_actions():
             if action.name == identifier:
                 return ser.ACTION.render(action)
-    return ser.ADHOC_ACTION.render(engine.store.get_action_definition(identifier, namespace, viewer))
+    try:
+        return ser.ADHOC_ACTION.render(engine.store.get_action_definition(identifier, namespace, viewer))
+    except NotFoundError:
+        for document in dynamic_documents(engine, viewer):
+            if identifier in (document["name"], document["id"]) and document["namespace"] == namespace:
+                return document
+        raise
 
 
 def _written(action_defs: Sequence[Any]) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from mistral_core.persistence.migrations import (
     v009_notification_deliveries,
     v010_resource_members,
     v011_maintenance,
+    v012_dynamic_actions,
 )
 from mistral_core.persistence.migrations.context import MigrationContext
 
@@ -83,6 +84,7 @@ STEPS = _steps(
     v009_notification_deliveries,
     v010_resource_members,
     v011_maintenance,
+    v012_dynamic_actions,
 )
 
 #: The schema version this code works with: the last step's.
