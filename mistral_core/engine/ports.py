@@ -146,6 +146,10 @@ class ExecutionStore(Protocol):
         """Delete a workflow execution with its tasks and action executions."""
         ...
 
+    def delete_action_execution(self, action_ex_id: str) -> None:
+        """Delete an action execution and its history (NotFoundError if there is none)."""
+        ...
+
     def unfinished_action_executions(self) -> list[ActionExecution]:
         """Action executions still RUNNING or PAUSED (for recovery at start-up)."""
         ...

@@ -193,6 +193,19 @@ class MemoryStore(
                     if row[ID] in doomed:
                         self._delete(table, row)
 
+    def delete_action_execution(self, action_ex_id: str) -> None:
+        """Delete an action execution and its history.
+
+        Raises:
+            NotFoundError: no such action execution.
+        """
+        with self.atomic():
+            actions = self._rows[ACTION_EXECUTIONS.name]
+            if action_ex_id not in actions:
+                raise not_found(ACTION_EXECUTIONS, action_ex_id)
+            self._delete_history_of({action_ex_id})
+            self._delete(ACTION_EXECUTIONS, actions[action_ex_id][1])
+
     def _execution_tree(self, wf_ex_id: str) -> set[str]:
         """Ids of the workflow execution, its tasks, and recursively its sub-workflows and theirs."""
         children: dict[str, list[str]] = {}

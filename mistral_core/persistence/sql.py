@@ -202,6 +202,19 @@ class SqlStore(
                 for statement in deletes:
                     self._write(statement, (current,))
 
+    def delete_action_execution(self, action_ex_id: str) -> None:
+        """Delete an action execution and its history.
+
+        Raises:
+            NotFoundError: no such action execution.
+        """
+        sql = self._dialect.sql
+        with self.atomic():
+            if self._one(self._sql[f"get {ACTION_EXECUTIONS.name}"], (action_ex_id,)) is None:
+                raise not_found(ACTION_EXECUTIONS, action_ex_id)
+            self._write(sql('DELETE FROM "action_history" WHERE "action_execution_id" = ?'), (action_ex_id,))
+            self._write(sql('DELETE FROM "action_executions" WHERE "id" = ?'), (action_ex_id,))
+
     def unfinished_action_executions(self) -> list[ActionExecution]:
         """Action executions still RUNNING or PAUSED, oldest first."""
         record = self._codecs[ACTION_EXECUTIONS.name].record

@@ -44,6 +44,7 @@ from mistral_core.services.launcher import Launcher
 from mistral_core.services.notices import Notices
 from mistral_core.services.notifications import Notifications
 from mistral_core.services.recovery import Recovery
+from mistral_core.services.reports import Reports
 from mistral_core.services.results import Results
 from mistral_core.services.timing import Timers
 from mistral_core.services.unit_of_work import Parts, Transactions
@@ -89,6 +90,7 @@ class Engine:
         recovery: start-up recovery, heartbeats, take-over of dead engines.
         heartbeats: the heartbeats of async actions' third parties (progress, deadlines).
         claims: claims and heartbeats of executors without a database (split deployment).
+        reports: execution reports (statistics and the tree of tasks, actions and sub-workflows).
         catalog: the actions (Python and ad-hoc) as the conductor resolves them.
     """
 
@@ -155,6 +157,7 @@ class Engine:
         self.timers = Timers(transactions, self._parts, self.cron, self.recovery, notices, notifications)
         self.heartbeats = Heartbeats(transactions, self._parts, max_extend_by)
         self.claims = Claims(self._parts)
+        self.reports = Reports(self._parts)
 
     @property
     def engine_id(self) -> str:
