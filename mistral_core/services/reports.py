@@ -134,7 +134,7 @@ class Reports:
         store = self._parts.store
         wf_ex = store.get_workflow_execution(wf_ex_id, viewer)
         statistics = Statistics(estimated_time=self._estimate(wf_ex, viewer))
-        walk = _Walk(store, request, statistics, _Budget(wf_ex_id, max_entries))
+        walk = _Walk(store, request, statistics, _Budget(wf_ex_id, max_entries, request.statistics_only))
         root = walk.run(wf_ex)
         return Report(statistics, None if request.statistics_only else root)
 
@@ -162,19 +162,21 @@ class Reports:
 class _Budget:
     """The entries a report may still read."""
 
-    def __init__(self, wf_ex_id: str, max_entries: int) -> None:
+    def __init__(self, wf_ex_id: str, max_entries: int, statistics_only: bool) -> None:
         self._wf_ex_id = wf_ex_id
         self._max = max_entries
+        self._statistics_only = statistics_only
         self.left = max_entries
 
     def take(self, count: int) -> None:
         """Spend ``count`` entries, or refuse the report."""
         self.left -= count
         if self.left < 0:
+            what = "tasks and sub-workflows" if self._statistics_only else "entries"
+            other = "" if self._statistics_only else ", or ask statistics_only=true"
             raise InputError(
-                f"The report of execution {self._wf_ex_id} has more than {self._max} entries (setting "
-                "report_max_entries): narrow it with max_depth or errors_only=true, or ask "
-                "statistics_only=true"
+                f"The report of execution {self._wf_ex_id} has more than {self._max} {what} (setting "
+                f"report_max_entries): narrow it with max_depth or errors_only=true{other}"
             )
 
 

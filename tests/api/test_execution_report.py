@@ -287,6 +287,11 @@ def test_an_execution_of_10000_tasks_is_refused_with_the_default_cap(api: Api) -
     ex_id = make_tree(api, tasks=10_000)
 
     assert "has more than 10000 entries" in assert_fault(api.get(f"/v2/executions/{ex_id}/report"), 400)
+    statistics = assert_fault(api.get(f"/v2/executions/{ex_id}/report?statistics_only=true"), 400)
+    assert statistics == (
+        f"The report of execution {ex_id} has more than 10000 tasks and sub-workflows (setting "
+        "report_max_entries): narrow it with max_depth or errors_only=true"
+    )
     smaller = make_tree(api, tasks=9_999)  # with the execution itself: 10,000 entries
     (wf_ex,) = [report(api, smaller)["root_workflow_execution"]]
     assert len(wf_ex["task_executions"]) == 9_999
