@@ -154,11 +154,12 @@ def main() -> None:
         tasks(store, flat, args.tasks)
         deep = chain(store, args.levels, max(1, args.tasks // args.levels))
         statements = Statements(store)
+        report = f"/v2/executions/{flat}/report"
         cases = {
             f"{args.tasks} tasks + their actions": f"/v2/executions/{flat}/report",
             "  statistics_only": f"/v2/executions/{flat}/report?statistics_only=true",
             "  errors_only": f"/v2/executions/{flat}/report?errors_only=true",
-            "  max_depth=0, statistics_only": f"/v2/executions/{flat}/report?max_depth=0&statistics_only=true",
+            "  max_depth=0, statistics_only": f"{report}?statistics_only=true&max_depth=0",
             f"{args.levels} nested sub-workflows": f"/v2/executions/{deep}/report",
             "  max_depth=5": f"/v2/executions/{deep}/report?max_depth=5",
         }
