@@ -8,7 +8,8 @@ request (median of --repeat), its SQL statements (counted by a peewee hook), and
 1. ``--tasks`` (default 5,000) tasks with one action execution each: 10,001 entries, just over the
    default cap (``report_max_entries``, 10,000), so the first is the cost of a refusal; then the
    same with ``statistics_only`` (no action executions read: 5,001 entries) and ``errors_only``;
-2. a chain of ``--levels`` (default 40) nested sub-workflows of ``--tasks // 40`` tasks each.
+2. a chain of ``--levels`` (default 40) nested sub-workflows of ``--tasks // 40`` tasks each;
+3. ``--wide`` (default 3,000) sub-workflows of one task each, all started by the root's one task.
 
     .venv/bin/python benchmarks/report_bench.py [--tasks 5000] [--levels 40] [--repeat 5]
 """
@@ -81,6 +82,25 @@ def tasks(store: Any, wf_ex_id: str, count: int, with_actions: bool = True) -> N
                 )
 
 
+def wide(store: Any, count: int) -> str:
+    root = execution(store, None, None, "wide")
+    call = str(uuid.uuid4())
+    store.insert(
+        TaskExecution(
+            id=call,
+            workflow_execution_id=root,
+            name="each",
+            state=State.SUCCESS,
+            workflow_name="w",
+            workflow_id="wf",
+        )
+    )
+    with store.atomic():
+        for _ in range(count):
+            tasks(store, execution(store, call, root, "child"), 1, with_actions=False)
+    return root
+
+
 def chain(store: Any, levels: int, per_level: int) -> str:
     root = execution(store, None, None, "level0")
     current = root
@@ -141,6 +161,7 @@ def main() -> None:
     )
     parser.add_argument("--tasks", type=int, default=5000)
     parser.add_argument("--levels", type=int, default=40)
+    parser.add_argument("--wide", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
@@ -153,6 +174,7 @@ def main() -> None:
         flat = execution(store, None, None, "flat")
         tasks(store, flat, args.tasks)
         deep = chain(store, args.levels, max(1, args.tasks // args.levels))
+        broad = wide(store, args.wide)
         statements = Statements(store)
         report = f"/v2/executions/{flat}/report"
         cases = {
@@ -162,6 +184,7 @@ def main() -> None:
             "  max_depth=0, statistics_only": f"{report}?statistics_only=true&max_depth=0",
             f"{args.levels} nested sub-workflows": f"/v2/executions/{deep}/report",
             "  max_depth=5": f"/v2/executions/{deep}/report?max_depth=5",
+            f"{args.wide} sub-workflows of one task": f"/v2/executions/{broad}/report",
         }
         print(f"{'report':40} {'status':>6} {'CPU ms':>8} {'SQL':>5} {'KiB':>8}")
         for name, path in cases.items():

@@ -51,7 +51,7 @@ COUNTED: dict[State, str] = {
     State.PAUSED: "paused_tasks_count",
 }
 _ORDER = (("created_at", "asc"), ("id", "asc"))
-R = TypeVar("R", ActionExecution, WorkflowExecution)
+R = TypeVar("R", ActionExecution, TaskExecution, WorkflowExecution)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -181,7 +181,9 @@ class _Budget:
 
 
 class _Walk:
-    """One walk down an execution tree, level by level, within a budget."""
+    """One walk down an execution tree, a level at a time: the tasks of every execution of a level,
+    then their action executions and sub-workflows, are read with a few queries (ids in batches),
+    whatever the number of executions on that level; every read within the budget."""
 
     def __init__(
         self, store: ExecutionStore, request: ReportRequest, statistics: Statistics, budget: _Budget
@@ -195,55 +197,57 @@ class _Walk:
         """The tree under ``wf_ex`` (statistics counted on the way)."""
         self._budget.take(1)
         root = WorkflowNode(wf_ex, [])
-        pending: list[tuple[WorkflowNode, int]] = [(root, 0)]
-        while pending:  # a loop rather than recursion: nesting depth is the user's to choose
-            node, level = pending.pop()
+        level, frontier = 0, [root]
+        while frontier:  # a loop rather than recursion: nesting depth is the user's to choose
             if level > MAX_LEVELS:
                 raise InputError(
                     f"The report of execution {wf_ex.id} is more than {MAX_LEVELS} sub-workflows deep: "
                     "narrow it with max_depth"
                 )
-            for child in self._expand(node, level):
-                pending.append((child, level + 1))
+            frontier = self._expand(frontier, level)
+            level += 1
         return root
 
-    def _expand(self, node: WorkflowNode, level: int) -> list[WorkflowNode]:
-        """Read ``node``'s tasks and their children; the sub-workflows to expand next."""
-        assert node.tasks is not None
-        task_nodes = [TaskNode(task_ex) for task_ex in self._tasks_of(node.wf_ex)]
-        node.tasks.extend(task_nodes)
-        for task_node in task_nodes:
-            self._statistics.add(task_node.task_ex.state)
-        by_task = {task_node.task_ex.id: task_node for task_node in task_nodes}
+    def _expand(self, nodes: list[WorkflowNode], level: int) -> list[WorkflowNode]:
+        """Read the tasks of ``nodes`` (one level) and their children; the sub-workflows to expand next."""
+        by_wf_ex = {node.wf_ex.id: node for node in nodes}
+        by_task: dict[str, TaskNode] = {}
+        for task_ex in self._tasks_of(list(by_wf_ex)):
+            task_node = by_task[task_ex.id] = TaskNode(task_ex)
+            tasks = by_wf_ex[task_ex.workflow_execution_id].tasks
+            assert tasks is not None  # only nodes whose tasks are read are expanded
+            tasks.append(task_node)
+            self._statistics.add(task_ex.state)
         if not self._request.statistics_only:
-            for action_ex in self._children(self._store.list_action_executions, list(by_task)):
+            for action_ex in self._read(
+                self._store.list_action_executions, "task_execution_id", list(by_task)
+            ):
                 by_task[str(action_ex.task_execution_id)].action_exs.append(action_ex)
         below: list[WorkflowNode] = []
         deeper = self._request.max_depth < 0 or level + 1 <= self._request.max_depth
-        for sub_ex in self._children(self._store.list_workflow_executions, list(by_task)):
+        for sub_ex in self._read(self._store.list_workflow_executions, "task_execution_id", list(by_task)):
             child = WorkflowNode(sub_ex, [] if deeper else None)
             by_task[str(sub_ex.task_execution_id)].workflows.append(child)
             if deeper:
                 below.append(child)
         return below
 
-    def _tasks_of(self, wf_ex: WorkflowExecution) -> list[TaskExecution]:
-        filters = [Filter("workflow_execution_id", "eq", wf_ex.id)]
-        if self._request.errors_only:
-            filters.append(Filter("state", "eq", State.ERROR))
-        found = self._store.list_task_executions(
-            Query(filters=tuple(filters), sort=_ORDER, limit=self._budget.left + 1)
-        )
-        self._budget.take(len(found))
-        return found
+    def _tasks_of(self, wf_ex_ids: Sequence[str]) -> Iterator[TaskExecution]:
+        only = (Filter("state", "eq", State.ERROR),) if self._request.errors_only else ()
+        return self._read(self._store.list_task_executions, "workflow_execution_id", wf_ex_ids, only)
 
-    def _children(self, list_records: Callable[[Query], list[R]], task_ex_ids: Sequence[str]) -> Iterator[R]:
-        """The records of ``list_records`` started by these tasks, oldest first, within the budget."""
-        for start in range(0, len(task_ex_ids), _BATCH):
-            batch = task_ex_ids[start : start + _BATCH]
-            query = Query(
-                filters=(Filter("task_execution_id", "in", batch),), sort=_ORDER, limit=self._budget.left + 1
-            )
-            found = list_records(query)
+    def _read(
+        self,
+        list_records: Callable[[Query], list[R]],
+        parent: str,
+        parent_ids: Sequence[str],
+        only: tuple[Filter, ...] = (),
+    ) -> Iterator[R]:
+        """The records of ``list_records`` whose ``parent`` is one of ``parent_ids``, oldest first in
+        each batch of ids, within the budget."""
+        for start in range(0, len(parent_ids), _BATCH):
+            batch = parent_ids[start : start + _BATCH]
+            filters = (Filter(parent, "in", batch), *only)
+            found = list_records(Query(filters=filters, sort=_ORDER, limit=self._budget.left + 1))
             self._budget.take(len(found))
             yield from found
