@@ -112,6 +112,7 @@ def chain(store: Any, levels: int, per_level: int) -> str:
                 id=call,
                 workflow_execution_id=current,
                 name="call",
+                type="WORKFLOW",
                 state=State.SUCCESS,
                 workflow_name="w",
                 workflow_id="wf",

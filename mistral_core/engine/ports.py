@@ -23,6 +23,7 @@ from mistral_core.model import (
     HistoryEntry,
     Query,
     RunAction,
+    State,
     TaskExecution,
     Timer,
     Viewer,
@@ -128,6 +129,11 @@ class ExecutionStore(Protocol):
 
     def action_executions_of(self, task_ex_id: str) -> list[ActionExecution]:
         """Every action execution of a task execution, oldest first."""
+        ...
+
+    def count_task_states(self, wf_ex_ids: Sequence[str]) -> dict[State, int]:
+        """How many task executions of these workflow executions are in each state (states with
+        none left out), counted by the database without reading the tasks."""
         ...
 
     def list_workflow_executions(self, query: Query) -> list[WorkflowExecution]:

@@ -163,6 +163,14 @@ class MemoryStore(
             ids = list(self._actions_of.get(task_ex_id, ()))
             return self._oldest_first(ACTION_EXECUTIONS, ids)
 
+    def count_task_states(self, wf_ex_ids: Sequence[str]) -> dict[State, int]:
+        """How many task executions of these workflow executions are in each state."""
+        counts: dict[State, int] = {}
+        for wf_ex_id in dict.fromkeys(wf_ex_ids):
+            for task_ex in self.task_executions_of(wf_ex_id):
+                counts[task_ex.state] = counts.get(task_ex.state, 0) + 1
+        return counts
+
     def _oldest_first(self, table: TableSpec, ids: Sequence[str]) -> list[Any]:
         rows = self._rows[table.name]
         entries = [rows[record_id] for record_id in ids]

@@ -29,6 +29,7 @@ from mistral_core.model import (
     DISPATCH_QUEUED,
     DISPATCH_STARTED,
     ActionExecution,
+    State,
     TaskExecution,
     WorkflowExecution,
 )
@@ -169,6 +170,19 @@ class SqlStore(
     def action_executions_of(self, task_ex_id: str) -> list[ActionExecution]:
         """Every action execution of a task execution, oldest first (ties: insertion order)."""
         return self._children(ACTION_EXECUTIONS, task_ex_id)
+
+    def count_task_states(self, wf_ex_ids: Sequence[str]) -> dict[State, int]:
+        """How many task executions of these workflow executions are in each state (one grouped
+        count over the index of ``workflow_execution_id``; no task is read)."""
+        ids = list(dict.fromkeys(wf_ex_ids))
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        sql = self._dialect.sql(
+            f'SELECT "state", COUNT(*) FROM "task_executions" WHERE "workflow_execution_id" IN ({marks}) '
+            'GROUP BY "state"'
+        )
+        return {State(state): int(count) for state, count in self._all(sql, ids)}
 
     def _children(self, table: TableSpec, parent_id: str) -> list[Any]:
         record = self._codecs[table.name].record

@@ -11,10 +11,13 @@ an execution that is not RUNNING; for a RUNNING one, the mean duration of the la
 executions of its workflow less its age (at least 1), or -1 when there are none.
 
 The cost is bounded: every read asks for at most the entries still allowed (``max_entries``,
-counting workflow executions, tasks and action executions; in ``statistics_only`` mode the tasks
-and sub-workflows read), so an execution of 100,000 tasks costs one page of ``max_entries + 1``
-rows before the request is refused with a message naming ``max_depth``, ``errors_only`` and
-``statistics_only``. Sub-workflows are walked with a loop, not recursion.
+counting workflow executions, tasks and action executions), so an execution of 100,000 tasks costs
+one page of ``max_entries + 1`` rows before the request is refused with a message naming
+``max_depth``, ``errors_only`` and ``statistics_only``. With ``statistics_only`` no task is read:
+the database counts the tasks of each level by state, and only the tasks that started
+sub-workflows, and those, are read (and counted against ``max_entries``) to find the next level.
+A level is read with a few queries whatever its width (ids in batches); levels are walked with a
+loop, not recursion, at most :data:`MAX_LEVELS` of them.
 """
 
 from __future__ import annotations
@@ -76,11 +79,11 @@ class Statistics:
     counts: dict[str, int] = dataclasses.field(default_factory=lambda: dict.fromkeys(COUNTED.values(), 0))
     estimated_time: int = 0
 
-    def add(self, state: State) -> None:
-        """Count one task (in a counted state)."""
+    def add(self, state: State, count: int = 1) -> None:
+        """Count ``count`` tasks in ``state`` (if it is a counted state)."""
         key = COUNTED.get(state)
         if key is not None:
-            self.counts[key] += 1
+            self.counts[key] += count
 
     @property
     def total(self) -> int:
@@ -134,9 +137,11 @@ class Reports:
         store = self._parts.store
         wf_ex = store.get_workflow_execution(wf_ex_id, viewer)
         statistics = Statistics(estimated_time=self._estimate(wf_ex, viewer))
-        walk = _Walk(store, request, statistics, _Budget(wf_ex_id, max_entries, request.statistics_only))
-        root = walk.run(wf_ex)
-        return Report(statistics, None if request.statistics_only else root)
+        budget = _Budget(wf_ex_id, max_entries, request.statistics_only)
+        if request.statistics_only:
+            _Count(store, request, statistics, budget).run(wf_ex)
+            return Report(statistics, None)
+        return Report(statistics, _Walk(store, request, statistics, budget).run(wf_ex))
 
     def _estimate(self, wf_ex: WorkflowExecution, viewer: Viewer) -> int:
         if wf_ex.state is not State.RUNNING:
@@ -172,12 +177,41 @@ class _Budget:
         """Spend ``count`` entries, or refuse the report."""
         self.left -= count
         if self.left < 0:
-            what = "tasks and sub-workflows" if self._statistics_only else "entries"
-            other = "" if self._statistics_only else ", or ask statistics_only=true"
+            if self._statistics_only:
+                raise InputError(
+                    f"The statistics of execution {self._wf_ex_id} reach more than {self._max} "
+                    "sub-workflows and tasks that start them (setting report_max_entries): narrow them "
+                    "with max_depth or errors_only=true"
+                )
             raise InputError(
-                f"The report of execution {self._wf_ex_id} has more than {self._max} {what} (setting "
-                f"report_max_entries): narrow it with max_depth or errors_only=true{other}"
+                f"The report of execution {self._wf_ex_id} has more than {self._max} entries (setting "
+                "report_max_entries): narrow it with max_depth or errors_only=true, or ask "
+                "statistics_only=true"
             )
+
+    def read(
+        self,
+        list_records: Callable[[Query], list[R]],
+        parent: str,
+        parent_ids: Sequence[str],
+        only: tuple[Filter, ...] = (),
+    ) -> Iterator[R]:
+        """The records of ``list_records`` whose ``parent`` is one of ``parent_ids``, oldest first in
+        each batch of ids, each read asking for no more than the entries left."""
+        for start in range(0, len(parent_ids), _BATCH):
+            batch = parent_ids[start : start + _BATCH]
+            filters = (Filter(parent, "in", batch), *only)
+            found = list_records(Query(filters=filters, sort=_ORDER, limit=self.left + 1))
+            self.take(len(found))
+            yield from found
+
+
+def _check_level(wf_ex_id: str, level: int) -> None:
+    if level > MAX_LEVELS:
+        raise InputError(
+            f"The report of execution {wf_ex_id} is more than {MAX_LEVELS} sub-workflows deep: "
+            "narrow it with max_depth"
+        )
 
 
 class _Walk:
@@ -199,11 +233,7 @@ class _Walk:
         root = WorkflowNode(wf_ex, [])
         level, frontier = 0, [root]
         while frontier:  # a loop rather than recursion: nesting depth is the user's to choose
-            if level > MAX_LEVELS:
-                raise InputError(
-                    f"The report of execution {wf_ex.id} is more than {MAX_LEVELS} sub-workflows deep: "
-                    "narrow it with max_depth"
-                )
+            _check_level(wf_ex.id, level)
             frontier = self._expand(frontier, level)
             level += 1
         return root
@@ -218,14 +248,15 @@ class _Walk:
             assert tasks is not None  # only nodes whose tasks are read are expanded
             tasks.append(task_node)
             self._statistics.add(task_ex.state)
-        if not self._request.statistics_only:
-            for action_ex in self._read(
-                self._store.list_action_executions, "task_execution_id", list(by_task)
-            ):
-                by_task[str(action_ex.task_execution_id)].action_exs.append(action_ex)
+        for action_ex in self._budget.read(
+            self._store.list_action_executions, "task_execution_id", list(by_task)
+        ):
+            by_task[str(action_ex.task_execution_id)].action_exs.append(action_ex)
         below: list[WorkflowNode] = []
         deeper = self._request.max_depth < 0 or level + 1 <= self._request.max_depth
-        for sub_ex in self._read(self._store.list_workflow_executions, "task_execution_id", list(by_task)):
+        for sub_ex in self._budget.read(
+            self._store.list_workflow_executions, "task_execution_id", list(by_task)
+        ):
             child = WorkflowNode(sub_ex, [] if deeper else None)
             by_task[str(sub_ex.task_execution_id)].workflows.append(child)
             if deeper:
@@ -234,20 +265,46 @@ class _Walk:
 
     def _tasks_of(self, wf_ex_ids: Sequence[str]) -> Iterator[TaskExecution]:
         only = (Filter("state", "eq", State.ERROR),) if self._request.errors_only else ()
-        return self._read(self._store.list_task_executions, "workflow_execution_id", wf_ex_ids, only)
+        return self._budget.read(self._store.list_task_executions, "workflow_execution_id", wf_ex_ids, only)
 
-    def _read(
-        self,
-        list_records: Callable[[Query], list[R]],
-        parent: str,
-        parent_ids: Sequence[str],
-        only: tuple[Filter, ...] = (),
-    ) -> Iterator[R]:
-        """The records of ``list_records`` whose ``parent`` is one of ``parent_ids``, oldest first in
-        each batch of ids, within the budget."""
-        for start in range(0, len(parent_ids), _BATCH):
-            batch = parent_ids[start : start + _BATCH]
-            filters = (Filter(parent, "in", batch), *only)
-            found = list_records(Query(filters=filters, sort=_ORDER, limit=self._budget.left + 1))
-            self._budget.take(len(found))
-            yield from found
+
+class _Count:
+    """The statistics alone: the database counts the tasks of each level by state (no task is
+    read); only the tasks that started sub-workflows, and those, are read to find the next level."""
+
+    def __init__(
+        self, store: ExecutionStore, request: ReportRequest, statistics: Statistics, budget: _Budget
+    ) -> None:
+        self._store = store
+        self._request = request
+        self._statistics = statistics
+        self._budget = budget
+
+    def run(self, wf_ex: WorkflowExecution) -> None:
+        """Count the tasks under ``wf_ex``, as deep as ``max_depth`` says."""
+        max_depth = self._request.max_depth
+        level, frontier = 0, [wf_ex.id]
+        while frontier:  # a loop rather than recursion: nesting depth is the user's to choose
+            _check_level(wf_ex.id, level)
+            self._count(frontier)
+            if 0 <= max_depth <= level:
+                return
+            frontier = self._below(frontier)
+            level += 1
+
+    def _count(self, wf_ex_ids: list[str]) -> None:
+        for start in range(0, len(wf_ex_ids), _BATCH):
+            for state, count in self._store.count_task_states(wf_ex_ids[start : start + _BATCH]).items():
+                if state is State.ERROR or not self._request.errors_only:
+                    self._statistics.add(state, count)
+
+    def _below(self, wf_ex_ids: list[str]) -> list[str]:
+        only = [Filter("type", "eq", "WORKFLOW")]
+        if self._request.errors_only:
+            only.append(Filter("state", "eq", State.ERROR))
+        read = self._budget.read
+        starters = [
+            t.id
+            for t in read(self._store.list_task_executions, "workflow_execution_id", wf_ex_ids, tuple(only))
+        ]
+        return [sub.id for sub in read(self._store.list_workflow_executions, "task_execution_id", starters)]

@@ -3,6 +3,7 @@ executions and sub-workflows), its three parameters, and its bounded cost."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Callable
@@ -265,7 +266,7 @@ def make_tree(api: Api, tasks: int, levels: int = 0) -> str:
         )
         if level < levels:
             parent = str(uuid.uuid4())
-            api.store.insert(_task(parent, wf_ex_id, "call", now))
+            api.store.insert(dataclasses.replace(_task(parent, wf_ex_id, "call", now), type="WORKFLOW"))
     for n in range(tasks):
         api.store.insert(_task(str(uuid.uuid4()), wf_ex_id, f"t{n}", now))
     return root_id
@@ -287,14 +288,25 @@ def test_an_execution_of_10000_tasks_is_refused_with_the_default_cap(api: Api) -
     ex_id = make_tree(api, tasks=10_000)
 
     assert "has more than 10000 entries" in assert_fault(api.get(f"/v2/executions/{ex_id}/report"), 400)
-    statistics = assert_fault(api.get(f"/v2/executions/{ex_id}/report?statistics_only=true"), 400)
-    assert statistics == (
-        f"The report of execution {ex_id} has more than 10000 tasks and sub-workflows (setting "
-        "report_max_entries): narrow it with max_depth or errors_only=true"
-    )
+    # The statistics count them in the database, without reading them: they are not refused.
+    assert counts(report(api, ex_id, statistics_only="true")) == {"total": 10_000, "success": 10_000}
     smaller = make_tree(api, tasks=9_999)  # with the execution itself: 10,000 entries
     (wf_ex,) = [report(api, smaller)["root_workflow_execution"]]
     assert len(wf_ex["task_executions"]) == 9_999
+
+
+def test_statistics_of_too_many_sub_workflows_are_refused() -> None:
+    api = Api(options=ApiOptions(report_max_entries=50))
+    ex_id = make_tree(api, tasks=3, levels=30)  # a task and a sub-workflow a level: 60 entries
+
+    message = assert_fault(api.get(f"/v2/executions/{ex_id}/report?statistics_only=true"), 400)
+
+    assert message == (
+        f"The statistics of execution {ex_id} reach more than 50 sub-workflows and tasks that start "
+        "them (setting report_max_entries): narrow them with max_depth or errors_only=true"
+    )
+    assert counts(report(api, ex_id, statistics_only="true", max_depth="20")) == {"total": 21, "success": 21}
+    assert counts(report(api, ex_id, statistics_only="true", errors_only="true")) == {}
 
 
 def test_a_deep_tree_is_refused_unless_max_depth_bounds_it(api: Api) -> None:

@@ -11,7 +11,7 @@ import pytest
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.engine.ports import ExecutionStore
 from mistral_core.errors import DuplicateError, InputError
-from mistral_core.model import EVERY_PROJECT, State
+from mistral_core.model import EVERY_PROJECT, Filter, Query, State
 from mistral_core.services.engine import Engine
 from mistral_core.services.reports import Report, ReportRequest, WorkflowNode
 
@@ -22,7 +22,7 @@ def _family(store: ExecutionStore, rec: Any) -> str:
     """root: t1 (SUCCESS, 2 actions), t2 (ERROR, runs sub: s1 ERROR with an action), t3 (CANCELLED)."""
     root = rec.wf(created_at=rec.at(0))
     t1 = rec.task(root, "t1", state=State.SUCCESS, created_at=rec.at(1))
-    t2 = rec.task(root, "t2", state=State.ERROR, created_at=rec.at(2))
+    t2 = rec.task(root, "t2", type="WORKFLOW", state=State.ERROR, created_at=rec.at(2))
     t3 = rec.task(root, "t3", state=State.CANCELLED, created_at=rec.at(3))
     sub = rec.wf(
         workflow_name="sub", task_execution_id=t2.id, root_execution_id=root.id, created_at=rec.at(4)
@@ -110,3 +110,17 @@ def test_a_workflow_renamed_by_id_keeps_its_id(store: ExecutionStore, rec: Any) 
     with pytest.raises(DuplicateError, match="Workflow 'taken' already exists in namespace ''"):
         definitions.update_workflow(old.id, WF.format(name="taken"))
     assert store.get_workflow_definition(old.id).name == "after"
+
+
+def test_the_database_counts_tasks_by_state(store: ExecutionStore, rec: Any) -> None:
+    root = _family(store, rec)
+    sub = store.list_workflow_executions(Query(filters=(Filter("root_execution_id", "eq", root),)))[0]
+
+    assert store.count_task_states([root]) == {State.SUCCESS: 1, State.ERROR: 1, State.CANCELLED: 1}
+    assert store.count_task_states([root, sub.id, root]) == {
+        State.SUCCESS: 1,
+        State.ERROR: 2,
+        State.CANCELLED: 1,
+    }
+    assert store.count_task_states(["unknown"]) == {}
+    assert store.count_task_states([]) == {}
