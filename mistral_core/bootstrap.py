@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from mistral_core.actions.dynamic import DynamicLoader
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.api.app import create_app
 from mistral_core.api.browsers import allowed_host_names
+from mistral_core.api.context import ApiOptions
 from mistral_core.approvals.wiring import HumanWaits
 from mistral_core.auth.wiring import build_authenticators, build_sign_in, check_exposure
 from mistral_core.config import Settings
 from mistral_core.engine.limits import Limits
 from mistral_core.engine.notifications import NotifyPolicy
-from mistral_core.errors import StoreError
+from mistral_core.errors import InputError, StoreError
 from mistral_core.executor import Executor
 from mistral_core.hooks import HookManager
 from mistral_core.lang.budget import ExpressionLimits
@@ -171,5 +174,46 @@ def build_app(settings: Settings, engine: Engine, authenticators: Any) -> tuple[
         human=human,
         session_max_age=settings.ui_session_max_age,
         sign_in=sign_in,
+        options=api_options(settings),
     )
     return app, human
+
+
+#: The largest ``info_file`` read (what ``/info`` answers is a small document about the deployment).
+INFO_FILE_MAX_BYTES = 65_536
+
+
+def api_options(settings: Settings) -> ApiOptions:
+    """The settings of single endpoints; the ``info_file`` is read here, once.
+
+    Raises:
+        InputError: the ``info_file`` cannot be read, is over 64 KiB, or is not a JSON object.
+    """
+    return ApiOptions(
+        report_max_entries=settings.report_max_entries,
+        allow_action_execution_deletion=settings.allow_action_execution_deletion,
+        info=read_info_file(settings.info_file) if settings.info_file else None,
+    )
+
+
+def read_info_file(name: str) -> dict[str, Any]:
+    """The JSON object of the setting ``info_file``.
+
+    Raises:
+        InputError: it cannot be read, is over :data:`INFO_FILE_MAX_BYTES`, or is not a JSON object.
+    """
+    try:
+        with Path(name).open("rb") as stream:
+            raw = stream.read(INFO_FILE_MAX_BYTES + 1)
+        if len(raw) > INFO_FILE_MAX_BYTES:
+            raise InputError(f"setting info_file: {name} is over {INFO_FILE_MAX_BYTES} bytes")
+        document = json.loads(raw.decode(), parse_constant=_no_constant)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"setting info_file: cannot read {name} as JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise InputError(f"setting info_file: {name} must hold a JSON object, not {type(document).__name__}")
+    return document
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")

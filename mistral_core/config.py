@@ -94,6 +94,15 @@ class Settings:
             each stretched by up to 10% at random); empty: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
             14 h, 20 h, then daily (Standard Webhooks' example schedule).
         notify_threads: threads delivering notifications (apart from the actions' threads).
+        report_max_entries: the most entries (workflow executions, tasks, action executions) one
+            execution report (``GET /v2/executions/<id>/report``) may hold; a larger report is
+            refused with a 400 that says how to narrow it, after reading at most this many.
+        allow_action_execution_deletion: let ``DELETE /v2/action_executions/<id>`` delete finished
+            action executions run outside any workflow (Mistral's ``[api]`` option of that name);
+            off (default): 403.
+        info_file: a JSON file holding an object, read at start-up, that ``GET /info`` answers
+            (Mistral's ``[api] info_json_file_path`` with ``enable_info_endpoint``); empty (default):
+            ``/info`` answers 400 ``Info endpoint disabled.``, as Mistral does by default.
         The lists are TOML lists, or comma-separated strings (in the environment).
         oidc_issuer: the OpenID Connect provider's issuer URL (the ``iss`` of its tokens).
         oidc_audience: the ``aud`` a token must carry to be accepted here (this API's identifier).
@@ -180,6 +189,9 @@ class Settings:
     notify_threads: int = 4
     dynamic_actions: bool = False
     dynamic_code_max_bytes: int = 65_536
+    report_max_entries: int = 10_000
+    allow_action_execution_deletion: bool = False
+    info_file: str = ""
 
     @property
     def base_url(self) -> str:
@@ -223,6 +235,7 @@ class Settings:
             "notice_retry_for",
             "notify_retry_for",
             "dynamic_code_max_bytes",
+            "report_max_entries",
         ):
             if getattr(self, name) < 1:
                 raise InputError(f"setting {name} must be at least 1, not {getattr(self, name)}")

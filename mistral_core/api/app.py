@@ -13,7 +13,7 @@ import falcon
 
 from mistral_core.api import errors
 from mistral_core.api.browsers import BrowserGuard, allowed_origin_set
-from mistral_core.api.context import ApiContext
+from mistral_core.api.context import ApiContext, ApiOptions
 from mistral_core.api.maintenance_guard import MaintenanceGuard
 from mistral_core.api.refusals import PushRefusals
 from mistral_core.api.routes import ROUTES
@@ -41,6 +41,7 @@ def create_app(
     human: HumanWaits | None = None,
     session_max_age: float = 8 * 3600.0,
     sign_in: SignInFlow | None = None,
+    options: ApiOptions | None = None,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """Build the REST API v2 application.
 
@@ -57,6 +58,7 @@ def create_app(
             signing with the secret kept in its database).
         session_max_age: how long a sign-in to the UI (``/ui``) lasts, in seconds.
         sign_in: the UI's sign-in through the OIDC provider (None: with a key or token only).
+        options: settings of single endpoints (the report's size, action execution deletion, /info).
 
     Returns:
         A WSGI application.
@@ -73,6 +75,7 @@ def create_app(
         max_body_bytes=max_body_bytes,
         authenticators=tuple(authenticators),
         human=human,
+        options=options or ApiOptions(),
     )
     sessions = None
     # No media handlers are used (see api/media.py), and CORS is off: both cost per request.

@@ -160,12 +160,18 @@ def _or_empty(schema: Schema) -> Schema:
 
 
 _TREE_FLAG = _or_empty({"type": "boolean"})
+_TREE_DEPTH = _param(
+    "max_depth", "query", _or_empty({"type": "integer", "maximum": MAX_INTEGER, "minimum": -MAX_INTEGER})
+)
 _TREE = [
     _param("errors_only", "query", _TREE_FLAG, "follow only tasks in ERROR"),
-    _param(
-        "max_depth", "query", _or_empty({"type": "integer", "maximum": MAX_INTEGER, "minimum": -MAX_INTEGER})
-    ),
+    _TREE_DEPTH,
     _param("include_output", "query", _TREE_FLAG),
+]
+_REPORT = [
+    _param("errors_only", "query", _TREE_FLAG, "only tasks in ERROR"),
+    _TREE_DEPTH,
+    _param("statistics_only", "query", _TREE_FLAG, "the statistics without the tree"),
 ]
 
 
@@ -214,6 +220,9 @@ def _root_paths() -> dict[str, Schema]:
         "/v2/openapi.json": {"get": _op("This document", 200, "OpenApi")},
         "/maintenance": maintenance,
         "/v2/maintenance": maintenance,
+        "/info": {
+            "get": _op("What the deployment says of itself (setting info_file); 400 when off", 200, "Info")
+        },
         "/realms/{realm}/protocol/openid-connect/token": {"post": token},
     }
 
@@ -263,6 +272,13 @@ def _definition_paths() -> dict[str, Schema]:
         },
         "/v2/workflows/{identifier}": {
             "get": _op("One workflow, by id or name", 200, "Workflow", [*wf_id, _NAMESPACE]),
+            "put": _op(
+                "Update one workflow by id (or name) from a one-workflow document, which may rename it",
+                200,
+                "UpdatedWorkflow",
+                [*wf_id, *_UPLOAD],
+                YAML_BODY,
+            ),
             "delete": _op("Delete a workflow", 204, None, [*wf_id, _NAMESPACE]),
         },
         **_member_paths(),
@@ -347,6 +363,14 @@ def _execution_paths() -> dict[str, Schema]:
         "/v2/executions/{ex_id}/executions": {
             "get": _op("The execution and its sub-executions, depth first", 200, "Executions", [*ex, *_TREE]),
         },
+        "/v2/executions/{ex_id}/report": {
+            "get": _op(
+                "Statistics and the tree of tasks, action executions and sub-workflows",
+                200,
+                "ExecutionReport",
+                [*ex, *_REPORT],
+            ),
+        },
         "/v2/tasks": {
             "get": _links(
                 _op("List tasks", 200, "Tasks", list_parameters(tasks.LISTING)),
@@ -368,6 +392,14 @@ def _execution_paths() -> dict[str, Schema]:
                 [*task, *list_parameters(action_executions.LISTING)],
             ),
         },
+        "/v2/tasks/{task_id}/action_executions/{action_ex_id}": {
+            "get": _op(
+                "One action execution of a task, with its output",
+                200,
+                "ActionExecution",
+                [*task, *_path("action_ex_id"), _param("fields", "query", {"type": "string"})],
+            ),
+        },
         "/v2/tasks/{task_id}/workflow_executions": {
             "get": _op(
                 "The executions a task started",
@@ -386,6 +418,13 @@ def _action_execution_paths() -> dict[str, Schema]:
     action_ex = _path("action_ex_id")
     item = {
         "get": _op("One action execution, with its output", 200, "ActionExecution", action_ex),
+        "delete": _op(
+            "Delete a finished action execution run outside any workflow (setting "
+            "allow_action_execution_deletion)",
+            204,
+            None,
+            action_ex,
+        ),
         "put": _op(
             "Push an action's result, or pause/resume it",
             200,

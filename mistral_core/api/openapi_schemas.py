@@ -227,6 +227,71 @@ _NOTIFICATION = {
     "updated_at": TIME,
 }
 
+_REPORT_ENTRY = {
+    "id": STRING,
+    "name": STRING,
+    "created_at": TIME,
+    "updated_at": TIME,
+    "state": STATE,
+    "state_info": NULLABLE_STRING,
+}
+_TASKS_COUNTED = ("total", "running", "success", "error", "idle", "paused")
+
+
+def _report_entry(required: list[str], **properties: Schema) -> Schema:
+    fields = {**_REPORT_ENTRY, **properties}
+    return {
+        "type": "object",
+        "required": ["id", *required],
+        "additionalProperties": False,
+        "properties": fields,
+    }
+
+
+_REPORTS: dict[str, Schema] = {
+    "ReportStatistics": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [*(f"{state}_tasks_count" for state in _TASKS_COUNTED), "estimated_time"],
+        "properties": {
+            **{f"{state}_tasks_count": {"type": "integer", "minimum": 0} for state in _TASKS_COUNTED},
+            "estimated_time": {
+                "type": "integer",
+                "minimum": -1,
+                "description": "seconds left (a guess); 0: not RUNNING; -1: no past run to guess from",
+            },
+        },
+    },
+    "ReportWorkflowExecution": _report_entry(
+        [],
+        task_executions={
+            "type": "array",
+            "items": ref("ReportTaskExecution"),
+            "description": "absent below max_depth",
+        },
+    ),
+    "ReportTaskExecution": _report_entry(
+        ["action_executions", "workflow_executions"],
+        retry_count={"type": "integer", "minimum": 1, "description": "runs again by the retry policy"},
+        action_executions={"type": "array", "items": ref("ReportActionExecution")},
+        workflow_executions={"type": "array", "items": ref("ReportWorkflowExecution")},
+    ),
+    "ReportActionExecution": _report_entry(["accepted"], accepted=BOOLEAN, last_heartbeat=TIME),
+    "ExecutionReport": {
+        "type": "object",
+        "required": ["statistics"],
+        "additionalProperties": False,
+        "properties": {
+            "statistics": ref("ReportStatistics"),
+            "root_workflow_execution": {
+                **ref("ReportWorkflowExecution"),
+                "description": "absent with statistics_only",
+            },
+        },
+    },
+}
+
+
 _MEMBER = {
     "id": STRING,
     "resource_id": {"type": "string", "description": "the shared workflow's id"},
@@ -239,6 +304,8 @@ _MEMBER = {
 }
 
 RECORDS: dict[str, Schema] = {
+    **_REPORTS,
+    "Info": {"type": "object", "description": "what the deployment's setting info_file holds"},
     "Fault": {
         "type": "object",
         "required": ["faultcode", "faultstring"],
@@ -267,6 +334,10 @@ RECORDS: dict[str, Schema] = {
     },
     "Workflow": record(**_WORKFLOW),
     "WrittenWorkflow": record(**{**_WORKFLOW, "interface": {"type": "object"}}),
+    "UpdatedWorkflow": {
+        **record(**{**_WORKFLOW, "interface": {"type": "object"}}),
+        "required": ["id", "name"],
+    },
     "Execution": record(**_EXECUTION),
     "Task": record(**_TASK),
     "ActionExecution": record(**_ACTION_EXECUTION),

@@ -44,6 +44,7 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     Route("/", root.Versions),
+    Route("/info", root.Info),
     Route("/v2", root.V2Root),
     Route("/v2/openapi.json", openapi.OpenApiDocument),
     # Mistral's maintenance mode is at the root; /v2/maintenance is ours (beside the rest of v2).
@@ -58,9 +59,11 @@ ROUTES: tuple[Route, ...] = (
     Route("/v2/executions/{ex_id}", executions.ExecutionItem),
     Route("/v2/executions/{ex_id}/tasks", executions.ExecutionTasks),
     Route("/v2/executions/{ex_id}/executions", executions.ExecutionSubExecutions),
+    Route("/v2/executions/{ex_id}/report", executions.ExecutionReport),
     Route("/v2/tasks", tasks.TaskCollection),
     Route("/v2/tasks/{task_id}", tasks.TaskItem),
     Route("/v2/tasks/{task_id}/action_executions", tasks.TaskActionExecutions),
+    Route("/v2/tasks/{task_id}/action_executions/{action_ex_id}", tasks.TaskActionExecutionItem),
     Route("/v2/tasks/{task_id}/workflow_executions", executions.TaskWorkflowExecutions),
     Route("/v2/tasks/{task_id}/executions", tasks.TaskSubExecutions),
     Route("/v2/action_executions", action_executions.ActionExecutionCollection),

@@ -51,9 +51,9 @@ class SubExecutionRequest:
             if name not in _PARAMETERS:
                 raise InputError(f'Unknown argument: "{name}"')
         return cls(
-            errors_only=_flag(params, "errors_only"),
-            max_depth=_depth(params),
-            include_output=_flag(params, "include_output"),
+            errors_only=flag_parameter(params, "errors_only"),
+            max_depth=depth_parameter(params),
+            include_output=flag_parameter(params, "include_output"),
         )
 
     def view(self) -> ser.View[WorkflowExecution]:
@@ -137,7 +137,12 @@ def _single(params: Mapping[str, str | list[str]], name: str) -> str:
     return value
 
 
-def _flag(params: Mapping[str, str | list[str]], name: str) -> bool:
+def flag_parameter(params: Mapping[str, str | list[str]], name: str) -> bool:
+    """A true/false query parameter of a tree request (empty or absent: false).
+
+    Raises:
+        InputError: given twice, or not a boolean.
+    """
     value = _single(params, name)
     if not value:
         return False
@@ -147,7 +152,12 @@ def _flag(params: Mapping[str, str | list[str]], name: str) -> bool:
         raise InputError(f"Invalid value for parameter {name}: {exc}") from None
 
 
-def _depth(params: Mapping[str, str | list[str]]) -> int:
+def depth_parameter(params: Mapping[str, str | list[str]]) -> int:
+    """``max_depth`` of a tree request (empty or absent: -1, no limit).
+
+    Raises:
+        InputError: given twice, or not an integer (within 2147483647 either way).
+    """
     value = _single(params, "max_depth")
     if not value:
         return -1

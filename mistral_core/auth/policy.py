@@ -2,7 +2,8 @@
 
 :data:`REQUIRED` names every ``(route, method)`` of the API explicitly (a test walks the route
 table and fails on one it does not name, so a new route cannot be forgotten). ``None`` means
-public: ``GET /`` and ``GET /v2`` (what clients read to find the API), and the token endpoint
+public: ``GET /`` and ``GET /v2`` (what clients read to find the API), ``GET /info`` (public in
+Mistral too; it answers only what the deployment chose to publish), and the token endpoint
 (``POST /realms/{realm}/protocol/openid-connect/token``), where a key's name and secret come in
 a form instead of a header (401 if they are not valid).
 
@@ -33,6 +34,7 @@ R, OP, A = Role.READER, Role.OPERATOR, Role.ADMIN
 REQUIRED: dict[tuple[str, str], Role | None] = {
     ("/", "GET"): None,
     ("/v2", "GET"): None,
+    ("/info", "GET"): None,
     ("/v2/openapi.json", "GET"): R,
     ("/maintenance", "GET"): R,
     ("/maintenance", "PUT"): A,
@@ -43,6 +45,7 @@ REQUIRED: dict[tuple[str, str], Role | None] = {
     ("/v2/workflows", "PUT"): A,
     ("/v2/workflows/validate", "POST"): R,
     ("/v2/workflows/{identifier}", "GET"): R,
+    ("/v2/workflows/{identifier}", "PUT"): A,
     ("/v2/workflows/{identifier}", "DELETE"): A,
     # Sharing decides what another project may run, or what one's own runs: definitions' role.
     ("/v2/workflows/{identifier}/members", "GET"): R,
@@ -57,10 +60,12 @@ REQUIRED: dict[tuple[str, str], Role | None] = {
     ("/v2/executions/{ex_id}", "DELETE"): OP,
     ("/v2/executions/{ex_id}/tasks", "GET"): R,
     ("/v2/executions/{ex_id}/executions", "GET"): R,
+    ("/v2/executions/{ex_id}/report", "GET"): R,
     ("/v2/tasks", "GET"): R,
     ("/v2/tasks/{task_id}", "GET"): R,
     ("/v2/tasks/{task_id}", "PUT"): OP,
     ("/v2/tasks/{task_id}/action_executions", "GET"): R,
+    ("/v2/tasks/{task_id}/action_executions/{action_ex_id}", "GET"): R,
     ("/v2/tasks/{task_id}/workflow_executions", "GET"): R,
     ("/v2/tasks/{task_id}/executions", "GET"): R,
     ("/v2/action_executions", "GET"): R,
@@ -68,9 +73,11 @@ REQUIRED: dict[tuple[str, str], Role | None] = {
     ("/v2/action_executions/{action_ex_id}", "GET"): R,
     ("/v2/action_executions/{action_ex_id}", "PUT"): OP,
     ("/v2/action_executions/{action_ex_id}", "POST"): OP,
+    ("/v2/action_executions/{action_ex_id}", "DELETE"): OP,
     ("/v2/action-executions/{action_ex_id}", "GET"): R,
     ("/v2/action-executions/{action_ex_id}", "PUT"): OP,
     ("/v2/action-executions/{action_ex_id}", "POST"): OP,
+    ("/v2/action-executions/{action_ex_id}", "DELETE"): OP,
     ("/v2/action_executions/{action_ex_id}/heartbeat", "POST"): OP,
     ("/v2/action-executions/{action_ex_id}/heartbeat", "POST"): OP,
     ("/v2/action_executions/{action_ex_id}/history", "GET"): R,

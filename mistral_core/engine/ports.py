@@ -25,6 +25,7 @@ from mistral_core.model import (
     HistoryEntry,
     Query,
     RunAction,
+    State,
     TaskExecution,
     Timer,
     Viewer,
@@ -135,6 +136,11 @@ class ExecutionStore(Protocol):
         """Every action execution of a task execution, oldest first."""
         ...
 
+    def count_task_states(self, wf_ex_ids: Sequence[str]) -> dict[State, int]:
+        """How many task executions of these workflow executions are in each state (states with
+        none left out), counted by the database without reading the tasks."""
+        ...
+
     def list_workflow_executions(self, query: Query) -> list[WorkflowExecution]:
         """Workflow executions matching ``query``."""
         ...
@@ -149,6 +155,10 @@ class ExecutionStore(Protocol):
 
     def delete_workflow_execution(self, wf_ex_id: str) -> None:
         """Delete a workflow execution with its tasks and action executions."""
+        ...
+
+    def delete_action_execution(self, action_ex_id: str) -> None:
+        """Delete an action execution and its history (NotFoundError if there is none)."""
         ...
 
     def unfinished_action_executions(self) -> list[ActionExecution]:

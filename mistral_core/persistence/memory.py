@@ -168,6 +168,14 @@ class MemoryStore(
             ids = list(self._actions_of.get(task_ex_id, ()))
             return self._oldest_first(ACTION_EXECUTIONS, ids)
 
+    def count_task_states(self, wf_ex_ids: Sequence[str]) -> dict[State, int]:
+        """How many task executions of these workflow executions are in each state."""
+        counts: dict[State, int] = {}
+        for wf_ex_id in dict.fromkeys(wf_ex_ids):
+            for task_ex in self.task_executions_of(wf_ex_id):
+                counts[task_ex.state] = counts.get(task_ex.state, 0) + 1
+        return counts
+
     def _oldest_first(self, table: TableSpec, ids: Sequence[str]) -> list[Any]:
         rows = self._rows[table.name]
         entries = [rows[record_id] for record_id in ids]
@@ -197,6 +205,19 @@ class MemoryStore(
                 for _, row in list(self._rows[table.name].values()):
                     if row[ID] in doomed:
                         self._delete(table, row)
+
+    def delete_action_execution(self, action_ex_id: str) -> None:
+        """Delete an action execution and its history.
+
+        Raises:
+            NotFoundError: no such action execution.
+        """
+        with self.atomic():
+            actions = self._rows[ACTION_EXECUTIONS.name]
+            if action_ex_id not in actions:
+                raise not_found(ACTION_EXECUTIONS, action_ex_id)
+            self._delete_history_of({action_ex_id})
+            self._delete(ACTION_EXECUTIONS, actions[action_ex_id][1])
 
     def _execution_tree(self, wf_ex_id: str) -> set[str]:
         """Ids of the workflow execution, its tasks, and recursively its sub-workflows and theirs."""

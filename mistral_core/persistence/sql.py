@@ -30,6 +30,7 @@ from mistral_core.model import (
     DISPATCH_QUEUED,
     DISPATCH_STARTED,
     ActionExecution,
+    State,
     TaskExecution,
     WorkflowExecution,
 )
@@ -175,6 +176,19 @@ class SqlStore(
         """Every action execution of a task execution, oldest first (ties: insertion order)."""
         return self._children(ACTION_EXECUTIONS, task_ex_id)
 
+    def count_task_states(self, wf_ex_ids: Sequence[str]) -> dict[State, int]:
+        """How many task executions of these workflow executions are in each state (one grouped
+        count over the index of ``workflow_execution_id``; no task is read)."""
+        ids = list(dict.fromkeys(wf_ex_ids))
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        sql = self._dialect.sql(
+            f'SELECT "state", COUNT(*) FROM "task_executions" WHERE "workflow_execution_id" IN ({marks}) '
+            'GROUP BY "state"'
+        )
+        return {State(state): int(count) for state, count in self._all(sql, ids)}
+
     def _children(self, table: TableSpec, parent_id: str) -> list[Any]:
         record = self._codecs[table.name].record
         return [record(row) for row in self._all(self._sql[f"children {table.name}"], (parent_id,))]
@@ -206,6 +220,19 @@ class SqlStore(
             for current in reversed(tree):
                 for statement in deletes:
                     self._write(statement, (current,))
+
+    def delete_action_execution(self, action_ex_id: str) -> None:
+        """Delete an action execution and its history.
+
+        Raises:
+            NotFoundError: no such action execution.
+        """
+        sql = self._dialect.sql
+        with self.atomic():
+            if self._one(self._sql[f"get {ACTION_EXECUTIONS.name}"], (action_ex_id,)) is None:
+                raise not_found(ACTION_EXECUTIONS, action_ex_id)
+            self._write(sql('DELETE FROM "action_history" WHERE "action_execution_id" = ?'), (action_ex_id,))
+            self._write(sql('DELETE FROM "action_executions" WHERE "id" = ?'), (action_ex_id,))
 
     def unfinished_action_executions(self) -> list[ActionExecution]:
         """Action executions still RUNNING or PAUSED, oldest first."""

@@ -8,7 +8,7 @@ from typing import Any
 from mistral_core.auth.callbacks import mint
 from mistral_core.engine.conductor import Conductor
 from mistral_core.engine.ports import PreparedAction
-from mistral_core.errors import InputError
+from mistral_core.errors import Forbidden, InputError, StateConflictError
 from mistral_core.model import (
     DEFAULT_PROJECT,
     DISPATCH_STARTED,
@@ -18,6 +18,7 @@ from mistral_core.model import (
     RunAction,
     State,
 )
+from mistral_core.model.states import is_action_finished
 from mistral_core.services.results import Results
 from mistral_core.services.unit_of_work import Parts, refresh_catalog
 
@@ -80,6 +81,28 @@ class ActionRuns:
         if self._parts.runner is not None:
             self._parts.runner.submit([command])
         return action
+
+    def delete(self, action_ex_id: str) -> None:
+        """Delete a finished action execution that belongs to no workflow, with its history
+        (``DELETE /v2/action_executions/<id>``, Mistral's rules).
+
+        Raises:
+            NotFoundError: no such action execution.
+            Forbidden: it is a task's (``Only ad-hoc action execution can be deleted.``).
+            StateConflictError: it has not finished.
+        """
+        store = self._parts.store
+        with store.atomic():
+            action_ex = store.get_action_execution(action_ex_id)
+            if action_ex.task_execution_id is not None:
+                raise Forbidden("Only ad-hoc action execution can be deleted.")
+            if not is_action_finished(action_ex.state):
+                raise StateConflictError(
+                    "Only completed action execution can be deleted: "
+                    f"{action_ex_id} is {action_ex.state.value}",
+                    action_ex.state.value,
+                )
+            store.delete_action_execution(action_ex_id)
 
     def _record(
         self, prepared: PreparedAction, action_input: dict[str, Any], description: str, project: str

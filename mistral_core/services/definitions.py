@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from mistral_core.engine.ports import Clock, ExecutionStore
-from mistral_core.errors import ConflictError, Forbidden, InputError, NotFoundError
+from mistral_core.errors import ConflictError, DuplicateError, Forbidden, InputError, NotFoundError
 from mistral_core.lang.documents import ParsedAction, ParsedWorkbook, parse_actions, parse_workbook
 from mistral_core.lang.expressions import Evaluator
 from mistral_core.lang.spec import WorkflowSpec
@@ -132,6 +132,48 @@ class Definitions:
                     self._store.update_workflow_definition(wf_def)
                 result.append(wf_def)
         return result
+
+    def update_workflow(
+        self,
+        identifier: str,
+        text: str,
+        namespace: str = "",
+        scope: str = "private",
+        viewer: Viewer = EVERY_PROJECT,
+    ) -> WorkflowDefinition:
+        """Replace one workflow, found by id (or name), with the one workflow of ``text``; a
+        document naming another workflow renames it (``PUT /v2/workflows/<id>``, as Mistral).
+
+        Raises:
+            LanguageError: the document is not valid.
+            InputError: the document defines more (or fewer) than one workflow.
+            NotFoundError: no such workflow that ``viewer`` sees.
+            Forbidden: another project's (public) workflow; made private while other projects'
+                cron triggers start it.
+            DuplicateError: renamed to a name the project already has in that namespace.
+        """
+        parsed = self.validate_workflows(text)
+        if len(parsed) != 1:
+            raise InputError(
+                "More than one workflows are not supported for update with identifier. "
+                f"[identifier: {identifier}]"
+            )
+        with self._store.atomic():
+            old = self._store.get_workflow_definition(identifier, namespace, viewer)
+            check_owner(viewer, old)
+            _check_unshared(self._store, old, scope)
+            wf_def = self._definition(parsed[0], text, old.namespace, scope, old, old.project_id)
+            if wf_def.name == old.name:
+                self._store.update_workflow_definition(wf_def)
+                return wf_def
+            taken = _own(self._store.get_workflow_definition, wf_def.name, old.namespace, old.project_id)
+            if taken is not None:
+                raise DuplicateError(
+                    f"Workflow '{wf_def.name}' already exists in namespace '{old.namespace}'"
+                )
+            self._store.delete_workflow_definition(old.id, old.namespace)
+            self._store.create_workflow_definition(wf_def)  # the same id: cron triggers still start it
+        return wf_def
 
     def delete_workflow(self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT) -> None:
         """Delete a workflow definition (its executions keep running on their snapshot).

@@ -48,6 +48,7 @@ from mistral_core.services.members import Members
 from mistral_core.services.notices import Notices
 from mistral_core.services.notifications import Notifications
 from mistral_core.services.recovery import Recovery
+from mistral_core.services.reports import Reports
 from mistral_core.services.results import Results
 from mistral_core.services.timing import Timers
 from mistral_core.services.unit_of_work import Parts, Transactions
@@ -97,6 +98,7 @@ class Engine:
         heartbeats: the heartbeats of async actions' third parties (progress, deadlines).
         claims: claims and heartbeats of executors without a database (split deployment).
         maintenance: the maintenance mode (pausing the whole service for an upgrade).
+        reports: execution reports (statistics and the tree of tasks, actions and sub-workflows).
         catalog: the actions (Python, ad-hoc, dynamic) as the conductor resolves them.
         dynamic: code sources and dynamic actions (None: they are off).
     """
@@ -175,6 +177,7 @@ class Engine:
         self.heartbeats = Heartbeats(transactions, self._parts, max_extend_by)
         self.claims = Claims(self._parts)
         self.maintenance = Maintenance(transactions, self._parts)
+        self.reports = Reports(self._parts)
 
     @property
     def engine_id(self) -> str:

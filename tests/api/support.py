@@ -20,6 +20,7 @@ from mistral_core.actions.base import Action, ActionContext
 from mistral_core.actions.dynamic import DynamicLoader
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.api import create_app
+from mistral_core.api.context import ApiOptions
 from mistral_core.auth.identity import Authenticator
 from mistral_core.executor import Executor
 from mistral_core.model import Query, RunAction
@@ -276,10 +277,12 @@ class Api:
         max_body_bytes: int = 1_048_576,
         authenticators: Callable[[MemoryStore], Sequence[Authenticator]] | None = None,
         dynamic_code_max_bytes: int | None = None,
+        options: ApiOptions | None = None,
+        actions: Mapping[str, type[Any]] | None = None,
     ) -> None:
         clock = SteppingClock()
         self.store = MemoryStore(clock=clock)
-        registry = ActionRegistry.from_classes(ACTIONS)
+        registry = ActionRegistry.from_classes({**ACTIONS, **(actions or {})})
         notifiers = NotifierRegistry({"noop": NoopNotifier, "refusing": RefusingNotifier})
         dynamic = None if dynamic_code_max_bytes is None else DynamicLoader(dynamic_code_max_bytes)
         runner = DrainingRunner(Executor(registry, PUBLIC_URL, notifiers, dynamic))
@@ -300,6 +303,7 @@ class Api:
                 public_url=PUBLIC_URL,
                 max_body_bytes=max_body_bytes,
                 authenticators=authenticators(self.store) if authenticators else (),
+                options=options or ApiOptions(),
             )
         )
 

@@ -284,12 +284,3 @@ def test_put_rejects_a_body_over_the_limit(wf_api: Api) -> None:
 
     assert_fault(result, 413, "too large")
     assert wf_api.snapshot() == before
-
-
-def test_delete_is_not_allowed(wf_api: Api) -> None:
-    _, action_ex = wf_api.start_async()
-
-    result = wf_api.client.simulate_delete(f"/v2/action_executions/{action_ex['id']}")
-
-    assert_fault(result, 405, "DELETE")
-    assert "PUT" in result.headers["allow"]

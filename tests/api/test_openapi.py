@@ -10,6 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from mistral_core.api.context import ApiOptions
 from mistral_core.api.routes import ROUTES, endpoints, methods
 from tests.api.support import PUBLIC_URL, WF_ASYNC, Api
 
@@ -17,6 +18,12 @@ ADHOC = "---\nversion: '2.0'\nmy_echo:\n  base: std.noop\n"
 WORKBOOK = (
     "---\nversion: '2.0'\nname: book\nworkflows:\n  wf:\n    tasks:\n      t:\n        action: std.noop\n"
 )
+
+
+@pytest.fixture
+def api() -> Api:
+    """The API with the endpoints that settings turn on (``/info``, deleting action executions) on."""
+    return Api(options=ApiOptions(allow_action_execution_deletion=True, info={"build": "test"}))
 
 
 @pytest.fixture
@@ -153,6 +160,7 @@ def test_the_answers_of_a_whole_story_match_the_document(api: Api, document: dic
     c.check(api, "GET", "/", "/")
     c.check(api, "GET", "/v2", "/v2")
     c.check(api, "GET", "/v2/openapi.json", "/v2/openapi.json")
+    c.check(api, "GET", "/info", "/info")
     _definitions(api, c)
     _executions(api, c)
     _settings(api, c)
@@ -164,7 +172,7 @@ def test_the_answers_of_a_whole_story_match_the_document(api: Api, document: dic
     missing = {(t, m) for t, m, _ in endpoints()} - {(t, m) for t, m, _ in c.checked}
     token = ("/realms/{realm}/protocol/openid-connect/token", "POST")
     assert missing == {
-        *(("/v2/action-executions/{action_ex_id}", m) for m in ("GET", "PUT", "POST")),
+        *(("/v2/action-executions/{action_ex_id}", m) for m in ("GET", "PUT", "POST", "DELETE")),
         ("/v2/action-executions/{action_ex_id}/heartbeat", "POST"),
         token,
         *(("/v2/workflows/{identifier}/members", m) for m in ("GET", "POST")),
@@ -195,6 +203,7 @@ def _definitions(api: Api, c: Checker) -> None:
     c.check(api, "POST", "/v2/workflows/validate", "/v2/workflows/validate", yaml="nope")
     c.check(api, "GET", "/v2/workflows", "/v2/workflows?fields=name,tags")
     c.check(api, "GET", "/v2/workflows/{identifier}", "/v2/workflows/wf_async")
+    c.check(api, "PUT", "/v2/workflows/{identifier}", "/v2/workflows/wf_async", yaml=WF_ASYNC)
     c.check(api, "POST", "/v2/actions", "/v2/actions", yaml=ADHOC)
     c.check(api, "PUT", "/v2/actions", "/v2/actions", yaml=ADHOC)
     c.check(api, "PUT", "/v2/actions/{name}", "/v2/actions/my_echo", yaml=ADHOC)
@@ -222,9 +231,12 @@ def _executions(api: Api, c: Checker) -> None:
     c.check(api, "GET", "/v2/executions/{ex_id}", f"/v2/executions/{ex_id}")
     c.check(api, "GET", "/v2/executions/{ex_id}/tasks", f"/v2/executions/{ex_id}/tasks")
     c.check(api, "GET", "/v2/executions/{ex_id}/executions", f"/v2/executions/{ex_id}/executions")
+    c.check(api, "GET", "/v2/executions/{ex_id}/report", f"/v2/executions/{ex_id}/report")
     c.check(api, "GET", "/v2/tasks", "/v2/tasks")
     c.check(api, "GET", "/v2/tasks/{task_id}", f"/v2/tasks/{task_id}")
     c.check(api, "GET", "/v2/tasks/{task_id}/action_executions", f"/v2/tasks/{task_id}/action_executions")
+    one = "/v2/tasks/{task_id}/action_executions/{action_ex_id}"
+    c.check(api, "GET", one, f"/v2/tasks/{task_id}/action_executions/{action['id']}")
     c.check(api, "GET", "/v2/tasks/{task_id}/workflow_executions", f"/v2/tasks/{task_id}/workflow_executions")
     c.check(api, "GET", "/v2/tasks/{task_id}/executions", f"/v2/tasks/{task_id}/executions")
     c.check(api, "GET", "/v2/action_executions", "/v2/action_executions?include_output=true")
@@ -238,6 +250,9 @@ def _executions(api: Api, c: Checker) -> None:
     c.check(api, "DELETE", f"{item}/token", f"/v2/action_executions/{action['id']}/token")
     c.check(api, "PUT", "/v2/tasks/{task_id}", f"/v2/tasks/{task_id}", {"state": "SKIPPED"})
     c.check(api, "POST", "/v2/action_executions", "/v2/action_executions", {"name": "std.noop"})
+    saved = {"name": "std.noop", "params": {"save_result": True}}
+    ran = c.check(api, "POST", "/v2/action_executions", "/v2/action_executions", saved)
+    c.check(api, "DELETE", item, f"/v2/action_executions/{ran['id']}")
     second = api.start("wf_async")["id"]
     c.check(api, "PUT", "/v2/executions/{ex_id}", f"/v2/executions/{second}", {"state": "PAUSED"})
     c.check(api, "DELETE", "/v2/executions/{ex_id}", f"/v2/executions/{second}?force=true")

@@ -16,6 +16,7 @@ from typing import Any
 import falcon.testing
 import pytest
 
+from mistral_core.api.context import ApiOptions
 from mistral_core.api.routes import endpoints
 from mistral_core.auth.identity import DEFAULT_PROJECT, Identity, Role
 from tests.api.support import WF_ASYNC, WF_PARENT, WF_SEQ, Api, assert_fault
@@ -135,7 +136,11 @@ class World:
 @pytest.fixture
 def world() -> World:
     keys = Keys()
-    api = Api(authenticators=lambda store: [keys], dynamic_code_max_bytes=65_536)
+    api = Api(
+        authenticators=lambda store: [keys],
+        dynamic_code_max_bytes=65_536,
+        options=ApiOptions(allow_action_execution_deletion=True),
+    )
 
     def caller(name: str, role: Role, project: str) -> Caller:
         return Caller(api, keys.add(name, role, project))
@@ -200,6 +205,7 @@ def item_requests(made: Made) -> dict[tuple[str, str], tuple[str, Any]]:
     push = {"state": "SUCCESS", "output": "x"}
     return {
         ("/v2/workflows/{identifier}", "GET"): (f"/v2/workflows/{made.workflow}", None),
+        ("/v2/workflows/{identifier}", "PUT"): (f"/v2/workflows/{made.workflow}", WF_ASYNC),
         ("/v2/workflows/{identifier}", "DELETE"): ("/v2/workflows/wf_async", None),
         ("/v2/workflows/{identifier}/members", "GET"): (f"/v2/workflows/{made.workflow}/members", None),
         ("/v2/workflows/{identifier}/members", "POST"): (
@@ -223,14 +229,21 @@ def item_requests(made: Made) -> dict[tuple[str, str], tuple[str, Any]]:
         ("/v2/executions/{ex_id}", "DELETE"): (f"/v2/executions/{ex}?force=true", None),
         ("/v2/executions/{ex_id}/tasks", "GET"): (f"/v2/executions/{ex}/tasks", None),
         ("/v2/executions/{ex_id}/executions", "GET"): (f"/v2/executions/{ex}/executions", None),
+        ("/v2/executions/{ex_id}/report", "GET"): (f"/v2/executions/{ex}/report", None),
         ("/v2/tasks/{task_id}", "GET"): (f"/v2/tasks/{task}", None),
         ("/v2/tasks/{task_id}", "PUT"): (f"/v2/tasks/{task}", {"state": "SKIPPED"}),
         ("/v2/tasks/{task_id}/action_executions", "GET"): (f"/v2/tasks/{task}/action_executions", None),
+        ("/v2/tasks/{task_id}/action_executions/{action_ex_id}", "GET"): (
+            f"/v2/tasks/{task}/action_executions/{action}",
+            None,
+        ),
         ("/v2/tasks/{task_id}/workflow_executions", "GET"): (f"/v2/tasks/{task}/workflow_executions", None),
         ("/v2/tasks/{task_id}/executions", "GET"): (f"/v2/tasks/{task}/executions", None),
         ("/v2/action_executions/{action_ex_id}", "GET"): (f"/v2/action_executions/{action}", None),
         ("/v2/action_executions/{action_ex_id}", "PUT"): (f"/v2/action_executions/{action}", push),
         ("/v2/action_executions/{action_ex_id}", "POST"): (f"/v2/action_executions/{action}", push),
+        ("/v2/action_executions/{action_ex_id}", "DELETE"): (f"/v2/action_executions/{action}", None),
+        ("/v2/action-executions/{action_ex_id}", "DELETE"): (f"/v2/action-executions/{action}", None),
         ("/v2/action-executions/{action_ex_id}", "GET"): (f"/v2/action-executions/{action}", None),
         ("/v2/action-executions/{action_ex_id}", "PUT"): (f"/v2/action-executions/{action}", push),
         ("/v2/action-executions/{action_ex_id}", "POST"): (f"/v2/action-executions/{action}", push),

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from mistral_core.engine.ports import ExecutionStore
-from mistral_core.model import HistoryEntry
+from mistral_core.errors import NotFoundError
+from mistral_core.model import HistoryEntry, Query, State
 
 
 def _entry(action_ex_id: str, rec: Any, seconds: float = 0, **fields: Any) -> HistoryEntry:
@@ -84,3 +85,19 @@ def test_deleting_an_execution_deletes_the_history_of_its_actions(store: Executi
 
     assert store.history_of(doomed_action.id) == []
     assert len(store.history_of(kept_action.id)) == 1
+
+
+def test_deleting_an_action_execution_deletes_its_history_only(store: ExecutionStore, rec: Any) -> None:
+    doomed, kept = rec.action(state=State.SUCCESS), rec.action(state=State.SUCCESS)
+    for record in (doomed, kept):
+        store.insert(record)
+    store.add_history_entry(_entry(doomed.id, rec))
+    store.add_history_entry(_entry(kept.id, rec))
+
+    store.delete_action_execution(doomed.id)
+
+    assert [a.id for a in store.list_action_executions(Query())] == [kept.id]
+    assert store.history_of(doomed.id) == []
+    assert len(store.history_of(kept.id)) == 1
+    with pytest.raises(NotFoundError, match=rf"^ActionExecution not found \[id={doomed.id}\]$"):
+        store.delete_action_execution(doomed.id)

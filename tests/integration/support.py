@@ -424,6 +424,7 @@ class ServerProcess(Process):
         port: the port (default: a free one).
         options: more command-line options of ``serve``.
         database_url: another database than the SQLite file (``postgresql://...``).
+        settings: settings given in its environment (``{"MISTRAL_CORE_INFO_FILE": ...}``).
     """
 
     def __init__(
@@ -433,13 +434,15 @@ class ServerProcess(Process):
         port: int | None = None,
         options: Sequence[str] = (),
         database_url: str | None = None,
+        settings: Mapping[str, str] | None = None,
     ) -> None:
         self.port = port or free_port()
         self.database_url = database_url or (
             database if isinstance(database, str) else f"sqlite:///{database}"
         )
         command = [str(BIN_DIR / "mistral-core"), "serve", "--host", HOST, "--port", str(self.port), *options]
-        super().__init__("mistral-core serve", [*command, "--database-url", self.database_url], log_path)
+        env = clean_env(settings)
+        super().__init__("mistral-core serve", [*command, "--database-url", self.database_url], log_path, env)
         self.api = Api(self.base_url)
 
     @property
@@ -505,11 +508,12 @@ class ProcessGroup:
         wait: bool = True,
         options: Sequence[str] = (),
         database_url: str | None = None,
+        settings: Mapping[str, str] | None = None,
     ) -> ServerProcess:
         """Start ``mistral-core serve`` (default: on a new SQLite file; a str is a database URL); with
-        ``wait``, until it answers."""
+        ``wait``, until it answers; ``settings``: more of its environment."""
         database = database or self.directory / "mistral-core.db"
-        server = ServerProcess(database, self._log("server"), port, options, database_url)
+        server = ServerProcess(database, self._log("server"), port, options, database_url, settings)
         self.processes.append(server)
         return server.wait_ready() if wait else server
 

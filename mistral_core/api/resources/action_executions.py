@@ -161,7 +161,8 @@ class ActionExecutionCollection:
 
 
 class ActionExecutionItem:
-    """``GET``, ``PUT`` and ``POST /v2/action_executions/{id}`` (and ``/v2/action-executions/{id}``)."""
+    """``GET``, ``PUT``, ``POST`` and ``DELETE /v2/action_executions/{id}`` (and
+    ``/v2/action-executions/{id}``)."""
 
     def __init__(self, ctx: ApiContext) -> None:
         self._ctx = ctx
@@ -206,6 +207,16 @@ class ActionExecutionItem:
         write_json(resp, ser.ACTION_EXECUTION.render(action_ex))
 
     on_post = on_put
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, action_ex_id: str) -> None:
+        """Delete a finished action execution run outside any workflow (``mistral
+        action-execution-delete``): 204; 403 unless the setting allow_action_execution_deletion is on."""
+        if not self._ctx.options.allow_action_execution_deletion:
+            raise Forbidden("Action execution deletion is not allowed.")
+        engine = self._ctx.engine
+        check_visible(viewer_of(req), engine.store.get_action_execution, action_ex_id)
+        engine.action_runs.delete(action_ex_id)
+        resp.status = falcon.HTTP_204
 
 
 class ActionExecutionHeartbeat:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 import falcon
 
 from mistral_core.api import querying as q
+from mistral_core.api import reports
 from mistral_core.api import serializers as ser
 from mistral_core.api.context import ApiContext
 from mistral_core.api.media import (
@@ -221,3 +222,18 @@ class TaskWorkflowExecutions:
         listed = LISTING.parse(req.params, url, viewer)
         query = q.scoped(listed.query, Filter("task_execution_id", "eq", task_id))
         write_json(resp, executions_page(store.list_workflow_executions(query), listed))
+
+
+class ExecutionReport:
+    """``GET /v2/executions/{id}/report``: statistics and the tree of tasks, action executions and
+    sub-workflows (``mistral execution-get-report``); ``errors_only``, ``max_depth``, ``statistics_only``."""
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self._ctx = ctx
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, ex_id: str) -> None:
+        """The report (400 past the setting ``report_max_entries``)."""
+        request = reports.parse_request(req.params)
+        limit = self._ctx.options.report_max_entries
+        report = self._ctx.engine.reports.report(ex_id, request, viewer_of(req), limit)
+        write_json(resp, reports.render(report))

@@ -1,4 +1,4 @@
-"""``GET /`` (the versions document) and ``GET /v2`` (the v2 root)."""
+"""``GET /`` (the versions document), ``GET /v2`` (the v2 root) and ``GET /info``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import falcon
 
 from mistral_core.api.context import ApiContext
 from mistral_core.api.media import write_json
+from mistral_core.errors import InputError
 
 
 class Versions:
@@ -35,4 +36,19 @@ class V2Root:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """The v2 root document."""
+        write_json(resp, self._document)
+
+
+class Info:
+    """``GET /info``: what the deployment says of itself (the JSON object of the setting
+    ``info_file``, read at start-up); without it 400 ``Info endpoint disabled.``, as Mistral
+    answers with ``[api] enable_info_endpoint`` off (its default)."""
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self._document = ctx.options.info
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """The info document, or 400."""
+        if self._document is None:
+            raise InputError("Info endpoint disabled.")
         write_json(resp, self._document)

@@ -24,8 +24,8 @@ from mistral_core.api.resources.action_executions import LISTING as ACTION_EX_LI
 from mistral_core.api.resources.action_executions import listed_view as action_ex_view
 from mistral_core.api.resources.common import page_document
 from mistral_core.api.subexecutions import SubExecutionRequest, sub_executions
-from mistral_core.errors import InputError
-from mistral_core.model import Filter, State, TaskExecution
+from mistral_core.errors import InputError, NotFoundError
+from mistral_core.model import ActionExecution, Filter, State, TaskExecution
 
 LISTING = q.Listing(
     fields=ser.TASK.names,
@@ -166,6 +166,47 @@ class TaskActionExecutions:
                 "action_executions", action_exs, listed, action_ex_view(listed), ser.ACTION_EXECUTION
             ),
         )
+
+
+class TaskActionExecutionItem:
+    """``GET /v2/tasks/{id}/action_executions/{id}``: one action execution of a task (``fields=``).
+
+    An action execution of another task is not found (Mistral 23 answers it whatever the task).
+    """
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self._ctx = ctx
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, task_id: str, action_ex_id: str) -> None:
+        """The action execution, with its ``output`` (or only the ``fields`` asked for)."""
+        view = item_view(req.params)
+        store, viewer = self._ctx.engine.store, viewer_of(req)
+        store.get_task_execution(task_id, viewer)
+        action_ex = store.get_action_execution(action_ex_id, viewer)
+        if action_ex.task_execution_id != task_id:
+            raise NotFoundError(f"ActionExecution not found [id={action_ex_id}, task_execution_id={task_id}]")
+        write_json(resp, view.render(action_ex))
+
+
+def item_view(params: q.Params) -> ser.View[ActionExecution]:
+    """The view of one action execution: every field, or ``fields=a,b`` (``id`` always shown).
+
+    Raises:
+        InputError: a parameter other than ``fields``, given twice, or naming an unknown field.
+    """
+    for name, value in params.items():
+        if name != "fields":
+            raise InputError(f'Unknown argument: "{name}"')
+        if isinstance(value, list):
+            raise InputError("Parameter fields is given more than once")
+    asked = [name.strip() for name in str(params.get("fields", "")).split(",") if name.strip()]
+    unknown = [name for name in asked if name not in ser.ACTION_EXECUTION.names]
+    if unknown:
+        raise InputError(
+            f"Some fields do not exist [{', '.join(unknown)}], please choose from "
+            f"[{', '.join(ser.ACTION_EXECUTION.names)}] (parameter fields)"
+        )
+    return ser.ACTION_EXECUTION.only({"id", *asked}) if asked else ser.ACTION_EXECUTION
 
 
 class TaskSubExecutions:

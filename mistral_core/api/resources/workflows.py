@@ -62,7 +62,7 @@ class WorkflowCollection:
 
 
 class WorkflowItem:
-    """``GET`` and ``DELETE /v2/workflows/{id or name}`` (``?namespace=``)."""
+    """``GET``, ``PUT`` and ``DELETE /v2/workflows/{id or name}`` (``?namespace=``)."""
 
     def __init__(self, ctx: ApiContext) -> None:
         self._ctx = ctx
@@ -72,6 +72,16 @@ class WorkflowItem:
         namespace = req.get_param("namespace") or ""
         wf_def = self._ctx.engine.store.get_workflow_definition(identifier, namespace, viewer_of(req))
         write_json(resp, ser.WORKFLOW.render(wf_def))
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, identifier: str) -> None:
+        """Replace one workflow with a one-workflow YAML document (``mistral workflow-update --id``):
+        200 with the workflow (not a list)."""
+        namespace, scope = namespace_and_scope(req)
+        text = read_text(req, self._ctx.max_body_bytes)
+        wf_def = self._ctx.engine.definitions.update_workflow(
+            identifier, text, namespace=namespace, scope=scope, viewer=viewer_of(req)
+        )
+        write_json(resp, ser.render_written_workflow(wf_def))
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, identifier: str) -> None:
         """Delete a workflow: 204."""
