@@ -4,7 +4,8 @@ Assembled like the SQL store from parts over :class:`~.memorybase.MemoryBase`:
 executions and spec snapshots here, timers in :mod:`.memorytimers`, named
 definitions in :mod:`.memorydefinitions`, API keys in :mod:`.memorykeys`, callback tokens
 and push history in :mod:`.memorycallbacks`, approval responses in :mod:`.memoryapprovals`,
-failed notification deliveries in :mod:`.memorynotifications`. It enforces the same references
+failed notification deliveries in :mod:`.memorynotifications`, the inventory of waits in
+:mod:`.memorywaits`. It enforces the same references
 as the SQL schema (a task needs its workflow execution, an action its task) and keeps the
 children of each parent in insertion order, so listing them needs no scan.
 """
@@ -44,6 +45,7 @@ from mistral_core.persistence.memorydefinitions import MemoryDefinitions
 from mistral_core.persistence.memorykeys import MemoryKeys
 from mistral_core.persistence.memorynotifications import MemoryNotifications
 from mistral_core.persistence.memorytimers import MemoryTimers
+from mistral_core.persistence.memorywaits import MemoryWaits
 
 _UNFINISHED = (State.RUNNING.value, State.PAUSED.value)
 _DISPATCHABLE = (*_UNFINISHED, State.IDLE.value)
@@ -58,6 +60,7 @@ _CREATED = {table.name: table.index_of("created_at") for table in ALL_TABLES}
 
 
 class MemoryStore(
+    MemoryWaits,
     MemoryCallbacks,
     MemoryNotifications,
     MemoryTimers,

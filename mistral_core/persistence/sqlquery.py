@@ -29,7 +29,14 @@ def select_list(table: TableSpec) -> str:
     return ", ".join(quote(name) for name in table.names)
 
 
-def select_page(table: TableSpec, plan: Plan, marker: Row | None, encode: Encode, contains: str) -> Sql:
+def select_page(
+    table: TableSpec,
+    plan: Plan,
+    marker: Row | None,
+    encode: Encode,
+    contains: str,
+    extra: Sql | None = None,
+) -> Sql:
     """The SELECT of one page.
 
     Args:
@@ -38,9 +45,11 @@ def select_page(table: TableSpec, plan: Plan, marker: Row | None, encode: Encode
         marker: the stored row of the marker record, if the page starts after one.
         encode: turns a neutral filter value into this backend's parameter.
         contains: the substring test, a template with ``{col}`` and one ``?``.
+        extra: a condition of the caller's own, first in the WHERE clause (the predicate of a
+            partial index, spelled as the index spells it).
     """
-    parts: list[str] = []
-    params: list[Any] = []
+    parts: list[str] = [extra[0]] if extra is not None else []
+    params: list[Any] = list(extra[1]) if extra is not None else []
     if plan.visibility is not None:
         sql, values = _visible(plan.visibility)
         parts.append(sql)

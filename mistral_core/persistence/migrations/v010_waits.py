@@ -1,0 +1,30 @@
+"""Step 10: the inventory of waits (``GET /v2/waits``) reads partial indexes of the waits only.
+
+A wait is a RUNNING action execution that is asynchronous (its result comes from outside) or
+that no executor has started yet (``dispatch`` 0: a targeted action whose target has no
+executor waits so). Four partial indexes hold only those rows, so they stay as small as the
+number of waits whatever the number of finished action executions: the default order
+(``created_at``, ``id``), the filters by action name and by workflow name in that order, and
+the deadline. Frozen: see the package docstring.
+"""
+
+from __future__ import annotations
+
+from mistral_core.persistence.migrations.context import MigrationContext
+
+VERSION = 10
+DESCRIPTION = "partial indexes of the waits (running async or unstarted action executions)"
+
+_WAITS = '"state" = \'RUNNING\' AND ("is_sync" = FALSE OR "dispatch" = 0)'
+_INDEXES = (
+    ("action_executions_waits", '"created_at", "id"'),
+    ("action_executions_waits_name", '"name", "created_at", "id"'),
+    ("action_executions_waits_workflow", '"workflow_name", "created_at", "id"'),
+    ("action_executions_waits_deadline", '"deadline", "id"'),
+)
+
+
+def apply(ctx: MigrationContext) -> None:
+    """Create the four partial indexes."""
+    for name, columns in _INDEXES:
+        ctx.execute(f'CREATE INDEX "{name}" ON "action_executions" ({columns}) WHERE {_WAITS}')
