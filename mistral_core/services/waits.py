@@ -231,14 +231,15 @@ class Waits:
     def _ids(self, ids: Any) -> tuple[str, ...]:
         if not isinstance(ids, list) or not ids:
             raise InputError("'ids' must be a non-empty list of action execution ids")
-        if len(ids) > self.max_bulk_items:
-            raise InputError(
-                f"{len(ids)} ids: at most {self.max_bulk_items} per request (setting max_bulk_items)"
-            )
         for item in ids:
             if not isinstance(item, str) or not 0 < len(item) <= MAX_ID_CHARS:
                 raise InputError(f"'ids' must hold action execution ids (text), not {str(item)[:40]!r}")
-        return tuple(dict.fromkeys(ids))
+        unique = tuple(dict.fromkeys(ids))  # an id named twice is acted on once
+        if len(unique) > self.max_bulk_items:
+            raise InputError(
+                f"{len(unique)} ids: at most {self.max_bulk_items} per request (setting max_bulk_items)"
+            )
+        return unique
 
     @staticmethod
     def _filter(raw: Any) -> WaitFilters:
