@@ -51,7 +51,10 @@ def filled(store: ExecutionStore, rec: Any) -> ExecutionStore:
     return store
 
 
-def ids(store: ExecutionStore, query: Query = Query(), **kwargs: Any) -> list[str]:
+EVERY = Query()
+
+
+def ids(store: ExecutionStore, query: Query = EVERY, **kwargs: Any) -> list[str]:
     return [action_ex.id for action_ex in store.list_waits(query, **kwargs)]
 
 
