@@ -115,9 +115,15 @@ def _ordering(order: Order) -> str:
 
 
 def _after_marker(orders: tuple[Order, ...], marker: Row) -> Sql:
-    """Rows strictly after the marker row in the given order (keyset pagination)."""
+    """Rows strictly after the marker row in the given order (keyset pagination).
+
+    The alternatives (``a > x OR (a = x AND b > y)``) are led by a bound on the first key alone
+    (``a >= x``) where it holds: a database walks an index of ``a`` from there instead of from
+    its start (an OR hides the range from SQLite's and PostgreSQL's planners).
+    """
     alternatives: list[str] = []
     params: list[Any] = []
+    bound = _bound(orders[0], marker[orders[0].index])
     equal_sql: list[str] = []
     equal_params: list[Any] = []
     for order in orders:
@@ -129,7 +135,26 @@ def _after_marker(orders: tuple[Order, ...], marker: Row) -> Sql:
         col = quote(order.column.name)
         equal_sql.append(f"{col} IS NULL" if value is None else f"{col} = ?")
         equal_params.extend([] if value is None else [value])
-    return ("(" + " OR ".join(alternatives) + ")" if alternatives else "1 = 0"), params
+    if not alternatives:
+        return "1 = 0", []
+    text = "(" + " OR ".join(alternatives) + ")"
+    if bound is None:
+        return text, params
+    return f"{bound[0]} AND {text}", [*bound[1], *params]
+
+
+def _bound(order: Order, value: Any) -> Sql | None:
+    """A bound on the first sort key that every row after the marker meets, or None: ascending,
+    NULL sorts first, so later rows are ``>=`` a value; descending, NULL sorts last, so only a
+    column that is never NULL has a ``<=`` bound."""
+    col = quote(order.column.name)
+    if value is None:
+        return None
+    if not order.descending:
+        return f"{col} >= ?", [value]
+    if order.column.name in NOT_NULL:
+        return f"{col} <= ?", [value]
+    return None
 
 
 def _after(order: Order, value: Any) -> Sql | None:

@@ -184,9 +184,16 @@ def build_models(database: peewee.Database, collation: str | None) -> list[type[
         where=peewee.SQL(HAS_CALLBACK_TOKEN),
         name=f"{ACTION_EXECUTIONS.name}_callback_token",
     )
+    postgresql = isinstance(database, peewee.PostgresqlDatabase)
     for name, columns in WAIT_INDEXES:
+        # PostgreSQL puts NULL last in an ascending index; the store sorts it first (as SQLite does).
         actions.add_index(
-            *(actions._meta.fields[column] for column in columns),
+            *(
+                peewee.SQL('"deadline" NULLS FIRST')
+                if postgresql and column == "deadline"
+                else actions._meta.fields[column]
+                for column in columns
+            ),
             where=peewee.SQL(WAITS),
             name=f"{ACTION_EXECUTIONS.name}_{name}",
         )

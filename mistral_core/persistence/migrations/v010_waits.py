@@ -5,7 +5,7 @@ that no executor has started yet (``dispatch`` 0: a targeted action whose target
 executor waits so). Four partial indexes hold only those rows, so they stay as small as the
 number of waits whatever the number of finished action executions: the default order
 (``created_at``, ``id``), the filters by action name and by workflow name in that order, and
-the deadline. Frozen: see the package docstring.
+the deadline (NULL first, as the store sorts it, on PostgreSQL too). Frozen: see the package docstring.
 """
 
 from __future__ import annotations
@@ -22,9 +22,13 @@ _INDEXES = (
     ("action_executions_waits_workflow", '"workflow_name", "created_at", "id"'),
     ("action_executions_waits_deadline", '"deadline", "id"'),
 )
+#: PostgreSQL puts NULL last in an ascending index; the store sorts it first (as SQLite does).
+_DEADLINE_ON_POSTGRESQL = '"deadline" NULLS FIRST, "id"'
 
 
 def apply(ctx: MigrationContext) -> None:
     """Create the four partial indexes."""
     for name, columns in _INDEXES:
+        if ctx.postgresql and name.endswith("_deadline"):
+            columns = _DEADLINE_ON_POSTGRESQL
         ctx.execute(f'CREATE INDEX "{name}" ON "action_executions" ({columns}) WHERE {_WAITS}')
