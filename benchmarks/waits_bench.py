@@ -7,7 +7,11 @@
    filter, a sort by deadline, a deep page) is run through the store as the API runs it:
    the median wall time of ``--repeat`` runs, the CPU time of this process per query, and the
    database's plan of the default page (it must walk a partial index of waits).
-2. ``--bulk`` (default 10,000) executions of a one-task workflow wait on an async action; one
+2. ``--write-cost`` (default 20,000) sync action executions go through their life on the hot path
+   (inserted RUNNING and QUEUED, started, finished: each a transaction through the store), on a
+   SQLite file with the partial indexes of waits and on one without them: CPU time per action,
+   the best of ``--write-repeat`` alternating runs. What the indexes cost every action.
+3. ``--bulk`` (default 10,000) executions of a one-task workflow wait on an async action; one
    ``POST /v2/waits/bulk`` (falcon's test client, in this process: no socket) completes them all
    by filter. Wall and CPU time, per item.
 
@@ -18,6 +22,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import sqlite3
@@ -33,12 +38,12 @@ import falcon.testing
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.api import create_app
 from mistral_core.executor import Executor
-from mistral_core.model import Filter, Query
+from mistral_core.model import DISPATCH_STARTED, ActionExecution, Filter, Query, State
 from mistral_core.persistence import sqlquery
 from mistral_core.persistence.columns import ACTION_EXECUTIONS
 from mistral_core.persistence.querying import make_plan
 from mistral_core.persistence.sql import SqlStore, open_store
-from mistral_core.persistence.tables import WAITS
+from mistral_core.persistence.tables import WAIT_INDEXES, WAITS
 from mistral_core.scheduler import CronTab
 from mistral_core.services.engine import Engine
 from mistral_core.testing import InlineRunner, ManualClock
@@ -183,6 +188,48 @@ def inventory(url: str, waits: int, finished: int, repeat: int) -> None:
     store.close()
 
 
+def _life(store: SqlStore, count: int, tag: str) -> float:
+    """CPU seconds for ``count`` sync actions inserted, started and finished, a transaction each."""
+    started = time.process_time()
+    for i in range(count):
+        action_ex = ActionExecution(
+            id=f"{tag}-{i}", name="std.noop", state=State.RUNNING, created_at=ORIGIN, params={}
+        )
+        with store.atomic():
+            store.insert(action_ex)
+        store.raise_dispatch([action_ex.id], DISPATCH_STARTED)
+        with store.atomic():
+            store.update(
+                dataclasses.replace(action_ex, state=State.SUCCESS, output={"result": None}),
+                ("state", "output"),
+            )
+    return time.process_time() - started
+
+
+def write_cost(tmp: str, count: int, repeat: int) -> None:
+    stores = {}
+    for with_indexes in (True, False):
+        url = f"sqlite:///{Path(tmp) / f'life-{with_indexes}.db'}"
+        store = open_store(url)
+        store.upgrade()
+        if not with_indexes:
+            conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+            for name, _ in WAIT_INDEXES:
+                conn.execute(f'DROP INDEX "action_executions_{name}"')
+            conn.close()
+        stores[with_indexes] = store
+    best = {True: float("inf"), False: float("inf")}
+    for run in range(repeat):
+        for with_indexes in (True, False) if run % 2 == 0 else (False, True):
+            best[with_indexes] = min(best[with_indexes], _life(stores[with_indexes], count, f"r{run}"))
+    for with_indexes, cpu in best.items():
+        label = "with the indexes of waits" if with_indexes else "without them"
+        print(f"  {label:26} {cpu / count * 1e6:7.1f} us CPU per action ({count} actions)")
+    print(f"  the indexes cost {(best[True] - best[False]) / count * 1e6:+.1f} us CPU per action")
+    for store in stores.values():
+        store.close()
+
+
 def bulk_complete(url: str, count: int) -> None:
     store = open_store(url)
     store.upgrade()
@@ -221,15 +268,20 @@ def main() -> None:
     parser.add_argument("--waits", type=int, default=100_000)
     parser.add_argument("--finished", type=int, default=200_000)
     parser.add_argument("--bulk", type=int, default=10_000)
+    parser.add_argument("--write-cost", type=int, default=20_000)
+    parser.add_argument("--write-repeat", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--database-url", action="append", default=[], help="also measure this database")
     args = parser.parse_args()
     print(f"nproc {os.cpu_count()}; load {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         sqlite_url = f"sqlite:///{Path(tmp) / 'inventory.db'}"
-        for url in (sqlite_url, *args.database_url):
+        for url in (sqlite_url, *args.database_url) if args.waits else ():
             print(f"inventory on {url.split('://')[0]}")
             inventory(url, args.waits, args.finished, args.repeat)
+        if args.write_cost:
+            print("what the indexes of waits cost the hot path (SQLite)")
+            write_cost(tmp, args.write_cost, args.write_repeat)
         for i, url in enumerate((f"sqlite:///{Path(tmp) / 'bulk.db'}", *args.database_url)):
             if args.bulk:
                 print(f"bulk complete on {url.split('://')[0]}")

@@ -321,7 +321,7 @@ _DISPATCH_NAMES = {DISPATCH_QUEUED: "QUEUED", DISPATCH_STARTED: "STARTED", DISPA
 
 
 def _target(action_ex: ActionExecution) -> Any:
-    return action_ex.params.get("target")
+    return action_ex.target if action_ex.target is not None else action_ex.params.get("target")
 
 
 WAIT: View[ActionExecution] = View(

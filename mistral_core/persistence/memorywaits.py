@@ -13,11 +13,14 @@ _IS_SYNC = ACTION_EXECUTIONS.index_of("is_sync")
 _DISPATCH = ACTION_EXECUTIONS.index_of("dispatch")
 _CREATED = ACTION_EXECUTIONS.index_of("created_at")
 _BEAT = ACTION_EXECUTIONS.index_of("last_heartbeat_at")
+_TARGET = ACTION_EXECUTIONS.index_of("target")
 
 
 def is_wait(row: Row) -> bool:
     """Whether a row of ``action_executions`` is a wait (:data:`~.tables.WAITS`)."""
-    return row[_STATE] == State.RUNNING.value and (not row[_IS_SYNC] or row[_DISPATCH] == DISPATCH_QUEUED)
+    if row[_STATE] != State.RUNNING.value:
+        return False
+    return not row[_IS_SYNC] or (row[_DISPATCH] == DISPATCH_QUEUED and row[_TARGET] is not None)
 
 
 class MemoryWaits(MemoryBase):

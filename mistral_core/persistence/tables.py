@@ -82,8 +82,8 @@ INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
 UNFINISHED_ACTIONS = "\"state\" IN ('RUNNING', 'PAUSED')"
 
 #: The predicate of the partial indexes of waits (``GET /v2/waits``): RUNNING action executions
-#: that are asynchronous or that no executor has started yet. Spelled as literals, like the above.
-WAITS = '"state" = \'RUNNING\' AND ("is_sync" = FALSE OR "dispatch" = 0)'
+#: that are asynchronous, or targeted and not started by an executor yet. Spelled as literals.
+WAITS = '"state" = \'RUNNING\' AND ("is_sync" = FALSE OR ("dispatch" = 0 AND "target" IS NOT NULL))'
 
 #: The partial indexes of waits: ``(name, columns)``; the inventory's order and filters.
 WAIT_INDEXES = (

@@ -13,15 +13,16 @@ from mistral_core.model import DISPATCH_HANDED_OFF, DISPATCH_QUEUED, DISPATCH_ST
 
 S = State
 
-# (id, state, is_sync, dispatch, seconds created, seconds of the last heartbeat, project)
+# (id, state, is_sync, dispatch, target, seconds created, seconds of the last heartbeat, project)
 ROWS = [
-    ("a-async", S.RUNNING, False, DISPATCH_HANDED_OFF, 0, None, "p1"),
-    ("b-beating", S.RUNNING, False, DISPATCH_HANDED_OFF, 1, 50, "p1"),
-    ("c-unstarted-sync", S.RUNNING, True, DISPATCH_QUEUED, 2, None, "p2"),
-    ("d-started-sync", S.RUNNING, True, DISPATCH_STARTED, 3, None, "p1"),
-    ("e-done", S.SUCCESS, False, DISPATCH_HANDED_OFF, 4, None, "p1"),
-    ("f-paused", S.PAUSED, False, DISPATCH_HANDED_OFF, 5, None, "p1"),
-    ("g-unstarted-async", S.RUNNING, False, DISPATCH_QUEUED, 6, None, "p2"),
+    ("a-async", S.RUNNING, False, DISPATCH_HANDED_OFF, None, 0, None, "p1"),
+    ("b-beating", S.RUNNING, False, DISPATCH_HANDED_OFF, None, 1, 50, "p1"),
+    ("c-unstarted-sync", S.RUNNING, True, DISPATCH_QUEUED, "zone-b", 2, None, "p2"),
+    ("d-started-sync", S.RUNNING, True, DISPATCH_STARTED, "zone-b", 3, None, "p1"),
+    ("e-done", S.SUCCESS, False, DISPATCH_HANDED_OFF, None, 4, None, "p1"),
+    ("f-paused", S.PAUSED, False, DISPATCH_HANDED_OFF, None, 5, None, "p1"),
+    ("g-unstarted-async", S.RUNNING, False, DISPATCH_QUEUED, None, 6, None, "p2"),
+    ("h-unstarted-untargeted-sync", S.RUNNING, True, DISPATCH_QUEUED, None, 7, None, "p1"),
 ]
 WAITS = ["a-async", "b-beating", "c-unstarted-sync", "g-unstarted-async"]
 
@@ -33,7 +34,7 @@ def filled(store: ExecutionStore, rec: Any) -> ExecutionStore:
     task_ex = rec.task(wf_ex)
     store.insert(wf_ex)
     store.insert(task_ex)
-    for action_id, state, is_sync, dispatch, created, beat, project in ROWS:
+    for action_id, state, is_sync, dispatch, target, created, beat, project in ROWS:
         store.insert(
             rec.action(
                 task_ex,
@@ -42,6 +43,7 @@ def filled(store: ExecutionStore, rec: Any) -> ExecutionStore:
                 state=state,
                 is_sync=is_sync,
                 dispatch=dispatch,
+                target=target,
                 created_at=rec.at(created),
                 last_heartbeat_at=None if beat is None else rec.at(beat),
                 deadline=rec.at(100 - created),
@@ -58,7 +60,7 @@ def ids(store: ExecutionStore, query: Query = EVERY, **kwargs: Any) -> list[str]
     return [action_ex.id for action_ex in store.list_waits(query, **kwargs)]
 
 
-def test_a_wait_is_running_and_async_or_not_yet_started(filled: ExecutionStore) -> None:
+def test_a_wait_is_running_and_async_or_targeted_and_not_yet_started(filled: ExecutionStore) -> None:
     assert ids(filled) == WAITS
 
 
@@ -77,7 +79,8 @@ def test_filters_order_pages_and_projects(filled: ExecutionStore, rec: Any) -> N
     assert ids(filled, newest) == ["g-unstarted-async", "c-unstarted-sync"]
     after = Query(sort=(("created_at", "desc"),), limit=2, marker="c-unstarted-sync")
     assert ids(filled, after) == ["b-beating", "a-async"]
-    assert ids(filled, Query(marker="d-started-sync")) == ["g-unstarted-async"]  # a marker no wait
+    assert ids(filled, Query(marker="d-started-sync")) == ["g-unstarted-async"]
+    assert ids(filled, Query(marker="h-unstarted-untargeted-sync")) == []  # a marker no wait
     assert ids(filled, Query(project="p2")) == ["c-unstarted-sync", "g-unstarted-async"]
     with pytest.raises(NotFoundError):
         filled.list_waits(Query(project="p2", marker="a-async"))
