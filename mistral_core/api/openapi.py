@@ -405,7 +405,7 @@ def _wait_paths() -> dict[str, Schema]:
     return {
         "/v2/waits": {
             "get": _op(
-                "The waits: RUNNING async action executions, and those no executor has started",
+                "The waits: RUNNING async action executions, and targeted ones no executor has started",
                 200,
                 "Waits",
                 [*list_parameters(waits.LISTING), *filters],

@@ -343,8 +343,8 @@ WAIT: View[ActionExecution] = View(
         ("last_heartbeat_at", _iso("last_heartbeat_at")),
     ]
 )
-"""A wait in ``GET /v2/waits`` (ours): a RUNNING async action execution, or one no executor has
-started (``dispatch`` QUEUED; ``target`` names the executors it waits for, null: any)."""
+"""A wait in ``GET /v2/waits`` (ours): a RUNNING async action execution, or a targeted one no
+executor has started (``dispatch`` QUEUED; ``target`` names the executors it waits for)."""
 
 ACTION: View[ActionInfo] = View(
     [

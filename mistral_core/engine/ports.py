@@ -139,8 +139,8 @@ class ExecutionStore(Protocol):
         ...
 
     def list_waits(self, query: Query, stale_before: dt.datetime | None = None) -> list[ActionExecution]:
-        """The waits (RUNNING action executions that are asynchronous or not yet started by an
-        executor) matching ``query``, whose last heartbeat (else their start) is before
+        """The waits (RUNNING action executions that are asynchronous, or targeted and not yet
+        started by an executor) matching ``query``, whose last heartbeat (else their start) is before
         ``stale_before`` if given."""
         ...
 

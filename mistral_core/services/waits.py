@@ -1,8 +1,8 @@
 """The inventory of waits, and bulk actions on many waits at once.
 
 A *wait* is a RUNNING action execution that is asynchronous (its result comes from a third
-party) or that no executor has started yet (``dispatch`` QUEUED: a targeted action whose target
-has no executor waits so, sync or not). ``GET /v2/waits`` lists them with the filters of
+party), or that has a ``target`` and no executor has started yet (``dispatch`` QUEUED: an action
+whose target has no executor waits so, sync or not). ``GET /v2/waits`` lists them with the filters of
 :class:`WaitFilters`; ``POST /v2/waits/bulk`` acts on many, named by id or by those filters.
 
 Each item of a bulk action goes through the same service as a single request would

@@ -1,7 +1,7 @@
 """``/v2/waits``: the inventory of waits, and ``/v2/waits/bulk``: one action on many (ours).
 
-A wait is a RUNNING action execution that is asynchronous, or that no executor has started yet
-(a targeted action whose target has no executor). The list takes Mistral's paging and sorting
+A wait is a RUNNING action execution that is asynchronous, or targeted and not started by an
+executor yet (an action whose target has no executor). The list takes Mistral's paging and sorting
 and the filters ``name``, ``workflow_name`` (with operators, as every list), ``older_than``
 and ``stale_for`` (seconds) and ``deadline_before`` (an ISO time). A bulk request names its
 waits by ``ids`` or by ``filter`` and answers each one with the status a single request
