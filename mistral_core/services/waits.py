@@ -34,6 +34,8 @@ from mistral_core.services.unit_of_work import Parts, Transactions, Work
 OPS = ("complete", "fail", "cancel", "extend")
 #: The state each result op pushes.
 _PUSHED = {"complete": State.SUCCESS, "fail": State.ERROR, "cancel": State.CANCELLED}
+#: Waits acted on in one transaction (a refusal that rolls it back sends each alone).
+BATCH = 100
 #: The longest id a bulk request may name (ids are UUIDs: 36 characters).
 MAX_ID_CHARS = 255
 #: The most seconds ``older_than`` and ``stale_for`` take (ten years: the clock cannot underflow).
@@ -283,14 +285,50 @@ class Waits:
             InputError: the filter matches more than ``max_bulk_items`` waits.
         """
         targets = self._targets(bulk, viewer)
-        items = []
-        for action_ex_id, action_ex in targets:
-            if action_ex is None:
-                error: MistralError | None = NotFoundError(f"ActionExecution not found [id={action_ex_id}]")
-            else:
-                error = self._judge(action_ex, bulk) if bulk.dry_run else self._do(action_ex_id, bulk, origin)
-            items.append(BulkItem(action_ex_id, error))
-        return BulkOutcome(sum(action_ex is not None for _, action_ex in targets), tuple(items))
+        errors: dict[str, MistralError | None] = {}
+        found = [action_ex for _, action_ex in targets if action_ex is not None]
+        if bulk.dry_run:
+            errors.update((action_ex.id, self._judge(action_ex, bulk)) for action_ex in found)
+        else:
+            for start in range(0, len(found), BATCH):
+                batch = [action_ex.id for action_ex in found[start : start + BATCH]]
+                errors.update(zip(batch, self._do_batch(batch, bulk, origin), strict=True))
+        items = tuple(
+            BulkItem(
+                action_ex_id,
+                errors[action_ex_id]
+                if action_ex is not None
+                else NotFoundError(f"ActionExecution not found [id={action_ex_id}]"),
+            )
+            for action_ex_id, action_ex in targets
+        )
+        return BulkOutcome(len(found), items)
+
+    def _do_batch(
+        self, action_ex_ids: list[str], bulk: Bulk, origin: PushOrigin
+    ) -> list[MistralError | None]:
+        """Act on these waits in one transaction, each judged as alone; if one is refused in a way
+        that rolls the transaction back (an output schema, a conflict found while deciding, the
+        store), each is done alone instead, so every refusal is recorded as a single one is."""
+        try:
+            decided = self._tx.run(lambda work: [self._decide(work, i, bulk, origin) for i in action_ex_ids])
+        except MistralError:
+            return [self._do(action_ex_id, bulk, origin) for action_ex_id in action_ex_ids]
+        return [
+            None
+            if reason is None or action_ex is None
+            else self._results.refusal(action_ex, _PUSHED[bulk.op], reason)
+            for action_ex, reason in decided
+        ]
+
+    def _decide(
+        self, work: Work, action_ex_id: str, bulk: Bulk, origin: PushOrigin
+    ) -> tuple[ActionExecution | None, str | None]:
+        if bulk.op == "extend":
+            assert bulk.extend_by is not None
+            self._extend(work, action_ex_id, bulk.extend_by, origin)
+            return None, None
+        return self._results.push_in(work, action_ex_id, _PUSHED[bulk.op], bulk.output, origin)
 
     def _targets(self, bulk: Bulk, viewer: Viewer) -> list[tuple[str, ActionExecution | None]]:
         """Each wait named, with its action execution as read now (None: not found for ``viewer``)."""

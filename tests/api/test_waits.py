@@ -15,6 +15,7 @@ import pytest
 from mistral_core.api import create_app
 from mistral_core.auth.identity import DEFAULT_PROJECT, Identity, Role
 from mistral_core.model import RunAction
+from mistral_core.services import waits as waits_service
 from mistral_core.testing import TestEngine
 from tests.api.support import PUBLIC_URL, AsyncNoopAction, NoopAction
 
@@ -510,3 +511,21 @@ def test_a_reader_lists_an_operator_acts_and_projects_see_only_their_own(keys: K
     client.headers = root
     assert [e["by"] for e in client.history(mine)] == ["ops-1"]
     assert [e["by"] for e in client.history(theirs)] == ["ops-2"]
+
+
+def test_waits_are_acted_on_in_batches_and_a_refusal_costs_no_other(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(waits_service, "BATCH", 2)
+    made = [client.waiting(workflow) for workflow in ("mail", "checked", "mail", "mail", "copy")]
+    done = made[2]
+    client.ok({"op": "complete", "ids": [done]})
+
+    document = client.ok({"op": "complete", "ids": made, "output": {"size": 1}})
+
+    results = statuses(document)
+    assert [results[i][0] for i in made] == [200, 422, 409, 200, 200]  # the third had {}
+    assert [client.state(i) for i in made] == ["SUCCESS", "RUNNING", "SUCCESS", "SUCCESS", "SUCCESS"]
+    assert [e["outcome"] for e in client.history(made[0])] == ["accepted"]
+    assert [e["outcome"] for e in client.history(made[1])] == ["rejected"]
+    assert [e["outcome"] for e in client.history(done)] == ["accepted", "rejected"]  # another output
