@@ -168,6 +168,26 @@ def _all(conn: Any, sql: str, params: list[Any]) -> list[Any]:
         conn.close()
 
 
+def api_page(store: SqlStore, repeat: int) -> None:
+    """``GET /v2/waits`` whole (falcon's test client, no socket): the API's default page of 1,000."""
+    registry = ActionRegistry.from_entry_points()
+    engine = Engine(store, registry, clock=ManualClock(NOW), cron=CronTab())
+    http = falcon.testing.TestClient(create_app(engine, public_url="http://127.0.0.1:8989"))
+    for params in ("", "stale_for=86400&sort_keys=deadline"):
+        http.simulate_get("/v2/waits", query_string=params)
+        walls, cpus = [], []
+        for _ in range(repeat):
+            wall, cpu = time.perf_counter(), time.process_time()
+            answer = http.simulate_get("/v2/waits", query_string=params)
+            walls.append((time.perf_counter() - wall) * 1000)
+            cpus.append((time.process_time() - cpu) * 1000)
+        assert answer.status_code == 200, answer.text
+        print(
+            f"  GET /v2/waits?{params}: {len(answer.json['waits'])} waits, {len(answer.content)} bytes, "
+            f"median {statistics.median(walls):.1f} ms, CPU {statistics.median(cpus):.1f} ms"
+        )
+
+
 def inventory(url: str, waits: int, finished: int, repeat: int) -> None:
     started = time.perf_counter()
     fill(url, waits, finished)
@@ -175,6 +195,7 @@ def inventory(url: str, waits: int, finished: int, repeat: int) -> None:
     print(f"  wrote {waits} waits and {finished} finished action executions in {took:.1f} s")
     store = open_store(url)
     print("  plan of the default page: " + " | ".join(plan_of_default_page(store, url)))
+    api_page(store, repeat)
     print(f"  {'query':34} {'rows':>5} {'median ms':>10} {'CPU ms':>8}")
     for name, run in queries(store).items():
         run()  # warm: the connection, the statement, the pages

@@ -247,6 +247,9 @@ class Waits:
     def _filter(raw: Any) -> WaitFilters:
         if not isinstance(raw, dict):
             raise InputError(f"'filter' must be an object of {', '.join((*_NAMES, *SPECIAL_FILTERS))}")
+        for field in ("older_than", "stale_for"):  # JSON has numbers: text is for query strings
+            if isinstance(raw.get(field), str):
+                raise InputError(f"Invalid value for filter {field}: a number of seconds, not text")
         return parse_filters(raw, "filter")
 
     def _output(self, op: str, output: Any) -> Any:

@@ -417,7 +417,7 @@ def test_bulk_by_filter_acts_on_the_waits_the_inventory_lists(client: Client) ->
     assert document["matched"] == 1 and statuses(document) == {old: (200, None)}
     assert set(client.ids()) == {young, other}
     client.t.advance(1)
-    stale = client.ok({"op": "cancel", "filter": {"name": "test.async", "stale_for": "0"}})
+    stale = client.ok({"op": "cancel", "filter": {"name": "test.async", "stale_for": 0}})
     assert stale["matched"] == 2
     deadline = client.ok({"op": "complete", "filter": {"deadline_before": "2031-01-01T00:00:00Z"}})
     assert deadline["matched"] == 0 and deadline["results"] == []
@@ -454,6 +454,7 @@ def test_more_waits_than_the_bulk_maximum_is_a_400(client: Client) -> None:
         ({"op": "cancel", "filter": []}, "'filter' must be an object"),
         ({"op": "cancel", "filter": {"state": "RUNNING"}}, "Unknown filter 'state'"),
         ({"op": "cancel", "filter": {"older_than": True}}, "Invalid value for filter older_than"),
+        ({"op": "cancel", "filter": {"stale_for": "60"}}, "Invalid value for filter stale_for"),
         ({"op": "cancel", "filter": {"name": 3}}, "Filter name must be a name"),
         ({"op": "cancel", "ids": ["x"], "dryrun": True}, "Unknown field 'dryrun'"),
         ({"op": "cancel", "ids": ["x"], "dry_run": "yes"}, "'dry_run' must be true or false"),
