@@ -305,7 +305,14 @@ RECORDS: dict[str, Schema] = {
                         "at": {"type": "string", "description": "YYYY-MM-DD HH:MM:SS.mmm (UTC)"},
                         "outcome": {
                             "type": "string",
-                            "enum": ["accepted", "repeated", "rejected", "extended"],
+                            "enum": [
+                                "accepted",
+                                "repeated",
+                                "rejected",
+                                "notified",
+                                "notice-failed",
+                                "extended",
+                            ],
                         },
                         "reason": {**NULLABLE_STRING, "description": "why it was rejected"},
                         "state": {**NULLABLE_STRING, "description": "the state asked for"},
