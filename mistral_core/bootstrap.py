@@ -134,6 +134,7 @@ def build_engine(
         evaluator=evaluator,
         limits=limits,
         max_extend_by=settings.max_extend_by,
+        max_bulk_items=settings.max_bulk_items,
         callback_token_max_age=dt.timedelta(seconds=settings.callback_token_max_age),
         notice_retry_for=dt.timedelta(seconds=settings.notice_retry_for),
         engine_lease=dt.timedelta(seconds=settings.engine_lease),

@@ -55,6 +55,7 @@ class Settings:
         subworkflow_depth_limit: the deepest nesting of sub-workflows.
         max_extend_by: the most seconds one heartbeat may move its task's deadline by
             (``extend_by``).
+        max_bulk_items: the most waits one ``POST /v2/waits/bulk`` may act on (more gets 400).
         expression_timeout: seconds one evaluation of expressions (a task's publish, input, a
             guard...) may run; past it the task fails. Expressions run while the engine holds
             its write lock, so this bounds how long one workflow can hold up every other.
@@ -157,6 +158,7 @@ class Settings:
     with_items_limit: int = 100_000
     subworkflow_depth_limit: int = 50
     max_extend_by: float = 7 * 24 * 3600.0
+    max_bulk_items: int = 10_000
     expression_timeout: float = 2.0
     expression_max_size: int = 4 * 1024 * 1024
     allowed_hosts: tuple[str, ...] = ()
@@ -231,6 +233,7 @@ class Settings:
             "field_size_limit",
             "with_items_limit",
             "subworkflow_depth_limit",
+            "max_bulk_items",
             "callback_token_max_age",
             "notice_retry_for",
             "notify_retry_for",

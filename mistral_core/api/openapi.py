@@ -24,6 +24,7 @@ from mistral_core.api.resources import (
     executions,
     notifications,
     tasks,
+    waits,
     workbooks,
     workflows,
 )
@@ -468,6 +469,35 @@ def _action_execution_paths() -> dict[str, Schema]:
         },
         "/v2/action_executions/{action_ex_id}/token": {
             "delete": _op("Revoke the callback token of an action execution", 204, None, action_ex),
+        },
+        **_wait_paths(),
+    }
+
+
+def _wait_paths() -> dict[str, Schema]:
+    number: Schema = {"type": "number", "minimum": 0}
+    filters = [
+        _param("older_than", "query", number, "started more than this many seconds ago"),
+        _param("deadline_before", "query", {"type": "string"}, "a deadline before this ISO 8601 time"),
+        _param("stale_for", "query", number, "no heartbeat (nor start) for this many seconds"),
+    ]
+    return {
+        "/v2/waits": {
+            "get": _op(
+                "The waits: RUNNING async action executions, and targeted ones no executor has started",
+                200,
+                "Waits",
+                [*list_parameters(waits.LISTING), *filters],
+            ),
+        },
+        "/v2/waits/bulk": {
+            "post": _op(
+                "Complete, fail, cancel or extend many waits; one status per wait",
+                200,
+                "WaitBulkResults",
+                None,
+                _json_body("WaitBulk"),
+            ),
         },
     }
 

@@ -150,6 +150,23 @@ _ACTION_EXECUTION = {
         "properties": {"respond": STRING},
     },
 }
+_WAIT = {
+    "id": STRING,
+    "name": STRING,
+    "workflow_name": NULLABLE_STRING,
+    "workflow_execution_id": NULLABLE_STRING,
+    "task_name": NULLABLE_STRING,
+    "task_execution_id": NULLABLE_STRING,
+    "state": STATE,
+    "is_sync": BOOLEAN,
+    "target": {**NULLABLE_STRING, "description": "the executors it is sent to (null: any)"},
+    "dispatch": {"type": "string", "enum": ["QUEUED", "STARTED", "HANDED_OFF"]},
+    "project_id": NULLABLE_STRING,
+    "created_at": TIME,
+    "deadline": _ACTION_EXECUTION["deadline"],
+    "progress": _ACTION_EXECUTION["progress"],
+    "last_heartbeat_at": _ACTION_EXECUTION["last_heartbeat_at"],
+}
 _ACTION = {
     "id": STRING,
     "name": STRING,
@@ -358,6 +375,30 @@ RECORDS: dict[str, Schema] = {
     "CodeSources": page("code_sources", "CodeSource"),
     "DynamicAction": record(**_DYNAMIC_ACTION),
     "DynamicActions": page("dynamic_actions", "DynamicAction"),
+    "Wait": record(**_WAIT),
+    "Waits": page("waits", "Wait"),
+    "WaitBulkResults": {
+        "type": "object",
+        "required": ["matched", "dry_run", "results"],
+        "additionalProperties": False,
+        "properties": {
+            "matched": {"type": "integer", "description": "the waits named that exist (and are seen)"},
+            "dry_run": BOOLEAN,
+            "results": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "status", "reason"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "id": STRING,
+                        "status": {"type": "integer", "description": "what a single request would answer"},
+                        "reason": {**NULLABLE_STRING, "description": "why not (one line)"},
+                    },
+                },
+            },
+        },
+    },
     "Notification": record(**_NOTIFICATION),
     "Maintenance": {
         "type": "object",
@@ -386,7 +427,17 @@ RECORDS: dict[str, Schema] = {
                     "additionalProperties": False,
                     "properties": {
                         "at": {"type": "string", "description": "YYYY-MM-DD HH:MM:SS.mmm (UTC)"},
-                        "outcome": {"type": "string", "enum": ["accepted", "repeated", "rejected"]},
+                        "outcome": {
+                            "type": "string",
+                            "enum": [
+                                "accepted",
+                                "repeated",
+                                "rejected",
+                                "notified",
+                                "notice-failed",
+                                "extended",
+                            ],
+                        },
                         "reason": {**NULLABLE_STRING, "description": "why it was rejected"},
                         "state": {**NULLABLE_STRING, "description": "the state asked for"},
                         "by": {"type": "string", "description": "a key's name, OIDC subject, callback-token"},
@@ -467,6 +518,40 @@ BODIES: dict[str, Schema] = {
         },
         extend_by={"type": "number", "exclusiveMinimum": True, "minimum": 0, "description": "seconds"},
     ),
+    "WaitBulk": {
+        "type": "object",
+        "required": ["op"],
+        "additionalProperties": False,
+        "example": {
+            "op": "extend",
+            "filter": {"name": "std.mistral_http", "stale_for": 3600},
+            "extend_by": 600,
+        },
+        "properties": {
+            "op": {"type": "string", "enum": ["complete", "fail", "cancel", "extend"]},
+            "ids": {"type": "array", "items": STRING, "minItems": 1},
+            "filter": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "name": NULLABLE_STRING,
+                    "workflow_name": NULLABLE_STRING,
+                    "older_than": {"type": "number", "minimum": 0, "nullable": True},
+                    "deadline_before": NULLABLE_STRING,
+                    "stale_for": {"type": "number", "minimum": 0, "nullable": True},
+                },
+            },
+            "output": {"description": "complete, fail: the result (any JSON value)"},
+            "extend_by": {
+                "type": "number",
+                "exclusiveMinimum": True,
+                "minimum": 0,
+                "nullable": True,
+                "description": "seconds",
+            },
+            "dry_run": BOOLEAN,
+        },
+    },
     "RunAction": body(
         ["name"],
         {"name": "std.echo", "input": {"output": "hello"}},

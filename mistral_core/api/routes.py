@@ -25,6 +25,7 @@ from mistral_core.api.resources import (
     root,
     tasks,
     tokens,
+    waits,
     workbooks,
     workflows,
 )
@@ -73,6 +74,9 @@ ROUTES: tuple[Route, ...] = (
     Route("/v2/action-executions/{action_ex_id}/heartbeat", action_executions.ActionExecutionHeartbeat),
     Route("/v2/action_executions/{action_ex_id}/history", action_executions.ActionExecutionHistory),
     Route("/v2/action_executions/{action_ex_id}/token", action_executions.ActionExecutionToken),
+    # Not Mistral's: the inventory of waits and bulk actions on them (docs/api.md, "Waits").
+    Route("/v2/waits", waits.WaitCollection),
+    Route("/v2/waits/bulk", waits.WaitBulk),
     Route("/v2/actions", actions.ActionCollection),
     Route("/v2/actions/validate", actions.ActionValidation),
     Route("/v2/actions/{name}", actions.ActionItem),

@@ -24,6 +24,9 @@ from collections.abc import Callable, Collection, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
 from mistral_core.model import (
+    DISPATCH_HANDED_OFF,
+    DISPATCH_QUEUED,
+    DISPATCH_STARTED,
     ActionDefinition,
     ActionExecution,
     CronTrigger,
@@ -314,6 +317,35 @@ ACTION_EXECUTION: View[ActionExecution] = View(
 
 ACTION_EXECUTION_LISTED = ACTION_EXECUTION.without("output")
 """An action execution in a list (``include_output=true`` adds ``output``)."""
+
+_DISPATCH_NAMES = {DISPATCH_QUEUED: "QUEUED", DISPATCH_STARTED: "STARTED", DISPATCH_HANDED_OFF: "HANDED_OFF"}
+
+
+def _target(action_ex: ActionExecution) -> Any:
+    return action_ex.target if action_ex.target is not None else action_ex.params.get("target")
+
+
+WAIT: View[ActionExecution] = View(
+    [
+        ("id", _attr("id")),
+        ("name", _attr("name")),
+        ("workflow_name", _attr("workflow_name")),
+        ("workflow_execution_id", _attr("workflow_execution_id")),
+        ("task_name", _attr("task_name")),
+        ("task_execution_id", _attr("task_execution_id")),
+        ("state", _state),
+        ("is_sync", _attr("is_sync")),
+        ("target", _target),
+        ("dispatch", lambda action_ex: _DISPATCH_NAMES.get(action_ex.dispatch, str(action_ex.dispatch))),
+        ("project_id", _attr("project_id")),
+        ("created_at", _ts("created_at")),
+        ("deadline", _iso("deadline")),
+        ("progress", _attr("progress")),
+        ("last_heartbeat_at", _iso("last_heartbeat_at")),
+    ]
+)
+"""A wait in ``GET /v2/waits`` (ours): a RUNNING async action execution, or a targeted one no
+executor has started (``dispatch`` QUEUED; ``target`` names the executors it waits for)."""
 
 ACTION: View[ActionInfo] = View(
     [

@@ -82,6 +82,8 @@ REQUIRED: dict[tuple[str, str], Role | None] = {
     ("/v2/action-executions/{action_ex_id}/heartbeat", "POST"): OP,
     ("/v2/action_executions/{action_ex_id}/history", "GET"): R,
     ("/v2/action_executions/{action_ex_id}/token", "DELETE"): OP,
+    ("/v2/waits", "GET"): R,
+    ("/v2/waits/bulk", "POST"): OP,
     ("/v2/actions", "GET"): R,
     ("/v2/actions", "POST"): A,
     ("/v2/actions", "PUT"): A,

@@ -44,6 +44,23 @@ def beat(
     return st.change(action_ex, **fields)
 
 
+def extend(
+    st: ExecutionState, action_ex: ActionExecution, task: TaskExecution, extend_by: float
+) -> ActionExecution:
+    """Move the ``timeout`` deadline of ``action_ex``'s task ``extend_by`` seconds later without a
+    heartbeat (an operator's ``extend``: nothing said the third party is alive); ``action_ex`` now.
+    The caller loaded the task's action executions and checked ``action_ex`` is a RUNNING wait.
+
+    Raises:
+        StateConflictError: the task has no ``timeout``.
+    """
+    later = _extend(st, task, extend_by)
+    moved = st.actions.get(action_ex.id)
+    if moved is None or moved.deadline != later:
+        moved = st.change(action_ex, deadline=later)
+    return moved
+
+
 def _extend(st: ExecutionState, task: TaskExecution, extend_by: float) -> dt.datetime:
     """Move the task's ``timeout`` deadline ``extend_by`` seconds later; the new deadline."""
     deadline = task.runtime_context.deadline

@@ -149,6 +149,12 @@ class ExecutionStore(Protocol):
         """Task executions matching ``query``."""
         ...
 
+    def list_waits(self, query: Query, stale_before: dt.datetime | None = None) -> list[ActionExecution]:
+        """The waits (RUNNING action executions that are asynchronous, or targeted and not yet
+        started by an executor) matching ``query``, whose last heartbeat (else their start) is before
+        ``stale_before`` if given."""
+        ...
+
     def list_action_executions(self, query: Query) -> list[ActionExecution]:
         """Action executions matching ``query``."""
         ...

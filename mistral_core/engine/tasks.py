@@ -229,6 +229,7 @@ class TaskRunner:
             created_at=st.now,
             updated_at=st.now,
             deadline=task.runtime_context.deadline,
+            target=target,
         )
 
     def start_action(self, st: ExecutionState, task: TaskExecution, action: ActionExecution) -> None:

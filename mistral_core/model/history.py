@@ -15,6 +15,9 @@ ACCEPTED = "accepted"
 REPEATED = "repeated"
 #: The push was refused (``reason`` says why).
 REJECTED = "rejected"
+#: An operator moved the deadline of the action's task (``POST /v2/waits/bulk``, op ``extend``);
+#: ``reason`` says by how much and to when.
+EXTENDED = "extended"
 #: The engine told the action (its ``cancel(context)``) that its work is no longer wanted.
 NOTIFIED = "notified"
 #: Telling it failed (``reason`` says why); it is tried again later.
@@ -49,12 +52,14 @@ class HistoryEntry:
     Attributes:
         action_execution_id: the action execution it was asked of.
         outcome: :data:`ACCEPTED`, :data:`REPEATED` or :data:`REJECTED` (a push), :data:`NOTIFIED`
-            or :data:`NOTICE_FAILED` (a try of a cancel notice, by ``mistral-core``).
+            or :data:`NOTICE_FAILED` (a try of a cancel notice, by ``mistral-core``),
+            :data:`EXTENDED` (an operator's ``extend`` of its deadline).
         state: the state asked for (``SUCCESS``, ``ERROR``, ``CANCELLED``, ``PAUSED``, ``RUNNING``);
             ``None`` for a push refused before its body was read that named none.
         by: who asked (see :class:`PushOrigin`).
         remote_addr: from where.
-        reason: why it was rejected (one line); ``None`` otherwise.
+        reason: why it was rejected (one line); for :data:`EXTENDED`, the new deadline; ``None``
+            otherwise.
         created_at: when.
     """
 

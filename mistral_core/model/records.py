@@ -139,6 +139,9 @@ class ActionExecution:
     last_heartbeat_at: dt.datetime | None = None
     #: When the task's ``timeout`` ends this wait (None: no timeout); a heartbeat may move it.
     deadline: dt.datetime | None = None
+    #: The executors it is sent to (its task's ``target``, also in ``params``); None: any. A column
+    #: of its own so that the waits' indexes can hold the targeted actions no executor has started.
+    target: str | None = None
     #: SHA-256 (hex) of its callback token; ``None`` for a synchronous action.
     callback_token_hash: str | None = None
     #: When its callback token stops being accepted (expiry, or the time it was revoked).

@@ -5,9 +5,9 @@ executions and spec snapshots here, timers in :mod:`.memorytimers`, named
 definitions in :mod:`.memorydefinitions`, API keys in :mod:`.memorykeys`, callback tokens
 and push history in :mod:`.memorycallbacks`, approval responses in :mod:`.memoryapprovals`,
 failed notification deliveries in :mod:`.memorynotifications`, the maintenance mode in
-:mod:`.memorymaintenance`. It enforces the same references as the SQL schema (a task needs its
-workflow execution, an action its task) and keeps the children of each parent in insertion
-order, so listing them needs no scan.
+:mod:`.memorymaintenance`, the inventory of waits in :mod:`.memorywaits`. It enforces the same
+references as the SQL schema (a task needs its workflow execution, an action its task) and keeps
+the children of each parent in insertion order, so listing them needs no scan.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from mistral_core.persistence.memorymaintenance import MemoryMaintenance
 from mistral_core.persistence.memorymembers import MemoryMembers
 from mistral_core.persistence.memorynotifications import MemoryNotifications
 from mistral_core.persistence.memorytimers import MemoryTimers
+from mistral_core.persistence.memorywaits import MemoryWaits
 
 _UNFINISHED = (State.RUNNING.value, State.PAUSED.value)
 _DISPATCHABLE = (*_UNFINISHED, State.IDLE.value)
@@ -61,6 +62,7 @@ _CREATED = {table.name: table.index_of("created_at") for table in ALL_TABLES}
 
 
 class MemoryStore(
+    MemoryWaits,
     MemoryCallbacks,
     MemoryNotifications,
     MemoryMembers,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from mistral_core.engine.ports import Clock, SystemClock
@@ -128,17 +128,20 @@ class MemoryBase:
         """``query`` checked against ``table`` (the members part adds what is shared)."""
         return make_plan(table, query)
 
-    def _list(self, table: TableSpec, query: Query) -> list[Any]:
+    def _list(self, table: TableSpec, query: Query, admits: Callable[[Row], bool] | None = None) -> list[Any]:
+        """The records of ``table`` matching ``query`` (and ``admits``, a test of the row)."""
         plan = self._plan(table, query)
         with self._lock:
             entries = self._rows[table.name]
-            rows = [row for _, row in entries.values() if matches(plan, row)]
+            rows = [
+                row for _, row in entries.values() if matches(plan, row) and (admits is None or admits(row))
+            ]
             if plan.marker is not None:
                 marker = entries.get(plan.marker)
                 if marker is None or (plan.visibility is not None and not plan.visibility.admits(marker[1])):
                     raise not_found(table, plan.marker)
-                if not matches(plan, marker[1]):
-                    rows.append(marker[1])
+                if not matches(plan, marker[1]) or (admits is not None and not admits(marker[1])):
+                    rows.append(marker[1])  # only to find where the page starts
         sort_rows(plan, rows)
         if plan.marker is not None:
             position = next(i for i, row in enumerate(rows) if row[ID] == plan.marker)

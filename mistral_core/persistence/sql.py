@@ -6,7 +6,7 @@ spec snapshots here, timers in :mod:`.sqltimers`, named definitions in
 :mod:`.sqldefinitions`, API keys in :mod:`.sqlkeys`, callback tokens and push history in
 :mod:`.sqlcallbacks`, approval responses in :mod:`.sqlapprovals`, failed notification
 deliveries in :mod:`.sqlnotifications`, the maintenance mode in :mod:`.sqlmaintenance`, the
-schema and its upgrade in :mod:`.sqlschema`.
+inventory of waits in :mod:`.sqlwaits`, the schema and its upgrade in :mod:`.sqlschema`.
 The hot path (insert, update, get, children, lock, raise_dispatch, timers)
 is prepared raw SQL, no ORM objects. A workflow execution is locked with
 ``SELECT ... FOR UPDATE`` on PostgreSQL, by the database's write lock on SQLite.
@@ -56,12 +56,14 @@ from mistral_core.persistence.sqlnotifications import SqlNotifications
 from mistral_core.persistence.sqlquery import quote, select_list
 from mistral_core.persistence.sqlschema import SchemaVersionError, SqlSchema, newer_error
 from mistral_core.persistence.sqltimers import SqlTimers
+from mistral_core.persistence.sqlwaits import SqlWaits
 from mistral_core.persistence.tables import DISPATCHABLE, UNFINISHED_ACTIONS
 
 LOG = logging.getLogger(__name__)
 
 
 class SqlStore(
+    SqlWaits,
     SqlCallbacks,
     SqlNotifications,
     SqlMembers,

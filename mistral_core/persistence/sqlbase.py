@@ -281,13 +281,16 @@ class SqlBase:
         """``query`` checked against ``table`` (the members part adds what is shared)."""
         return make_plan(table, query)
 
-    def _list(self, table: TableSpec, query: Query) -> list[Any]:
+    def _list(self, table: TableSpec, query: Query, extra: sqlquery.Sql | None = None) -> list[Any]:
+        """The records of ``table`` matching ``query`` (and ``extra``, a condition in SQL)."""
         plan = self._plan(table, query)
         marker = None
         if plan.marker is not None:
             marker = self._one(self._sql[f"get {table.name}"], (plan.marker,))
             if marker is None or (plan.visibility is not None and not plan.visibility.admits(marker)):
                 raise not_found(table, plan.marker)
-        sql, params = sqlquery.select_page(table, plan, marker, self._dialect.param, self._dialect.contains)
+        sql, params = sqlquery.select_page(
+            table, plan, marker, self._dialect.param, self._dialect.contains, extra
+        )
         record = self._codecs[table.name].record
         return [record(row) for row in self._all(self._dialect.sql(sql), params)]

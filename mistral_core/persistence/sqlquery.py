@@ -30,7 +30,14 @@ def select_list(table: TableSpec) -> str:
     return ", ".join(quote(name) for name in table.names)
 
 
-def select_page(table: TableSpec, plan: Plan, marker: Row | None, encode: Encode, contains: str) -> Sql:
+def select_page(
+    table: TableSpec,
+    plan: Plan,
+    marker: Row | None,
+    encode: Encode,
+    contains: str,
+    extra: Sql | None = None,
+) -> Sql:
     """The SELECT of one page.
 
     Args:
@@ -39,9 +46,11 @@ def select_page(table: TableSpec, plan: Plan, marker: Row | None, encode: Encode
         marker: the stored row of the marker record, if the page starts after one.
         encode: turns a neutral filter value into this backend's parameter.
         contains: the substring test, a template with ``{col}`` and one ``?``.
+        extra: a condition of the caller's own, first in the WHERE clause (the predicate of a
+            partial index, spelled as the index spells it).
     """
-    parts: list[str] = []
-    params: list[Any] = []
+    parts: list[str] = [extra[0]] if extra is not None else []
+    params: list[Any] = list(extra[1]) if extra is not None else []
     if plan.visibility is not None:
         sql, values = _visible(plan.visibility)
         parts.append(sql)
@@ -117,9 +126,15 @@ def _ordering(order: Order) -> str:
 
 
 def _after_marker(orders: tuple[Order, ...], marker: Row) -> Sql:
-    """Rows strictly after the marker row in the given order (keyset pagination)."""
+    """Rows strictly after the marker row in the given order (keyset pagination).
+
+    The alternatives (``a > x OR (a = x AND b > y)``) are led by a bound on the first key alone
+    (``a >= x``) where it holds: a database walks an index of ``a`` from there instead of from
+    its start (an OR hides the range from SQLite's and PostgreSQL's planners).
+    """
     alternatives: list[str] = []
     params: list[Any] = []
+    bound = _bound(orders[0], marker[orders[0].index])
     equal_sql: list[str] = []
     equal_params: list[Any] = []
     for order in orders:
@@ -131,7 +146,26 @@ def _after_marker(orders: tuple[Order, ...], marker: Row) -> Sql:
         col = quote(order.column.name)
         equal_sql.append(f"{col} IS NULL" if value is None else f"{col} = ?")
         equal_params.extend([] if value is None else [value])
-    return ("(" + " OR ".join(alternatives) + ")" if alternatives else "1 = 0"), params
+    if not alternatives:
+        return "1 = 0", []
+    text = "(" + " OR ".join(alternatives) + ")"
+    if bound is None:
+        return text, params
+    return f"{bound[0]} AND {text}", [*bound[1], *params]
+
+
+def _bound(order: Order, value: Any) -> Sql | None:
+    """A bound on the first sort key that every row after the marker meets, or None: ascending,
+    NULL sorts first, so later rows are ``>=`` a value; descending, NULL sorts last, so only a
+    column that is never NULL has a ``<=`` bound."""
+    col = quote(order.column.name)
+    if value is None:
+        return None
+    if not order.descending:
+        return f"{col} >= ?", [value]
+    if order.column.name in NOT_NULL:
+        return f"{col} <= ?", [value]
+    return None
 
 
 def _after(order: Order, value: Any) -> Sql | None:

@@ -103,6 +103,18 @@ INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
 #: that index only if it spells the same literals (bound parameters would not do).
 UNFINISHED_ACTIONS = "\"state\" IN ('RUNNING', 'PAUSED')"
 
+#: The predicate of the partial indexes of waits (``GET /v2/waits``): RUNNING action executions
+#: that are asynchronous, or targeted and not started by an executor yet. Spelled as literals.
+WAITS = '"state" = \'RUNNING\' AND ("is_sync" = FALSE OR ("dispatch" = 0 AND "target" IS NOT NULL))'
+
+#: The partial indexes of waits: ``(name, columns)``; the inventory's order and filters.
+WAIT_INDEXES = (
+    ("waits", ("created_at", "id")),
+    ("waits_name", ("name", "created_at", "id")),
+    ("waits_workflow", ("workflow_name", "created_at", "id")),
+    ("waits_deadline", ("deadline", "id")),
+)
+
 #: Action executions whose ``dispatch`` may still rise (spelled as literals, like the above).
 DISPATCHABLE = "\"state\" IN ('RUNNING', 'PAUSED', 'IDLE')"
 
@@ -194,4 +206,17 @@ def build_models(database: peewee.Database, collation: str | None) -> list[type[
         where=peewee.SQL(HAS_CALLBACK_TOKEN),
         name=f"{ACTION_EXECUTIONS.name}_callback_token",
     )
+    postgresql = isinstance(database, peewee.PostgresqlDatabase)
+    for name, columns in WAIT_INDEXES:
+        # PostgreSQL puts NULL last in an ascending index; the store sorts it first (as SQLite does).
+        actions.add_index(
+            *(
+                peewee.SQL('"deadline" NULLS FIRST')
+                if postgresql and column == "deadline"
+                else actions._meta.fields[column]
+                for column in columns
+            ),
+            where=peewee.SQL(WAITS),
+            name=f"{ACTION_EXECUTIONS.name}_{name}",
+        )
     return models

@@ -52,6 +52,7 @@ from mistral_core.services.reports import Reports
 from mistral_core.services.results import Results
 from mistral_core.services.timing import Timers
 from mistral_core.services.unit_of_work import Parts, Transactions
+from mistral_core.services.waits import Waits
 
 
 def new_id() -> str:
@@ -73,6 +74,7 @@ class Engine:
         id_factory: makes ids for new records.
         limits: what one workflow may make the engine store or start (defaults: see ``Limits``).
         max_extend_by: the most seconds one heartbeat may move a deadline by.
+        max_bulk_items: the most waits one bulk request may act on (``POST /v2/waits/bulk``).
         callback_token_max_age: how long the callback token of an asynchronous action execution
             is accepted (default: :data:`~mistral_core.auth.callbacks.DEFAULT_MAX_AGE`).
         notice_retry_for: how long a cancel notice that fails is tried again (default: a day).
@@ -96,6 +98,7 @@ class Engine:
         timers: applies due timers (the scheduler's sink).
         recovery: start-up recovery, heartbeats, take-over of dead engines.
         heartbeats: the heartbeats of async actions' third parties (progress, deadlines).
+        waits: the inventory of waits and bulk actions on them.
         claims: claims and heartbeats of executors without a database (split deployment).
         maintenance: the maintenance mode (pausing the whole service for an upgrade).
         reports: execution reports (statistics and the tree of tasks, actions and sub-workflows).
@@ -116,6 +119,7 @@ class Engine:
         id_factory: Callable[[], str] = new_id,
         limits: Limits | None = None,
         max_extend_by: float = 7 * 24 * 3600,
+        max_bulk_items: int = 10_000,
         callback_token_max_age: dt.timedelta | None = None,
         notice_retry_for: dt.timedelta | None = None,
         engine_lease: dt.timedelta | None = None,
@@ -175,6 +179,9 @@ class Engine:
         self.recovery = Recovery(self._parts, self.results)
         self.timers = Timers(transactions, self._parts, self.cron, self.recovery, notices, notifications)
         self.heartbeats = Heartbeats(transactions, self._parts, max_extend_by)
+        self.waits = Waits(
+            transactions, self._parts, self.results, self.history, max_extend_by, max_bulk_items
+        )
         self.claims = Claims(self._parts)
         self.maintenance = Maintenance(transactions, self._parts)
         self.reports = Reports(self._parts)

@@ -111,14 +111,30 @@ class Results:
             self._history.reject(action_ex_id, state, origin, exc.message)
             raise
         if outcome.refused is not None:  # told after the transaction, like every hook
-            self._parts.hooks.notify(
-                "mistral_action_result_rejected",
-                action_ex=outcome.action_ex,
-                state=state.value,
-                reason=outcome.refused,
-            )
-            raise StateConflictError(outcome.refused, outcome.action_ex.state.value)
+            raise self.refusal(outcome.action_ex, state, outcome.refused)
         return outcome.action_ex
+
+    def push_in(
+        self, work: Work, action_ex_id: str, state: State, output: Any, origin: PushOrigin
+    ) -> tuple[ActionExecution, str | None]:
+        """What :meth:`complete` decides, inside a transaction the caller runs (several pushes in
+        one): the action execution, and why the push was refused (None: accepted or repeated;
+        recorded in its history either way). The caller turns a refusal into :meth:`refusal`
+        after commit, and checks the result's size first.
+
+        Raises:
+            NotFoundError, InputError, ConflictError: as :meth:`complete`; the caller rolls the
+                transaction back and pushes alone (which records them).
+        """
+        outcome = self._complete(work, action_ex_id, state, output, origin)
+        return outcome.action_ex, outcome.refused
+
+    def refusal(self, action_ex: ActionExecution, state: State, reason: str) -> StateConflictError:
+        """Tell the hooks a push was refused (after its transaction); the error to answer with."""
+        self._parts.hooks.notify(
+            "mistral_action_result_rejected", action_ex=action_ex, state=state.value, reason=reason
+        )
+        return StateConflictError(reason, action_ex.state.value)
 
     def _complete(
         self, work: Work, action_ex_id: str, state: State, output: Any, origin: PushOrigin

@@ -89,7 +89,7 @@ def test_the_documents_examples_work(document: dict[str, Any]) -> None:
             answer = api.post_json(path, document["components"]["schemas"][name]["example"])
         assert answer.status_code in (200, 201), f"POST {path}: {answer.text}"
         created.append(path)
-    assert len(created) == 12
+    assert len(created) == 13
 
 
 def _links(node: Any) -> Iterator[dict[str, Any]]:
@@ -244,6 +244,14 @@ def _executions(api: Api, c: Checker) -> None:
     c.check(api, "GET", item, f"/v2/action_executions/{action['id']}")
     beat = {"progress": {"percent": 50, "note": "half"}}
     c.check(api, "POST", f"{item}/heartbeat", f"/v2/action_executions/{action['id']}/heartbeat", beat)
+    c.check(api, "GET", "/v2/waits", "/v2/waits?stale_for=0&sort_keys=deadline")
+    c.check(
+        api,
+        "POST",
+        "/v2/waits/bulk",
+        "/v2/waits/bulk",
+        {"op": "cancel", "ids": [action["id"]], "dry_run": True},
+    )
     c.check(api, "PUT", item, f"/v2/action_executions/{action['id']}", {"state": "ERROR", "output": "x"})
     c.check(api, "POST", item, f"/v2/action_executions/{action['id']}", {"state": "ERROR", "output": "x"})
     c.check(api, "GET", f"{item}/history", f"/v2/action_executions/{action['id']}/history")

@@ -6,6 +6,7 @@ collations, keys, indexes and their predicates), not through the DDL text that m
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sqlite3
 import threading
@@ -358,5 +359,43 @@ def test_a_server_refuses_an_older_schema_unless_told_to_upgrade(v010_url: str) 
     store = open_serving_store(v010_url, upgrade=True)
     try:
         assert store.schema_version() == LATEST_VERSION
+    finally:
+        store.close()
+
+
+def test_step_10_gives_the_running_targeted_actions_their_target(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Actions waiting for their target's executors before the upgrade are waits after it."""
+    monkeypatch.setattr(sqlschema, "STEPS", STEPS[:9])
+    upgraded(url)
+    conn: Any = sqlite3.connect(url.removeprefix("sqlite:///")) if url.startswith("sqlite") else None
+    if conn is None:
+        import psycopg2
+
+        conn = psycopg2.connect(url)
+    insert = (
+        'INSERT INTO "action_executions" ("id", "name", "state", "is_sync", "dispatch", "params", '
+        '"created_at") VALUES (%s, %s, %s, %s, 0, %s, %s)'
+    )
+    with conn:
+        cursor = conn.cursor()
+        for action_id, state, params in (
+            ("queued", "RUNNING", '{"target": "zone-b"}'),
+            ("done", "SUCCESS", '{"target": "zone-b"}'),
+            ("anywhere", "RUNNING", "{}"),
+        ):
+            values = (action_id, "std.noop", state, True, params, dt.datetime(2030, 1, 1))
+            cursor.execute(insert.replace("%s", "?") if url.startswith("sqlite") else insert, values)
+    conn.close()
+    monkeypatch.setattr(sqlschema, "STEPS", STEPS)
+
+    upgraded(url)
+
+    targets = rows(url, 'SELECT "id", "target" FROM "action_executions" ORDER BY "id"')
+    assert targets == [("anywhere", None), ("done", None), ("queued", "zone-b")]
+    store = open_store(url)
+    try:
+        assert [a.id for a in store.list_waits(Query())] == ["queued"]
     finally:
         store.close()

@@ -394,6 +394,11 @@ def test_a_target_routes_to_its_executors_and_a_target_without_one_waits_until_i
         time.sleep(1)
         waiting = api.call("GET", "/v2/action_executions?state=RUNNING").json()["action_executions"]
         assert len(waiting) == 2  # "nowhere" and the untargeted one: no executor takes them
+        # The inventory of waits shows the targeted one, with the target it waits for (an
+        # untargeted action waiting for any executor is not a wait: there is none here at all).
+        waits = api.call("GET", "/v2/waits").json()["waits"]
+        shown = [(w["workflow_execution_id"], w["target"], w["dispatch"], w["is_sync"]) for w in waits]
+        assert shown == [(nowhere, "nowhere", "QUEUED", True)]
         ended = api.wait_finished(nowhere)
         assert ended["state"] == "ERROR" and "Task timed out" in ended["state_info"]
         assert api.wait_finished(untargeted)["state"] == "ERROR"

@@ -43,6 +43,7 @@ from mistral_core.persistence.migrations import (
     v010_resource_members,
     v011_maintenance,
     v012_dynamic_actions,
+    v013_waits,
 )
 from mistral_core.persistence.migrations.context import MigrationContext
 
@@ -85,6 +86,7 @@ STEPS = _steps(
     v010_resource_members,
     v011_maintenance,
     v012_dynamic_actions,
+    v013_waits,
 )
 
 #: The schema version this code works with: the last step's.
