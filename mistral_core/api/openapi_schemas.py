@@ -201,6 +201,20 @@ _NOTIFICATION = {
     "created_at": TIME,
     "updated_at": TIME,
 }
+_EVENT_TRIGGER = {
+    "id": STRING,
+    "name": STRING,
+    "workflow_id": STRING,
+    "workflow_input": {"type": "object"},
+    "workflow_params": {"type": "object"},
+    "exchange": STRING,
+    "topic": STRING,
+    "event": {"type": "string", "description": "the notification's event_type"},
+    "scope": STRING,
+    "project_id": NULLABLE_STRING,
+    "created_at": TIME,
+    "updated_at": TIME,
+}
 
 RECORDS: dict[str, Schema] = {
     "Fault": {
@@ -246,6 +260,8 @@ RECORDS: dict[str, Schema] = {
     "Actions": page("actions", "Action"),
     "Workbooks": page("workbooks", "Workbook"),
     "CronTriggers": page("cron_triggers", "CronTrigger"),
+    "EventTrigger": record(**_EVENT_TRIGGER),
+    "EventTriggers": page("event_triggers", "EventTrigger"),
     "Environments": page("environments", "Environment"),
     "Notification": record(**_NOTIFICATION),
     "Notifications": page("notifications", "Notification"),
@@ -365,5 +381,30 @@ BODIES: dict[str, Schema] = {
         pattern={"type": "string", "description": "5 crontab fields: minute hour day month weekday"},
         first_execution_time={"type": "string", "description": "YYYY-MM-DD HH:MM (UTC)"},
         remaining_executions={**COUNT, "nullable": True},
+    ),
+    "EventTriggerCreate": body(
+        ["exchange", "topic", "event", "workflow_id"],
+        {
+            "name": "on_create",
+            "exchange": "nova",
+            "topic": "notifications",
+            "event": "compute.instance.create.end",
+            "workflow_id": "example_wait",
+        },
+        name=STRING,
+        workflow_id=STRING,
+        exchange=STRING,
+        topic=STRING,
+        event=STRING,
+        workflow_input=OBJECT_OR_TEXT,
+        workflow_params=OBJECT_OR_TEXT,
+    ),
+    "EventTriggerUpdate": body(
+        [],
+        {"workflow_input": {"a": 1}},
+        name=STRING,
+        workflow_input=OBJECT_OR_TEXT,
+        workflow_params=OBJECT_OR_TEXT,
+        scope=SCOPE,
     ),
 }

@@ -16,6 +16,7 @@ from mistral_core.api.resources import (
     actions,
     cron_triggers,
     environments,
+    event_triggers,
     executions,
     notifications,
     openapi,
@@ -71,6 +72,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/v2/workbooks/{name}", workbooks.WorkbookItem),
     Route("/v2/cron_triggers", cron_triggers.CronTriggerCollection),
     Route("/v2/cron_triggers/{identifier}", cron_triggers.CronTriggerItem),
+    Route("/v2/event_triggers", event_triggers.EventTriggerCollection),
+    Route("/v2/event_triggers/{trigger_id}", event_triggers.EventTriggerItem),
     Route("/v2/environments", environments.EnvironmentCollection),
     Route("/v2/environments/{name}", environments.EnvironmentItem),
     # Not Mistral's: the deliveries of notifications that failed (docs/api.md, "Notifications").

@@ -30,6 +30,7 @@ from mistral_core.model import (
     WorkflowDefinition,
     WorkflowExecution,
 )
+from mistral_core.model.event_triggers import EventMessage, EventTrigger
 from mistral_core.model.notifications import NotificationDelivery
 
 Record = WorkflowExecution | TaskExecution | ActionExecution
@@ -320,6 +321,36 @@ class ExecutionStore(Protocol):
 
     def list_notification_deliveries(self, query: Query) -> list[NotificationDelivery]:
         """Deliveries matching ``query``."""
+        ...
+
+    # -- event triggers ------------------------------------------------------------------
+    def create_event_trigger(self, trigger: EventTrigger) -> None:
+        """Store a new trigger; DuplicateError if its project has one of that exchange, topic,
+        event and workflow."""
+        ...
+
+    def get_event_trigger(self, trigger_id: str, viewer: Viewer = EVERY_PROJECT) -> EventTrigger:
+        """By id; NotFoundError ``EventTrigger not found [id=...]`` (also one ``viewer`` does not see)."""
+        ...
+
+    def update_event_trigger(self, trigger: EventTrigger, fields: Sequence[str]) -> None:
+        """Write ``fields`` of the trigger (by id) and its ``updated_at``; NotFoundError if none."""
+        ...
+
+    def delete_event_trigger(self, trigger_id: str) -> None:
+        """Delete the trigger and the record of the messages it took; NotFoundError if none."""
+        ...
+
+    def list_event_triggers(self, query: Query) -> list[EventTrigger]:
+        """Triggers matching ``query``."""
+        ...
+
+    def take_event_message(self, message: EventMessage) -> bool:
+        """Record a message a trigger took (joins an open :meth:`atomic`); False if taken before."""
+        ...
+
+    def get_event_message(self, message_id: str) -> EventMessage | None:
+        """The record of a message taken, by its key (``model.event_triggers.message_key``)."""
         ...
 
 

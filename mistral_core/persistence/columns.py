@@ -38,6 +38,7 @@ from mistral_core.model import (
     WorkflowDefinition,
     WorkflowExecution,
 )
+from mistral_core.model.event_triggers import EventMessage, EventTrigger
 from mistral_core.model.notifications import NotificationDelivery
 
 AnyRecord = (
@@ -55,6 +56,8 @@ AnyRecord = (
     | ApprovalResponse
     | ServerSecret
     | NotificationDelivery
+    | EventTrigger
+    | EventMessage
 )
 Row = tuple[Any, ...]
 Convert = Callable[[Any], Any]
@@ -241,6 +244,9 @@ WORKBOOKS = _table("workbooks", Workbook, "Workbook")
 ACTION_DEFINITIONS = _table("action_definitions", ActionDefinition, "Action")
 API_KEYS = _table("api_keys", ApiKey, "ApiKey")
 NOTIFICATION_DELIVERIES = _table("notification_deliveries", NotificationDelivery, "NotificationDelivery")
+EVENT_TRIGGERS = _table("event_triggers", EventTrigger, "EventTrigger")
+#: The messages event triggers took (one row per trigger and message: the key of exactly once).
+EVENT_MESSAGES = _table("event_messages", EventMessage, "EventMessage")
 #: Not a table of records with ids: entries are only appended and read by action execution, in
 #: the order they were written (``seq``). No ``id``, so no unique index to keep on the hot path.
 ACTION_HISTORY = _table("action_history", HistoryEntry, "HistoryEntry")
@@ -268,6 +274,8 @@ ALL_TABLES = (
     APPROVAL_RESPONSES,
     SERVER_SECRETS,
     NOTIFICATION_DELIVERIES,
+    EVENT_TRIGGERS,
+    EVENT_MESSAGES,
 )
 
 

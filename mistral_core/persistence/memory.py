@@ -36,6 +36,7 @@ from mistral_core.persistence.columns import (
     dumps,
     not_found,
 )
+from mistral_core.persistence.eventtriggers import EventTriggerMethods
 from mistral_core.persistence.executions import ExecutionReads
 from mistral_core.persistence.memoryapprovals import MemoryApprovals
 from mistral_core.persistence.memorybase import ID, replaced
@@ -65,6 +66,7 @@ class MemoryStore(
     MemoryKeys,
     MemoryApprovals,
     ExecutionReads,
+    EventTriggerMethods,
 ):
     """An :class:`~mistral_core.engine.ports.ExecutionStore` in memory, thread-safe.
 
@@ -117,6 +119,26 @@ class MemoryStore(
             raise NotFoundError(f"Spec not found [checksum={checksum}]")
         spec: dict[str, Any] = json.loads(text)
         return spec
+
+    # -- event triggers (the primitives of EventTriggerMethods) ---------------------
+    def _insert_event_record(self, table: TableSpec, record: Any) -> None:
+        with self.atomic():
+            rows = self._rows[table.name]
+            if record.id in rows:
+                raise StoreError(f"{table.label} with id '{record.id}' already exists")
+            self._put(
+                rows,
+                record.id,
+                (next(self._seq), self._codecs[table.name].insert_row(record, self._clock.now)),
+            )
+
+    def _delete_event_records(self, table: TableSpec, column: str, value: str) -> None:
+        at = table.index_of(column)
+        with self.atomic():
+            rows = self._rows[table.name]
+            for key, (_, row) in list(rows.items()):
+                if row[at] == value:
+                    self._pop(rows, key)
 
     # -- executions ---------------------------------------------------------------
     def insert(self, record: Record) -> None:

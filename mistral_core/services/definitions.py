@@ -32,9 +32,10 @@ from mistral_core.model import (
     Workbook,
     WorkflowDefinition,
 )
+from mistral_core.model.event_triggers import EventTrigger
 from mistral_core.model.projects import PUBLIC
 
-OwnedRecord = WorkflowDefinition | ActionDefinition | Workbook | Environment | CronTrigger
+OwnedRecord = WorkflowDefinition | ActionDefinition | Workbook | Environment | CronTrigger | EventTrigger
 R = TypeVar("R", bound=OwnedRecord)
 
 

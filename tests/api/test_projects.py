@@ -158,6 +158,7 @@ class Made:
     execution: str
     task: str
     action_execution: str
+    event_trigger: str = "no-such-id"
 
 
 def make_everything(caller: Caller) -> Made:
@@ -180,7 +181,9 @@ def make_everything(caller: Caller) -> Made:
     (task,) = caller.listed("tasks", workflow_execution_id=wf_ex["id"])
     (action_ex,) = caller.get(f"/v2/tasks/{task['id']}/action_executions").json["action_executions"]
     assert action_ex["state"] == "RUNNING"
-    return Made(wf["id"], wf_ex["id"], task["id"], action_ex["id"])
+    event = {"exchange": "ex", "topic": "notifications", "event": "e.happened", "workflow_id": wf["id"]}
+    trigger = caller.ok("POST", "/v2/event_triggers", event, 201)
+    return Made(wf["id"], wf_ex["id"], task["id"], action_ex["id"], trigger["id"])
 
 
 def item_requests(made: Made) -> dict[tuple[str, str], tuple[str, Any]]:
@@ -231,6 +234,12 @@ def item_requests(made: Made) -> dict[tuple[str, str], tuple[str, Any]]:
         ("/v2/workbooks/{name}", "DELETE"): ("/v2/workbooks/wb", None),
         ("/v2/cron_triggers/{identifier}", "GET"): ("/v2/cron_triggers/trig", None),
         ("/v2/cron_triggers/{identifier}", "DELETE"): ("/v2/cron_triggers/trig", None),
+        ("/v2/event_triggers/{trigger_id}", "GET"): (f"/v2/event_triggers/{made.event_trigger}", None),
+        ("/v2/event_triggers/{trigger_id}", "PUT"): (
+            f"/v2/event_triggers/{made.event_trigger}",
+            {"name": "n"},
+        ),
+        ("/v2/event_triggers/{trigger_id}", "DELETE"): (f"/v2/event_triggers/{made.event_trigger}", None),
         ("/v2/environments/{name}", "GET"): ("/v2/environments/env1", None),
         ("/v2/environments/{name}", "DELETE"): ("/v2/environments/env1", None),
     }
@@ -277,6 +286,7 @@ def test_lists_show_only_the_callers_project(world: World) -> None:
         "action_executions",
         "workbooks",
         "cron_triggers",
+        "event_triggers",
         "environments",
     ):
         assert world.p2.listed(collection) == [], collection

@@ -40,6 +40,7 @@ from mistral_core.persistence.migrations import (
     v007_callback_tokens,
     v008_approvals,
     v009_notification_deliveries,
+    v012_event_triggers,
 )
 from mistral_core.persistence.migrations.context import MigrationContext
 
@@ -79,6 +80,7 @@ STEPS = _steps(
     v007_callback_tokens,
     v008_approvals,
     v009_notification_deliveries,
+    v012_event_triggers,
 )
 
 #: The schema version this code works with: the last step's.
