@@ -1,0 +1,147 @@
+"""Event triggers through the real RabbitMQ and PostgreSQL with two engines: every message
+published on the trigger's exchange and topic starts its workflow exactly once, with the event in
+``params.event_params``, though one engine is killed with SIGKILL mid-way and a message is
+published twice; bodies that are not notifications, too large, or of another event start nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from kombu import Connection, Exchange, Producer
+
+from tests.contract.conftest import pg_url  # noqa: F401  (a fixture, used by name)
+from tests.integration.support import Api, wait_until
+from tests.split import broker
+from tests.split.test_split_deployment import Deployment, _processes, amqp_url  # noqa: F401
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.postgres]
+
+N = 120
+EVENT = "compute.instance.create.end"
+WORKFLOW = """\
+---
+version: '2.0'
+on_event:
+  input: [zone]
+  tasks:
+    t:
+      action: std.echo output=<% $.zone %>
+"""
+
+
+def _notification(n: int, event: str = EVENT) -> bytes:
+    """An oslo.messaging notification, enveloped as oslo's messagingv2 driver sends it."""
+    inner = {
+        "message_id": f"msg-{n}",
+        "publisher_id": "compute.host1",
+        "event_type": event,
+        "priority": "INFO",
+        "payload": {"n": n},
+        "timestamp": "2026-12-06 20:00:00.000000",
+        "_context_project_id": "tenant",
+    }
+    return json.dumps({"oslo.version": "2.0", "oslo.message": json.dumps(inner)}).encode()
+
+
+def _consumers(url: str, queue: str) -> int:
+    vhost = urlsplit(url).path.lstrip("/")
+    for line in broker.ctl("list_queues", "-q", "-p", vhost, "name", "consumers").splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[0] == queue:
+            return int(fields[1])
+    return 0
+
+
+def _executions(api: Api) -> list[dict[str, Any]]:
+    listed: list[dict[str, Any]] = api.get("/v2/executions?limit=1000")["executions"]
+    return listed
+
+
+def test_each_message_starts_its_workflow_exactly_once_with_two_engines_one_killed(
+    tmp_path: Path,
+    pg_url: str,  # noqa: F811  (the fixture imported above)
+    amqp_url: str,  # noqa: F811  (the fixture imported above)
+) -> None:
+    with _processes(tmp_path) as processes:
+        deployment = Deployment(processes, pg_url, amqp_url)
+        deployment.env["MISTRAL_CORE_EVENT_POLL"] = "0.5"
+        deployment.env["MISTRAL_CORE_EVENT_MAX_BYTES"] = "4096"
+        engines = [deployment.spawn("engine 1", "engine"), deployment.spawn("engine 2", "engine")]
+        deployment.spawn("executor", "executor")
+        deployment.spawn("api", "api", "--port", str(deployment.port), "--workers", "1").wait_port(
+            deployment.port
+        )
+        api = deployment.api
+        (wf,) = api.create_workflows(WORKFLOW)
+        body = {
+            "name": "on_create",
+            "exchange": "nova",
+            "topic": "notifications",
+            "event": EVENT,
+            "workflow_id": wf["id"],
+            "workflow_input": {"zone": "z1"},
+            "workflow_params": {"env": {"from": "trigger"}},
+        }
+        trigger = api.ok("POST", "/v2/event_triggers", body)
+        queue = f"mistral_core.event_trigger.{trigger['id']}"
+        wait_until(
+            lambda: _consumers(amqp_url, queue) == 2, "both engines listening", timeout=60, interval=0.3
+        )
+
+        with Connection(amqp_url) as conn:
+            producer = Producer(conn.channel(), exchange=Exchange("nova", "topic", durable=False))
+
+            def publish(raw: bytes) -> None:
+                producer.publish(raw, routing_key="notifications.info", content_type="application/json")
+
+            for n in range(N // 2):
+                publish(_notification(n))
+            wait_until(lambda: len(_executions(api)) >= N // 6, "the first executions", timeout=60)
+            engines[0].kill()
+            for n in range(N // 2, N):
+                publish(_notification(n))
+            publish(_notification(0))  # the same message again
+            publish(_notification(N, event="compute.instance.delete.end"))  # another event
+            publish(b"this is not JSON")
+            publish(b'{"event_type": "' + EVENT.encode() + b'", "payload": "' + b"x" * 5000 + b'"}')
+
+        wait_until(lambda: len(_executions(api)) >= N, f"{N} executions", timeout=120, interval=0.5)
+        wait_until(
+            lambda: _consumers(amqp_url, queue) == 1 and _ready(amqp_url, queue) == 0, "an empty queue"
+        )
+        time.sleep(2)  # anything left to start would start now
+        executions = _executions(api)
+
+    assert len(executions) == N
+    started = Counter(json.loads(ex["params"])["event_params"]["payload"]["n"] for ex in executions)
+    assert started == Counter(range(N))
+    first = json.loads(executions[0]["params"])
+    assert first["env"] == {"from": "trigger"}
+    assert set(first["event_params"]) == {
+        "service",
+        "project_id",
+        "user_id",
+        "timestamp",
+        "event_type",
+        "payload",
+        "message_id",
+    }
+    assert json.loads(executions[0]["input"]) == {"zone": "z1"}
+    assert json.loads(executions[0]["description"])["triggered_by"]["id"] == trigger["id"]
+    assert all(ex["state"] in ("RUNNING", "SUCCESS") for ex in executions)
+
+
+def _ready(url: str, queue: str) -> int:
+    vhost = urlsplit(url).path.lstrip("/")
+    for line in broker.ctl("list_queues", "-q", "-p", vhost, "name", "messages").splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[0] == queue:
+            return int(fields[1])
+    return -1
