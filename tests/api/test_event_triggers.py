@@ -4,6 +4,7 @@ one line; and a message fired through a trigger starts its workflow once, the ev
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -148,3 +149,29 @@ def test_a_message_starts_the_workflow_once_with_the_event_in_its_params(wf_api:
     }
     triggered_by = json.loads(wf_ex["description"])["triggered_by"]
     assert triggered_by == {"type": "event_trigger", "id": trigger["id"], "name": "on_create"}
+
+
+def test_a_workflow_an_event_trigger_starts_cannot_be_deleted(wf_api: Api) -> None:
+    trigger = created(wf_api)
+
+    assert_fault(
+        wf_api.client.simulate_delete("/v2/workflows/wf_async"), 409, "used by event trigger(s) on_create"
+    )
+    wf_api.client.simulate_delete(f"/v2/event_triggers/{trigger['id']}")
+    assert wf_api.client.simulate_delete("/v2/workflows/wf_async").status_code == 204
+
+
+def test_a_private_trigger_of_a_project_takes_only_that_projects_events(wf_api: Api) -> None:
+    trigger = created(wf_api)
+    wf_api.store.update_event_trigger(
+        dataclasses.replace(wf_api.store.get_event_trigger(trigger["id"]), project_id="p1"), ("project_id",)
+    )
+    message = {"event_type": "compute.create", "message_id": "m", "_context_project_id": "p2"}
+    fire = wf_api.engine.event_triggers.fire
+
+    assert fire(trigger["id"], read_notification(json.dumps(message).encode())) is Outcome.IGNORED
+    mine = {**message, "message_id": "m2", "_context_project_id": "p1"}
+    assert (
+        fire(trigger["id"], read_notification(json.dumps(mine).encode())) is Outcome.FAILED
+    )  # p1 sees no wf
+    assert fire("no-such-trigger", read_notification(json.dumps(mine).encode())) is Outcome.IGNORED

@@ -531,6 +531,7 @@ def test_the_admin_of_the_default_project_sees_and_manages_every_project(world: 
     world.root.ok("PUT", f"/v2/action_executions/{made.action_execution}", {"state": "SUCCESS"})
     assert world.root.delete("/v2/environments/env1").status_code == 204
     assert world.root.delete("/v2/cron_triggers/trig").status_code == 204
+    assert world.root.delete(f"/v2/event_triggers/{made.event_trigger}").status_code == 204
     assert world.root.delete(f"/v2/workflows/{made.workflow}").status_code == 204
     # It may run another project's private workflow; what it creates is the default project's.
     assert world.root.start("wf_seq")["project_id"] == DEFAULT_PROJECT

@@ -118,6 +118,9 @@ _TABLES = (
     "api_keys",
     "approval_responses",
     "server_secrets",
+    "notification_deliveries",
+    "event_triggers",
+    "event_messages",
 )
 
 

@@ -145,3 +145,40 @@ def _ready(url: str, queue: str) -> int:
         if len(fields) == 2 and fields[0] == queue:
             return int(fields[1])
     return -1
+
+
+def test_serve_with_a_transport_listens_and_a_deleted_trigger_stops_listening(
+    tmp_path: Path,
+    amqp_url: str,  # noqa: F811  (the fixture imported above)
+) -> None:
+    from tests.integration.support import BIN_DIR, HOST, Process, clean_env, free_port
+
+    port = free_port()
+    env = clean_env({"MISTRAL_CORE_TRANSPORT": amqp_url, "MISTRAL_CORE_EVENT_POLL": "0.3"})
+    command = [str(BIN_DIR / "mistral-core"), "serve", "--host", HOST, "--port", str(port)]
+    database = f"sqlite:///{tmp_path / 'serve.db'}"
+    server = Process("serve", [*command, "--database-url", database], tmp_path / "serve.log", env)
+    try:
+        server.wait_port(port)
+        api = Api(f"http://{HOST}:{port}")
+        (wf,) = api.create_workflows(WORKFLOW)
+        body = {"exchange": "glance", "topic": "notifications", "event": EVENT, "workflow_id": wf["id"]}
+        body["workflow_input"] = {"zone": "z"}
+        trigger = api.ok("POST", "/v2/event_triggers", body)
+        queue = f"mistral_core.event_trigger.{trigger['id']}"
+        wait_until(lambda: _consumers(amqp_url, queue) == 1, "serve listening", timeout=30, interval=0.2)
+        with Connection(amqp_url) as conn:
+            producer = Producer(conn.channel(), exchange=Exchange("glance", "topic", durable=False))
+            producer.publish(_notification(7), routing_key="notifications.info")
+            (ex,) = wait_until(lambda: _executions(api), "the execution", timeout=30)
+            assert json.loads(ex["params"])["event_params"]["payload"] == {"n": 7}
+            assert api.wait_finished(ex["id"])["state"] == "SUCCESS"
+
+            assert api.call("DELETE", f"/v2/event_triggers/{trigger['id']}").status == 204
+            wait_until(lambda: _consumers(amqp_url, queue) == 0, "serve no longer listening", timeout=30)
+            producer.publish(_notification(8), routing_key="notifications.info")
+        time.sleep(1)
+        assert len(_executions(api)) == 1
+        assert "event triggers: listening on the broker" in server.log()
+    finally:
+        server.stop()
