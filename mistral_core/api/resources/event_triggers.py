@@ -80,6 +80,8 @@ def update_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
     for name in ("name", "scope"):
         if body.get(name) is not None:
             changes[name] = string_field(body, name)
+    if changes.get("scope") == "":
+        changes["scope"] = "private"  # as everywhere: an empty scope is private
     for name in ("workflow_input", "workflow_params"):
         if name in body:
             changes[name] = object_field(body, name)
