@@ -394,8 +394,8 @@ EVENT_TRIGGER: View[EventTrigger] = View(
         ("id", _attr("id")),
         ("name", _attr("name")),
         ("workflow_id", _attr("workflow_id")),
-        ("workflow_input", _attr("workflow_input")),
-        ("workflow_params", _attr("workflow_params")),
+        ("workflow_input", _js("workflow_input")),
+        ("workflow_params", _js("workflow_params")),
         ("exchange", _attr("exchange")),
         ("topic", _attr("topic")),
         ("event", _attr("event")),
@@ -405,7 +405,7 @@ EVENT_TRIGGER: View[EventTrigger] = View(
         ("updated_at", _ts("updated_at")),
     ]
 )
-"""An event trigger (``workflow_input`` and ``workflow_params`` as objects, as Mistral's ``jsontype``)."""
+"""An event trigger (``workflow_input`` and ``workflow_params`` as JSON strings, as Mistral 23 sends them)."""
 
 ENVIRONMENT: View[Environment] = View(
     [

@@ -330,7 +330,7 @@ class ExecutionStore(Protocol):
         ...
 
     def get_event_trigger(self, trigger_id: str, viewer: Viewer = EVERY_PROJECT) -> EventTrigger:
-        """By id; NotFoundError ``EventTrigger not found [id=...]`` (also one ``viewer`` does not see)."""
+        """By id; NotFoundError ``Event trigger not found [id=...].`` (also one ``viewer`` does not see)."""
         ...
 
     def update_event_trigger(self, trigger: EventTrigger, fields: Sequence[str]) -> None:

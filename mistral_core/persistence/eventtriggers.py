@@ -42,14 +42,14 @@ class EventTriggerMethods:
         """The trigger with that id, if ``viewer`` sees it.
 
         Raises:
-            NotFoundError: ``EventTrigger not found [id=...]``.
+            NotFoundError: ``Event trigger not found [id=...].`` (Mistral's message).
         """
         try:
             trigger: EventTrigger = self._get(EVENT_TRIGGERS, trigger_id)
         except NotFoundError:
             trigger = None  # type: ignore[assignment]  # answered below with Mistral's message
         if trigger is None or not viewer.sees(trigger.project_id, trigger.scope):
-            raise NotFoundError(f"EventTrigger not found [id={trigger_id}]")
+            raise NotFoundError(f"Event trigger not found [id={trigger_id}].")
         return trigger
 
     def update_event_trigger(self, trigger: EventTrigger, fields: Sequence[str]) -> None:

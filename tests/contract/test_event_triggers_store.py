@@ -27,14 +27,14 @@ def test_a_trigger_is_stored_found_changed_listed_and_deleted(store: ExecutionSt
     ] == ["t1"]
     assert store.list_event_triggers(Query(project="p2")) == []
     store.delete_event_trigger("t1")
-    with pytest.raises(NotFoundError, match=r"EventTrigger not found \[id=t1\]"):
+    with pytest.raises(NotFoundError, match=r"Event trigger not found \[id=t1\]\."):
         store.get_event_trigger("t1")
 
 
 def test_another_projects_private_trigger_is_not_found(store: ExecutionStore) -> None:
     store.create_event_trigger(TRIGGER)
 
-    with pytest.raises(NotFoundError, match=r"EventTrigger not found \[id=t1\]"):
+    with pytest.raises(NotFoundError, match=r"Event trigger not found \[id=t1\]\."):
         store.get_event_trigger("t1", Viewer("p2"))
 
 

@@ -38,7 +38,7 @@ LISTING = q.Listing(
 REQUIRED = ("exchange", "topic", "event", "workflow_id")
 #: Fields no request sets (Mistral's read-only ones); ignored in a body, as Mistral does.
 READ_ONLY = ("id", "created_at", "updated_at", "project_id")
-FIXED = ("exchange", "topic", "event", "workflow_id")
+FIXED = ("exchange", "topic", "event")
 
 
 def create_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -47,11 +47,9 @@ def create_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
     Raises:
         InputError: a required field missing or empty, a field of the wrong type.
     """
-    missing = [name for name in REQUIRED if not body.get(name)]
-    if missing:
-        raise InputError(
-            f"Params {sorted(REQUIRED)} must be provided for creating event trigger (missing {missing})"
-        )
+    if any(not body.get(name) for name in REQUIRED):
+        listed = ", ".join(map(repr, REQUIRED))
+        raise InputError(f"Params {{{listed}}} must be provided for creating event trigger.")
     return {
         "name": string_field(body, "name"),
         "workflow_id": string_field(body, "workflow_id"),
@@ -70,12 +68,14 @@ def update_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
         InputError: a field that cannot change (exchange, topic, event, workflow_id), an unknown
             field, a field of the wrong type.
     """
-    fixed = [name for name in FIXED if body.get(name)]
-    if fixed:
-        raise InputError(f"Can not update fields {list(FIXED)} of event trigger (given {fixed})")
-    unknown = sorted(set(body) - {"name", "workflow_input", "workflow_params", "scope", *READ_ONLY, *FIXED})
+    known = {"name", "workflow_input", "workflow_params", "scope", "workflow_id", *READ_ONLY, *FIXED}
+    unknown = sorted(set(body) - known)
     if unknown:
-        raise InputError(f"Unknown attribute for EventTrigger: {', '.join(unknown)[:200]}")
+        raise InputError(f"Unknown attribute for argument event_trigger: {', '.join(unknown)[:200]}")
+    if any(body.get(name) for name in FIXED):
+        raise InputError(f"Can not update fields {list(FIXED)} of event trigger.")
+    if body.get("workflow_id"):  # Mistral 23 changes it unchecked; delete and create instead
+        raise InputError("Can not update field 'workflow_id' of event trigger: delete it and create another.")
     changes: dict[str, Any] = {}
     for name in ("name", "scope"):
         if body.get(name) is not None:
