@@ -477,17 +477,22 @@ def _own(get: Callable[[str, str, Viewer], R], name: str, namespace: str, projec
 
 
 def _check_unshared(store: ExecutionStore, old: WorkflowDefinition, scope: str) -> None:
-    """A public workflow may become private only if no other project's cron trigger starts it.
+    """A public workflow may become private only if no other project's cron (or event) trigger
+    starts it.
 
     Raises:
-        Forbidden: one does (Mistral's message).
+        Forbidden: one does (Mistral's message, for cron triggers).
     """
     if old.scope != PUBLIC or scope == PUBLIC:
         return
-    for trigger in store.list_cron_triggers(Query(filters=(Filter("workflow_id", "eq", old.id),))):
-        if trigger.project_id != old.project_id:
+    of_workflow = Query(filters=(Filter("workflow_id", "eq", old.id),))
+    for kind, triggers in (
+        ("cron", store.list_cron_triggers(of_workflow)),
+        ("event", store.list_event_triggers(of_workflow)),
+    ):
+        if any(trigger.project_id != old.project_id for trigger in triggers):
             raise Forbidden(
-                "Can not update scope of workflow that has cron triggers associated in other "
+                f"Can not update scope of workflow that has {kind} triggers associated in other "
                 f"tenants. [workflow_identifier={old.name}, namespace={old.namespace}]"
             )
 

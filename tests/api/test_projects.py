@@ -394,6 +394,22 @@ def test_a_public_workflow_cannot_become_private_while_another_project_triggers_
     world.p1.ok("PUT", "/v2/workflows?scope=public", WF_PUB)
 
 
+def test_a_public_workflow_cannot_become_private_while_another_projects_event_trigger_starts_it(
+    world: World,
+) -> None:
+    (wf,) = world.p1.upload(WF_PUB, scope="public")["workflows"]
+    event = {"exchange": "nova", "topic": "notifications", "event": "e", "workflow_id": wf["id"]}
+    trigger = world.p2.ok("POST", "/v2/event_triggers", event, 201)
+
+    refused = world.p1.send("PUT", "/v2/workflows?scope=private", WF_PUB)
+    assert_fault(refused, 403, "Can not update scope of workflow that has event triggers")
+    assert_fault(
+        world.p1.delete(f"/v2/workflows/{wf['id']}"), 409, "used by event trigger(s) 1 of other projects"
+    )
+    assert world.p2.delete(f"/v2/event_triggers/{trigger['id']}").status_code == 204
+    world.p1.ok("PUT", "/v2/workflows?scope=private", WF_PUB)
+
+
 # -- names per project ---------------------------------------------------------------------------
 def test_two_projects_have_their_own_definitions_of_one_name(world: World) -> None:
     for caller, who in ((world.p1, "p1"), (world.p2, "p2")):
