@@ -28,6 +28,9 @@ DEFAULT_MAX_BYTES = 256 * 1024
 MAX_NAME = 255
 #: An exchange or topic: words of letters, digits, ``_`` and ``-`` joined by dots (no wildcard).
 _ROUTING_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
+#: Exchanges no trigger may bind to: mistral-core's own (``transport.wire.EXCHANGE``: its
+#: commands and results would be copied into a trigger's queue).
+RESERVED_EXCHANGES = frozenset({"mistral"})
 #: An event type: printable, no blank.
 _EVENT_NAME = re.compile(r"[!-~]+")
 
@@ -84,6 +87,8 @@ def routing_name_error(field: str, value: object) -> str | None:
             f"Invalid input for field '{field}': words of letters, digits, '_' or '-' joined by dots, "
             f"at most {MAX_NAME} characters"
         )
+    if field == "exchange" and value in RESERVED_EXCHANGES:
+        return f"Invalid input for field 'exchange': '{value}' is mistral-core's own exchange"
     return None
 
 

@@ -73,6 +73,13 @@ def test_exchange_and_topic_names_are_plain_words(name: str) -> None:
     assert routing_name_error("topic", "nova.notifications_v2-x") is None
 
 
+def test_mistral_cores_own_exchange_is_refused() -> None:
+    from mistral_core.transport.wire import EXCHANGE
+
+    assert routing_name_error("exchange", EXCHANGE) is not None
+    assert routing_name_error("topic", "mistral") is None
+
+
 def test_event_names_are_printable_and_bounded() -> None:
     assert event_name_error("compute.instance.create.end") is None
     assert event_name_error("a b") is not None and event_name_error("x" * 256) is not None
