@@ -95,6 +95,10 @@ class EventListener:
         self._stopping.set()
         self._thread.join(timeout)
         self._link.stop(timeout)
+        if self.counts:
+            LOG.info(
+                "event triggers: messages since the start by outcome: %s", dict(sorted(self.counts.items()))
+            )
 
     def wait_polled(self, timeout: float) -> bool:
         """Whether the triggers were looked at once (for tests and start-up logs)."""

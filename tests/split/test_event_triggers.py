@@ -59,6 +59,16 @@ def _consumers(url: str, queue: str) -> int:
     return 0
 
 
+def _wait_answering(api: Api) -> None:
+    def answering() -> bool:
+        try:
+            return api.call("GET", "/v2", timeout=2.0).status == 200
+        except OSError:
+            return False
+
+    wait_until(answering, "the API to answer", timeout=120, interval=0.5)
+
+
 def _executions(api: Api) -> list[dict[str, Any]]:
     listed: list[dict[str, Any]] = api.get("/v2/executions?limit=1000")["executions"]
     return listed
@@ -79,6 +89,7 @@ def test_each_message_starts_its_workflow_exactly_once_with_two_engines_one_kill
             deployment.port
         )
         api = deployment.api
+        _wait_answering(api)  # gunicorn listens before its worker has loaded the app
         (wf,) = api.create_workflows(WORKFLOW)
         body = {
             "name": "on_create",
@@ -161,6 +172,7 @@ def test_serve_with_a_transport_listens_and_a_deleted_trigger_stops_listening(
     try:
         server.wait_port(port)
         api = Api(f"http://{HOST}:{port}")
+        _wait_answering(api)
         (wf,) = api.create_workflows(WORKFLOW)
         body = {"exchange": "glance", "topic": "notifications", "event": EVENT, "workflow_id": wf["id"]}
         body["workflow_input"] = {"zone": "z"}
