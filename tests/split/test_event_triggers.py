@@ -158,7 +158,7 @@ def _ready(url: str, queue: str) -> int:
     return -1
 
 
-def test_serve_with_a_transport_listens_and_a_deleted_trigger_stops_listening(
+def test_serve_with_a_transport_listens_reconnects_and_a_deleted_trigger_stops_listening(
     tmp_path: Path,
     amqp_url: str,  # noqa: F811  (the fixture imported above)
 ) -> None:
@@ -186,11 +186,22 @@ def test_serve_with_a_transport_listens_and_a_deleted_trigger_stops_listening(
             assert json.loads(ex["params"])["event_params"]["payload"] == {"n": 7}
             assert api.wait_finished(ex["id"])["state"] == "SUCCESS"
 
+        # Every connection of the vhost dropped (not the broker: others share it): serve reconnects.
+        vhost = urlsplit(amqp_url).path.lstrip("/")
+        broker.ctl("close_all_connections", "--vhost", vhost, "a test drops every connection")
+        wait_until(
+            lambda: _consumers(amqp_url, queue) == 1, "serve listening again", timeout=60, interval=0.3
+        )
+        with Connection(amqp_url) as conn:
+            producer = Producer(conn.channel(), exchange=Exchange("glance", "topic", durable=False))
+            producer.publish(_notification(9), routing_key="notifications.info")
+            wait_until(lambda: len(_executions(api)) == 2, "the execution after reconnecting", timeout=30)
+
             assert api.call("DELETE", f"/v2/event_triggers/{trigger['id']}").status == 204
             wait_until(lambda: _consumers(amqp_url, queue) == 0, "serve no longer listening", timeout=30)
             producer.publish(_notification(8), routing_key="notifications.info")
         time.sleep(1)
-        assert len(_executions(api)) == 1
+        assert len(_executions(api)) == 2
         assert "event triggers: listening on the broker" in server.log()
     finally:
         server.stop()
