@@ -1,8 +1,10 @@
 """One connection to an AMQP broker, owned by one thread: publish with confirms, consume, ask.
 
 The only kombu importer (an import-linter contract). A :class:`Link` knows queues and JSON
-bodies, nothing of mistral's messages, so anything that needs the broker (the transport,
-later event triggers) can use one. kombu connections are not thread-safe, so everything a
+bodies, nothing of mistral's messages, so anything that needs the broker (the transport, the
+listener of event triggers) can use one. Queues may be added and removed while it runs
+(:meth:`Link.add_consume`), and bound to other exchanges than mistral's (:class:`Binding`:
+their bodies are left as bytes). kombu connections are not thread-safe, so everything a
 link does happens on its own thread; other threads hand it work (:meth:`Link.publish`,
 :meth:`Link.request`, :meth:`Delivery.ack`) and wake it through a pipe.
 
