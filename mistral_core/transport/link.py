@@ -315,16 +315,14 @@ class Link:
 
         self.call(add)
 
-    def remove_consume(self, queue: str, delete: bool = False) -> None:
-        """Stop consuming ``queue`` (from any thread); ``delete``: delete the queue too."""
+    def remove_consume(self, queue: str) -> None:
+        """Stop consuming ``queue`` (from any thread); the queue stays."""
 
         def remove() -> None:
             self._consumes = [c for c in self._consumes if c.queue != queue]
             consumer = self._consumers.pop(queue, None)
             if consumer is not None and self._conn is not None:
                 consumer.cancel()
-                if delete:
-                    self._consuming.queue_delete(queue)
 
         self.call(remove)
 
@@ -344,18 +342,31 @@ class Link:
         self._consumers[consume.queue] = consumer
 
     def _bind(self, queue: str, binding: Binding) -> None:
-        """Declare ``queue`` (durable) and bind it; the exchange is declared only if it is missing."""
-        probe = self._conn.channel()
-        try:
-            probe.exchange_declare(binding.exchange, "topic", passive=True)
-        except self._conn.channel_errors:  # no such exchange (the broker closed the probe)
+        """Declare ``queue`` (durable, expiring) and bind it. The exchange is declared only if it is
+        missing; a queue that exists with other arguments (``expires`` changed) is used as it is.
+        Both are tried on a channel of their own: a refusal closes the channel it happens on."""
+        if not self._on_probe(lambda probe: probe.exchange_declare(binding.exchange, "topic", passive=True)):
             self._consuming.exchange_declare(binding.exchange, "topic", durable=False, auto_delete=False)
-        finally:
-            _quietly(probe.close)
         expires = {"x-expires": binding.expires * 1000}
-        self._consuming.queue_declare(queue, durable=True, auto_delete=False, arguments=expires)
+
+        def declare(probe: Any) -> None:
+            probe.queue_declare(queue, durable=True, auto_delete=False, arguments=expires)
+
+        if not self._on_probe(declare):
+            LOG.warning("queue %s exists with other arguments (x-expires): used as it is", queue)
         for key in binding.routing_keys:
             self._consuming.queue_bind(queue, binding.exchange, key)
+
+    def _on_probe(self, job: Callable[[Any], Any]) -> bool:
+        """Run ``job(channel)`` on a new channel; False if the broker refused it (a channel error)."""
+        probe = self._conn.channel()
+        try:
+            job(probe)
+            return True
+        except self._conn.channel_errors:
+            return False
+        finally:
+            _quietly(probe.close)
 
     def _queue(self, name: str) -> Queue:
         return Queue(name, Exchange(EXCHANGE, "direct", durable=True), routing_key=name, durable=True)

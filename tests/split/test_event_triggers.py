@@ -205,3 +205,31 @@ def test_serve_with_a_transport_listens_reconnects_and_a_deleted_trigger_stops_l
         assert "event triggers: listening on the broker" in server.log()
     finally:
         server.stop()
+
+
+def test_a_link_binds_to_an_existing_exchange_and_queue_whatever_their_arguments(amqp_url: str) -> None:  # noqa: F811
+    from mistral_core.transport.link import Binding, Consume, Delivery, Link
+
+    with Connection(amqp_url) as conn:  # made by someone else, with other arguments
+        channel = conn.channel()
+        channel.exchange_declare("keystone", "topic", durable=True, auto_delete=False)
+        channel.queue_declare("q.other", durable=True, auto_delete=False, arguments={"x-expires": 5000})
+    got: list[Delivery] = []
+    link = Link(amqp_url, "test")
+    link.start()
+    try:
+        link.add_consume(
+            Consume("q.other", got.append, Binding("keystone", ("notifications", "notifications.#")))
+        )
+        wait_until(
+            lambda: _consumers(amqp_url, "q.other") == 1, "the link consuming", timeout=30, interval=0.2
+        )
+        with Connection(amqp_url) as conn:
+            Producer(conn.channel(), exchange=Exchange("keystone", "topic", durable=True)).publish(
+                b"\x00raw bytes", routing_key="notifications.warn"
+            )
+        (delivery,) = wait_until(lambda: list(got), "the message", timeout=30)
+        assert delivery.body == b"\x00raw bytes"
+        delivery.ack()
+    finally:
+        link.stop()
