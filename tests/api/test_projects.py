@@ -573,3 +573,22 @@ def test_failed_notifications_are_their_execution_s_project_s(world: World) -> N
     assert world.p2.listed("notifications") == []
     assert world.p2.listed("notifications", workflow_execution_id=ex["id"]) == []
     assert [n["id"] for n in world.root.listed("notifications")] == [row["id"]]
+
+
+def test_event_triggers_are_read_by_readers_and_changed_by_operators_of_their_project() -> None:
+    keys = Keys()
+    api = Api(authenticators=lambda store: [keys])
+    admin = Caller(api, keys.add("admin", Role.ADMIN, "p1"))
+    operator = Caller(api, keys.add("operator", Role.OPERATOR, "p1"))
+    reader = Caller(api, keys.add("reader", Role.READER, "p1"))
+    (wf,) = admin.upload(WF_ASYNC)["workflows"]
+    event = {"exchange": "nova", "topic": "notifications", "event": "e", "workflow_id": wf["id"]}
+
+    assert_fault(reader.send("POST", "/v2/event_triggers", event), 403)
+    trigger = operator.ok("POST", "/v2/event_triggers", event, 201)
+    path = f"/v2/event_triggers/{trigger['id']}"
+    assert reader.get(path).json == trigger and reader.listed("event_triggers") == [trigger]
+    assert_fault(reader.send("PUT", path, {"name": "x"}), 403)
+    assert_fault(reader.delete(path), 403)
+    assert operator.ok("PUT", path, {"name": "x"})["name"] == "x"
+    assert operator.delete(path).status_code == 204
