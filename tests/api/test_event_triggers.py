@@ -183,3 +183,30 @@ def test_a_private_trigger_of_a_project_takes_only_that_projects_events(wf_api: 
         fire(trigger["id"], read_notification(json.dumps(mine).encode())) is Outcome.FAILED
     )  # p1 sees no wf
     assert fire("no-such-trigger", read_notification(json.dumps(mine).encode())) is Outcome.IGNORED
+
+
+def test_a_workflow_reads_the_event_from_its_params(api: Api) -> None:
+    (wf,) = api.post_yaml(READS_EVENT).json["workflows"]
+    given = {"exchange": "nova", "topic": "notifications", "event": "compute.create", "workflow_id": wf["id"]}
+    trigger = api.post_json("/v2/event_triggers", given).json
+    message = {"event_type": "compute.create", "message_id": "m", "payload": {"instance_id": "i-9"}}
+
+    assert (
+        api.engine.event_triggers.fire(trigger["id"], read_notification(json.dumps(message).encode()))
+        is Outcome.STARTED
+    )
+    (wf_ex,) = api.get("/v2/executions").json["executions"]
+    assert json.loads(api.execution(wf_ex["id"])["output"]) == {"instance": "i-9"}
+
+
+READS_EVENT = """---
+version: '2.0'
+reads_event:
+  output:
+    instance: <% $.instance %>
+  tasks:
+    t:
+      action: std.echo output=<% execution().params.event_params.payload.instance_id %>
+      publish:
+        instance: <% task().result %>
+"""
