@@ -115,6 +115,7 @@ def listen_for_events(settings: Settings, engine: Engine) -> Any:
         settings.event_max_bytes,
         settings.event_poll,
         settings.event_queue_expires,
+        remember_for=settings.event_remember_for,
     )
     listener.start()
     return listener

@@ -119,6 +119,8 @@ class Settings:
             dropped with a log line.
         event_poll: seconds between two looks of a listening process at the event triggers
             (a trigger created or deleted elsewhere is listened for, or not, within that time).
+        event_remember_for: seconds the record of a message an event trigger took is kept (the
+            same message sent again within that time starts nothing; after it, it starts again).
         event_queue_expires: seconds a trigger's queue lives with no consumer (a deleted
             trigger's queue, or every engine down that long) before the broker deletes it.
         oidc_ui_client_id: the client id the UI signs people in with, at the provider (the
@@ -175,6 +177,7 @@ class Settings:
     event_max_bytes: int = 256 * 1024
     event_poll: float = 2.0
     event_queue_expires: int = 24 * 3600
+    event_remember_for: int = 7 * 24 * 3600
     notify: tuple[dict[str, Any], ...] = ()
     notify_retry_for: int = 24 * 3600
     notify_backoff: tuple[float, ...] = ()
@@ -223,6 +226,7 @@ class Settings:
             "notify_retry_for",
             "event_max_bytes",
             "event_queue_expires",
+            "event_remember_for",
         ):
             if getattr(self, name) < 1:
                 raise InputError(f"setting {name} must be at least 1, not {getattr(self, name)}")

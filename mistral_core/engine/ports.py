@@ -349,6 +349,10 @@ class ExecutionStore(Protocol):
         """Record a message a trigger took (joins an open :meth:`atomic`); False if taken before."""
         ...
 
+    def forget_event_messages(self, before: dt.datetime) -> int:
+        """Delete the records of messages taken before ``before``; how many."""
+        ...
+
     def get_event_message(self, message_id: str) -> EventMessage | None:
         """The record of a message taken, by its key (``model.event_triggers.message_key``)."""
         ...

@@ -8,6 +8,7 @@ Mistral (names need not be unique); one trigger per (exchange, topic, event, wor
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -79,6 +80,10 @@ class EventTriggerMethods:
                 return True
             return False
 
+    def forget_event_messages(self, before: dt.datetime) -> int:
+        """Delete the records of messages taken before ``before``; how many."""
+        return self._delete_event_records(EVENT_MESSAGES, "created_at", before, before=True)
+
     def get_event_message(self, message_id: str) -> EventMessage | None:
         """The record of a message taken (by its key), or None."""
         try:
@@ -103,5 +108,5 @@ class EventTriggerMethods:
     def _insert_event_record(self, table: TableSpec, record: Any) -> None:
         raise NotImplementedError
 
-    def _delete_event_records(self, table: TableSpec, column: str, value: str) -> None:
+    def _delete_event_records(self, table: TableSpec, column: str, value: Any, before: bool = False) -> int:
         raise NotImplementedError

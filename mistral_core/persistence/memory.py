@@ -132,13 +132,16 @@ class MemoryStore(
                 (next(self._seq), self._codecs[table.name].insert_row(record, self._clock.now)),
             )
 
-    def _delete_event_records(self, table: TableSpec, column: str, value: str) -> None:
+    def _delete_event_records(self, table: TableSpec, column: str, value: Any, before: bool = False) -> int:
         at = table.index_of(column)
+        deleted = 0
         with self.atomic():
             rows = self._rows[table.name]
             for key, (_, row) in list(rows.items()):
-                if row[at] == value:
+                if (row[at] is not None and row[at] < value) if before else row[at] == value:
                     self._pop(rows, key)
+                    deleted += 1
+        return deleted
 
     # -- executions ---------------------------------------------------------------
     def insert(self, record: Record) -> None:

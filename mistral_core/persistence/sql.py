@@ -150,11 +150,14 @@ class SqlStore(
         with self._writing():
             self._execute(self._sql[f"insert {table.name}"], row)
 
-    def _delete_event_records(self, table: TableSpec, column: str, value: str) -> None:
+    def _delete_event_records(self, table: TableSpec, column: str, value: Any, before: bool = False) -> int:
+        op = "<" if before else "="
+        param = self._dialect.param(table.columns[table.index_of(column)], value)
         with self._writing():
-            self._execute(
-                self._dialect.sql(f"DELETE FROM {quote(table.name)} WHERE {quote(column)} = ?"), (value,)
+            cursor = self._execute(
+                self._dialect.sql(f"DELETE FROM {quote(table.name)} WHERE {quote(column)} {op} ?"), (param,)
             )
+        return int(cursor.rowcount or 0)
 
     # -- executions ---------------------------------------------------------------
     def insert(self, record: Record) -> None:

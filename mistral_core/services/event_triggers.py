@@ -11,6 +11,7 @@ acknowledging it) finds the record and starts nothing.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import enum
 import json
 import logging
@@ -149,6 +150,11 @@ class EventTriggers:
     def all(self) -> list[EventTrigger]:
         """Every trigger of every project (what the listeners listen for)."""
         return self._parts.store.list_event_triggers(Query(sort=(("id", "asc"),)))
+
+    def forget_messages(self, older_than: dt.timedelta) -> int:
+        """Forget the messages taken more than ``older_than`` ago (one sent again after that starts
+        its workflow again); how many."""
+        return self._parts.store.forget_event_messages(self._parts.clock.now() - older_than)
 
     def fire(self, trigger_id: str, notification: Notification) -> Outcome:
         """Start the trigger's workflow for this message, unless it did before (exactly once).

@@ -18,8 +18,10 @@ two processes never race to delete and re-declare it.
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -30,6 +32,8 @@ from mistral_core.transport.local import until_stored
 
 LOG = logging.getLogger(__name__)
 QUEUE_PREFIX = "mistral_core.event_trigger."
+#: Seconds between two deletions of old message records by one listening process.
+FORGET_EVERY_S = 3600.0
 
 
 class TriggerSource(Protocol):
@@ -41,6 +45,10 @@ class TriggerSource(Protocol):
 
     def fire(self, trigger_id: str, notification: Notification) -> object:
         """Start the trigger's workflow for this message, unless it did before; what came of it."""
+        ...
+
+    def forget_messages(self, older_than: dt.timedelta) -> int:
+        """Forget the messages taken more than ``older_than`` ago; how many."""
         ...
 
 
@@ -59,6 +67,8 @@ class EventListener:
         poll_every: seconds between two looks at the triggers.
         queue_expires: seconds a queue without consumers lives.
         prefetch: messages handed to this process before it acknowledges.
+        remember_for: seconds the record of a message taken is kept (looked at hourly: every
+            listening process deletes the older ones).
 
     Attributes:
         counts: messages by what came of them (``started``, ``duplicate``, ``ignored``, ``failed``,
@@ -73,11 +83,14 @@ class EventListener:
         poll_every: float = 2.0,
         queue_expires: int = 24 * 3600,
         prefetch: int = 16,
+        remember_for: int = 7 * 24 * 3600,
     ) -> None:
         self._triggers = triggers
         self._max_bytes = max_bytes
         self._poll_every = poll_every
         self._queue_expires = queue_expires
+        self._remember_for = dt.timedelta(seconds=remember_for)
+        self._forgot_at = float("-inf")
         self._link = Link(url, "event-triggers", prefetch=prefetch)
         self._listening: dict[str, EventTrigger] = {}
         self._stopping = threading.Event()
@@ -129,9 +142,19 @@ class EventListener:
             try:
                 self.refresh()
                 self._polled.set()
+                self._forget()
             except Exception:  # the database may be away: look again next time
                 LOG.exception("could not read the event triggers")
             self._stopping.wait(self._poll_every)
+
+    def _forget(self) -> None:
+        """Once an hour: delete the records of messages older than ``remember_for``."""
+        if time.monotonic() - self._forgot_at < FORGET_EVERY_S:
+            return
+        self._forgot_at = time.monotonic()
+        forgotten = self._triggers.forget_messages(self._remember_for)
+        if forgotten:
+            LOG.info("forgot %d message(s) event triggers took over %s ago", forgotten, self._remember_for)
 
     def _receiver(self, trigger_id: str) -> Callable[[Delivery], None]:
         def receive(delivery: Delivery) -> None:

@@ -5,6 +5,7 @@ one line; and a message fired through a trigger starts its workflow once, the ev
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from typing import Any
 
@@ -210,3 +211,16 @@ reads_event:
       publish:
         instance: <% task().result %>
 """
+
+
+def test_a_message_is_remembered_for_a_while_then_forgotten(wf_api: Api) -> None:
+    trigger = created(wf_api)
+    body = json.dumps({"event_type": "compute.create", "message_id": "m"}).encode()
+    fire, forget = wf_api.engine.event_triggers.fire, wf_api.engine.event_triggers.forget_messages
+
+    assert fire(trigger["id"], read_notification(body)) is Outcome.STARTED
+    assert forget(dt.timedelta(days=7)) == 0
+    assert fire(trigger["id"], read_notification(body)) is Outcome.DUPLICATE
+    wf_api.clock.now()  # the stepping clock moves on: the record is now in the past
+    assert forget(dt.timedelta(0)) == 1
+    assert fire(trigger["id"], read_notification(body)) is Outcome.STARTED

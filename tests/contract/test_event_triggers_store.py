@@ -4,6 +4,7 @@ event and workflow in a project; found by id as a project sees it; a message tak
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import pytest
 
@@ -66,3 +67,13 @@ def test_a_message_taken_in_a_transaction_that_fails_is_not_taken(store: Executi
         assert store.take_event_message(EventMessage(key, "t1", "msg-1", "ex-1"))
         raise RuntimeError("the execution could not start")
     assert store.get_event_message(key) is None
+
+
+def test_the_records_of_old_messages_are_forgotten(store: ExecutionStore) -> None:
+    old, new = dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 8)
+    store.take_event_message(EventMessage("k-old", "t1", "m-old", "ex-1", old))
+    store.take_event_message(EventMessage("k-new", "t1", "m-new", "ex-2", new))
+
+    assert store.forget_event_messages(dt.datetime(2026, 1, 5)) == 1
+    assert store.get_event_message("k-old") is None
+    assert store.get_event_message("k-new") is not None
