@@ -45,9 +45,13 @@ class Service:
     scheduler: Scheduler
     store: Any
     human: HumanWaits
+    #: The listener of event triggers (only with a ``transport``).
+    events: Any = None
 
     def stop(self, timeout: float = 30.0) -> None:
         """Let running actions finish (up to ``timeout``), apply their results, close the store."""
+        if self.events is not None:
+            self.events.stop(timeout)
         self.scheduler.stop()
         if self.transport.stop(timeout):
             try:  # a clean stop: nothing for other engines to take over, nothing to warn about
@@ -100,7 +104,25 @@ def build_service(
     recover(settings, engine)
     scheduler.start()
     app, human = build_app(settings, engine, authenticators)
-    return Service(settings, app, engine, transport, scheduler, store, human)
+    events = listen_for_events(settings, engine) if settings.transport else None
+    return Service(settings, app, engine, transport, scheduler, store, human, events)
+
+
+def listen_for_events(settings: Settings, engine: Engine) -> Any:
+    """Start the listener of event triggers on the broker of ``settings.transport`` (engines of the
+    split deployment; ``serve`` when it has a ``transport``: actions still run in it)."""
+    from mistral_core.transport.events import EventListener  # kombu: the amqp extra
+
+    listener = EventListener(
+        settings.transport,
+        engine.event_triggers,
+        settings.event_max_bytes,
+        settings.event_poll,
+        settings.event_queue_expires,
+        remember_for=settings.event_remember_for,
+    )
+    listener.start()
+    return listener
 
 
 def build_executor_core(

@@ -116,6 +116,8 @@ def serve(
     except MistralError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"mistral-core serving on http://{address} (database {settings.database_url})", err=True)
+    if settings.transport:
+        click.echo("event triggers: listening on the broker of the setting transport", err=True)
     limits = server.Limits(settings.http_threads, settings.http_timeout, settings.max_body_bytes)
     try:
         server.serve(service.app, settings.host, settings.port, limits, on_stop=service.stop)

@@ -125,6 +125,14 @@ class Settings:
         executor_lease: seconds after its last heartbeat before an executor is taken for dead
             and an engine takes over what it claimed (safe actions run again, the others fail
             "in doubt").
+        event_max_bytes: the largest message an event trigger reads (bytes); a larger one is
+            dropped with a log line.
+        event_poll: seconds between two looks of a listening process at the event triggers
+            (a trigger created or deleted elsewhere is listened for, or not, within that time).
+        event_remember_for: seconds the record of a message an event trigger took is kept (the
+            same message sent again within that time starts nothing; after it, it starts again).
+        event_queue_expires: seconds a trigger's queue lives with no consumer (a deleted
+            trigger's queue, or every engine down that long) before the broker deletes it.
         oidc_ui_client_id: the client id the UI signs people in with, at the provider (the
             authorization code flow with PKCE; its redirect URI is ``<public_url>/ui/oidc/callback``);
             empty (default): the sign-in page offers no "Sign in with" button. Needs ``oidc`` in ``auth``.
@@ -185,6 +193,10 @@ class Settings:
     transport: str = ""
     engine_lease: float = 120.0
     executor_lease: float = 30.0
+    event_max_bytes: int = 256 * 1024
+    event_poll: float = 2.0
+    event_queue_expires: int = 24 * 3600
+    event_remember_for: int = 7 * 24 * 3600
     notify: tuple[dict[str, Any], ...] = ()
     notify_retry_for: int = 24 * 3600
     notify_backoff: tuple[float, ...] = ()
@@ -239,6 +251,9 @@ class Settings:
             "notify_retry_for",
             "dynamic_code_max_bytes",
             "report_max_entries",
+            "event_max_bytes",
+            "event_queue_expires",
+            "event_remember_for",
         ):
             if getattr(self, name) < 1:
                 raise InputError(f"setting {name} must be at least 1, not {getattr(self, name)}")
@@ -268,6 +283,10 @@ class Settings:
     def _check_split(self) -> None:
         if self.transport and not self.transport.startswith("amqp://"):
             raise InputError(f"setting transport must be an amqp:// URL, not {self.transport[:40]!r}")
+        if not 0.05 <= self.event_poll <= 3600:
+            raise InputError(
+                f"setting event_poll must be between 0.05 and 3600 seconds, not {self.event_poll!r}"
+            )
         for name in ("engine_lease", "executor_lease"):
             if not getattr(self, name) >= 3:
                 raise InputError(f"setting {name} must be at least 3 seconds, not {getattr(self, name)!r}")

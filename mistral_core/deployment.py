@@ -6,8 +6,8 @@ Here each kind of process gets only its part, over the broker named by the setti
 
 - :func:`build_api`: store, services, the API app; commands go to the broker. A heartbeat
   keeps what it dispatched recoverable should it die.
-- :func:`build_engine_process`: store, services, the scheduler, and the consumer of events,
-  claims and executors' heartbeats.
+- :func:`build_engine_process`: store, services, the scheduler, the consumer of events,
+  claims and executors' heartbeats, and the listener of event triggers.
 - :func:`build_executor`: the action registry and the executor; no database.
 """
 
@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.auth.wiring import build_authenticators
-from mistral_core.bootstrap import build_app, build_engine, build_executor_core, recover
+from mistral_core.bootstrap import build_app, build_engine, build_executor_core, listen_for_events, recover
 from mistral_core.config import Settings
 from mistral_core.errors import InputError
 from mistral_core.notifiers.registry import NotifierRegistry
@@ -57,6 +57,8 @@ class Process:
     store: Any = None
     #: The id this process is known by (its heartbeat timer's target).
     ident: str = ""
+    #: The listener of event triggers (engines only).
+    events: Any = None
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop every part (running actions finish, results are applied or published), then
@@ -158,8 +160,9 @@ def build_engine_process(settings: Settings, registry: ActionRegistry | None = N
     consumer = EngineConsumer(settings.transport, engine.results, engine.claims)
     consumer.start()
     scheduler.start()
-    parts: list[Stoppable] = [consumer, scheduler, runner]
-    return Process(settings, parts, None, engine, runner, store, engine.engine_id)
+    events = listen_for_events(settings, engine)
+    parts: list[Stoppable] = [events, consumer, scheduler, runner]
+    return Process(settings, parts, None, engine, runner, store, engine.engine_id, events=events)
 
 
 def build_executor(

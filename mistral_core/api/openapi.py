@@ -21,6 +21,7 @@ from mistral_core.api.resources import (
     cron_triggers,
     dynamic_actions,
     environments,
+    event_triggers,
     executions,
     notifications,
     tasks,
@@ -503,7 +504,7 @@ def _wait_paths() -> dict[str, Schema]:
 
 
 def _settings_paths() -> dict[str, Schema]:
-    trigger, env = _path("identifier"), _path("name")
+    trigger, env, event = _path("identifier"), _path("name"), _path("trigger_id")
     return {
         "/v2/cron_triggers": {
             "get": _op("List cron triggers", 200, "CronTriggers", list_parameters(cron_triggers.LISTING)),
@@ -518,6 +519,27 @@ def _settings_paths() -> dict[str, Schema]:
         "/v2/cron_triggers/{identifier}": {
             "get": _op("One cron trigger, by id or name", 200, "CronTrigger", trigger),
             "delete": _op("Delete a cron trigger", 204, None, trigger),
+        },
+        "/v2/event_triggers": {
+            "get": _op("List event triggers", 200, "EventTriggers", list_parameters(event_triggers.LISTING)),
+            "post": _links(
+                _op("Create an event trigger", 201, "EventTrigger", None, _json_body("EventTriggerCreate")),
+                201,
+                "/v2/event_triggers/{trigger_id}",
+                "get put delete",
+                trigger_id="$response.body#/id",
+            ),
+        },
+        "/v2/event_triggers/{trigger_id}": {
+            "get": _op("One event trigger", 200, "EventTrigger", event),
+            "put": _op(
+                "Change an event trigger's name, input, params or scope",
+                200,
+                "EventTrigger",
+                event,
+                _json_body("EventTriggerUpdate"),
+            ),
+            "delete": _op("Delete an event trigger", 204, None, event),
         },
         "/v2/environments": {
             "get": _op("List environments", 200, "Environments", list_parameters(environments.LISTING)),

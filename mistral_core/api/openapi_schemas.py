@@ -243,6 +243,20 @@ _NOTIFICATION = {
     "created_at": TIME,
     "updated_at": TIME,
 }
+_EVENT_TRIGGER = {
+    "id": STRING,
+    "name": STRING,
+    "workflow_id": STRING,
+    "workflow_input": JSON_TEXT,
+    "workflow_params": JSON_TEXT,
+    "exchange": STRING,
+    "topic": STRING,
+    "event": {"type": "string", "description": "the notification's event_type"},
+    "scope": STRING,
+    "project_id": NULLABLE_STRING,
+    "created_at": TIME,
+    "updated_at": TIME,
+}
 
 _REPORT_ENTRY = {
     "id": STRING,
@@ -370,6 +384,8 @@ RECORDS: dict[str, Schema] = {
     "Actions": page("actions", "Action"),
     "Workbooks": page("workbooks", "Workbook"),
     "CronTriggers": page("cron_triggers", "CronTrigger"),
+    "EventTrigger": record(**_EVENT_TRIGGER),
+    "EventTriggers": page("event_triggers", "EventTrigger"),
     "Environments": page("environments", "Environment"),
     "CodeSource": record(**_CODE_SOURCE),
     "CodeSources": page("code_sources", "CodeSource"),
@@ -600,6 +616,30 @@ BODIES: dict[str, Schema] = {
         code_source_id=STRING,
         code_source_name=STRING,
         namespace=STRING,
+    ),
+    "EventTriggerCreate": body(
+        ["exchange", "topic", "event", "workflow_id"],
+        {
+            "name": "on_create",
+            "exchange": "nova",
+            "topic": "notifications",
+            "event": "compute.instance.create.end",
+            "workflow_id": "example_wait",
+        },
+        name=STRING,
+        workflow_id=STRING,
+        exchange=STRING,
+        topic=STRING,
+        event=STRING,
+        workflow_input=OBJECT_OR_TEXT,
+        workflow_params=OBJECT_OR_TEXT,
+    ),
+    "EventTriggerUpdate": body(
+        [],
+        {"workflow_input": {"a": 1}},
+        name=STRING,
+        workflow_input=OBJECT_OR_TEXT,
+        workflow_params=OBJECT_OR_TEXT,
         scope=SCOPE,
     ),
 }

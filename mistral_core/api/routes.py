@@ -17,6 +17,7 @@ from mistral_core.api.resources import (
     cron_triggers,
     dynamic_actions,
     environments,
+    event_triggers,
     executions,
     maintenance,
     members,
@@ -86,6 +87,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/v2/workbooks/{name}", workbooks.WorkbookItem),
     Route("/v2/cron_triggers", cron_triggers.CronTriggerCollection),
     Route("/v2/cron_triggers/{identifier}", cron_triggers.CronTriggerItem),
+    Route("/v2/event_triggers", event_triggers.EventTriggerCollection),
+    Route("/v2/event_triggers/{trigger_id}", event_triggers.EventTriggerItem),
     Route("/v2/environments", environments.EnvironmentCollection),
     Route("/v2/environments/{name}", environments.EnvironmentItem),
     # Off unless the setting dynamic_actions (they run uploaded Python in the executors).

@@ -38,6 +38,7 @@ from mistral_core.model import (
     WorkflowDefinition,
     WorkflowExecution,
 )
+from mistral_core.model.event_triggers import EventTrigger
 from mistral_core.model.members import ResourceMember
 from mistral_core.model.notifications import NotificationDelivery
 from mistral_core.model.states import is_completed
@@ -420,6 +421,24 @@ CRON_TRIGGER: View[CronTrigger] = View(
     ]
 )
 """A cron trigger (``workflow_input`` and ``workflow_params`` as JSON strings)."""
+
+EVENT_TRIGGER: View[EventTrigger] = View(
+    [
+        ("id", _attr("id")),
+        ("name", _attr("name")),
+        ("workflow_id", _attr("workflow_id")),
+        ("workflow_input", _js("workflow_input")),
+        ("workflow_params", _js("workflow_params")),
+        ("exchange", _attr("exchange")),
+        ("topic", _attr("topic")),
+        ("event", _attr("event")),
+        ("scope", _attr("scope")),
+        ("project_id", _attr("project_id")),
+        ("created_at", _ts("created_at")),
+        ("updated_at", _ts("updated_at")),
+    ]
+)
+"""An event trigger (``workflow_input`` and ``workflow_params`` as JSON strings, as Mistral 23 sends them)."""
 
 ENVIRONMENT: View[Environment] = View(
     [

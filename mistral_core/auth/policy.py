@@ -8,7 +8,8 @@ Mistral too; it answers only what the deployment chose to publish), and the toke
 a form instead of a header (401 if they are not valid).
 
 * reader: reads only (``GET``, and the ``validate`` calls, which change nothing);
-* operator: also starts, controls and completes executions and actions; creates cron triggers;
+* operator: also starts, controls and completes executions and actions; creates cron and event
+  triggers;
 * admin: everything, definitions (workflows, actions, workbooks, environments) and keys included,
   and sharing workflows (adding and removing members, accepting and rejecting a membership);
   code sources and dynamic actions (uploaded Python) are for admins alone, reads too.
@@ -104,6 +105,11 @@ REQUIRED: dict[tuple[str, str], Role | None] = {
     ("/v2/cron_triggers", "POST"): OP,
     ("/v2/cron_triggers/{identifier}", "GET"): R,
     ("/v2/cron_triggers/{identifier}", "DELETE"): OP,
+    ("/v2/event_triggers", "GET"): R,
+    ("/v2/event_triggers", "POST"): OP,
+    ("/v2/event_triggers/{trigger_id}", "GET"): R,
+    ("/v2/event_triggers/{trigger_id}", "PUT"): OP,
+    ("/v2/event_triggers/{trigger_id}", "DELETE"): OP,
     ("/v2/environments", "GET"): R,
     ("/v2/environments", "POST"): A,
     ("/v2/environments", "PUT"): A,

@@ -33,6 +33,7 @@ from mistral_core.model import (
     WorkflowDefinition,
     WorkflowExecution,
 )
+from mistral_core.model.event_triggers import EventMessage, EventTrigger
 from mistral_core.model.maintenance import MaintenanceMode
 from mistral_core.model.members import ResourceMember
 from mistral_core.model.notifications import NotificationDelivery
@@ -445,6 +446,40 @@ class ExecutionStore(Protocol):
 
     def delete_maintenance_pause(self, wf_ex_id: str) -> None:
         """Forget that maintenance paused this execution (joins an open :meth:`atomic`)."""
+        ...
+
+    # -- event triggers ------------------------------------------------------------------
+    def create_event_trigger(self, trigger: EventTrigger) -> None:
+        """Store a new trigger; DuplicateError if its project has one of that exchange, topic,
+        event and workflow."""
+        ...
+
+    def get_event_trigger(self, trigger_id: str, viewer: Viewer = EVERY_PROJECT) -> EventTrigger:
+        """By id; NotFoundError ``Event trigger not found [id=...].`` (also one ``viewer`` does not see)."""
+        ...
+
+    def update_event_trigger(self, trigger: EventTrigger, fields: Sequence[str]) -> None:
+        """Write ``fields`` of the trigger (by id) and its ``updated_at``; NotFoundError if none."""
+        ...
+
+    def delete_event_trigger(self, trigger_id: str) -> None:
+        """Delete the trigger and the record of the messages it took; NotFoundError if none."""
+        ...
+
+    def list_event_triggers(self, query: Query) -> list[EventTrigger]:
+        """Triggers matching ``query``."""
+        ...
+
+    def take_event_message(self, message: EventMessage) -> bool:
+        """Record a message a trigger took (joins an open :meth:`atomic`); False if taken before."""
+        ...
+
+    def forget_event_messages(self, before: dt.datetime) -> int:
+        """Delete the records of messages taken before ``before``; how many."""
+        ...
+
+    def get_event_message(self, message_id: str) -> EventMessage | None:
+        """The record of a message taken, by its key (``model.event_triggers.message_key``)."""
         ...
 
 

@@ -40,6 +40,7 @@ from mistral_core.model import (
     WorkflowDefinition,
     WorkflowExecution,
 )
+from mistral_core.model.event_triggers import EventMessage, EventTrigger
 from mistral_core.model.maintenance import MaintenanceMode, MaintenancePause
 from mistral_core.model.members import ResourceMember
 from mistral_core.model.notifications import NotificationDelivery
@@ -64,6 +65,8 @@ AnyRecord = (
     | MaintenancePause
     | CodeSource
     | DynamicActionDefinition
+    | EventTrigger
+    | EventMessage
 )
 Row = tuple[Any, ...]
 Convert = Callable[[Any], Any]
@@ -251,6 +254,9 @@ ACTION_DEFINITIONS = _table("action_definitions", ActionDefinition, "Action")
 API_KEYS = _table("api_keys", ApiKey, "ApiKey")
 NOTIFICATION_DELIVERIES = _table("notification_deliveries", NotificationDelivery, "NotificationDelivery")
 RESOURCE_MEMBERS = _table("resource_members", ResourceMember, "ResourceMember")
+EVENT_TRIGGERS = _table("event_triggers", EventTrigger, "EventTrigger")
+#: The messages event triggers took (one row per trigger and message: the key of exactly once).
+EVENT_MESSAGES = _table("event_messages", EventMessage, "EventMessage")
 #: Not a table of records with ids: entries are only appended and read by action execution, in
 #: the order they were written (``seq``). No ``id``, so no unique index to keep on the hot path.
 ACTION_HISTORY = _table("action_history", HistoryEntry, "HistoryEntry")
@@ -287,6 +293,8 @@ ALL_TABLES = (
     MAINTENANCE_PAUSES,
     CODE_SOURCES,
     DYNAMIC_ACTIONS,
+    EVENT_TRIGGERS,
+    EVENT_MESSAGES,
 )
 
 

@@ -37,6 +37,7 @@ from mistral_core.persistence.columns import (
     dumps,
     not_found,
 )
+from mistral_core.persistence.eventtriggers import EventTriggerMethods
 from mistral_core.persistence.executions import ExecutionReads
 from mistral_core.persistence.memoryapprovals import MemoryApprovals
 from mistral_core.persistence.memorybase import ID, replaced
@@ -72,6 +73,7 @@ class MemoryStore(
     MemoryKeys,
     MemoryApprovals,
     ExecutionReads,
+    EventTriggerMethods,
 ):
     """An :class:`~mistral_core.engine.ports.ExecutionStore` in memory, thread-safe.
 
@@ -124,6 +126,29 @@ class MemoryStore(
             raise NotFoundError(f"Spec not found [checksum={checksum}]")
         spec: dict[str, Any] = json.loads(text)
         return spec
+
+    # -- event triggers (the primitives of EventTriggerMethods) ---------------------
+    def _insert_event_record(self, table: TableSpec, record: Any) -> None:
+        with self.atomic():
+            rows = self._rows[table.name]
+            if record.id in rows:
+                raise StoreError(f"{table.label} with id '{record.id}' already exists")
+            self._put(
+                rows,
+                record.id,
+                (next(self._seq), self._codecs[table.name].insert_row(record, self._clock.now)),
+            )
+
+    def _delete_event_records(self, table: TableSpec, column: str, value: Any, before: bool = False) -> int:
+        at = table.index_of(column)
+        deleted = 0
+        with self.atomic():
+            rows = self._rows[table.name]
+            for key, (_, row) in list(rows.items()):
+                if (row[at] is not None and row[at] < value) if before else row[at] == value:
+                    self._pop(rows, key)
+                    deleted += 1
+        return deleted
 
     # -- executions ---------------------------------------------------------------
     def insert(self, record: Record) -> None:

@@ -44,6 +44,7 @@ from mistral_core.persistence.columns import (
     not_found,
 )
 from mistral_core.persistence.dialects import DB_ERRORS, SQLITE_BUSY_TIMEOUT_S, SQLITE_PRAGMAS, store_error
+from mistral_core.persistence.eventtriggers import EventTriggerMethods
 from mistral_core.persistence.executions import ExecutionReads
 from mistral_core.persistence.migrations import LATEST_VERSION
 from mistral_core.persistence.sqlapprovals import SqlApprovals
@@ -74,6 +75,7 @@ class SqlStore(
     SqlApprovals,
     SqlSchema,
     ExecutionReads,
+    EventTriggerMethods,
 ):
     """An :class:`~mistral_core.engine.ports.ExecutionStore` in SQLite or PostgreSQL.
 
@@ -149,6 +151,21 @@ class SqlStore(
             raise NotFoundError(f"Spec not found [checksum={checksum}]")
         spec: dict[str, Any] = json.loads(row[0])
         return spec
+
+    # -- event triggers (the primitives of EventTriggerMethods) ---------------------
+    def _insert_event_record(self, table: TableSpec, record: Any) -> None:
+        row = self._codecs[table.name].insert_row(record, self._clock.now)
+        with self._writing():
+            self._execute(self._sql[f"insert {table.name}"], row)
+
+    def _delete_event_records(self, table: TableSpec, column: str, value: Any, before: bool = False) -> int:
+        op = "<" if before else "="
+        param = self._dialect.param(table.columns[table.index_of(column)], value)
+        with self._writing():
+            cursor = self._execute(
+                self._dialect.sql(f"DELETE FROM {quote(table.name)} WHERE {quote(column)} {op} ?"), (param,)
+            )
+        return int(cursor.rowcount or 0)
 
     # -- executions ---------------------------------------------------------------
     def insert(self, record: Record) -> None:

@@ -25,6 +25,8 @@ from mistral_core.persistence.columns import (
     CRON_TRIGGERS,
     DYNAMIC_ACTIONS,
     ENVIRONMENTS,
+    EVENT_MESSAGES,
+    EVENT_TRIGGERS,
     MAINTENANCE,
     MAINTENANCE_PAUSES,
     NOTIFICATION_DELIVERIES,
@@ -75,6 +77,13 @@ INDEXES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
     API_KEYS.name: ((("name",), True), (("secret_hash",), True), (("created_at", "id"), False)),
     # Failed notification deliveries are listed by execution (and deleted with it), newest last.
     NOTIFICATION_DELIVERIES.name: ((("workflow_execution_id",), False), (("created_at", "id"), False)),
+    # One trigger per (exchange, topic, event, workflow) in a project, as Mistral's unique constraint.
+    EVENT_TRIGGERS.name: (
+        (("exchange", "topic", "event", "workflow_id", "project_id"), True),
+        (("created_at", "id"), False),
+    ),
+    # A trigger's messages are deleted with it.
+    EVENT_MESSAGES.name: ((("trigger_id",), False),),
     # An action execution's history is read (and counted) by its action execution, in order.
     ACTION_HISTORY.name: ((("action_execution_id", "seq"), False),),
     # One answer per responder and wait; the answers of a wait are read together.

@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from mistral_core.engine.ports import Clock, ExecutionStore
@@ -34,6 +34,7 @@ from mistral_core.model import (
     Workbook,
     WorkflowDefinition,
 )
+from mistral_core.model.event_triggers import EventTrigger
 from mistral_core.model.projects import PUBLIC
 
 OwnedRecord = (
@@ -44,8 +45,21 @@ OwnedRecord = (
     | CronTrigger
     | CodeSource
     | DynamicActionDefinition
+    | EventTrigger
 )
 R = TypeVar("R", bound=OwnedRecord)
+
+
+def _refuse_if_used(
+    wf_def: WorkflowDefinition, kind: str, used: Sequence[CronTrigger | EventTrigger], viewer: Viewer
+) -> None:
+    """Refuse to delete a workflow that triggers of ``kind`` start, naming those ``viewer`` sees."""
+    if not used:
+        return
+    names = ", ".join(sorted(t.name or t.id for t in used if viewer.sees(t.project_id, t.scope)))
+    others = sum(1 for t in used if not viewer.sees(t.project_id, t.scope))
+    names += f"{', ' if names else ''}{others} of other projects" if others else ""
+    raise ConflictError(f"Workflow '{wf_def.name}' is used by {kind} trigger(s) {names}: delete them first")
 
 
 def check_owner(viewer: Viewer, record: OwnedRecord) -> None:
@@ -181,19 +195,15 @@ class Definitions:
         Raises:
             NotFoundError: no such workflow that ``viewer`` sees.
             Forbidden: another project's (public) workflow.
-            ConflictError: a cron trigger still starts it (delete the trigger first, as in Mistral).
+            ConflictError: a cron or event trigger still starts it (delete the trigger first, as in
+                Mistral).
         """
         with self._store.atomic():
             wf_def = self._store.get_workflow_definition(identifier, namespace, viewer)
             check_owner(viewer, wf_def)
-            used = self._store.list_cron_triggers(Query(filters=(Filter("workflow_id", "eq", wf_def.id),)))
-            if used:
-                names = ", ".join(sorted(t.name for t in used if viewer.sees(t.project_id, t.scope)))
-                others = sum(1 for t in used if not viewer.sees(t.project_id, t.scope))
-                names += f"{', ' if names else ''}{others} of other projects" if others else ""
-                raise ConflictError(
-                    f"Workflow '{wf_def.name}' is used by cron trigger(s) {names}: delete them first"
-                )
+            of_workflow = Query(filters=(Filter("workflow_id", "eq", wf_def.id),))
+            _refuse_if_used(wf_def, "cron", self._store.list_cron_triggers(of_workflow), viewer)
+            _refuse_if_used(wf_def, "event", self._store.list_event_triggers(of_workflow), viewer)
             self._store.delete_workflow_definition(wf_def.id, namespace)
 
     def resolve_workflow(
@@ -522,17 +532,22 @@ def _own(get: Callable[[str, str, Viewer], R], name: str, namespace: str, projec
 
 
 def _check_unshared(store: ExecutionStore, old: WorkflowDefinition, scope: str) -> None:
-    """A public workflow may become private only if no other project's cron trigger starts it.
+    """A public workflow may become private only if no other project's cron (or event) trigger
+    starts it.
 
     Raises:
-        Forbidden: one does (Mistral's message).
+        Forbidden: one does (Mistral's message, for cron triggers).
     """
     if old.scope != PUBLIC or scope == PUBLIC:
         return
-    for trigger in store.list_cron_triggers(Query(filters=(Filter("workflow_id", "eq", old.id),))):
-        if trigger.project_id != old.project_id:
+    of_workflow = Query(filters=(Filter("workflow_id", "eq", old.id),))
+    for kind, triggers in (
+        ("cron", store.list_cron_triggers(of_workflow)),
+        ("event", store.list_event_triggers(of_workflow)),
+    ):
+        if any(trigger.project_id != old.project_id for trigger in triggers):
             raise Forbidden(
-                "Can not update scope of workflow that has cron triggers associated in other "
+                f"Can not update scope of workflow that has {kind} triggers associated in other "
                 f"tenants. [workflow_identifier={old.name}, namespace={old.namespace}]"
             )
 

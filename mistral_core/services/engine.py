@@ -39,6 +39,7 @@ from mistral_core.services.control import Executions
 from mistral_core.services.cron import CronTriggers
 from mistral_core.services.definitions import Definitions
 from mistral_core.services.dynamic import DynamicDefinitions
+from mistral_core.services.event_triggers import EventTriggers
 from mistral_core.services.heartbeats import Heartbeats
 from mistral_core.services.history import History
 from mistral_core.services.intents import IntentApplier
@@ -95,6 +96,7 @@ class Engine:
         callback_tokens: revokes the callback tokens of asynchronous action executions.
         action_runs: actions run outside any workflow.
         cron: cron triggers.
+        event_triggers: event triggers, and the executions messages on the broker start.
         timers: applies due timers (the scheduler's sink).
         recovery: start-up recovery, heartbeats, take-over of dead engines.
         heartbeats: the heartbeats of async actions' third parties (progress, deadlines).
@@ -176,6 +178,7 @@ class Engine:
         self.callback_tokens = CallbackTokens(transactions, self._parts)
         self.action_runs = ActionRuns(self._parts, self.results)
         self.cron = CronTriggers(self._parts, launcher, cron)
+        self.event_triggers = EventTriggers(transactions, self._parts, launcher)
         self.recovery = Recovery(self._parts, self.results)
         self.timers = Timers(transactions, self._parts, self.cron, self.recovery, notices, notifications)
         self.heartbeats = Heartbeats(transactions, self._parts, max_extend_by)

@@ -1,8 +1,10 @@
 """One connection to an AMQP broker, owned by one thread: publish with confirms, consume, ask.
 
 The only kombu importer (an import-linter contract). A :class:`Link` knows queues and JSON
-bodies, nothing of mistral's messages, so anything that needs the broker (the transport,
-later event triggers) can use one. kombu connections are not thread-safe, so everything a
+bodies, nothing of mistral's messages, so anything that needs the broker (the transport, the
+listener of event triggers) can use one. Queues may be added and removed while it runs
+(:meth:`Link.add_consume`), and bound to other exchanges than mistral's (:class:`Binding`:
+their bodies are left as bytes). kombu connections are not thread-safe, so everything a
 link does happens on its own thread; other threads hand it work (:meth:`Link.publish`,
 :meth:`Link.request`, :meth:`Delivery.ack`) and wake it through a pipe.
 
@@ -65,22 +67,40 @@ class Outgoing:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Binding:
+    """Where a queue of someone else's messages is bound: an exchange (used as it is if it exists,
+    else declared ``topic``, not durable, as oslo.messaging declares its own) and routing keys;
+    the queue is deleted by the broker after ``expires`` seconds without a consumer."""
+
+    exchange: str
+    routing_keys: tuple[str, ...]
+    expires: int = 24 * 3600
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Consume:
-    """A queue to consume; ``callback(delivery)`` runs on the link's thread for each message."""
+    """A queue to consume; ``callback(delivery)`` runs on the link's thread for each message.
+
+    Without ``binding`` the queue is bound to mistral's exchange and bodies are decoded JSON;
+    with one, it is bound there and bodies are left as bytes (``Delivery.body``: the caller
+    reads them, within its own bounds).
+    """
 
     queue: str
     callback: Callable[[Delivery], None]
+    binding: Binding | None = None
 
 
 class Delivery:
     """A message received: its body, whom to answer, and its acknowledgement."""
 
-    def __init__(self, link: Link, message: Any, generation: int) -> None:
+    def __init__(self, link: Link, message: Any, generation: int, raw: bool = False) -> None:
         self._link = link
         self._message = message
         self._generation = generation
         props = message.properties or {}
-        self.body: Any = message.payload
+        self.body: Any = bytes(message.body) if raw else message.payload
+        self.message_id: str | None = props.get("message_id")
         self.reply_to: str | None = props.get("reply_to")
         self.correlation_id: str | None = props.get("correlation_id")
         self.redelivered: bool = bool((message.delivery_info or {}).get("redelivered"))
@@ -119,7 +139,9 @@ class Link:
     ) -> None:
         self._url = url
         self.name = name
-        self._consumes = tuple(consumes)
+        self._consumes = list(consumes)
+        self._consumers: dict[str, Consumer] = {}
+        self._consuming: Any = None
         self._prefetch = prefetch
         self._on_burst = on_burst
         self._heartbeat = heartbeat
@@ -269,17 +291,11 @@ class Link:
             Producer(channel, exchange=Exchange(EXCHANGE, "direct", durable=True)),
             Producer(channel, exchange=Exchange("")),  # the default exchange: reply queues
         )
-        if self._consumes:
-            consuming = conn.channel()
-            consuming.basic_qos(0, self._prefetch, False)
-            for consume in self._consumes:
-                self._declare(consume.queue, consuming)
-                Consumer(
-                    consuming,
-                    queues=[self._queue(consume.queue)],
-                    on_message=self._receiver(consume.callback),
-                    accept=["json"],
-                ).consume()
+        self._consumers = {}
+        self._consuming = conn.channel()
+        self._consuming.basic_qos(0, self._prefetch, False)
+        for consume in self._consumes:
+            self._start_consumer(consume)
         if self._reply_queue is not None:
             replies = Queue(self._reply_queue, exclusive=True, auto_delete=True, durable=False)
             Consumer(
@@ -287,6 +303,70 @@ class Link:
             ).consume()
         self.connected.set()
         LOG.info("broker link %s connected (%s)", self.name, conn.as_uri())
+
+    # -- consumers added and removed while running (event triggers) ----------------------
+    def add_consume(self, consume: Consume) -> None:
+        """Consume one more queue (from any thread; kept across reconnections)."""
+
+        def add() -> None:
+            self._consumes.append(consume)
+            if self._conn is not None:
+                self._start_consumer(consume)
+
+        self.call(add)
+
+    def remove_consume(self, queue: str) -> None:
+        """Stop consuming ``queue`` (from any thread); the queue stays."""
+
+        def remove() -> None:
+            self._consumes = [c for c in self._consumes if c.queue != queue]
+            consumer = self._consumers.pop(queue, None)
+            if consumer is not None and self._conn is not None:
+                consumer.cancel()
+
+        self.call(remove)
+
+    def _start_consumer(self, consume: Consume) -> None:
+        channel = self._consuming
+        if consume.binding is None:
+            self._declare(consume.queue, channel)
+            queue, accept = self._queue(consume.queue), ["json"]
+        else:
+            self._bind(consume.queue, consume.binding)
+            queue, accept = Queue(consume.queue, no_declare=True), None
+        raw = consume.binding is not None
+        consumer = Consumer(
+            channel, queues=[queue], on_message=self._receiver(consume.callback, raw), accept=accept
+        )
+        consumer.consume()
+        self._consumers[consume.queue] = consumer
+
+    def _bind(self, queue: str, binding: Binding) -> None:
+        """Declare ``queue`` (durable, expiring) and bind it. The exchange is declared only if it is
+        missing; a queue that exists with other arguments (``expires`` changed) is used as it is.
+        Both are tried on a channel of their own: a refusal closes the channel it happens on."""
+        if not self._on_probe(lambda probe: probe.exchange_declare(binding.exchange, "topic", passive=True)):
+            self._consuming.exchange_declare(binding.exchange, "topic", durable=False, auto_delete=False)
+        expires = {"x-expires": binding.expires * 1000}
+
+        def declare(probe: Any) -> None:
+            probe.queue_declare(queue, durable=True, auto_delete=False, arguments=expires)
+
+        if not self._on_probe(declare):
+            LOG.warning("queue %s exists with other arguments (x-expires): used as it is", queue)
+        for key in binding.routing_keys:
+            self._consuming.queue_bind(queue, binding.exchange, key)
+
+    def _on_probe(self, job: Callable[[Any], Any]) -> bool:
+        """Run ``job(channel)`` on a new channel; False if the broker refused it (a channel error)."""
+        probe = self._conn.channel()
+        try:
+            job(probe)
+            return True
+        except self._conn.channel_errors:
+            return False
+        finally:
+            _quietly(probe.close)
 
     def _queue(self, name: str) -> Queue:
         return Queue(name, Exchange(EXCHANGE, "direct", durable=True), routing_key=name, durable=True)
@@ -296,10 +376,10 @@ class Link:
             self._queue(name)(channel or self._channel).declare()
             self._declared.add(name)
 
-    def _receiver(self, callback: Callable[[Delivery], None]) -> Callable[[Any], None]:
+    def _receiver(self, callback: Callable[[Delivery], None], raw: bool = False) -> Callable[[Any], None]:
         def receive(message: Any) -> None:
             self._burst = True
-            callback(Delivery(self, message, self.generation))
+            callback(Delivery(self, message, self.generation, raw))
 
         return receive
 
@@ -393,7 +473,7 @@ class Link:
         self._close()
 
     def _close(self) -> None:
-        conn, self._conn, self._channel = self._conn, None, None
+        conn, self._conn, self._channel, self._consuming = self._conn, None, None, None
         if conn is not None:
             _quietly(conn.release)
 

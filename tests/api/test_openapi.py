@@ -89,7 +89,7 @@ def test_the_documents_examples_work(document: dict[str, Any]) -> None:
             answer = api.post_json(path, document["components"]["schemas"][name]["example"])
         assert answer.status_code in (200, 201), f"POST {path}: {answer.text}"
         created.append(path)
-    assert len(created) == 13
+    assert len(created) == 14
 
 
 def _links(node: Any) -> Iterator[dict[str, Any]]:
@@ -284,6 +284,13 @@ def _settings(api: Api, c: Checker) -> None:
     c.check(api, "GET", "/v2/cron_triggers", "/v2/cron_triggers")
     c.check(api, "GET", "/v2/cron_triggers/{identifier}", "/v2/cron_triggers/c")
     c.check(api, "DELETE", "/v2/cron_triggers/{identifier}", "/v2/cron_triggers/c")
+    event = {"exchange": "nova", "topic": "notifications", "event": "e", "workflow_id": "wf_async"}
+    trigger = c.check(api, "POST", "/v2/event_triggers", "/v2/event_triggers", event)
+    item = f"/v2/event_triggers/{trigger['id']}"
+    c.check(api, "GET", "/v2/event_triggers", "/v2/event_triggers")
+    c.check(api, "GET", "/v2/event_triggers/{trigger_id}", item)
+    c.check(api, "PUT", "/v2/event_triggers/{trigger_id}", item, {"workflow_input": {"x": 3}})
+    c.check(api, "DELETE", "/v2/event_triggers/{trigger_id}", item)
     down = [{"type": "refusing", "to": "http://down.example/hook", "event_types": ["WORKFLOW_LAUNCHED"]}]
     c.check(
         api,

@@ -163,6 +163,7 @@ class Made:
     execution: str
     task: str
     action_execution: str
+    event_trigger: str = "no-such-id"
 
 
 def make_everything(caller: Caller) -> Made:
@@ -196,7 +197,9 @@ def make_everything(caller: Caller) -> Made:
     (task,) = caller.listed("tasks", workflow_execution_id=wf_ex["id"])
     (action_ex,) = caller.get(f"/v2/tasks/{task['id']}/action_executions").json["action_executions"]
     assert action_ex["state"] == "RUNNING"
-    return Made(wf["id"], wf_ex["id"], task["id"], action_ex["id"])
+    event = {"exchange": "ex", "topic": "notifications", "event": "e.happened", "workflow_id": wf["id"]}
+    trigger = caller.ok("POST", "/v2/event_triggers", event, 201)
+    return Made(wf["id"], wf_ex["id"], task["id"], action_ex["id"], trigger["id"])
 
 
 def item_requests(made: Made) -> dict[tuple[str, str], tuple[str, Any]]:
@@ -272,6 +275,12 @@ def item_requests(made: Made) -> dict[tuple[str, str], tuple[str, Any]]:
         ("/v2/workbooks/{name}", "DELETE"): ("/v2/workbooks/wb", None),
         ("/v2/cron_triggers/{identifier}", "GET"): ("/v2/cron_triggers/trig", None),
         ("/v2/cron_triggers/{identifier}", "DELETE"): ("/v2/cron_triggers/trig", None),
+        ("/v2/event_triggers/{trigger_id}", "GET"): (f"/v2/event_triggers/{made.event_trigger}", None),
+        ("/v2/event_triggers/{trigger_id}", "PUT"): (
+            f"/v2/event_triggers/{made.event_trigger}",
+            {"name": "n"},
+        ),
+        ("/v2/event_triggers/{trigger_id}", "DELETE"): (f"/v2/event_triggers/{made.event_trigger}", None),
         ("/v2/environments/{name}", "GET"): ("/v2/environments/env1", None),
         ("/v2/environments/{name}", "DELETE"): ("/v2/environments/env1", None),
         ("/v2/code_sources/{identifier}", "GET"): ("/v2/code_sources/mod", None),
@@ -322,6 +331,7 @@ def test_lists_show_only_the_callers_project(world: World) -> None:
         "action_executions",
         "workbooks",
         "cron_triggers",
+        "event_triggers",
         "environments",
     ):
         assert world.p2.listed(collection) == [], collection
@@ -430,6 +440,22 @@ def test_a_public_workflow_cannot_become_private_while_another_project_triggers_
     refused = world.p1.send("PUT", "/v2/workflows?scope=private", WF_PUB)
     assert_fault(refused, 403, "Can not update scope of workflow that has cron triggers")
     world.p1.ok("PUT", "/v2/workflows?scope=public", WF_PUB)
+
+
+def test_a_public_workflow_cannot_become_private_while_another_projects_event_trigger_starts_it(
+    world: World,
+) -> None:
+    (wf,) = world.p1.upload(WF_PUB, scope="public")["workflows"]
+    event = {"exchange": "nova", "topic": "notifications", "event": "e", "workflow_id": wf["id"]}
+    trigger = world.p2.ok("POST", "/v2/event_triggers", event, 201)
+
+    refused = world.p1.send("PUT", "/v2/workflows?scope=private", WF_PUB)
+    assert_fault(refused, 403, "Can not update scope of workflow that has event triggers")
+    assert_fault(
+        world.p1.delete(f"/v2/workflows/{wf['id']}"), 409, "used by event trigger(s) 1 of other projects"
+    )
+    assert world.p2.delete(f"/v2/event_triggers/{trigger['id']}").status_code == 204
+    world.p1.ok("PUT", "/v2/workflows?scope=private", WF_PUB)
 
 
 # -- names per project ---------------------------------------------------------------------------
@@ -569,6 +595,7 @@ def test_the_admin_of_the_default_project_sees_and_manages_every_project(world: 
     world.root.ok("PUT", f"/v2/action_executions/{made.action_execution}", {"state": "SUCCESS"})
     assert world.root.delete("/v2/environments/env1").status_code == 204
     assert world.root.delete("/v2/cron_triggers/trig").status_code == 204
+    assert world.root.delete(f"/v2/event_triggers/{made.event_trigger}").status_code == 204
     assert world.root.delete(f"/v2/workflows/{made.workflow}").status_code == 204
     # It may run another project's private workflow; what it creates is the default project's.
     assert world.root.start("wf_seq")["project_id"] == DEFAULT_PROJECT
@@ -594,3 +621,22 @@ def test_failed_notifications_are_their_execution_s_project_s(world: World) -> N
     assert world.p2.listed("notifications") == []
     assert world.p2.listed("notifications", workflow_execution_id=ex["id"]) == []
     assert [n["id"] for n in world.root.listed("notifications")] == [row["id"]]
+
+
+def test_event_triggers_are_read_by_readers_and_changed_by_operators_of_their_project() -> None:
+    keys = Keys()
+    api = Api(authenticators=lambda store: [keys])
+    admin = Caller(api, keys.add("admin", Role.ADMIN, "p1"))
+    operator = Caller(api, keys.add("operator", Role.OPERATOR, "p1"))
+    reader = Caller(api, keys.add("reader", Role.READER, "p1"))
+    (wf,) = admin.upload(WF_ASYNC)["workflows"]
+    event = {"exchange": "nova", "topic": "notifications", "event": "e", "workflow_id": wf["id"]}
+
+    assert_fault(reader.send("POST", "/v2/event_triggers", event), 403)
+    trigger = operator.ok("POST", "/v2/event_triggers", event, 201)
+    path = f"/v2/event_triggers/{trigger['id']}"
+    assert reader.get(path).json == trigger and reader.listed("event_triggers") == [trigger]
+    assert_fault(reader.send("PUT", path, {"name": "x"}), 403)
+    assert_fault(reader.delete(path), 403)
+    assert operator.ok("PUT", path, {"name": "x"})["name"] == "x"
+    assert operator.delete(path).status_code == 204

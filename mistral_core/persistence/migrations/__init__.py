@@ -44,6 +44,7 @@ from mistral_core.persistence.migrations import (
     v011_maintenance,
     v012_dynamic_actions,
     v013_waits,
+    v014_event_triggers,
 )
 from mistral_core.persistence.migrations.context import MigrationContext
 
@@ -87,6 +88,7 @@ STEPS = _steps(
     v011_maintenance,
     v012_dynamic_actions,
     v013_waits,
+    v014_event_triggers,
 )
 
 #: The schema version this code works with: the last step's.
