@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 import hashlib
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from mistral_core.engine.ports import Clock, ExecutionStore
 from mistral_core.errors import ConflictError, DuplicateError, Forbidden, InputError, NotFoundError
@@ -444,73 +444,6 @@ class Definitions:
             if action_def.workbook_name == name and action_def.name not in kept_actions:
                 self._store.delete_action_definition(action_def.id, namespace)
 
-    # -- environments -------------------------------------------------------------------
-    def create_environment(
-        self,
-        name: str,
-        variables: dict[str, Any],
-        description: str = "",
-        scope: str = "private",
-        viewer: Viewer = EVERY_PROJECT,
-    ) -> Environment:
-        """Store a named environment in ``viewer``'s project; DuplicateError if the name exists there."""
-        _check_environment(name, variables)
-        env = Environment(
-            id=self._new_id(),
-            name=name,
-            variables=variables,
-            description=description or "",
-            scope=scope,
-            project_id=viewer.project,
-            created_at=self._clock.now(),
-        )
-        with self._store.atomic():
-            self._store.create_environment(env)
-        return env
-
-    def update_environment(
-        self,
-        name: str,
-        variables: dict[str, Any] | None = None,
-        description: str | None = None,
-        scope: str | None = None,
-        viewer: Viewer = EVERY_PROJECT,
-    ) -> Environment:
-        """Change an environment's variables, description or scope.
-
-        Raises:
-            NotFoundError: no such environment that ``viewer`` sees.
-            Forbidden: another project's (public) environment.
-        """
-        with self._store.atomic():
-            old = self._store.get_environment(name, viewer)
-            check_owner(viewer, old)
-            new = Environment(
-                id=old.id,
-                name=old.name,
-                variables=old.variables if variables is None else variables,
-                description=old.description if description is None else description,
-                scope=old.scope if scope is None else scope,
-                project_id=old.project_id,
-                created_at=old.created_at,
-                updated_at=self._clock.now(),
-            )
-            _check_environment(new.name, new.variables)
-            self._store.update_environment(new)
-        return new
-
-    def delete_environment(self, name: str, viewer: Viewer = EVERY_PROJECT) -> None:
-        """Delete an environment (executions started with it keep their copy).
-
-        Raises:
-            NotFoundError: no such environment that ``viewer`` sees.
-            Forbidden: another project's (public) environment.
-        """
-        with self._store.atomic():
-            env = self._store.get_environment(name, viewer)
-            check_owner(viewer, env)
-            self._store.delete_environment(env.id)
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Where:
@@ -575,10 +508,3 @@ def _workbook(
 
 def _in_namespace(namespace: str) -> str:
     return f", namespace={namespace}" if namespace else ""
-
-
-def _check_environment(name: str, variables: Any) -> None:
-    if not isinstance(name, str) or not name.strip():
-        raise InputError("An environment needs a non-empty 'name'")
-    if not isinstance(variables, dict):
-        raise InputError(f"An environment's 'variables' must be an object, not {type(variables).__name__}")

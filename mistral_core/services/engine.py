@@ -39,6 +39,7 @@ from mistral_core.services.control import Executions
 from mistral_core.services.cron import CronTriggers
 from mistral_core.services.definitions import Definitions
 from mistral_core.services.dynamic import DynamicDefinitions
+from mistral_core.services.environments import Environments
 from mistral_core.services.event_triggers import EventTriggers
 from mistral_core.services.heartbeats import Heartbeats
 from mistral_core.services.history import History
@@ -88,7 +89,8 @@ class Engine:
             None (default): dynamic actions are off (``dynamic`` is None, none resolves).
 
     Attributes:
-        definitions: workflows, ad-hoc actions, workbooks, environments.
+        definitions: workflows, ad-hoc actions, workbooks.
+        environments: named environments (``params.env``).
         members: the projects workflows are shared with.
         executions: start, pause, resume, cancel, stop, re-run, skip, delete executions.
         results: action results pushed over the API, and events from executors.
@@ -145,6 +147,7 @@ class Engine:
         self.definitions = Definitions(
             store, evaluator, clock, id_factory, python_action_names=self.catalog.python_names
         )
+        self.environments = Environments(store, clock, id_factory)
         self.members = Members(store, id_factory)
         self._parts = Parts(
             store=store,

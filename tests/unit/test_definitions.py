@@ -146,7 +146,7 @@ wf:
   tasks:
     a: {action: std.noop}
 """)
-    t.engine.definitions.create_environment("prod", {"url": "https://prod"}, "production")
+    t.engine.environments.create("prod", {"url": "https://prod"}, "production")
     assert t.run("wf", params={"env": "prod"}).output == {
         "url": "https://prod",
         "jinja": "https://prod",
@@ -155,10 +155,10 @@ wf:
     assert t.run("wf", params={"env": {"url": "inline"}}).output["url"] == "inline"
     with pytest.raises(InputError, match="Environment not found"):
         t.engine.executions.start("wf", params={"env": "nope"})
-    t.engine.definitions.update_environment("prod", variables={"url": "https://new"})
+    t.engine.environments.update("prod", variables={"url": "https://new"})
     assert t.run("wf", params={"env": "prod"}).output["url"] == "https://new"
     with pytest.raises(InputError, match="must be an object"):
-        t.engine.definitions.create_environment("bad", [1, 2])  # type: ignore[arg-type]
+        t.engine.environments.create("bad", [1, 2])  # type: ignore[arg-type]
 
 
 def _all():  # type: ignore[no-untyped-def]

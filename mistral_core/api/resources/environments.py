@@ -93,13 +93,13 @@ class EnvironmentCollection:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Create an environment: 201 with it."""
         arguments = create_arguments(read_json_object(req, self._ctx.max_body_bytes))
-        env = self._ctx.engine.definitions.create_environment(**arguments, viewer=viewer_of(req))
+        env = self._ctx.engine.environments.create(**arguments, viewer=viewer_of(req))
         write_json(resp, ser.ENVIRONMENT.render(env), falcon.HTTP_201)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Change the environment the body names: 200 with it."""
         arguments = update_arguments(read_json_object(req, self._ctx.max_body_bytes))
-        env = self._ctx.engine.definitions.update_environment(**arguments, viewer=viewer_of(req))
+        env = self._ctx.engine.environments.update(**arguments, viewer=viewer_of(req))
         write_json(resp, ser.ENVIRONMENT.render(env))
 
 
@@ -115,5 +115,5 @@ class EnvironmentItem:
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         """Delete an environment: 204."""
-        self._ctx.engine.definitions.delete_environment(name, viewer_of(req))
+        self._ctx.engine.environments.delete(name, viewer_of(req))
         resp.status = falcon.HTTP_204
