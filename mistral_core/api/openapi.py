@@ -8,13 +8,30 @@ one vocabulary the list parses with. Every error is Mistral's fault document (``
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from mistral_core import __version__
-from mistral_core.api import querying as q
-from mistral_core.api.media import MAX_INTEGER
-from mistral_core.api.openapi_schemas import BODIES, RECORDS, SCOPE, Schema, ref
+from mistral_core.api.openapi_bodies import BODIES
+from mistral_core.api.openapi_parts import (
+    ACTION_BODY,
+    NAMESPACE,
+    REPORT,
+    TOKEN_FORM,
+    TREE,
+    UPLOAD,
+    VALIDATED_ACTION,
+    VALIDATED_WORKBOOK,
+    VALIDATED_WORKFLOW,
+    WORKBOOK_BODY,
+    YAML_BODY,
+    json_body,
+    links,
+    list_parameters,
+    op,
+    param,
+    path_params,
+)
+from mistral_core.api.openapi_schemas import RECORDS, Schema
 from mistral_core.api.resources import (
     action_executions,
     actions,
@@ -30,200 +47,33 @@ from mistral_core.api.resources import (
     workflows,
 )
 
-#: Examples: a run of a tool over this document creates these first, then follows the links.
-WORKFLOW_EXAMPLE = """\
----
-version: '2.0'
-example_wait:
-  input:
-    - x: 1
-  tasks:
-    wait:
-      action: std.async_noop
-"""
-ACTION_EXAMPLE = "---\nversion: '2.0'\nexample_action:\n  base: std.echo\n  base-input:\n    output: 1\n"
-WORKBOOK_EXAMPLE = """\
----
-version: '2.0'
-name: example_book
-workflows:
-  flow:
-    tasks:
-      t:
-        action: std.noop
-"""
-_FILTER_HELP = (
-    "a filter: the value, or op:value with op one of eq, neq, gt, gte, lt, lte, in, nin (comma lists), has"
-)
-
-
-def _json_body(name: str) -> Schema:
-    return {"required": True, "content": {"application/json": {"schema": ref(name)}}}
-
-
-def _yaml_body(example: str, required: bool = True) -> Schema:
-    schema = {"type": "string", "description": "a YAML document"}
-    return {"required": required, "content": {"text/plain": {"schema": schema, "example": example}}}
-
-
-def _links(operation: Schema, status: int, target: str, methods: str, **parameters: str) -> Schema:
-    """``operation`` with links from its ``status`` answer to ``methods`` of ``target``.
-
-    Args:
-        parameters: each path parameter of ``target`` and where the answer holds it
-            (``$response.body#/id``).
-    """
-    pointer = target.replace("~", "~0").replace("/", "~1")
-    links = operation["responses"][str(status)].setdefault("links", {})
-    for method in methods.split():
-        name = f"{method.capitalize()}{''.join(part.capitalize() for part in re.findall(r'[a-z]+', target))}"
-        links[name] = {"operationRef": f"#/paths/{pointer}/{method}", "parameters": parameters}
-    return operation
-
-
-YAML_BODY = _yaml_body(WORKFLOW_EXAMPLE)
-ACTION_BODY = _yaml_body(ACTION_EXAMPLE)
-WORKBOOK_BODY = _yaml_body(WORKBOOK_EXAMPLE)
-#: What a validate endpoint checks: no body is a document that is not valid (200, valid false).
-VALIDATED_WORKFLOW, VALIDATED_ACTION, VALIDATED_WORKBOOK = (
-    _yaml_body(example, required=False) for example in (WORKFLOW_EXAMPLE, ACTION_EXAMPLE, WORKBOOK_EXAMPLE)
-)
-
-
-def _answer(status: int, schema: str | None, description: str) -> dict[str, Any]:
-    answers: dict[str, Any] = {
-        str(status): {"description": description},
-        "4XX": {
-            "description": "refused: Mistral's fault document, one line",
-            "content": {"application/json": {"schema": ref("Fault")}},
-        },
-    }
-    if schema is not None:
-        answers[str(status)]["content"] = {"application/json": {"schema": ref(schema)}}
-    return answers
-
-
-def _param(name: str, where: str, schema: Schema, description: str = "") -> Schema:
-    parameter: Schema = {"name": name, "in": where, "schema": schema}
-    if where == "path":
-        parameter["required"] = True
-    if description:
-        parameter["description"] = description
-    return parameter
-
-
-def _op(
-    summary: str,
-    status: int,
-    schema: str | None,
-    parameters: list[Schema] | None = None,
-    request: Schema | None = None,
-) -> Schema:
-    operation: Schema = {"summary": summary, "responses": _answer(status, schema, summary)}
-    if parameters:
-        operation["parameters"] = parameters
-    if request is not None:
-        operation["requestBody"] = request
-    return operation
-
-
-def list_parameters(listing: q.Listing) -> list[Schema]:
-    """The query parameters of a list endpoint: paging, ``fields``, its flags and its filters."""
-    text: Schema = {"type": "string"}
-    parameters = [
-        _param(
-            "limit",
-            "query",
-            _or_empty({"type": "integer", "minimum": 1, "maximum": MAX_INTEGER}),
-            "page size",
-        ),
-        _param("marker", "query", text, "the id of the last item of the previous page"),
-        _param("sort_keys", "query", text, f"comma list of: {', '.join(listing.columns)}"),
-        _param("sort_dirs", "query", text, "comma list of asc, desc"),
-        _param("fields", "query", text, f"comma list of: {', '.join(listing.fields)}"),
-        _param("nulls", "query", text, "comma list of columns that must be null"),
-    ]
-    parameters += [_param(flag, "query", {"type": "boolean"}) for flag in sorted(listing.flags)]
-    parameters += [_param(column, "query", text, _FILTER_HELP) for column in listing.columns]
-    return parameters
-
-
-def _path(*names: str) -> list[Schema]:
-    return [_param(name, "path", {"type": "string"}) for name in names]
-
-
-_NAMESPACE = _param("namespace", "query", {"type": "string"})
-_UPLOAD = [_NAMESPACE, _param("scope", "query", SCOPE)]
-
-
-def _or_empty(schema: Schema) -> Schema:
-    """A query parameter that may also be empty, which means its default (the CLI sends ``a=``)."""
-    return {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
-
-
-_TREE_FLAG = _or_empty({"type": "boolean"})
-_TREE_DEPTH = _param(
-    "max_depth", "query", _or_empty({"type": "integer", "maximum": MAX_INTEGER, "minimum": -MAX_INTEGER})
-)
-_TREE = [
-    _param("errors_only", "query", _TREE_FLAG, "follow only tasks in ERROR"),
-    _TREE_DEPTH,
-    _param("include_output", "query", _TREE_FLAG),
-]
-_REPORT = [
-    _param("errors_only", "query", _TREE_FLAG, "only tasks in ERROR"),
-    _TREE_DEPTH,
-    _param("statistics_only", "query", _TREE_FLAG, "the statistics without the tree"),
-]
-
-
-#: The form of a token request: an API key's name and secret (python-mistralclient's keycloak-oidc).
-TOKEN_FORM: Schema = {
-    "required": True,
-    "content": {
-        "application/x-www-form-urlencoded": {
-            "schema": {
-                "type": "object",
-                "required": ["grant_type", "username", "password"],
-                "properties": {
-                    "grant_type": {"type": "string", "enum": ["password"]},
-                    "username": {"type": "string", "minLength": 1, "description": "the key's name"},
-                    "password": {"type": "string", "minLength": 1, "description": "the key's secret"},
-                    "client_id": {"type": "string", "description": "not checked"},
-                    "scope": {"type": "string", "description": "not checked"},
-                },
-            }
-        }
-    },
-}
-
 
 def _root_paths() -> dict[str, Schema]:
-    token = _op(
+    token = op(
         "An API key's name and secret for an access token (OAuth 2 password grant); 404 without keys",
         200,
         "AccessToken",
-        _path("realm"),
+        path_params("realm"),
         TOKEN_FORM,
     )
     maintenance = {
-        "get": _op("The maintenance mode (RUNNING, PAUSING, PAUSED)", 200, "Maintenance"),
-        "put": _op(
+        "get": op("The maintenance mode (RUNNING, PAUSING, PAUSED)", 200, "Maintenance"),
+        "put": op(
             "Ask for maintenance (PAUSED) or its end (RUNNING); the mode it led to (admin)",
             200,
             "Maintenance",
             None,
-            _json_body("MaintenanceChange"),
+            json_body("MaintenanceChange"),
         ),
     }
     return {
-        "/": {"get": _op("The API versions", 200, "Versions")},
-        "/v2": {"get": _op("The v2 root", 200, "V2Root")},
-        "/v2/openapi.json": {"get": _op("This document", 200, "OpenApi")},
+        "/": {"get": op("The API versions", 200, "Versions")},
+        "/v2": {"get": op("The v2 root", 200, "V2Root")},
+        "/v2/openapi.json": {"get": op("This document", 200, "OpenApi")},
         "/maintenance": maintenance,
         "/v2/maintenance": maintenance,
         "/info": {
-            "get": _op("What the deployment says of itself (setting info_file); 400 when off", 200, "Info")
+            "get": op("What the deployment says of itself (setting info_file); 400 when off", 200, "Info")
         },
         "/realms/{realm}/protocol/openid-connect/token": {"post": token},
     }
@@ -231,14 +81,17 @@ def _root_paths() -> dict[str, Schema]:
 
 def _member_paths() -> dict[str, Schema]:
     """Sharing a workflow with other projects (authentication on only: 400 when it is off)."""
-    wf_id, member = [*_path("identifier"), _NAMESPACE], [*_path("identifier", "member_id"), _NAMESPACE]
+    wf_id, member = (
+        [*path_params("identifier"), NAMESPACE],
+        [*path_params("identifier", "member_id"), NAMESPACE],
+    )
     return {
         "/v2/workflows/{identifier}/members": {
-            "get": _op("The projects a workflow is shared with (a member: its own membership)",
+            "get": op("The projects a workflow is shared with (a member: its own membership)",
                        200, "Members", wf_id),
-            "post": _links(
-                _op("Share a private workflow with another project (pending until it accepts)", 201, "Member",
-                    wf_id, _json_body("MemberCreate")),
+            "post": links(
+                op("Share a private workflow with another project (pending until it accepts)", 201, "Member",
+                    wf_id, json_body("MemberCreate")),
                 201,
                 "/v2/workflows/{identifier}/members/{member_id}",
                 "get put delete",
@@ -247,96 +100,96 @@ def _member_paths() -> dict[str, Schema]:
             ),
         },
         "/v2/workflows/{identifier}/members/{member_id}": {
-            "get": _op("One membership of a workflow", 200, "Member", member),
-            "put": _op("The member project accepts or rejects the workflow", 200, "Member", member,
-                       _json_body("MemberUpdate")),
-            "delete": _op("Stop sharing a workflow with a project", 204, None, member),
+            "get": op("One membership of a workflow", 200, "Member", member),
+            "put": op("The member project accepts or rejects the workflow", 200, "Member", member,
+                       json_body("MemberUpdate")),
+            "delete": op("Stop sharing a workflow with a project", 204, None, member),
         },
     }  # fmt: skip
 
 
 def _definition_paths() -> dict[str, Schema]:
-    wf_id, name, ns = _path("identifier"), _path("name"), _path("name", "namespace")
+    wf_id, name, ns = path_params("identifier"), path_params("name"), path_params("name", "namespace")
     return {
         "/v2/workflows": {
-            "get": _op("List workflows", 200, "Workflows", list_parameters(workflows.LISTING)),
-            "post": _links(
-                _op("Create the workflows of a document", 201, "WrittenWorkflows", _UPLOAD, YAML_BODY),
+            "get": op("List workflows", 200, "Workflows", list_parameters(workflows.LISTING)),
+            "post": links(
+                op("Create the workflows of a document", 201, "WrittenWorkflows", UPLOAD, YAML_BODY),
                 201,
                 "/v2/workflows/{identifier}",
                 "get delete",
                 identifier="$response.body#/workflows/0/id",
             ),
-            "put": _op("Update the workflows of a document", 200, "WrittenWorkflows", _UPLOAD, YAML_BODY),
+            "put": op("Update the workflows of a document", 200, "WrittenWorkflows", UPLOAD, YAML_BODY),
         },
         "/v2/workflows/validate": {
-            "post": _op("Validate a workflow document", 200, "Validation", None, VALIDATED_WORKFLOW),
+            "post": op("Validate a workflow document", 200, "Validation", None, VALIDATED_WORKFLOW),
         },
         "/v2/workflows/{identifier}": {
-            "get": _op("One workflow, by id or name", 200, "Workflow", [*wf_id, _NAMESPACE]),
-            "put": _op(
+            "get": op("One workflow, by id or name", 200, "Workflow", [*wf_id, NAMESPACE]),
+            "put": op(
                 "Update one workflow by id (or name) from a one-workflow document, which may rename it",
                 200,
                 "UpdatedWorkflow",
-                [*wf_id, *_UPLOAD],
+                [*wf_id, *UPLOAD],
                 YAML_BODY,
             ),
-            "delete": _op("Delete a workflow", 204, None, [*wf_id, _NAMESPACE]),
+            "delete": op("Delete a workflow", 204, None, [*wf_id, NAMESPACE]),
         },
         **_member_paths(),
         "/v2/actions": {
-            "get": _op("List actions (system and ad-hoc)", 200, "Actions", list_parameters(actions.LISTING)),
-            "post": _links(
-                _op("Create the ad-hoc actions of a YAML document", 201, "Actions", _UPLOAD, ACTION_BODY),
+            "get": op("List actions (system and ad-hoc)", 200, "Actions", list_parameters(actions.LISTING)),
+            "post": links(
+                op("Create the ad-hoc actions of a YAML document", 201, "Actions", UPLOAD, ACTION_BODY),
                 201,
                 "/v2/actions/{name}",
                 "get put delete",
                 name="$response.body#/actions/0/name",
             ),
-            "put": _op("Update the ad-hoc actions of a YAML document", 200, "Actions", _UPLOAD, ACTION_BODY),
+            "put": op("Update the ad-hoc actions of a YAML document", 200, "Actions", UPLOAD, ACTION_BODY),
         },
         "/v2/actions/validate": {
-            "post": _op("Validate an ad-hoc action document", 200, "Validation", None, VALIDATED_ACTION),
+            "post": op("Validate an ad-hoc action document", 200, "Validation", None, VALIDATED_ACTION),
         },
         "/v2/actions/{name}": {
-            "get": _op("One action", 200, "Action", [*name, _NAMESPACE]),
-            "put": _op("Update an ad-hoc action", 200, "Actions", [*name, *_UPLOAD], ACTION_BODY),
-            "delete": _op("Delete an ad-hoc action", 204, None, [*name, _NAMESPACE]),
+            "get": op("One action", 200, "Action", [*name, NAMESPACE]),
+            "put": op("Update an ad-hoc action", 200, "Actions", [*name, *UPLOAD], ACTION_BODY),
+            "delete": op("Delete an ad-hoc action", 204, None, [*name, NAMESPACE]),
         },
         "/v2/actions/{name}/{namespace}": {
-            "get": _op("One action of a namespace", 200, "Action", ns),
-            "delete": _op("Delete an ad-hoc action of a namespace", 204, None, ns),
+            "get": op("One action of a namespace", 200, "Action", ns),
+            "delete": op("Delete an ad-hoc action of a namespace", 204, None, ns),
         },
         "/v2/workbooks": {
-            "get": _op("List workbooks", 200, "Workbooks", list_parameters(workbooks.LISTING)),
-            "post": _links(
-                _op("Create a workbook from a YAML document", 201, "Workbook", _UPLOAD, WORKBOOK_BODY),
+            "get": op("List workbooks", 200, "Workbooks", list_parameters(workbooks.LISTING)),
+            "post": links(
+                op("Create a workbook from a YAML document", 201, "Workbook", UPLOAD, WORKBOOK_BODY),
                 201,
                 "/v2/workbooks/{name}",
                 "get delete",
                 name="$response.body#/name",
             ),
-            "put": _op("Update a workbook from a YAML document", 200, "Workbook", _UPLOAD, WORKBOOK_BODY),
+            "put": op("Update a workbook from a YAML document", 200, "Workbook", UPLOAD, WORKBOOK_BODY),
         },
         "/v2/workbooks/validate": {
-            "post": _op("Validate a workbook document", 200, "Validation", None, VALIDATED_WORKBOOK),
+            "post": op("Validate a workbook document", 200, "Validation", None, VALIDATED_WORKBOOK),
         },
         "/v2/workbooks/{name}": {
-            "get": _op("One workbook", 200, "Workbook", [*name, _NAMESPACE]),
-            "delete": _op("Delete a workbook, its workflows and actions", 204, None, [*name, _NAMESPACE]),
+            "get": op("One workbook", 200, "Workbook", [*name, NAMESPACE]),
+            "delete": op("Delete a workbook, its workflows and actions", 204, None, [*name, NAMESPACE]),
         },
     }
 
 
 def _execution_paths() -> dict[str, Schema]:
-    ex, task = _path("ex_id"), _path("task_id")
-    force = _param("force", "query", {"type": "boolean"}, "delete a running execution")
+    ex, task = path_params("ex_id"), path_params("task_id")
+    force = param("force", "query", {"type": "boolean"}, "delete a running execution")
     return {
         "/v2/executions": {
-            "get": _op("List executions", 200, "Executions", list_parameters(executions.LISTING)),
-            "post": _links(
-                _links(
-                    _op("Start an execution", 201, "Execution", None, _json_body("ExecutionStart")),
+            "get": op("List executions", 200, "Executions", list_parameters(executions.LISTING)),
+            "post": links(
+                links(
+                    op("Start an execution", 201, "Execution", None, json_body("ExecutionStart")),
                     201,
                     "/v2/executions/{ex_id}",
                     "get put delete",
@@ -349,33 +202,33 @@ def _execution_paths() -> dict[str, Schema]:
             ),
         },
         "/v2/executions/{ex_id}": {
-            "get": _op("One execution", 200, "Execution", ex),
-            "put": _op(
+            "get": op("One execution", 200, "Execution", ex),
+            "put": op(
                 "Pause, resume, stop; change description or env",
                 200,
                 "Execution",
                 ex,
-                _json_body("ExecutionUpdate"),
+                json_body("ExecutionUpdate"),
             ),
-            "delete": _op("Delete an execution", 204, None, [*ex, force]),
+            "delete": op("Delete an execution", 204, None, [*ex, force]),
         },
         "/v2/executions/{ex_id}/tasks": {
-            "get": _op("The tasks of an execution", 200, "Tasks", [*ex, *list_parameters(tasks.LISTING)]),
+            "get": op("The tasks of an execution", 200, "Tasks", [*ex, *list_parameters(tasks.LISTING)]),
         },
         "/v2/executions/{ex_id}/executions": {
-            "get": _op("The execution and its sub-executions, depth first", 200, "Executions", [*ex, *_TREE]),
+            "get": op("The execution and its sub-executions, depth first", 200, "Executions", [*ex, *TREE]),
         },
         "/v2/executions/{ex_id}/report": {
-            "get": _op(
+            "get": op(
                 "Statistics and the tree of tasks, action executions and sub-workflows",
                 200,
                 "ExecutionReport",
-                [*ex, *_REPORT],
+                [*ex, *REPORT],
             ),
         },
         "/v2/tasks": {
-            "get": _links(
-                _op("List tasks", 200, "Tasks", list_parameters(tasks.LISTING)),
+            "get": links(
+                op("List tasks", 200, "Tasks", list_parameters(tasks.LISTING)),
                 200,
                 "/v2/tasks/{task_id}",
                 "get put",
@@ -383,11 +236,11 @@ def _execution_paths() -> dict[str, Schema]:
             ),
         },
         "/v2/tasks/{task_id}": {
-            "get": _op("One task", 200, "Task", task),
-            "put": _op("Re-run or skip a task", 200, "Task", task, _json_body("TaskUpdate")),
+            "get": op("One task", 200, "Task", task),
+            "put": op("Re-run or skip a task", 200, "Task", task, json_body("TaskUpdate")),
         },
         "/v2/tasks/{task_id}/action_executions": {
-            "get": _op(
+            "get": op(
                 "The action executions of a task",
                 200,
                 "ActionExecutions",
@@ -395,15 +248,15 @@ def _execution_paths() -> dict[str, Schema]:
             ),
         },
         "/v2/tasks/{task_id}/action_executions/{action_ex_id}": {
-            "get": _op(
+            "get": op(
                 "One action execution of a task, with its output",
                 200,
                 "ActionExecution",
-                [*task, *_path("action_ex_id"), _param("fields", "query", {"type": "string"})],
+                [*task, *path_params("action_ex_id"), param("fields", "query", {"type": "string"})],
             ),
         },
         "/v2/tasks/{task_id}/workflow_executions": {
-            "get": _op(
+            "get": op(
                 "The executions a task started",
                 200,
                 "Executions",
@@ -411,57 +264,57 @@ def _execution_paths() -> dict[str, Schema]:
             ),
         },
         "/v2/tasks/{task_id}/executions": {
-            "get": _op("The sub-executions of a task, depth first", 200, "Executions", [*task, *_TREE]),
+            "get": op("The sub-executions of a task, depth first", 200, "Executions", [*task, *TREE]),
         },
     }
 
 
 def _action_execution_paths() -> dict[str, Schema]:
-    action_ex = _path("action_ex_id")
+    action_ex = path_params("action_ex_id")
     item = {
-        "get": _op("One action execution, with its output", 200, "ActionExecution", action_ex),
-        "delete": _op(
+        "get": op("One action execution, with its output", 200, "ActionExecution", action_ex),
+        "delete": op(
             "Delete a finished action execution run outside any workflow (setting "
             "allow_action_execution_deletion)",
             204,
             None,
             action_ex,
         ),
-        "put": _op(
+        "put": op(
             "Push an action's result, or pause/resume it",
             200,
             "ActionExecution",
             action_ex,
-            _json_body("ActionResult"),
+            json_body("ActionResult"),
         ),
-        "post": _op(
-            "Push an action's result (as PUT)", 200, "ActionExecution", action_ex, _json_body("ActionResult")
+        "post": op(
+            "Push an action's result (as PUT)", 200, "ActionExecution", action_ex, json_body("ActionResult")
         ),
     }
     heartbeat = {
-        "post": _op(
+        "post": op(
             "A RUNNING async action's third party is alive: progress, deadline extension",
             200,
             "ActionExecution",
             action_ex,
-            _json_body("Heartbeat"),
+            json_body("Heartbeat"),
         ),
     }
     return {
         "/v2/action_executions/{action_ex_id}/heartbeat": heartbeat,
         "/v2/action-executions/{action_ex_id}/heartbeat": heartbeat,
         "/v2/action_executions": {
-            "get": _op(
+            "get": op(
                 "List action executions", 200, "ActionExecutions", list_parameters(action_executions.LISTING)
             ),
-            "post": _op(
-                "Run an action outside any workflow", 201, "ActionExecution", None, _json_body("RunAction")
+            "post": op(
+                "Run an action outside any workflow", 201, "ActionExecution", None, json_body("RunAction")
             ),
         },
         "/v2/action_executions/{action_ex_id}": item,
         "/v2/action-executions/{action_ex_id}": item,
         "/v2/action_executions/{action_ex_id}/history": {
-            "get": _op(
+            "get": op(
                 "Every result push and state change asked of an action execution, accepted or not",
                 200,
                 "ActionHistory",
@@ -469,7 +322,7 @@ def _action_execution_paths() -> dict[str, Schema]:
             ),
         },
         "/v2/action_executions/{action_ex_id}/token": {
-            "delete": _op("Revoke the callback token of an action execution", 204, None, action_ex),
+            "delete": op("Revoke the callback token of an action execution", 204, None, action_ex),
         },
         **_wait_paths(),
     }
@@ -478,13 +331,13 @@ def _action_execution_paths() -> dict[str, Schema]:
 def _wait_paths() -> dict[str, Schema]:
     number: Schema = {"type": "number", "minimum": 0}
     filters = [
-        _param("older_than", "query", number, "started more than this many seconds ago"),
-        _param("deadline_before", "query", {"type": "string"}, "a deadline before this ISO 8601 time"),
-        _param("stale_for", "query", number, "no heartbeat (nor start) for this many seconds"),
+        param("older_than", "query", number, "started more than this many seconds ago"),
+        param("deadline_before", "query", {"type": "string"}, "a deadline before this ISO 8601 time"),
+        param("stale_for", "query", number, "no heartbeat (nor start) for this many seconds"),
     ]
     return {
         "/v2/waits": {
-            "get": _op(
+            "get": op(
                 "The waits: RUNNING async action executions, and targeted ones no executor has started",
                 200,
                 "Waits",
@@ -492,24 +345,24 @@ def _wait_paths() -> dict[str, Schema]:
             ),
         },
         "/v2/waits/bulk": {
-            "post": _op(
+            "post": op(
                 "Complete, fail, cancel or extend many waits; one status per wait",
                 200,
                 "WaitBulkResults",
                 None,
-                _json_body("WaitBulk"),
+                json_body("WaitBulk"),
             ),
         },
     }
 
 
 def _settings_paths() -> dict[str, Schema]:
-    trigger, env, event = _path("identifier"), _path("name"), _path("trigger_id")
+    trigger, env, event = path_params("identifier"), path_params("name"), path_params("trigger_id")
     return {
         "/v2/cron_triggers": {
-            "get": _op("List cron triggers", 200, "CronTriggers", list_parameters(cron_triggers.LISTING)),
-            "post": _links(
-                _op("Create a cron trigger", 201, "CronTrigger", None, _json_body("CronTriggerCreate")),
+            "get": op("List cron triggers", 200, "CronTriggers", list_parameters(cron_triggers.LISTING)),
+            "post": links(
+                op("Create a cron trigger", 201, "CronTrigger", None, json_body("CronTriggerCreate")),
                 201,
                 "/v2/cron_triggers/{identifier}",
                 "get delete",
@@ -517,13 +370,13 @@ def _settings_paths() -> dict[str, Schema]:
             ),
         },
         "/v2/cron_triggers/{identifier}": {
-            "get": _op("One cron trigger, by id or name", 200, "CronTrigger", trigger),
-            "delete": _op("Delete a cron trigger", 204, None, trigger),
+            "get": op("One cron trigger, by id or name", 200, "CronTrigger", trigger),
+            "delete": op("Delete a cron trigger", 204, None, trigger),
         },
         "/v2/event_triggers": {
-            "get": _op("List event triggers", 200, "EventTriggers", list_parameters(event_triggers.LISTING)),
-            "post": _links(
-                _op("Create an event trigger", 201, "EventTrigger", None, _json_body("EventTriggerCreate")),
+            "get": op("List event triggers", 200, "EventTriggers", list_parameters(event_triggers.LISTING)),
+            "post": links(
+                op("Create an event trigger", 201, "EventTrigger", None, json_body("EventTriggerCreate")),
                 201,
                 "/v2/event_triggers/{trigger_id}",
                 "get put delete",
@@ -531,39 +384,39 @@ def _settings_paths() -> dict[str, Schema]:
             ),
         },
         "/v2/event_triggers/{trigger_id}": {
-            "get": _op("One event trigger", 200, "EventTrigger", event),
-            "put": _op(
+            "get": op("One event trigger", 200, "EventTrigger", event),
+            "put": op(
                 "Change an event trigger's name, input, params or scope",
                 200,
                 "EventTrigger",
                 event,
-                _json_body("EventTriggerUpdate"),
+                json_body("EventTriggerUpdate"),
             ),
-            "delete": _op("Delete an event trigger", 204, None, event),
+            "delete": op("Delete an event trigger", 204, None, event),
         },
         "/v2/environments": {
-            "get": _op("List environments", 200, "Environments", list_parameters(environments.LISTING)),
-            "post": _links(
-                _op("Create an environment", 201, "Environment", None, _json_body("EnvironmentWrite")),
+            "get": op("List environments", 200, "Environments", list_parameters(environments.LISTING)),
+            "post": links(
+                op("Create an environment", 201, "Environment", None, json_body("EnvironmentWrite")),
                 201,
                 "/v2/environments/{name}",
                 "get delete",
                 name="$response.body#/name",
             ),
-            "put": _op(
+            "put": op(
                 "Update the environment the body names",
                 200,
                 "Environment",
                 None,
-                _json_body("EnvironmentWrite"),
+                json_body("EnvironmentWrite"),
             ),
         },
         "/v2/environments/{name}": {
-            "get": _op("One environment", 200, "Environment", env),
-            "delete": _op("Delete an environment", 204, None, env),
+            "get": op("One environment", 200, "Environment", env),
+            "delete": op("Delete an environment", 204, None, env),
         },
         "/v2/notifications": {
-            "get": _op(
+            "get": op(
                 "Deliveries of notifications that failed at least once (retrying, delivered late, given up)",
                 200,
                 "Notifications",
@@ -587,67 +440,65 @@ _OFF = " (404 unless the server's dynamic_actions setting is on; admins only)"
 
 
 def _dynamic_paths() -> dict[str, Schema]:
-    item = [*_path("identifier"), _NAMESPACE]
+    item = [*path_params("identifier"), NAMESPACE]
     code = {
         "required": True,
         "content": {"text/plain": {"schema": {"type": "string"}, "example": CODE_EXAMPLE}},
     }
-    named = [_param("name", "query", {"type": "string"}, "the module's name"), *_UPLOAD]
-    which = [_param("identifier", "query", {"type": "string"}, "the code source's id or name"), *_UPLOAD]
+    named = [param("name", "query", {"type": "string"}, "the module's name"), *UPLOAD]
+    which = [param("identifier", "query", {"type": "string"}, "the code source's id or name"), *UPLOAD]
     return {
         "/v2/code_sources": {
-            "get": _op(
+            "get": op(
                 "List code sources" + _OFF,
                 200,
                 "CodeSources",
                 list_parameters(dynamic_actions.SOURCE_LISTING),
             ),
-            "post": _links(
-                _op("Upload a Python module" + _OFF, 201, "CodeSource", named, code),
+            "post": links(
+                op("Upload a Python module" + _OFF, 201, "CodeSource", named, code),
                 201,
                 "/v2/code_sources/{identifier}",
                 "get delete",
                 identifier="$response.body#/id",
             ),
-            "put": _op(
-                "Replace a module's text (its version goes up)" + _OFF, 200, "CodeSource", which, code
-            ),
+            "put": op("Replace a module's text (its version goes up)" + _OFF, 200, "CodeSource", which, code),
         },
         "/v2/code_sources/{identifier}": {
-            "get": _op("One code source, by id or name" + _OFF, 200, "CodeSource", item),
-            "delete": _op("Delete a code source and its dynamic actions" + _OFF, 204, None, item),
+            "get": op("One code source, by id or name" + _OFF, 200, "CodeSource", item),
+            "delete": op("Delete a code source and its dynamic actions" + _OFF, 204, None, item),
         },
         "/v2/dynamic_actions": {
-            "get": _op(
+            "get": op(
                 "List dynamic actions" + _OFF,
                 200,
                 "DynamicActions",
                 list_parameters(dynamic_actions.ACTION_LISTING),
             ),
-            "post": _links(
-                _op(
+            "post": links(
+                op(
                     "Name a class of a code source as an action" + _OFF,
                     201,
                     "DynamicAction",
                     None,
-                    _json_body("DynamicActionWrite"),
+                    json_body("DynamicActionWrite"),
                 ),
                 201,
                 "/v2/dynamic_actions/{identifier}",
                 "get delete",
                 identifier="$response.body#/id",
             ),
-            "put": _op(
+            "put": op(
                 "Change a dynamic action (by id or name)" + _OFF,
                 200,
                 "DynamicAction",
                 None,
-                _json_body("DynamicActionWrite"),
+                json_body("DynamicActionWrite"),
             ),
         },
         "/v2/dynamic_actions/{identifier}": {
-            "get": _op("One dynamic action, by id or name" + _OFF, 200, "DynamicAction", item),
-            "delete": _op("Delete a dynamic action" + _OFF, 204, None, item),
+            "get": op("One dynamic action, by id or name" + _OFF, 200, "DynamicAction", item),
+            "delete": op("Delete a dynamic action" + _OFF, 204, None, item),
         },
     }
 
