@@ -95,6 +95,35 @@ class SqlBase:
             raise error from exc
         return cursor
 
+    def _execute_all(self, statements: Sequence[tuple[Statement, Sequence[Any]]]) -> None:
+        """Run these writing statements in order. PostgreSQL gets them in one round trip (one
+        query of several statements; each prepared statement is prepared first, once per
+        connection); SQLite runs them one by one (it has no round trips). Row counts are not
+        checked: the caller holds the locks that keep the rows there."""
+        if self._dialect.placeholder == "?" or len(statements) == 1:
+            for sql, params in statements:
+                self._execute(sql, params)
+            return
+        texts: list[str] = []
+        values: list[Any] = []
+        for sql, params in statements:
+            if isinstance(sql, Prepared):
+                self._prepare_once(sql)
+                texts.append(sql.execute)
+            else:
+                texts.append(sql)
+            values.extend(params)
+        if texts:
+            self._execute(";\n".join(texts), values)
+
+    def _prepare_once(self, sql: Prepared) -> None:
+        """PREPARE ``sql`` on this thread's connection unless it is prepared there already."""
+        connection = self._db.connection()  # type: ignore[no-untyped-call]  # see _execute
+        prepared = self._prepared_on(connection)
+        if sql.name not in prepared:
+            self._execute(sql.prepare, ())
+            prepared.add(sql.name)
+
     def _forget_connection(self) -> None:
         """Drop this thread's broken connection, so that the next call opens a new one."""
         with contextlib.suppress(*DB_ERRORS):
@@ -258,14 +287,23 @@ class SqlBase:
             NotFoundError: no record with that id.
             InputError: an unknown field name.
         """
+        sql, values = self._update_of(table, record, fields)
+        with self._writing():
+            if not self._write(sql, values):
+                raise not_found(table, record.id)
+
+    def _update_of(self, table: TableSpec, record: Any, fields: Sequence[str]) -> tuple[Statement, list[Any]]:
+        """The statement and parameters that write ``fields`` of ``record`` and its ``updated_at``.
+
+        Raises:
+            InputError: an unknown field name.
+        """
         names, values = self._codecs[table.name].update_values(record, fields, self._clock.now)
         sql = self._update_sql.get((table.name, names))
         if sql is None:
             sql = self._update_statement(table, names)
         values.append(record.id)
-        with self._writing():
-            if not self._write(sql, values):
-                raise not_found(table, record.id)
+        return sql, values
 
     def _update_statement(self, table: TableSpec, names: tuple[str, ...]) -> Statement:
         with self._update_lock:  # the prepared name must stay unique per statement
