@@ -5,7 +5,8 @@
     .venv/bin/python benchmarks/compare.py --targets sqlite@f0a2091,sqlite --rounds 8 --scenarios ac
     .venv/bin/python benchmarks/compare.py --targets pg@f0a2091,split --a-executions 300
 
-A target is ``KIND[@REV]``: ``sqlite`` (``mistral-core serve`` over a new SQLite file), ``pg``
+A target is ``KIND[@REV]`` or ``split[:NAME=VALUE...]`` (settings of the split's processes, e.g.
+``split:executor_threads=64``): ``sqlite`` (``mistral-core serve`` over a new SQLite file), ``pg``
 (``serve`` over PostgreSQL, one process), ``split`` (``mistral-core api`` under gunicorn, engines
 and executors over RabbitMQ and PostgreSQL; see run.py ``--split``); ``@REV`` serves the code of
 that git revision (``run.py --rev``; 0.1.0 is f0a2091; it has no split deployment). Every run
@@ -64,7 +65,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     args.target_list = [t.strip() for t in args.targets.split(",") if t.strip()]
     for target in args.target_list:
-        kind, _, rev = target.partition("@")
+        kind, _, rev = target.split(":")[0].partition("@")
         if kind not in KINDS:
             p.error(f"a target is KIND[@REV] with KIND one of {', '.join(KINDS)}, not {target!r}")
         if kind == "split" and rev:
@@ -112,7 +113,8 @@ def _ctl(*args: str) -> None:
 
 def run_target(args: argparse.Namespace, target: str, out: Path) -> dict[str, Any]:
     """One run.py run of every scenario against a fresh deployment of ``target``; its JSON."""
-    kind, _, rev = target.partition("@")
+    kind, _, rev = target.split(":")[0].partition("@")
+    settings = [f"--setting={setting}" for setting in target.split(":")[1:]]
     argv = [sys.executable, str(HERE / "run.py"), "--repeat", "1", "--scenarios", args.scenarios]
     argv += ["--out", str(out), *(["--rev", rev] if rev else []), *args.run_args]
     with contextlib.ExitStack() as stack:
@@ -121,7 +123,7 @@ def run_target(args: argparse.Namespace, target: str, out: Path) -> dict[str, An
         if kind == "split":
             argv += ["--split", "--transport", stack.enter_context(vhost(args.amqp))]
             argv += ["--workers", str(args.workers), "--engines", str(args.engines)]
-            argv += ["--executors", str(args.executors)]
+            argv += ["--executors", str(args.executors), *settings]
         done = subprocess.run(argv, capture_output=True, text=True)
     if done.returncode != 0 or not out.exists():
         log(f"{target}: run.py failed ({done.returncode}): {done.stdout[-800:]}{done.stderr[-800:]}")
@@ -187,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         for rnd in range(args.rounds):
             order = targets[rnd % len(targets) :] + targets[: rnd % len(targets)]
             for target in order:
-                out = Path(tmp) / f"{rnd}-{target.replace('@', '_')}.json"
+                out = Path(tmp) / f"{rnd}-{len(raw[target])}-{abs(hash(target))}.json"
                 result = run_target(args, target, out)
                 if result:
                     raw[target].append(result)

@@ -90,6 +90,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="with --split: gunicorn workers of the api [2]")
     p.add_argument("--engines", type=int, default=1, help="with --split: engine processes [1]")
     p.add_argument("--executors", type=int, default=1, help="with --split: executor processes [1]")
+    p.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with --split: a setting of every process (MISTRAL_CORE_NAME), e.g. executor_threads=64",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
     args = p.parse_args(argv)
     unknown = set(args.scenarios) - set(SCENARIOS)
@@ -117,6 +124,10 @@ def _check_split(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         p.error("--split needs --database-url and --transport")
     if args.split and (args.base or args.auth_keys or args.port):
         p.error("--split starts its own processes: no --base, --auth-keys nor --port")
+    if args.setting and not args.split:
+        p.error("--setting is for --split")
+    if any("=" not in setting for setting in args.setting):
+        p.error("--setting takes NAME=VALUE")
     if min(args.workers, args.engines, args.executors) < 1:
         p.error("--workers, --engines and --executors must be 1 or more")
 
@@ -184,7 +195,13 @@ def connect(args: argparse.Namespace) -> server.Server:
     revision = (REPO, args.rev) if args.rev else None
     if args.split:
         srv = split.start(
-            args.database_url, args.transport, args.workers, args.engines, args.executors, revision
+            args.database_url,
+            args.transport,
+            args.workers,
+            args.engines,
+            args.executors,
+            revision,
+            settings={f"MISTRAL_CORE_{n.upper()}": v for n, _, v in (s.partition("=") for s in args.setting)},
         )
         log(f"started the split deployment (group pid {srv.pid}) on {srv.base}; files in {srv.workdir}")
         return srv

@@ -79,10 +79,10 @@ class SqlBase:
             connection = self._db.connection()  # type: ignore[no-untyped-call]
             cursor = connection.cursor()
             if isinstance(sql, str):
-                cursor.execute(sql, params)
+                cursor.execute(self._begun(sql), params)
                 return cursor
             self._prepare(connection, cursor, sql)
-            cursor.execute(sql.execute, params)
+            cursor.execute(self._begun(sql.execute), params)
         except DB_ERRORS as exc:
             error = store_error(exc)
             if getattr(connection, "closed", 0) or isinstance(error, StoreUnavailable):
@@ -94,6 +94,14 @@ class SqlBase:
                     self._forget_connection()
             raise error from exc
         return cursor
+
+    def _begun(self, text: str) -> str:
+        """``text``, after the BEGIN of a transaction that has not sent it yet (PostgreSQL: one
+        query, one round trip; the result is the last statement's)."""
+        if not getattr(self._local, "begin_pending", False):
+            return text
+        self._local.begin_pending = False
+        return f"{self._dialect.begin};\n{text}"
 
     def _execute_all(self, statements: Sequence[tuple[Statement, Sequence[Any]]]) -> None:
         """Run these writing statements in order. PostgreSQL gets them in one round trip (one
@@ -242,7 +250,10 @@ class SqlBase:
                 local.depth -= 1
             return
         with self._dialect.write_lock:
-            self._execute(self._dialect.begin, ())
+            if self._dialect.begin_with_first:
+                local.begin_pending = True
+            else:
+                self._execute(self._dialect.begin, ())
             local.depth = 1
             try:
                 yield
@@ -257,6 +268,9 @@ class SqlBase:
             self._commit()
 
     def _commit(self) -> None:
+        if getattr(self._local, "begin_pending", False):
+            self._local.begin_pending = False  # nothing was sent: nothing to commit
+            return
         try:
             self._execute("COMMIT", ())
         except StoreUnavailable as exc:
@@ -267,6 +281,9 @@ class SqlBase:
             raise
 
     def _roll_back(self) -> None:
+        if getattr(self._local, "begin_pending", False):
+            self._local.begin_pending = False
+            return
         try:
             self._execute("ROLLBACK", ())
         except StoreError:
