@@ -42,6 +42,10 @@ LOG = logging.getLogger(__name__)
 REMEMBERED = 100_000
 #: Seconds an executor waits for the answer to a claim before asking again.
 CLAIM_TIMEOUT = 10.0
+#: Commands taken beyond the actions that may run at once, per thread: while actions run, the next
+#: ones are claimed (an answer takes a broker round trip and an engine's commit). With the claim
+#: holding a running slot, 16 threads ran at most 16 / (claim latency) actions a second.
+CLAIM_AHEAD = 3
 
 
 class ExecutorConsumer:
@@ -52,7 +56,8 @@ class ExecutorConsumer:
         url: the broker.
         targets: the targets this executor serves (each a queue).
         default: also take commands without a target.
-        threads: actions run at once (each holds a thread while it runs).
+        threads: actions run at once (each holds a thread while it runs); up to
+            ``CLAIM_AHEAD`` times as many more commands are taken and claimed meanwhile.
         lease: seconds the engines wait after its last heartbeat before they take over what it
             claimed (heartbeats go every ``lease / 3`` seconds).
     """
@@ -72,8 +77,10 @@ class ExecutorConsumer:
         self._lease = lease
         queues = ([DEFAULT_QUEUE] if default or not targets else []) + [queue_for(t) for t in targets]
         self.queues = tuple(queues)
-        self._link = Link(url, "executor", [Consume(q, self._on_command) for q in queues], threads, rpc=True)
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="executor")
+        taken = threads * (1 + CLAIM_AHEAD)
+        self._link = Link(url, "executor", [Consume(q, self._on_command) for q in queues], taken, rpc=True)
+        self._pool = ThreadPoolExecutor(max_workers=taken, thread_name_prefix="executor")
+        self._running = threading.BoundedSemaphore(threads)
         self._claimed: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -118,14 +125,16 @@ class ExecutorConsumer:
 
     def _handle(self, command: Command, delivery: Delivery) -> None:
         try:
-            if isinstance(command, CancelAction):
-                self._report(self._executor.cancel(command), delivery)
-            elif isinstance(command, Notify):
-                self._report(self._executor.notify(command), delivery)
-            elif is_direct(delivery.body):
-                self._answer(self._executor.run(command), delivery)
-            else:
-                self._run(command, delivery)
+            if isinstance(command, RunAction) and not is_direct(delivery.body):
+                self._run(command, delivery)  # claims first, then takes a running slot
+                return
+            with self._running:
+                if isinstance(command, CancelAction):
+                    self._report(self._executor.cancel(command), delivery)
+                elif isinstance(command, Notify):
+                    self._report(self._executor.notify(command), delivery)
+                else:
+                    self._answer(self._executor.run(command), delivery)
         except Exception:  # the executor turns action failures into events; this guards bugs
             LOG.exception("executor failed on %s", getattr(command, "action_execution_id", command))
 
@@ -140,7 +149,8 @@ class ExecutorConsumer:
                 )
                 delivery.ack()
                 return
-        event = self._executor.run(command)
+        with self._running:
+            event = self._executor.run(command)
         if isinstance(event, ActionHandedOff) and command.safe_rerun:
             delivery.ack()  # as in the local transport: nothing to record for a safe one
             return
