@@ -13,7 +13,9 @@ that git revision (``run.py --rev``; 0.1.0 is f0a2091; it has no split deploymen
 gets a fresh server: a new SQLite file, a new PostgreSQL schema, a new RabbitMQ vhost (made and
 dropped here). Each round runs every target once (``run.py --repeat 1``), the order rotated from
 round to round so that a drift of the machine falls on all alike; the table shows each figure's
-median over the rounds, and its ratio to the first target. See benchmarks/README.md.
+median over the rounds, and its ratio to the first target over the same database (SQLite; or
+PostgreSQL, one process or split: the split is compared with the first ``pg`` target).
+See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ DEFAULT_TARGETS = "sqlite@f0a2091,sqlite,pg@f0a2091,pg,split"
 #: (scenario, figure, label) of the table, in order.
 FIGURES = (
     ("a", "transitions_per_s", "a: task transitions/s"),
-    ("a", "server_cpu_ms_per_unit", "a: server CPU per transition, ms"),
+    ("a", "server_cpu_ms_per_unit", "a: server CPU per execution (10 transitions), ms"),
     ("c", "round_trips_per_s", "c: round trips/s"),
     ("c", "put_to_success_p50_ms", "c: PUT -> SUCCESS p50, ms"),
     ("c", "put_to_success_p95_ms", "c: PUT -> SUCCESS p95, ms"),
@@ -144,27 +146,38 @@ def figures_of(result: dict[str, Any]) -> dict[tuple[str, str], float]:
 
 
 def table(args: argparse.Namespace, collected: dict[str, list[dict[tuple[str, str], float]]]) -> str:
-    """The medians of each figure per target, and each target's ratio to the first one."""
+    """The medians of each figure per target, and each target's ratio to its base (:func:`_base_of`)."""
     targets = args.target_list
     medians = {
         t: {key: statistics.median(v) for key in _keys(runs) if (v := [r[key] for r in runs if key in r])}
         for t, runs in collected.items()
     }
-    header = ["figure (median)", *targets, *[f"{t} / {targets[0]}" for t in targets[1:]]]
+    pairs = [(t, b) for t in targets if (b := _base_of(t, targets)) != t]
+    header = ["figure (median)", *targets, *[f"{t} / {b}" for t, b in pairs]]
     rows = []
     for scenario, figure, label in FIGURES:
         if scenario not in args.scenarios:
             continue
         key = (scenario, figure)
         values = [medians[t].get(key) for t in targets]
-        base = values[0]
-        ratios = [f"{v / base:.2f}" if v is not None and base else "n/a" for v in values[1:]]
+        ratios = [_ratio(medians[t].get(key), medians[b].get(key)) for t, b in pairs]
         rows.append([label, *[_fmt(v) for v in values], *ratios])
-    rows.append(["runs", *[str(len(collected[t])) for t in targets], *[""] * (len(targets) - 1)])
+    rows.append(["runs", *[str(len(collected[t])) for t in targets], *[""] * len(pairs)])
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = [" | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows]]
     lines.insert(1, "-+-".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def _base_of(target: str, targets: list[str]) -> str:
+    """What ``target`` is compared with: the first target over the same database (SQLite; or
+    PostgreSQL, one process or split)."""
+    sqlite = target.startswith("sqlite")
+    return next(t for t in targets if t.startswith("sqlite") == sqlite)
+
+
+def _ratio(value: float | None, base: float | None) -> str:
+    return f"{value / base:.2f}" if value is not None and base else "n/a"
 
 
 def _keys(runs: list[dict[tuple[str, str], float]]) -> set[tuple[str, str]]:
