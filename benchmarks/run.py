@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mcbench import proc, report, server
+from mcbench import proc, report, server, split
 from mcbench.rest import Client
 from mcbench.scenarios import SCENARIOS, Context, one_line
 
@@ -80,6 +80,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--port", type=int, help="the port of the server started here (default: a free one); 1 to 65535"
     )
+    p.add_argument(
+        "--split",
+        action="store_true",
+        help="start the split deployment (api under gunicorn, engines, executors) instead of serve; "
+        "needs --database-url (PostgreSQL) and --transport",
+    )
+    p.add_argument("--transport", help="with --split: the broker, amqp://...")
+    p.add_argument("--workers", type=int, default=2, help="with --split: gunicorn workers of the api [2]")
+    p.add_argument("--engines", type=int, default=1, help="with --split: engine processes [1]")
+    p.add_argument("--executors", type=int, default=1, help="with --split: executor processes [1]")
+    p.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with --split: a setting of every process (MISTRAL_CORE_NAME), e.g. executor_threads=64",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server log)")
     args = p.parse_args(argv)
     unknown = set(args.scenarios) - set(SCENARIOS)
@@ -95,9 +112,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--rev, --database-url and --port are for the server started here, not with --base")
     if args.port is not None and not 1 <= args.port <= 65535:
         p.error(f"--port must be 1 to 65535, not {args.port}")
+    _check_split(p, args)
     if args.repeat < 1:
         p.error("--repeat must be 1 or more")
     return args
+
+
+def _check_split(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """The options of --split."""
+    if args.split and not (args.database_url and args.transport):
+        p.error("--split needs --database-url and --transport")
+    if args.split and (args.base or args.auth_keys or args.port):
+        p.error("--split starts its own processes: no --base, --auth-keys nor --port")
+    if args.setting and not args.split:
+        p.error("--setting is for --split")
+    if any("=" not in setting for setting in args.setting):
+        p.error("--setting takes NAME=VALUE")
+    if min(args.workers, args.engines, args.executors) < 1:
+        p.error("--workers, --engines and --executors must be 1 or more")
 
 
 def log(text: str) -> None:
@@ -161,6 +193,18 @@ def connect(args: argparse.Namespace) -> server.Server:
             log("no --pid: memory and CPU figures will be n/a")
         return server.Server(args.base.rstrip("/").removesuffix("/v2"), args.pid, args.db)
     revision = (REPO, args.rev) if args.rev else None
+    if args.split:
+        srv = split.start(
+            args.database_url,
+            args.transport,
+            args.workers,
+            args.engines,
+            args.executors,
+            revision,
+            settings={f"MISTRAL_CORE_{n.upper()}": v for n, _, v in (s.partition("=") for s in args.setting)},
+        )
+        log(f"started the split deployment (group pid {srv.pid}) on {srv.base}; files in {srv.workdir}")
+        return srv
     srv = server.start(
         database_url=args.database_url,
         revision=revision,

@@ -100,11 +100,23 @@ def _records(lines: list[str]) -> Iterator[str]:
         yield record
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def clean_env(revision: tuple[Path, str] | None, workdir: Path) -> dict[str, str]:
+    """This environment without the caller's settings (``MISTRAL_CORE_*``); with ``revision``
+    (repository, revision), that commit's code exported into ``workdir`` and first on PYTHONPATH."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MISTRAL_CORE_")}
+    if revision is not None:
+        roots = [str(p) for p in export_revision(*revision, workdir / "source")]
+        if env.get("PYTHONPATH"):
+            roots.append(env["PYTHONPATH"])
+        env["PYTHONPATH"] = os.pathsep.join(roots)
+    return env
 
 
 def find_command() -> Path:
@@ -156,7 +168,7 @@ def start(
     workdir = Path(tempfile.mkdtemp(prefix="mistral-core-bench-"))
     db_path = None if database_url else workdir / "bench.db"
     url = database_url or f"sqlite:///{db_path}"
-    port = port or _free_port()
+    port = port or free_port()
     argv = [
         str(command),
         "serve",
@@ -169,13 +181,8 @@ def start(
         "--log-level",
         log_level,
     ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MISTRAL_CORE_")}
-    if revision is not None:
-        roots = [str(p) for p in export_revision(*revision, workdir / "source")]
-        if env.get("PYTHONPATH"):
-            roots.append(env["PYTHONPATH"])
-        env["PYTHONPATH"] = os.pathsep.join(roots)
-    code = _imported_from(command, env, workdir)
+    env = clean_env(revision, workdir)
+    code = imported_from(command, env, workdir)
     token = _make_key(command, url, env, workdir, key_project) if auth_keys else None
     if auth_keys:
         argv += ["--auth", "keys"]
@@ -237,7 +244,7 @@ def export_revision(repository: Path, revision: str, destination: Path) -> list[
     return [destination, *plugins]
 
 
-def _imported_from(command: Path, env: dict[str, str], cwd: Path) -> str | None:
+def imported_from(command: Path, env: dict[str, str], cwd: Path) -> str | None:
     """The directory ``mistral_core`` is imported from by the Python of ``command``."""
     python = command.parent / "python"
     if not python.exists():

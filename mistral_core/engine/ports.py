@@ -83,6 +83,12 @@ class ExecutionStore(
         """
         ...
 
+    def lock_workflow_executions(self, wf_ex_ids: Sequence[str]) -> list[WorkflowExecution]:
+        """Inside :meth:`atomic` (StoreError outside): lock these workflow executions until
+        commit, in the order of their ids (one statement on PostgreSQL: a batch of events
+        locks its executions in one round trip); those that exist, fresh, in that order."""
+        ...
+
     # -- workflow definitions -----------------------------------------------------
     def create_workflow_definition(self, wf_def: WorkflowDefinition) -> None:
         """Store a new definition; :class:`DuplicateError` if (name, namespace) exists in its project."""
@@ -126,6 +132,12 @@ class ExecutionStore(
 
     def update(self, record: Record, fields: Sequence[str]) -> None:
         """Write ``fields`` of ``record`` (matched by id) and its ``updated_at``."""
+        ...
+
+    def write(self, changes: Sequence[tuple[Record, Sequence[str] | None]]) -> None:
+        """Inside :meth:`atomic`: :meth:`insert` (fields None) or :meth:`update` each record, in
+        this order; on PostgreSQL in one round trip. An update of a record that is not there
+        need not be reported (the caller holds the lock of its workflow execution)."""
         ...
 
     def get_workflow_execution(self, wf_ex_id: str, viewer: Viewer = EVERY_PROJECT) -> WorkflowExecution:

@@ -48,7 +48,7 @@ from typing import Any
 CHECK_INTERVAL = 0.05
 #: An evaluation is stopped after its budget of CPU time, or after this many times its budget by
 #: the clock, whichever comes first (a busy machine makes the clock run ahead of the CPU time).
-WALL_FACTOR = 5
+WALL_FACTOR = 2
 _DIGITS_PER_BIT = 0.30103  # log10(2)
 _BIG = 10**18
 

@@ -116,6 +116,8 @@ class Dialect:
     skip_locked: str
     datetime_in: Callable[[Any], Any] | None = None
     datetime_out: Callable[[Any], Any] | None = None
+    #: BEGIN goes with the transaction's first statement (one round trip less), not alone.
+    begin_with_first: bool = False
 
     def sql(self, text: str) -> str:
         """``text`` with this backend's placeholders (``?`` is written everywhere)."""
@@ -195,6 +197,7 @@ def dialect_of(database: peewee.Database) -> Dialect:
             one_of="{col} = ANY(?)",
             id_list=list,
             skip_locked=" FOR UPDATE SKIP LOCKED",
+            begin_with_first=True,
         )
     raise InputError(f"Unsupported database: {type(database).__name__}")
 

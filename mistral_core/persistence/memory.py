@@ -99,6 +99,29 @@ class MemoryStore(
                 raise StoreError("lock_workflow_execution() needs an open atomic() block")
             return self.get_workflow_execution(wf_ex_id)
 
+    def lock_workflow_executions(self, wf_ex_ids: Sequence[str]) -> list[WorkflowExecution]:
+        """Inside :meth:`atomic`: those of these workflow executions that exist, in the order of
+        their ids (each through :meth:`lock_workflow_execution`).
+
+        Raises:
+            StoreError: called outside :meth:`atomic`.
+        """
+        found = []
+        for wf_ex_id in sorted(set(wf_ex_ids)):
+            try:
+                found.append(self.lock_workflow_execution(wf_ex_id))
+            except NotFoundError:
+                continue
+        return found
+
+    def write(self, changes: Sequence[tuple[Record, Sequence[str] | None]]) -> None:
+        """Insert (fields None) or update each record, in this order (see :meth:`insert`, :meth:`update`)."""
+        for record, fields in changes:
+            if fields is None:
+                self.insert(record)
+            else:
+                self.update(record, fields)
+
     # -- spec snapshots -----------------------------------------------------------
     def save_spec(self, checksum: str, spec: dict[str, Any]) -> None:
         """Keep ``spec`` under ``checksum`` unless one is kept already (idempotent).

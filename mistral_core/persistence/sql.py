@@ -43,7 +43,13 @@ from mistral_core.persistence.columns import (
     dumps,
     not_found,
 )
-from mistral_core.persistence.dialects import DB_ERRORS, SQLITE_BUSY_TIMEOUT_S, SQLITE_PRAGMAS, store_error
+from mistral_core.persistence.dialects import (
+    DB_ERRORS,
+    SQLITE_BUSY_TIMEOUT_S,
+    SQLITE_PRAGMAS,
+    Statement,
+    store_error,
+)
 from mistral_core.persistence.eventtriggers import EventTriggerMethods
 from mistral_core.persistence.executions import ExecutionReads
 from mistral_core.persistence.migrations import LATEST_VERSION
@@ -90,6 +96,10 @@ class SqlStore(
     def _statement_texts(self) -> dict[str, str]:
         sql = super()._statement_texts()
         sql["lock"] = sql[f"get {WORKFLOW_EXECUTIONS.name}"] + self._dialect.lock_suffix
+        sql["lock many"] = (
+            f"SELECT {select_list(WORKFLOW_EXECUTIONS)} FROM {quote(WORKFLOW_EXECUTIONS.name)} "
+            f'WHERE {self._dialect.one_of.format(col=quote("id"))} ORDER BY "id"{self._dialect.lock_suffix}'
+        )
         for table, parent in (
             (TASK_EXECUTIONS, "workflow_execution_id"),
             (ACTION_EXECUTIONS, "task_execution_id"),
@@ -125,6 +135,21 @@ class SqlStore(
             raise StoreError("lock_workflow_execution() needs an open atomic() block")
         record: WorkflowExecution = self._get(WORKFLOW_EXECUTIONS, wf_ex_id, self._sql["lock"])
         return record
+
+    def lock_workflow_executions(self, wf_ex_ids: Sequence[str]) -> list[WorkflowExecution]:
+        """Inside :meth:`atomic`: lock these workflow executions (in the order of their ids, one
+        statement) until commit; those that exist, fresh, in the order of their ids.
+
+        Raises:
+            StoreError: called outside :meth:`atomic`.
+        """
+        if not getattr(self._local, "depth", 0):
+            raise StoreError("lock_workflow_executions() needs an open atomic() block")
+        if not wf_ex_ids:
+            return []
+        record = self._codecs[WORKFLOW_EXECUTIONS.name].record
+        rows = self._all(self._sql["lock many"], (self._dialect.id_list(sorted(wf_ex_ids)),))
+        return [record(row) for row in rows]
 
     # -- spec snapshots -----------------------------------------------------------
     def save_spec(self, checksum: str, spec: dict[str, Any]) -> None:
@@ -186,6 +211,26 @@ class SqlStore(
             InputError: an unknown field name.
         """
         self._update_record(_table_of(record), record, fields)
+
+    def write(self, changes: Sequence[tuple[Record, Sequence[str] | None]]) -> None:
+        """Inside :meth:`atomic`: insert (fields None) or update (those fields and ``updated_at``)
+        each record, in this order; on PostgreSQL in one round trip. An update of a record that
+        does not exist is not reported: the caller holds the lock of its workflow execution.
+
+        Raises:
+            StoreError: an id exists, a referenced parent is missing, a field is not JSON-able.
+            InputError: an unknown field name.
+        """
+        statements: list[tuple[Statement, Sequence[Any]]] = []
+        for record, fields in changes:
+            table = _table_of(record)
+            if fields is None:
+                row = self._codecs[table.name].insert_row(record, self._clock.now)
+                statements.append((self._sql[f"insert {table.name}"], row))
+            else:
+                statements.append(self._update_of(table, record, fields))
+        with self._writing():
+            self._execute_all(statements)
 
     def task_executions_of(self, wf_ex_id: str) -> list[TaskExecution]:
         """Every task execution of a workflow execution, oldest first (ties: insertion order)."""

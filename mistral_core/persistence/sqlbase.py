@@ -79,10 +79,10 @@ class SqlBase:
             connection = self._db.connection()  # type: ignore[no-untyped-call]
             cursor = connection.cursor()
             if isinstance(sql, str):
-                cursor.execute(sql, params)
+                cursor.execute(self._begun(sql), params)
                 return cursor
             self._prepare(connection, cursor, sql)
-            cursor.execute(sql.execute, params)
+            cursor.execute(self._begun(sql.execute), params)
         except DB_ERRORS as exc:
             error = store_error(exc)
             if getattr(connection, "closed", 0) or isinstance(error, StoreUnavailable):
@@ -94,6 +94,43 @@ class SqlBase:
                     self._forget_connection()
             raise error from exc
         return cursor
+
+    def _begun(self, text: str) -> str:
+        """``text``, after the BEGIN of a transaction that has not sent it yet (PostgreSQL: one
+        query, one round trip; the result is the last statement's)."""
+        if not getattr(self._local, "begin_pending", False):
+            return text
+        self._local.begin_pending = False
+        return f"{self._dialect.begin};\n{text}"
+
+    def _execute_all(self, statements: Sequence[tuple[Statement, Sequence[Any]]]) -> None:
+        """Run these writing statements in order. PostgreSQL gets them in one round trip (one
+        query of several statements; each prepared statement is prepared first, once per
+        connection); SQLite runs them one by one (it has no round trips). Row counts are not
+        checked: the caller holds the locks that keep the rows there."""
+        if self._dialect.placeholder == "?" or len(statements) == 1:
+            for sql, params in statements:
+                self._execute(sql, params)
+            return
+        texts: list[str] = []
+        values: list[Any] = []
+        for sql, params in statements:
+            if isinstance(sql, Prepared):
+                self._prepare_once(sql)
+                texts.append(sql.execute)
+            else:
+                texts.append(sql)
+            values.extend(params)
+        if texts:
+            self._execute(";\n".join(texts), values)
+
+    def _prepare_once(self, sql: Prepared) -> None:
+        """PREPARE ``sql`` on this thread's connection unless it is prepared there already."""
+        connection = self._db.connection()  # type: ignore[no-untyped-call]  # see _execute
+        prepared = self._prepared_on(connection)
+        if sql.name not in prepared:
+            self._execute(sql.prepare, ())
+            prepared.add(sql.name)
 
     def _forget_connection(self) -> None:
         """Drop this thread's broken connection, so that the next call opens a new one."""
@@ -213,7 +250,10 @@ class SqlBase:
                 local.depth -= 1
             return
         with self._dialect.write_lock:
-            self._execute(self._dialect.begin, ())
+            if self._dialect.begin_with_first:
+                local.begin_pending = True
+            else:
+                self._execute(self._dialect.begin, ())
             local.depth = 1
             try:
                 yield
@@ -228,6 +268,9 @@ class SqlBase:
             self._commit()
 
     def _commit(self) -> None:
+        if getattr(self._local, "begin_pending", False):
+            self._local.begin_pending = False  # nothing was sent: nothing to commit
+            return
         try:
             self._execute("COMMIT", ())
         except StoreUnavailable as exc:
@@ -238,6 +281,9 @@ class SqlBase:
             raise
 
     def _roll_back(self) -> None:
+        if getattr(self._local, "begin_pending", False):
+            self._local.begin_pending = False
+            return
         try:
             self._execute("ROLLBACK", ())
         except StoreError:
@@ -258,14 +304,23 @@ class SqlBase:
             NotFoundError: no record with that id.
             InputError: an unknown field name.
         """
+        sql, values = self._update_of(table, record, fields)
+        with self._writing():
+            if not self._write(sql, values):
+                raise not_found(table, record.id)
+
+    def _update_of(self, table: TableSpec, record: Any, fields: Sequence[str]) -> tuple[Statement, list[Any]]:
+        """The statement and parameters that write ``fields`` of ``record`` and its ``updated_at``.
+
+        Raises:
+            InputError: an unknown field name.
+        """
         names, values = self._codecs[table.name].update_values(record, fields, self._clock.now)
         sql = self._update_sql.get((table.name, names))
         if sql is None:
             sql = self._update_statement(table, names)
         values.append(record.id)
-        with self._writing():
-            if not self._write(sql, values):
-                raise not_found(table, record.id)
+        return sql, values
 
     def _update_statement(self, table: TableSpec, names: tuple[str, ...]) -> Statement:
         with self._update_lock:  # the prepared name must stay unique per statement

@@ -232,7 +232,9 @@ class Results:
             self._parts.store.raise_dispatch(handed_off, DISPATCH_HANDED_OFF)
         completed = [e for e in events if isinstance(e, ActionCompleted)]
         if completed:
-            self._tx.in_batches(completed, self._apply_completion, self._fail_event)
+            self._tx.in_batches(
+                completed, self._apply_completion, self._fail_event, lambda e: e.workflow_execution_id
+            )
         noticed = [e for e in events if isinstance(e, CancelNoticed)]
         if noticed:
             self._notices.record(noticed)

@@ -162,6 +162,18 @@ class Work:
             self._ready(st)
         return st
 
+    def lock(self, wf_ex_ids: Iterable[str | None]) -> None:
+        """Lock and load these executions at once (one statement, in the order of their ids), as
+        a batch about to touch each of them does; those that do not exist are left out (asking
+        for one of them by :meth:`state` raises as always)."""
+        todo = sorted({wf_ex_id for wf_ex_id in wf_ex_ids if wf_ex_id and wf_ex_id not in self.states})
+        if len(todo) < 2:
+            return  # one is locked when it is asked for: the same single statement
+        for wf_ex in self._parts.store.lock_workflow_executions(todo):
+            st = self._load(wf_ex)
+            self.states[wf_ex.id] = st
+            self._ready(st)
+
     def add(self, st: ExecutionState) -> None:
         """A new execution created in this transaction."""
         self.states[st.wf_ex.id] = st
@@ -246,10 +258,14 @@ class Work:
             intents, st.intents = st.intents, []
             for intent in intents:
                 todo.extend(self._intents.apply(self, st, intent))
+        changes: list[tuple[Any, Any]] = []
         for st in self.states.values():
-            self._flush(st)
+            changes.extend(self._flush(st))
+        if changes:
+            self._parts.store.write(changes)  # on PostgreSQL: one round trip for the whole batch
 
-    def _flush(self, st: ExecutionState) -> None:
+    def _flush(self, st: ExecutionState) -> list[tuple[Any, Any]]:
+        """Write the timers of ``st``; its records to insert or update, in order."""
         self.commands.extend(plan(st, self._parts.notify_policy))  # their timers go in with st's
         self._cancel_pending_actions(st)
         self._own_dispatched(st)
@@ -260,13 +276,9 @@ class Work:
         for timer in st.timers:
             store.insert_timer(timer)
         if not st.pending:
-            return
+            return []
         st.change(st.wf_ex, version=st.wf_ex.version + 1)
-        for record, fields in st.pending.values():
-            if fields is None:
-                store.insert(record)
-            else:
-                store.update(record, tuple(fields))
+        return [(record, None if fields is None else tuple(fields)) for record, fields in st.pending.values()]
 
     def _keep_notices(self, st: ExecutionState) -> None:
         """Each cancel notice goes out after commit; a durable timer, written with the decision, tries
@@ -408,16 +420,23 @@ class Transactions:
                 runner.submit(kept)
 
     def in_batches(
-        self, items: Sequence[T], apply: Callable[[Work, T], None], on_failure: Callable[[T], None]
+        self,
+        items: Sequence[T],
+        apply: Callable[[Work, T], None],
+        on_failure: Callable[[T], None],
+        execution_of: Callable[[T], str | None] | None = None,
     ) -> None:
         """Apply many items in one transaction; if that fails, each alone (one bad item loses no other).
+
+        With ``execution_of`` (the workflow execution an item touches, if known), the executions
+        of the whole batch are locked and loaded first, in one statement.
 
         Raises:
             TransientStoreError: the database refused or could not be reached, also when tried
                 again: nothing is lost or failed; the caller applies the items again later.
         """
         try:
-            self.run(lambda work: _each(work, items, apply))
+            self.run(lambda work: _each(work, items, apply, execution_of))
         except TransientStoreError:
             raise  # a fault of the store, not of an item: splitting the batch would not help
         except Exception:
@@ -427,7 +446,7 @@ class Transactions:
                 return
             LOG.warning("a batch of %d failed; applying them one by one", len(items), exc_info=True)
             for item in items:
-                self.in_batches([item], apply, on_failure)
+                self.in_batches([item], apply, on_failure, execution_of)
 
 
 #: The kind of the timers that try a cancel notice again.
@@ -453,7 +472,14 @@ def refresh_catalog(store: ExecutionStore, catalog: Catalog) -> None:
         catalog.refresh(version, adhoc, store.list_dynamic_actions(every), store.list_code_sources(every))
 
 
-def _each(work: Work, items: Iterable[T], apply: Callable[[Work, T], None]) -> None:
+def _each(
+    work: Work,
+    items: Sequence[T],
+    apply: Callable[[Work, T], None],
+    execution_of: Callable[[T], str | None] | None,
+) -> None:
+    if execution_of is not None:
+        work.lock(execution_of(item) for item in items)
     for item in items:
         apply(work, item)
 

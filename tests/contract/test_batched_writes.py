@@ -1,0 +1,106 @@
+"""write() and lock_workflow_executions(): what a batch of events does in one round trip each."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Any
+
+import pytest
+
+from mistral_core.engine.ports import ExecutionStore
+from mistral_core.errors import StoreError
+from mistral_core.model import Query, State
+
+
+class Boom(Exception):
+    """Raised inside a transaction to make it roll back."""
+
+
+def test_write_inserts_and_updates_in_order(store: ExecutionStore, rec: Any) -> None:
+    old = rec.wf(description="before")
+    store.insert(old)
+    wf_ex = rec.wf()
+    task_ex = rec.task(wf_ex)
+    action_ex = rec.action(task_ex)
+    changed = dataclasses.replace(old, description="after", state=State.ERROR)
+    with store.atomic():
+        store.write([(wf_ex, None), (task_ex, None), (action_ex, None), (changed, ("description", "state"))])
+    assert store.get_action_execution(action_ex.id).task_execution_id == task_ex.id
+    assert [t.id for t in store.task_executions_of(wf_ex.id)] == [task_ex.id]
+    fresh = store.get_workflow_execution(old.id)
+    assert (fresh.description, fresh.state) == ("after", State.ERROR)
+
+
+def test_write_is_rolled_back_with_its_transaction(store: ExecutionStore, rec: Any) -> None:
+    wf_ex = rec.wf()
+    with pytest.raises(Boom), store.atomic():
+        store.write([(wf_ex, None), (rec.task(wf_ex), None)])
+        raise Boom()
+    assert store.list_workflow_executions(Query()) == []
+
+
+def test_write_refuses_a_duplicate_id(store: ExecutionStore, rec: Any) -> None:
+    wf_ex = rec.wf()
+    store.insert(wf_ex)
+    with pytest.raises(StoreError), store.atomic():
+        store.write([(rec.wf(), None), (wf_ex, None)])
+
+
+def test_lock_many_returns_those_that_exist_fresh_in_id_order(store: ExecutionStore, rec: Any) -> None:
+    executions = [rec.wf(context={"n": i}) for i in range(3)]
+    for wf_ex in executions:
+        store.insert(wf_ex)
+    store.update(dataclasses.replace(executions[0], context={"n": 9}), ["context"])
+    with store.atomic():
+        locked = store.lock_workflow_executions(
+            [executions[2].id, "nope", executions[0].id, executions[1].id]
+        )
+    assert [w.id for w in locked] == sorted(w.id for w in executions)
+    assert {w.id: w.context["n"] for w in locked}[executions[0].id] == 9
+    with store.atomic():
+        assert store.lock_workflow_executions([]) == []
+
+
+def test_lock_many_outside_atomic_is_refused(store: ExecutionStore, rec: Any) -> None:
+    wf_ex = rec.wf()
+    store.insert(wf_ex)
+    with pytest.raises(StoreError, match="atomic"):
+        store.lock_workflow_executions([wf_ex.id])
+
+
+def test_lock_many_serialises_with_lock_one(store: ExecutionStore, rec: Any) -> None:
+    pair = [rec.wf(context={"n": 0}), rec.wf(context={"n": 0})]
+    for wf_ex in pair:
+        store.insert(wf_ex)
+    errors: list[BaseException] = []
+
+    def bump(many: bool) -> None:
+        try:
+            for _ in range(20):
+                with store.atomic():
+                    fresh = (
+                        store.lock_workflow_executions([w.id for w in pair])
+                        if many
+                        else [store.lock_workflow_execution(w.id) for w in sorted(pair, key=lambda w: w.id)]
+                    )
+                    store.write(
+                        [
+                            (dataclasses.replace(w, context={"n": w.context["n"] + 1}), ("context",))
+                            for w in fresh
+                        ]
+                    )
+        except BaseException as exc:  # collected and re-raised by the test thread
+            errors.append(exc)
+        finally:
+            close = getattr(store, "close", None)
+            if close is not None:
+                close()
+
+    threads = [threading.Thread(target=bump, args=(i % 2 == 0,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert [store.get_workflow_execution(w.id).context["n"] for w in pair] == [80, 80]
