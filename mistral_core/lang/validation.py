@@ -21,6 +21,7 @@ from mistral_core.lang.durations import DURATION_POLICIES, DurationError, check_
 from mistral_core.lang.expressions import Evaluator, has_expression
 from mistral_core.lang.inline import split_inline
 from mistral_core.lang.loader import Document, Path, load_document
+from mistral_core.lang.parts import own_parts
 from mistral_core.lang.spec import WorkflowSpec, parse_with_items
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
@@ -39,6 +40,9 @@ class ParsedWorkflow:
     body: dict[str, Any]
     spec: WorkflowSpec
     checksum: str
+    #: Its own definition when the document defines several (see :mod:`mistral_core.lang.parts`);
+    #: None: the document as sent is its definition.
+    text: str | None = None
 
 
 def spec_checksum(name: str, body: Mapping[str, Any]) -> str:
@@ -60,7 +64,11 @@ def parse_workflows(text: str, evaluator: Evaluator) -> list[ParsedWorkflow]:
     names = [k for k in doc.data if k != "version"]
     if not names:
         raise LanguageError("the document defines no workflow", line=doc.line_of(()))
-    return [_parse_one(str(name), doc, evaluator) for name in names]
+    parsed = [_parse_one(str(name), doc, evaluator) for name in names]
+    if len(parsed) == 1:
+        return parsed
+    parts = own_parts(text, doc, [p.name for p in parsed])
+    return [dataclasses.replace(p, text=parts[p.name]) for p in parsed]
 
 
 def parse_workflow_bodies(
