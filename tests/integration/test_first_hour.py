@@ -164,3 +164,10 @@ def test_the_benchmark_serves_on_the_port_asked(tmp_path: Path) -> None:
     )
     assert refused.returncode == 2
     assert "--port must be 1 to 65535" in refused.stderr
+
+
+def test_serve_sh_installs_no_test_provider() -> None:
+    """The tour's set-up (--client) installs no npm packages: the OIDC provider is for the tests (--dev)."""
+    setup = (REPO_ROOT / "scripts" / "setup.sh").read_text()
+    npm_guard = next(line for line in setup.splitlines() if "command -v npm" in line)
+    assert '"$1"' not in npm_guard and '"[dev]"' in npm_guard, npm_guard
