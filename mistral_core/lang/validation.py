@@ -28,6 +28,9 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F
 _NAME = re.compile(r"^[\w.\-]+$")
 #: Mistral's limit; any other name is valid (``fetch-data``, ``step.2``), as in Mistral 23.
 MAX_TASK_NAME = 255
+#: The longest name of a workflow, workbook or ad-hoc action (Mistral's ``String(255)`` columns;
+#: here indexed, and PostgreSQL refuses an index row over about 2.7 KB).
+MAX_NAME = 255
 _WORKFLOW_VALIDATOR = jsonschema.Draft7Validator(schema.WORKFLOW)
 _RESERVED = frozenset({"version", "name", "description", "tags", "workflows", "actions"})
 
@@ -71,6 +74,13 @@ def parse_workflows(text: str, evaluator: Evaluator) -> list[ParsedWorkflow]:
     return [dataclasses.replace(p, text=parts[p.name]) for p in parsed]
 
 
+def check_name_length(name: str, what: str, line: int | None) -> None:
+    """Raise LanguageError if the name of a ``what`` (workflow, workbook, action) is too long."""
+    if len(name) > MAX_NAME:
+        message = f"invalid {what} name: at most {MAX_NAME} characters, not {len(name)}"
+        raise LanguageError(message, path=f"{name[:40]}...", line=line)
+
+
 def parse_workflow_bodies(
     bodies: dict[str, tuple[Any, Path]], doc: Document, evaluator: Evaluator
 ) -> list[ParsedWorkflow]:
@@ -101,6 +111,7 @@ def _check_version(doc: Document) -> None:
 def _parse_one(name: str, doc: Document, evaluator: Evaluator) -> ParsedWorkflow:
     body = doc.data[name]
     where = (name,)
+    check_name_length(name, "workflow", doc.line_of(where))
     if name in _RESERVED or not _NAME.match(name) or _UUID.match(name):
         raise LanguageError(f"invalid workflow name '{name}'", path=name, line=doc.line_of(where))
     if not isinstance(body, dict):
