@@ -21,6 +21,8 @@ ENV_PREFIX = "MISTRAL_CORE_"
 #: The kinds of credentials the ``auth`` setting may name.
 AUTH_KINDS = ("keys", "oidc")
 DEFAULT_CONFIG_FILE = "mistral-core.toml"
+#: The highest TCP port (0: any free one).
+MAX_PORT = 65535
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -230,9 +232,7 @@ class Settings:
 
     def check(self) -> None:
         """Raise InputError for a value that is not one of the allowed ones."""
-        for name in ("http_threads", "http_timeout", "notify_threads"):
-            if getattr(self, name) < 1:
-                raise InputError(f"setting {name} must be at least 1, not {getattr(self, name)!r}")
+        self._check_server()
         allowed = {
             "recover": ("auto", "yes", "no"),
             "log_level": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
@@ -274,6 +274,13 @@ class Settings:
             if not getattr(self, name) > 0:
                 raise InputError(f"setting {name} must be above 0, not {getattr(self, name)!r}")
         self._check_notify()
+
+    def _check_server(self) -> None:
+        if not 0 <= self.port <= MAX_PORT:
+            raise InputError(f"setting port must be 0 to {MAX_PORT}, not {self.port}")
+        for name in ("http_threads", "http_timeout", "notify_threads"):
+            if getattr(self, name) < 1:
+                raise InputError(f"setting {name} must be at least 1, not {getattr(self, name)!r}")
 
     def _check_notify(self) -> None:
         """The notification settings (the publishers of ``notify`` are checked by the notifiers)."""

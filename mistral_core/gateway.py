@@ -7,6 +7,8 @@ seconds and bounded by ``max_body_bytes`` (plus one byte, so that the app can te
 too large): a client that sends its body slowly, or never, holds no thread and delays
 nobody else. With ``threads`` = 1 the app runs on the event loop's thread, one request at
 a time (the cheapest: no thread hand-off); with more, on a pool of that many threads.
+Requests that may wait for an action to run (``blocking``: ``POST /v2/action_executions``)
+always run on a pool of their own, so that one slow action never stops the loop.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -26,6 +28,8 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Answer = tuple[int, list[tuple[str, str]], bytes]
 
 _JSON = [("Content-Type", "application/json")]
+#: Threads for the requests that may wait for an action (``Gateway(blocking=...)``).
+BLOCKING_THREADS = 4
 #: Headers that become CONTENT_LENGTH / CONTENT_TYPE rather than HTTP_*.
 _UNPREFIXED = {"CONTENT_LENGTH", "CONTENT_TYPE"}
 
@@ -50,13 +54,24 @@ class Gateway:
             app to refuse (413).
         timeout: seconds a client gets to send its whole body (408 past it).
         threads: app calls at once: 1 runs them on the event loop's thread.
+        blocking: the ``(method, path)`` of requests that may wait for an action: run on a pool of
+            their own (``BLOCKING_THREADS`` threads; more such requests wait their turn).
     """
 
-    def __init__(self, app: WSGIApp, max_body_bytes: int, timeout: float, threads: int = 1) -> None:
+    def __init__(
+        self,
+        app: WSGIApp,
+        max_body_bytes: int,
+        timeout: float,
+        threads: int = 1,
+        blocking: Collection[tuple[str, str]] = (),
+    ) -> None:
         self._app = app
         self._max_body = max_body_bytes
         self._timeout = timeout
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="http") if threads > 1 else None
+        self._blocking = frozenset(blocking)
+        self._blocking_pool = ThreadPoolExecutor(BLOCKING_THREADS, thread_name_prefix="http-blocking")
 
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         """Granian's start-up hook: nothing to prepare."""
@@ -65,6 +80,7 @@ class Gateway:
         """Granian's shutdown hook: let the pool's threads finish their requests."""
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+        self._blocking_pool.shutdown(wait=True)
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         """Serve one request (``scope.proto`` is ``http``; granian refuses websockets here)."""
@@ -74,11 +90,18 @@ class Gateway:
         except TimeoutError:
             answer = fault(408, f"Request body not received within {self._timeout:g} s")
         else:
-            if self._pool is None:
+            pool = self._pool_for(environ)
+            if pool is None:
                 answer = self._call(environ)
             else:
-                answer = await asyncio.get_running_loop().run_in_executor(self._pool, self._call, environ)
+                answer = await asyncio.get_running_loop().run_in_executor(pool, self._call, environ)
         proto.response_bytes(*answer)
+
+    def _pool_for(self, environ: dict[str, Any]) -> ThreadPoolExecutor | None:
+        """The pool this request runs on (None: the event loop's thread)."""
+        if (environ["REQUEST_METHOD"], environ["PATH_INFO"].rstrip("/")) in self._blocking:
+            return self._blocking_pool
+        return self._pool
 
     async def _body(self, environ: dict[str, Any], proto: Any) -> bytes:
         """The body, or b"" when the app need not read it (none, or a Content-Length past the limit)."""

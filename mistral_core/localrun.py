@@ -26,7 +26,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from mistral_core import dblock
 from mistral_core.approvals.wiring import HumanWaits
-from mistral_core.config import Settings
+from mistral_core.config import MAX_PORT, Settings
 from mistral_core.errors import MistralError
 from mistral_core.model import ActionExecution, State
 from mistral_core.progress import PlainView, TerminalView, View, Watcher, watch
@@ -130,6 +130,8 @@ def _throwaway(stack: contextlib.ExitStack) -> str:
 
 
 def _bind(port: int) -> _Server:
+    if not 0 <= port <= MAX_PORT:
+        raise RunRefused(f"port must be 0 to {MAX_PORT}, not {port}")
     try:
         server = make_server(HOST, port, _no_app, server_class=_Server, handler_class=_QuietHandler)
     except OSError as exc:

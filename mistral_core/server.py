@@ -32,6 +32,8 @@ from mistral_core.gateway import Gateway, WSGIApp
 
 LOG = logging.getLogger(__name__)
 
+#: Requests that may wait for an action to run (up to the transport's bound): never on the loop.
+BLOCKING_REQUESTS = frozenset({("POST", "/v2/action_executions")})
 #: Bytes granian buffers for a request's line and headers (it answers 431 past them).
 MAX_HEADER_BYTES = 64 * 1024
 
@@ -76,7 +78,7 @@ def serve(app: WSGIApp, host: str, port: int, limits: Limits, on_stop: Callable[
     # request threads; here each request already hops between granian's thread and the event
     # loop's, and forcing GIL switches ten times as often cost ~10 % more CPU for no lower
     # latency (measured with benchmarks/run.py, scenarios a and c).
-    gateway = Gateway(app, limits.max_body_bytes, limits.timeout, limits.threads)
+    gateway = Gateway(app, limits.max_body_bytes, limits.timeout, limits.threads, BLOCKING_REQUESTS)
     server = Server(
         gateway,
         address=host,

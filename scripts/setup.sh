@@ -21,7 +21,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
 fi
 # --dev: the OpenID Connect provider the tests start (tests/oidc: node-oidc-provider), when npm is
 # here; again only when its package-lock.json changed. npm's cache makes a repeat install offline.
-if [ -n "$extras" ] && command -v npm >/dev/null; then
+if [ "$extras" = "[dev]" ] && command -v npm >/dev/null; then
   lock=$(sha256sum tests/oidc/package-lock.json | cut -c1-16)
   if [ "$(cat tests/oidc/node_modules/.mistral-core-installed 2>/dev/null)" != "$lock" ]; then
     npm ci --prefix tests/oidc --prefer-offline --no-audit --no-fund --loglevel=error

@@ -192,6 +192,22 @@ def string_field(body: Mapping[str, Any], name: str, default: str = "") -> str:
     return value
 
 
+#: The longest name, namespace or id a request may give (Mistral's ``String(255)`` columns; here
+#: they are indexed, and PostgreSQL refuses an index row over about 2.7 KB).
+MAX_NAME = 255
+
+
+def bounded_name(value: str, what: str) -> str:
+    """``value`` if it has at most :data:`MAX_NAME` characters.
+
+    Raises:
+        InputError: a longer one, naming ``what`` (``field 'name'``, ``parameter namespace``).
+    """
+    if len(value) > MAX_NAME:
+        raise InputError(f"Invalid value for {what}: at most {MAX_NAME} characters, not {len(value)}")
+    return value
+
+
 def object_field(body: Mapping[str, Any], name: str) -> dict[str, Any]:
     """``body[name]`` as a JSON object: an object, or a string holding one; absent/null/"" -> ``{}``.
 

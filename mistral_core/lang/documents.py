@@ -30,7 +30,7 @@ from mistral_core.lang.expressions import Evaluator
 from mistral_core.lang.inline import split_inline
 from mistral_core.lang.loader import Document, Path, load_document
 from mistral_core.lang.spec import InputParam
-from mistral_core.lang.validation import ParsedWorkflow, check_value, parse_workflow_bodies
+from mistral_core.lang.validation import ParsedWorkflow, check_name_length, check_value, parse_workflow_bodies
 
 _NAME = re.compile(r"^[\w.\-]+$")
 _ANY = {"type": ["string", "number", "integer", "boolean", "object", "array", "null"]}
@@ -149,6 +149,7 @@ def parse_workbook(text: str, evaluator: Evaluator) -> ParsedWorkbook:
     _check_schema(_WORKBOOK_VALIDATOR, doc.data, (), doc)
     _check_version(doc, ())
     name = str(doc.data["name"])
+    check_name_length(name, "workbook", doc.line_of(("name",)))
     if not _NAME.match(name):
         raise LanguageError(f"invalid workbook name '{name}'", path="name", line=doc.line_of(("name",)))
     bodies: dict[str, tuple[Any, Path]] = {
@@ -166,6 +167,7 @@ def parse_workbook(text: str, evaluator: Evaluator) -> ParsedWorkbook:
 
 
 def _parse_action(name: str, body: Any, where: Path, doc: Document, evaluator: Evaluator) -> ParsedAction:
+    check_name_length(name, "action", doc.line_of(where))
     if not _NAME.match(name):
         raise LanguageError(f"invalid action name '{name}'", path=_dotted(where), line=doc.line_of(where))
     if not isinstance(body, dict):

@@ -25,6 +25,7 @@ of the alias's key and not entered again.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -236,3 +237,9 @@ def parse_yaml(text: str) -> Any:
         return _compose(text)[1]
     except LanguageError as exc:
         raise LanguageError(f"yaml_parse: invalid YAML: {exc}") from None
+
+
+def dump_document(data: Mapping[str, Any]) -> str:
+    """``data`` as block-style YAML, keys in their order (what Mistral stores for a workflow cut
+    from a document of several)."""
+    return str(yaml.safe_dump(dict(data), sort_keys=False, allow_unicode=True, default_flow_style=False))

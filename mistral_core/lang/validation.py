@@ -21,12 +21,16 @@ from mistral_core.lang.durations import DURATION_POLICIES, DurationError, check_
 from mistral_core.lang.expressions import Evaluator, has_expression
 from mistral_core.lang.inline import split_inline
 from mistral_core.lang.loader import Document, Path, load_document
+from mistral_core.lang.parts import own_parts
 from mistral_core.lang.spec import WorkflowSpec, parse_with_items
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 _NAME = re.compile(r"^[\w.\-]+$")
 #: Mistral's limit; any other name is valid (``fetch-data``, ``step.2``), as in Mistral 23.
 MAX_TASK_NAME = 255
+#: The longest name of a workflow, workbook or ad-hoc action (Mistral's ``String(255)`` columns;
+#: here indexed, and PostgreSQL refuses an index row over about 2.7 KB).
+MAX_NAME = 255
 _WORKFLOW_VALIDATOR = jsonschema.Draft7Validator(schema.WORKFLOW)
 _RESERVED = frozenset({"version", "name", "description", "tags", "workflows", "actions"})
 
@@ -39,6 +43,9 @@ class ParsedWorkflow:
     body: dict[str, Any]
     spec: WorkflowSpec
     checksum: str
+    #: Its own definition when the document defines several (see :mod:`mistral_core.lang.parts`);
+    #: None: the document as sent is its definition.
+    text: str | None = None
 
 
 def spec_checksum(name: str, body: Mapping[str, Any]) -> str:
@@ -60,7 +67,18 @@ def parse_workflows(text: str, evaluator: Evaluator) -> list[ParsedWorkflow]:
     names = [k for k in doc.data if k != "version"]
     if not names:
         raise LanguageError("the document defines no workflow", line=doc.line_of(()))
-    return [_parse_one(str(name), doc, evaluator) for name in names]
+    parsed = [_parse_one(str(name), doc, evaluator) for name in names]
+    if len(parsed) == 1:
+        return parsed
+    parts = own_parts(text, doc, [p.name for p in parsed])
+    return [dataclasses.replace(p, text=parts[p.name]) for p in parsed]
+
+
+def check_name_length(name: str, what: str, line: int | None) -> None:
+    """Raise LanguageError if the name of a ``what`` (workflow, workbook, action) is too long."""
+    if len(name) > MAX_NAME:
+        message = f"invalid {what} name: at most {MAX_NAME} characters, not {len(name)}"
+        raise LanguageError(message, path=f"{name[:40]}...", line=line)
 
 
 def parse_workflow_bodies(
@@ -93,6 +111,7 @@ def _check_version(doc: Document) -> None:
 def _parse_one(name: str, doc: Document, evaluator: Evaluator) -> ParsedWorkflow:
     body = doc.data[name]
     where = (name,)
+    check_name_length(name, "workflow", doc.line_of(where))
     if name in _RESERVED or not _NAME.match(name) or _UUID.match(name):
         raise LanguageError(f"invalid workflow name '{name}'", path=name, line=doc.line_of(where))
     if not isinstance(body, dict):

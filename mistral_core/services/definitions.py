@@ -245,6 +245,7 @@ class Definitions:
         project: str,
     ) -> WorkflowDefinition:
         self._store.save_spec(parsed.checksum, {"name": parsed.name, "body": parsed.body})
+        text = parsed.text if parsed.text is not None else text
         now = self._clock.now()
         return WorkflowDefinition(
             id=old.id if old else self._new_id(),

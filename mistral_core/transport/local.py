@@ -7,6 +7,7 @@ events, one transaction), which is what makes a busy server fast on SQLite.
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import logging
 import queue
@@ -76,6 +77,9 @@ class LocalTransport:
             that is not safe to re-run), so that a crash can tell "never started" from "in doubt".
         notify_workers: threads that deliver notifications (apart from the actions' threads, so
             that a slow receiver never holds up an action).
+        run_now_timeout: seconds an action run outside any workflow (``run_now``) may take before
+            its caller gets an error instead (as the broker transport bounds it, and Mistral by
+            ``rpc_response_timeout``); the action itself is left to end on its thread.
     """
 
     def __init__(
@@ -85,8 +89,13 @@ class LocalTransport:
         max_batch: int = 64,
         mark_started: Callable[[Sequence[str]], None] | None = None,
         notify_workers: int = 4,
+        run_now_timeout: float = 60.0,
     ) -> None:
         self._executor = executor
+        self._run_now_timeout = run_now_timeout
+        # Their own threads: a run never waits behind the workflows' actions, and runs that never
+        # end hold at most ``workers`` threads (later ones wait in the queue, then time out).
+        self._run_now_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="run-now")
         self._mark_started = mark_started
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="executor")
         self._notify_pool = ThreadPoolExecutor(max_workers=notify_workers, thread_name_prefix="notifier")
@@ -154,8 +163,20 @@ class LocalTransport:
         self._events.put(event)
 
     def run_now(self, cmd: RunAction) -> Event:
-        """Run one action in the calling thread (an action run outside any workflow)."""
-        return self._executor.run(cmd)
+        """Run one action outside any workflow and wait for its event, at most ``run_now_timeout``
+        seconds: past it, an ERROR event (the action is left to end on its thread)."""
+        future = self._run_now_pool.submit(self._executor.run, cmd)
+        try:
+            return future.result(self._run_now_timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()  # still queued: it never runs
+            return ActionCompleted(
+                cmd.action_execution_id,
+                State.ERROR,
+                f"Action {cmd.action_name} did not finish within {self._run_now_timeout:g} s (run it "
+                "with params.save_result to let it run in the background)",
+                cmd.workflow_execution_id,
+            )
 
     def _run(self, cmd: RunAction) -> None:
         try:
@@ -238,6 +259,7 @@ class LocalTransport:
         idle = self.wait_idle(timeout)
         self._stopping.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._run_now_pool.shutdown(wait=False, cancel_futures=True)
         self._notify_pool.shutdown(wait=False, cancel_futures=True)
         self._events.put(_STOP)
         if self._thread is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -133,11 +134,22 @@ def _typed(field: Field, text: str) -> Any:
             raise ValueError(f"{text.strip()[:40]!r} is not a number") from None
         return int(number) if number.is_integer() and "." not in text else number
     if field.kind in ("select", "json"):
-        try:
-            return json.loads(text)
-        except ValueError:
+        try:  # strict: no NaN, Infinity or overflowing numbers; nesting past Python's stack is refused
+            return json.loads(text, parse_constant=_not_json, parse_float=_finite)
+        except (ValueError, RecursionError):
             raise ValueError("not valid JSON") from None
     return text
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text[:40]} is too large")
+    return number
 
 
 def posted_texts(fields: list[Field], posted: Mapping[str, str]) -> dict[str, str]:

@@ -289,3 +289,32 @@ def test_without_a_provider_set_up_there_is_no_sign_in_through_one(auth: bool) -
         assert answer.status_code == 404
         assert "Signing in through an identity provider is not set up on this server" in answer.text
         assert "mistral_core_session" not in answer.cookies
+
+
+JSON_FIELD_WF = """\
+version: '2.0'
+settings:
+  tasks:
+    ask:
+      action: std.approval
+      input:
+        title: Which settings?
+        form: {type: object, properties: {settings: {type: object}}}
+"""
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[" * 3000 + "]" * 3000, '{"a": NaN}', '{"a": 1e999}', '{"a": Infinity}'],
+    ids=["nested-3000-deep", "nan", "overflow", "infinity"],
+)
+def test_a_json_field_that_json_cannot_hold_is_an_error_next_to_it(pages: Pages, text: str) -> None:
+    pages.t.engine.definitions.create_workflows(JSON_FIELD_WF)
+    ex = pages.t.run("settings", {})
+    path = pages.link(pages.t.running_action(ex.id, "ask"))
+
+    refused = pages.answer(path, "approve", name="ana", **{"v.settings": text})
+
+    assert refused.status_code == 400, refused.text
+    assert 'id="field-0-error">not valid JSON' in refused.text
+    assert pages.human.approvals.wait(pages.t.running_action(ex.id, "ask")).responses == ()

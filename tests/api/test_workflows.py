@@ -259,3 +259,51 @@ def test_validate_an_invalid_document(api: Api, text: str, fragment: str) -> Non
 
 def test_validate_is_post_only(api: Api) -> None:
     assert_fault(api.get("/v2/workflows/validate"), 405)
+
+
+# -- a document of several workflows ----------------------------------------------------------------
+TWO = """\
+---
+version: '2.0'
+
+# the first: says hello
+first:
+  tasks:
+    t1:
+      action: std.echo output=hello   # inline
+second:
+  tasks:
+    t1:
+      action: std.noop
+"""
+
+
+def test_each_workflow_of_a_document_keeps_its_own_part_as_mistral_does(api: Api) -> None:
+    created = api.post_yaml(TWO).json["workflows"]
+
+    assert [wf["definition"] for wf in created] == [
+        "version: '2.0'\n\n# the first: says hello\nfirst:\n  tasks:\n    t1:\n"
+        "      action: std.echo output=hello   # inline\n",
+        "version: '2.0'\n\nsecond:\n  tasks:\n    t1:\n      action: std.noop\n",
+    ]
+    assert api.get("/v2/workflows/second").json["definition"] == created[1]["definition"]
+    assert api.start("first")["state"] in ("RUNNING", "SUCCESS")
+
+
+def test_a_document_of_workflows_that_share_an_anchor_keeps_each_one_whole(api: Api) -> None:
+    text = "version: '2.0'\nfirst: &wf\n  tasks:\n    t1:\n      action: std.noop\nsecond: *wf\n"
+
+    created = api.post_yaml(text).json["workflows"]
+
+    assert created[1]["definition"] == "version: '2.0'\nsecond:\n  tasks:\n    t1:\n      action: std.noop\n"
+
+
+def test_a_document_of_many_workflows_is_stored_once_not_once_per_workflow(api: Api) -> None:
+    one = "w{}:\n  tasks:\n    t:\n      action: std.noop\n"
+    text = "version: '2.0'\n" + "".join(one.format(i) for i in range(2000))
+
+    result = api.post_yaml(text)
+
+    assert result.status_code == 201
+    # Each workflow used to keep the whole document: 2,000 copies of 90 KB, 180 MB to store and answer.
+    assert len(result.content) < 10 * len(text)

@@ -164,3 +164,36 @@ def test_the_benchmark_serves_on_the_port_asked(tmp_path: Path) -> None:
     )
     assert refused.returncode == 2
     assert "--port must be 1 to 65535" in refused.stderr
+
+
+def test_serve_sh_installs_no_test_provider() -> None:
+    """The tour's set-up (--client) installs no npm packages: the OIDC provider is for the tests (--dev)."""
+    setup = (REPO_ROOT / "scripts" / "setup.sh").read_text()
+    npm_guard = next(line for line in setup.splitlines() if "command -v npm" in line)
+    assert '"$1"' not in npm_guard and '"[dev]"' in npm_guard, npm_guard
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (("serve", "--port", "99999"), {}),
+        (("serve",), {"MISTRAL_CORE_PORT": "-1"}),
+        (("run", "--port", "70000", str(REPO_ROOT / "contrib" / "example_workflows" / "seq.yaml")), {}),
+    ],
+)
+def test_a_port_out_of_range_is_one_line_not_a_traceback(
+    args: tuple[str, ...], env: dict[str, str], tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [str(BIN_DIR / "mistral-core"), *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(env),
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "port must be 0 to 65535" in result.stderr

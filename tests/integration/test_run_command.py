@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.support import BIN_DIR, POLL_TIMEOUT, clean_env, request
+from tests.integration.support import BIN_DIR, POLL_TIMEOUT, REPO_ROOT, clean_env, request
 
 pytestmark = pytest.mark.integration
 
@@ -216,13 +216,34 @@ asks:
 def test_an_approval_is_named_with_its_page_and_answered_there(tmp_path: Path) -> None:
     path = tmp_path / "wf.yaml"
     path.write_text(APPROVAL)
+    returncode, stdout = _run_and_answer([str(path)], "name=Ana&decision=reject", tmp_path)
+    assert returncode == 0
+    assert json.loads(stdout) == {"decision": "reject"}
+
+
+def test_the_readmes_release_workflow_runs_as_shown(tmp_path: Path) -> None:
+    """README.md and docs/operations.md run contrib/example_workflows/release.yaml: it exists, and runs."""
+    release = "contrib/example_workflows/release.yaml"
+    assert (
+        f'mistral-core run {release} --input \'{{"version": "1.2"}}\''
+        in (REPO_ROOT / "README.md").read_text()
+    )
+    args = [str(REPO_ROOT / release), "--input", '{"version": "1.2"}']
+    returncode, stdout = _run_and_answer(args, "name=Ana&v.reason=All+green&decision=approve", tmp_path)
+    assert returncode == 0
+    assert json.loads(stdout) == {"decision": "approve"}
+
+
+def _run_and_answer(args: list[str], form: str, cwd: Path) -> tuple[int, str]:
+    """``mistral-core run <args>``; answer the first approval's page with ``form``; its exit status
+    and standard output."""
     process = subprocess.Popen(
-        [str(BIN_DIR / "mistral-core"), "run", str(path)],
+        [str(BIN_DIR / "mistral-core"), "run", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=clean_env(),
-        cwd=tmp_path,
+        cwd=cwd,
     )
     try:
         assert process.stderr is not None
@@ -234,14 +255,15 @@ def test_an_approval_is_named_with_its_page_and_answered_there(tmp_path: Path) -
         page = request("GET", page_url, headers={"Accept": "text/html"})
         token = re.search(r'name="csrf" value="([^"]+)"', page.body.decode())
         assert page.status == 200 and token
-        form = f"csrf={token.group(1)}&name=Ana&decision=reject".encode()
         answer = request(
-            "POST", page_url, data=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
+            "POST",
+            page_url,
+            data=f"csrf={token.group(1)}&{form}".encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
-        assert answer.status == 303
+        assert answer.status == 303, answer
         stdout, _ = process.communicate(timeout=POLL_TIMEOUT)
     finally:
         process.kill()
         process.wait()
-    assert process.returncode == 0
-    assert json.loads(stdout) == {"decision": "reject"}
+    return process.returncode, stdout

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import falcon
 
+from mistral_core.api.media import bounded_name
 from mistral_core.api.querying import ListRequest
 from mistral_core.api.serializers import View
 from mistral_core.errors import InputError, LanguageError
@@ -58,9 +59,10 @@ def namespace_and_scope(req: falcon.Request) -> tuple[str, str]:
     """``?namespace=&scope=`` of an upload (defaults ``""`` and ``private``).
 
     Raises:
-        InputError: an unknown scope.
+        InputError: an unknown scope, a namespace over 255 characters.
     """
-    return req.get_param("namespace") or "", scope_value(req.get_param("scope"), "parameter scope")
+    namespace = bounded_name(req.get_param("namespace") or "", "parameter namespace")
+    return namespace, scope_value(req.get_param("scope"), "parameter scope")
 
 
 def validation_report(validate: Callable[[str], object], text: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from mistral_core.api import querying as q
 from mistral_core.api import serializers as ser
 from mistral_core.api.context import ApiContext
 from mistral_core.api.media import (
+    bounded_name,
     object_field,
     optional_integer,
     optional_string,
@@ -56,7 +57,7 @@ def create_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
     Raises:
         InputError: a missing name or workflow, a field of the wrong type, a time that does not parse.
     """
-    name = string_field(body, "name")
+    name = bounded_name(string_field(body, "name"), "field 'name'")
     if not name:
         raise InputError(NO_NAME)
     workflow = string_field(body, "workflow_id") or string_field(body, "workflow_name")

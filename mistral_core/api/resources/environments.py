@@ -15,6 +15,7 @@ from mistral_core.api import querying as q
 from mistral_core.api import serializers as ser
 from mistral_core.api.context import ApiContext
 from mistral_core.api.media import (
+    bounded_name,
     optional_object,
     optional_string,
     read_json_object,
@@ -44,7 +45,7 @@ def _name(body: Mapping[str, Any]) -> str:
     name = string_field(body, "name")
     if not name:
         raise InputError(NO_NAME)
-    return name
+    return bounded_name(name, "field 'name'")
 
 
 def create_arguments(body: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from mistral_core.api import reports
 from mistral_core.api import serializers as ser
 from mistral_core.api.context import ApiContext
 from mistral_core.api.media import (
+    bounded_name,
     object_field,
     optional_object,
     optional_string,
@@ -78,7 +79,7 @@ def start_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
         "wf_input": object_field(body, "input"),
         "params": params,
         "description": string_field(body, "description"),
-        "ex_id": string_field(body, "id") or None,
+        "ex_id": bounded_name(string_field(body, "id"), "field 'id'") or None,
     }
 
 
