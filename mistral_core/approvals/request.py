@@ -15,8 +15,6 @@ deciding answer's form values, ``responders`` every answer up to the deciding on
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,6 +22,7 @@ import jsonschema
 import jsonschema.exceptions
 
 from mistral_core.errors import InputError
+from mistral_core.lang import schemas
 from mistral_core.model import ApprovalResponse
 
 DEFAULT_OPTIONS = ("approve", "reject")
@@ -140,21 +139,12 @@ def _form(value: Any) -> Mapping[str, Any] | None:
         return None
     if not isinstance(value, Mapping):
         raise InputError("std.approval: 'form' must be a JSON Schema (an object)")
-    try:
-        _validator(json.dumps(value, sort_keys=True))
-    except jsonschema.exceptions.SchemaError as exc:
-        raise InputError(f"std.approval: 'form' is not a valid JSON Schema: {_short(exc.message)}") from None
+    problem = schemas.schema_problem(value)
+    if problem is not None:
+        raise InputError(f"std.approval: 'form' is {_short(problem)}")
     if value.get("type", "object") != "object":
         raise InputError("std.approval: 'form' must describe an object (type: object)")
     return value
-
-
-@functools.lru_cache(maxsize=256)
-def _validator(schema_text: str) -> Any:
-    schema = json.loads(schema_text)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
 
 
 def form_errors(request: ApprovalRequest, values: Mapping[str, Any]) -> dict[str, str]:
@@ -164,7 +154,7 @@ def form_errors(request: ApprovalRequest, values: Mapping[str, Any]) -> dict[str
     """
     if not request.form:
         return {}
-    validator = _validator(json.dumps(request.form, sort_keys=True))
+    validator = schemas.validator(request.form)
     errors: dict[str, str] = {}
     for error in sorted(validator.iter_errors(dict(values)), key=lambda e: list(e.absolute_path)):
         field = _field_of(error)

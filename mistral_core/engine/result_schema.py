@@ -9,13 +9,12 @@ failing path (``$.items[2].price``) and what is wrong there.
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Mapping
 from typing import Any
 
-import jsonschema
 import jsonschema.exceptions
+
+from mistral_core.lang import schemas
 
 #: Validators kept, by the schema's JSON text (schemas are few: one per task that declares one).
 _CACHE_SIZE = 256
@@ -31,19 +30,12 @@ def mismatch(schema: Mapping[str, Any] | None, result: Any, owner: str) -> str |
     """
     if not schema:
         return None
-    validator = _validator(json.dumps(schema, sort_keys=True))
-    error = jsonschema.exceptions.best_match(validator.iter_errors(result))
+    error = jsonschema.exceptions.best_match(schemas.validator(schema).iter_errors(result))
     if error is None:
         return None
     return (
         f"The result does not match the output-schema of {owner}: at {_path(error)}: {_short(error.message)}"
     )
-
-
-@functools.lru_cache(maxsize=_CACHE_SIZE)
-def _validator(schema_text: str) -> Any:
-    schema = json.loads(schema_text)
-    return jsonschema.validators.validator_for(schema)(schema)
 
 
 def _path(error: jsonschema.exceptions.ValidationError) -> str:

@@ -183,7 +183,14 @@ def test_bad_input_fails_the_task_with_one_line(t: TestEngine) -> None:
         ({"title": "x", "options": "approve"}, "'options' must be a list"),
         ({"title": "x", "required_approvals": 0}, "from 1 to 100"),
         ({"title": "x", "required_approvals": True}, "from 1 to 100"),
-        ({"title": "x", "form": {"type": "nonsense"}}, "not a valid JSON Schema"),
+        ({"title": "x", "form": {"type": "nonsense"}}, "'form' is not a JSON Schema"),
+        (
+            {
+                "title": "x",
+                "form": {"type": "object", "properties": {"a": {"type": "string", "pattern": "(a)\\1"}}},
+            },
+            "patterns are RE2 regular expressions",
+        ),
         ({"title": "x", "form": {"type": "array"}}, "must describe an object"),
         ({"title": "x" * 201}, "longer than 200"),
         ({"title": "x", "colour": "red"}, "takes no 'colour'"),
