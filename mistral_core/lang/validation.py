@@ -32,6 +32,10 @@ MAX_TASK_NAME = 255
 #: The longest name of a workflow, workbook or ad-hoc action (Mistral's ``String(255)`` columns;
 #: here indexed, and PostgreSQL refuses an index row over about 2.7 KB).
 MAX_NAME = 255
+#: Tasks of one workflow. Starting and running one costs more than linear time in its tasks, under
+#: the write lock (25,000 tasks held every other request for 18 s); real workflows have tens, and a
+#: large flow reads better as sub-workflows (or with-items) anyway.
+MAX_TASKS = 2000
 _WORKFLOW_VALIDATOR = jsonschema.Draft7Validator(schema.WORKFLOW)
 _RESERVED = frozenset({"version", "name", "description", "tags", "workflows", "actions"})
 
@@ -117,6 +121,10 @@ def _parse_one(name: str, doc: Document, evaluator: Evaluator) -> ParsedWorkflow
         raise LanguageError(f"invalid workflow name '{name}'", path=name, line=doc.line_of(where))
     if not isinstance(body, dict):
         raise LanguageError("a workflow must be a mapping with 'tasks'", path=name, line=doc.line_of(where))
+    tasks = body.get("tasks")
+    if isinstance(tasks, dict) and len(tasks) > MAX_TASKS:
+        message = f"{len(tasks):,} tasks: a workflow has at most {MAX_TASKS:,} (split it into sub-workflows)"
+        raise LanguageError(message, path=f"{name}.tasks", line=doc.line_of((*where, "tasks")))
     _check_structure(name, body, doc)
     try:
         spec = WorkflowSpec.build(name, body)
