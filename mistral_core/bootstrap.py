@@ -15,11 +15,15 @@ from mistral_core.auth.wiring import build_authenticators, build_sign_in, check_
 from mistral_core.config import Settings
 from mistral_core.engine.limits import Limits
 from mistral_core.engine.notifications import NotifyPolicy
+from mistral_core.engine.ports import SystemClock
 from mistral_core.errors import StoreError
 from mistral_core.executor import Executor
 from mistral_core.hooks import HookManager
 from mistral_core.lang.budget import ExpressionLimits
 from mistral_core.lang.expressions import Evaluator
+from mistral_core.metrics.collectors import ActivityCollector, QueueCollector
+from mistral_core.metrics.exposition import Metrics
+from mistral_core.metrics.instruments import MeteredHooks
 from mistral_core.model import DISPATCH_STARTED
 from mistral_core.notifiers.registry import NotifierRegistry
 from mistral_core.persistence.sql import open_serving_store
@@ -41,6 +45,7 @@ class Service:
     scheduler: Scheduler
     store: Any
     human: HumanWaits
+    metrics: Metrics
 
     def stop(self, timeout: float = 30.0) -> None:
         """Let running actions finish (up to ``timeout``), apply their results, close the store."""
@@ -82,9 +87,10 @@ def build_service(
     store = store if store is not None else open_serving_store(settings.database_url, settings.upgrade)
     authenticators = build_authenticators(settings, store)
     registry = registry or ActionRegistry.from_entry_points()
-    engine = build_engine(settings, store, registry, hooks, notifiers)
+    metrics = Metrics.from_environment()  # gunicorn workers of whole services share its files
+    engine = build_engine(settings, store, registry, hooks, notifiers, metrics)
     transport = LocalTransport(
-        Executor(registry, settings.base_url, notifiers),
+        Executor(registry, settings.base_url, notifiers, metrics.instruments.action_run),
         workers=settings.executor_threads,
         mark_started=lambda ids: store.raise_dispatch(ids, DISPATCH_STARTED),
         notify_workers=settings.notify_threads,
@@ -95,8 +101,10 @@ def build_service(
     engine.on_timers_added(scheduler.wake)
     recover(settings, engine)
     scheduler.start()
-    app, human = build_app(settings, engine, authenticators)
-    return Service(settings, app, engine, transport, scheduler, store, human)
+    metrics.add(ActivityCollector(store, SystemClock()))
+    metrics.add(QueueCollector(transport.queue_depths, "local"))
+    app, human = build_app(settings, engine, authenticators, metrics)
+    return Service(settings, app, engine, transport, scheduler, store, human, metrics)
 
 
 def build_engine(
@@ -105,8 +113,10 @@ def build_engine(
     registry: ActionRegistry,
     hooks: HookManager | None,
     notifiers: NotifierRegistry,
+    metrics: Metrics | None = None,
 ) -> Engine:
-    """The engine's services over ``store``, as the settings say (no runner yet).
+    """The engine's services over ``store``, as the settings say (no runner yet); ``metrics``
+    (if given) measures its transactions and counts records as they finish.
 
     Raises:
         InputError: the setting ``notify`` names publishers ``notifiers`` do not accept.
@@ -114,10 +124,12 @@ def build_engine(
     server_publishers = notifiers.check(list(settings.notify), "setting notify")
     limits = Limits(settings.field_size_limit, settings.with_items_limit, settings.subworkflow_depth_limit)
     evaluator = Evaluator(ExpressionLimits(settings.expression_timeout, settings.expression_max_size))
+    relay: Any = hooks or HookManager()
     return Engine(
         store,
         registry,
-        hooks=hooks or HookManager(),
+        hooks=relay if metrics is None else MeteredHooks(relay, metrics.instruments),
+        meter=None if metrics is None else metrics.instruments,
         cron=CronTab(),
         evaluator=evaluator,
         limits=limits,
@@ -145,7 +157,9 @@ def recover(settings: Settings, engine: Engine) -> None:
         )
 
 
-def build_app(settings: Settings, engine: Engine, authenticators: Any) -> tuple[Any, HumanWaits]:
+def build_app(
+    settings: Settings, engine: Engine, authenticators: Any, metrics: Metrics | None = None
+) -> tuple[Any, HumanWaits]:
     """The API's WSGI app over ``engine``, and the approvals behind its pages."""
     sign_in = build_sign_in(settings, authenticators)
     human = HumanWaits.build(
@@ -161,5 +175,6 @@ def build_app(settings: Settings, engine: Engine, authenticators: Any) -> tuple[
         human=human,
         session_max_age=settings.ui_session_max_age,
         sign_in=sign_in,
+        metrics=metrics,
     )
     return app, human

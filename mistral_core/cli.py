@@ -14,6 +14,7 @@ from mistral_core import splitcli
 from mistral_core.config import Settings
 from mistral_core.errors import InputError, MistralError
 from mistral_core.keyadmin import keys
+from mistral_core.metrics.logs import configure
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -23,11 +24,8 @@ def _settings(**overrides: Any) -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def _logging(settings: Settings) -> None:
+    configure(settings.log_level, settings.log_format)
 
 
 @click.group()
@@ -96,7 +94,7 @@ def serve(
         auth=auth,
         insecure_no_auth=insecure_no_auth,
     )
-    _logging(settings.log_level)
+    _logging(settings)
     from mistral_core import dblock, server
     from mistral_core.bootstrap import build_service
 

@@ -123,6 +123,11 @@ class Settings:
         oidc_ui_scopes: the scopes the UI asks for (``openid`` is always asked for).
         oidc_ui_provider_name: the provider's name on the button ("Sign in with Keycloak"); empty:
             "Sign in with your identity provider".
+        log_format: ``text`` (default) or ``json``: one JSON object a line, with the ids of the
+            execution, task and action execution a line is about (docs/operations.md, "Logs").
+        metrics_port: the port an engine or executor of the split deployment serves ``/metrics``
+            on (0, the default: none). The API serves its own ``/metrics`` on its port.
+        metrics_host: the address that port listens on (default loopback: it has no credentials).
     """
 
     host: str = "127.0.0.1"
@@ -170,6 +175,9 @@ class Settings:
     notify_retry_for: int = 24 * 3600
     notify_backoff: tuple[float, ...] = ()
     notify_threads: int = 4
+    log_format: str = "text"
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
 
     @property
     def base_url(self) -> str:
@@ -200,6 +208,7 @@ class Settings:
         allowed = {
             "recover": ("auto", "yes", "no"),
             "log_level": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+            "log_format": ("text", "json"),
         }
         for name, choices in allowed.items():
             value = getattr(self, name)
@@ -239,6 +248,8 @@ class Settings:
             raise InputError("setting notify_backoff takes delays above 0 and at most a week (604800 s)")
 
     def _check_split(self) -> None:
+        if not 0 <= self.metrics_port <= 65535:
+            raise InputError(f"setting metrics_port must be a port number (0: none), not {self.metrics_port}")
         if self.transport and not self.transport.startswith("amqp://"):
             raise InputError(f"setting transport must be an amqp:// URL, not {self.transport[:40]!r}")
         for name in ("engine_lease", "executor_lease"):

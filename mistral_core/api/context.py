@@ -20,6 +20,8 @@ class ApiContext:
         max_body_bytes: the largest request body accepted (413 past it).
         authenticators: what turns secrets into identities (empty: authentication is off).
         human: approvals and the signed links of their pages (``links.respond``).
+        metrics: this process's metrics (``GET /metrics``), a
+            :class:`~mistral_core.metrics.exposition.Metrics`.
     """
 
     engine: Engine
@@ -27,6 +29,7 @@ class ApiContext:
     max_body_bytes: int
     authenticators: tuple[Any, ...] = ()
     human: HumanWaits | None = None
+    metrics: Any = None
 
     def url(self, path: str) -> str:
         """The public URL of ``path`` (``/v2/executions``)."""

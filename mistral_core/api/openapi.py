@@ -197,8 +197,11 @@ def _root_paths() -> dict[str, Schema]:
         _path("realm"),
         TOKEN_FORM,
     )
+    metrics = _op("This process's metrics, in Prometheus' text format (docs/operations.md)", 200, None)
+    metrics["responses"]["200"]["content"] = {"text/plain": {"schema": {"type": "string"}}}
     return {
         "/": {"get": _op("The API versions", 200, "Versions")},
+        "/metrics": {"get": metrics},
         "/v2": {"get": _op("The v2 root", 200, "V2Root")},
         "/v2/openapi.json": {"get": _op("This document", 200, "OpenApi")},
         "/realms/{realm}/protocol/openid-connect/token": {"post": token},

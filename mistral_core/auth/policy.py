@@ -89,6 +89,8 @@ REQUIRED: dict[tuple[str, str], Role | None] = {
     ("/v2/environments/{name}", "GET"): R,
     ("/v2/environments/{name}", "DELETE"): A,
     ("/realms/{realm}/protocol/openid-connect/token", "POST"): None,
+    # Counts and latencies only (no ids, no names of workflows): a reader's, as every read.
+    ("/metrics", "GET"): R,
 }
 
 #: The pages of the UI (:mod:`mistral_core.ui`): a browser signs in once (a session cookie) rather

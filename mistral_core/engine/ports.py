@@ -30,6 +30,7 @@ from mistral_core.model import (
     WorkflowDefinition,
     WorkflowExecution,
 )
+from mistral_core.model.activity import Activity
 from mistral_core.model.notifications import NotificationDelivery
 
 Record = WorkflowExecution | TaskExecution | ActionExecution
@@ -195,6 +196,12 @@ class ExecutionStore(Protocol):
 
     def count_timers(self) -> int:
         """How many timers are pending."""
+        ...
+
+    def activity(self, now: dt.datetime) -> Activity:
+        """The unfinished records by state, the waits and the timers due at ``now``, in one
+        statement that walks indexes only (its cost follows the work in progress, not the
+        number of finished records)."""
         ...
 
     # -- cron triggers --------------------------------------------------------------------
@@ -430,6 +437,28 @@ class HookRelay(Protocol):
     def notify(self, hook_name: str, **kwargs: Any) -> None:
         """Call every implementation of ``hook_name``; log and swallow their failures."""
         ...
+
+
+class Meter(Protocol):
+    """Measures what the services do, for the metrics endpoint; never raises, costs microseconds."""
+
+    def transaction_done(self, seconds: float) -> None:
+        """A transaction of the engine committed and handed on its effects, in ``seconds``."""
+        ...
+
+    def result_pushed(self, outcome: str) -> None:
+        """A result was pushed: ``accepted``, ``repeated``, ``rejected`` or ``unknown``."""
+        ...
+
+
+class NoMeter:
+    """Measures nothing."""
+
+    def transaction_done(self, seconds: float) -> None:
+        """Nothing."""
+
+    def result_pushed(self, outcome: str) -> None:
+        """Nothing."""
 
 
 class SystemClock:

@@ -37,6 +37,7 @@ from mistral_core.persistence.columns import (
     not_found,
 )
 from mistral_core.persistence.executions import ExecutionReads
+from mistral_core.persistence.memoryactivity import MemoryActivity
 from mistral_core.persistence.memoryapprovals import MemoryApprovals
 from mistral_core.persistence.memorybase import ID, replaced
 from mistral_core.persistence.memorycallbacks import MemoryCallbacks
@@ -58,6 +59,7 @@ _CREATED = {table.name: table.index_of("created_at") for table in ALL_TABLES}
 
 
 class MemoryStore(
+    MemoryActivity,
     MemoryCallbacks,
     MemoryNotifications,
     MemoryTimers,

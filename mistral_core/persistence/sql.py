@@ -44,6 +44,7 @@ from mistral_core.persistence.columns import (
 from mistral_core.persistence.dialects import DB_ERRORS, SQLITE_BUSY_TIMEOUT_S, SQLITE_PRAGMAS, store_error
 from mistral_core.persistence.executions import ExecutionReads
 from mistral_core.persistence.migrations import LATEST_VERSION
+from mistral_core.persistence.sqlactivity import SqlActivity
 from mistral_core.persistence.sqlapprovals import SqlApprovals
 from mistral_core.persistence.sqlcallbacks import SqlCallbacks
 from mistral_core.persistence.sqldefinitions import SqlDefinitions
@@ -58,6 +59,7 @@ LOG = logging.getLogger(__name__)
 
 
 class SqlStore(
+    SqlActivity,
     SqlCallbacks,
     SqlNotifications,
     SqlTimers,

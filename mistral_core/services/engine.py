@@ -26,6 +26,7 @@ from mistral_core.engine.ports import (
     CronSchedule,
     ExecutionStore,
     HookRelay,
+    Meter,
     NoHooks,
     NotifierCatalog,
     SystemClock,
@@ -76,6 +77,7 @@ class Engine:
         notifiers: the kinds of publisher ``notify`` lists may name (default: none).
         notify_policy: the server's publishers, and how long and how often a failing
             notification is tried again (default: none; a day, Standard Webhooks' schedule).
+        meter: measures transactions and result pushes (default: nothing measured).
 
     Attributes:
         definitions: workflows, ad-hoc actions, workbooks, environments.
@@ -110,6 +112,7 @@ class Engine:
         engine_lease: dt.timedelta | None = None,
         notifiers: NotifierCatalog | None = None,
         notify_policy: NotifyPolicy | None = None,
+        meter: Meter | None = None,
     ) -> None:
         evaluator = evaluator or Evaluator()
         limits = limits or Limits()
@@ -141,6 +144,8 @@ class Engine:
             self._parts.notifiers = notifiers
         if notify_policy is not None:
             self._parts.notify_policy = notify_policy
+        if meter is not None:
+            self._parts.meter = meter
         launcher = Launcher(self._parts, evaluator)
         transactions = Transactions(self._parts, IntentApplier(self._parts, launcher))
         self.executions = Executions(transactions, self._parts, launcher)
