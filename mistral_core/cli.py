@@ -45,6 +45,12 @@ def main() -> None:
 @click.option("--public-url", default=None, help="Base URL third parties call back [http://HOST:PORT].")
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR [INFO].")
 @click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Log lines: text, or JSON with execution/task/action ids [text; env MISTRAL_CORE_LOG_FORMAT].",
+)
+@click.option(
     "--recover",
     type=click.Choice(["auto", "yes", "no"]),
     default=None,
@@ -74,6 +80,7 @@ def serve(
     database_url: str | None,
     public_url: str | None,
     log_level: str | None,
+    log_format: str | None,
     recover: str | None,
     upgrade: bool | None,
     auth: str | None,
@@ -89,6 +96,7 @@ def serve(
         database_url=database_url,
         public_url=public_url,
         log_level=log_level,
+        log_format=log_format,
         recover=recover,
         upgrade=upgrade,
         auth=auth,

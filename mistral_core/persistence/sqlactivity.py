@@ -36,14 +36,16 @@ def activity_statement() -> str:
     wfs, tasks = quote(WORKFLOW_EXECUTIONS.name), quote(TASK_EXECUTIONS.name)
     actions, timers = quote(ACTION_EXECUTIONS.name), quote(TIMERS.name)
     active_wf = f'"state" IN ({_literals(ACTIVE_WORKFLOW_STATES)})'
+    # The actions' part first: its min("created_at") gives the last column its type (PostgreSQL
+    # types a UNION's columns from left to right, and a bare NULL first would make it text).
     return (
-        f"SELECT '{WORKFLOW}', \"state\", 0, count(*), NULL FROM {wfs} WHERE {active_wf} "
+        f"SELECT '{ACTION}', \"state\", CASE WHEN \"is_sync\" THEN 1 ELSE 0 END, count(*), "
+        f'min("created_at") FROM {actions} WHERE {UNFINISHED_ACTIONS} GROUP BY "state", "is_sync" '
+        f"UNION ALL SELECT '{WORKFLOW}', \"state\", 0, count(*), NULL FROM {wfs} WHERE {active_wf} "
         'GROUP BY "state" '
         f"UNION ALL SELECT '{TASK}', t.\"state\", 0, count(*), NULL FROM {wfs} w "
         f'JOIN {tasks} t ON t."workflow_execution_id" = w."id" '
         f'WHERE w.{active_wf} AND t."state" IN ({_literals(ACTIVE_TASK_STATES)}) GROUP BY t."state" '
-        f'UNION ALL SELECT \'{ACTION}\', "state", CASE WHEN "is_sync" THEN 1 ELSE 0 END, count(*), '
-        f'min("created_at") FROM {actions} WHERE {UNFINISHED_ACTIONS} GROUP BY "state", "is_sync" '
         f"UNION ALL SELECT '{TIMERS_DUE}', '', 0, count(*), min(\"due_at\") FROM {timers} "
         'WHERE "due_at" <= ?'
     )

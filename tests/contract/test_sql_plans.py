@@ -161,3 +161,9 @@ def test_claiming_500_of_100000_pending_is_quick(crowded: Crowded) -> None:
     assert [t.id for t in claimed] == [f"timer-{i}" for i in range(1, 501)]
     assert elapsed < 0.5, f"claimed 500 of {PENDING} in {elapsed:.3f} s"
     assert crowded.store.next_timer_due() == ORIGIN + dt.timedelta(seconds=1)
+
+
+def test_the_activity_read_for_metrics_walks_indexes(crowded: Crowded) -> None:
+    plan = crowded.store.explain("activity", (at(500),))
+    assert_uses_index(plan, "action_executions_unfinished", "action_executions")
+    assert_uses_index(plan, "timers_due_at_seq", "timers")
