@@ -39,7 +39,7 @@ def activity_statement() -> str:
     # The actions' part first: its min("created_at") gives the last column its type (PostgreSQL
     # types a UNION's columns from left to right, and a bare NULL first would make it text).
     return (
-        f"SELECT '{ACTION}', \"state\", CASE WHEN \"is_sync\" THEN 1 ELSE 0 END, count(*), "
+        f'SELECT \'{ACTION}\', "state", CASE WHEN "is_sync" THEN 1 ELSE 0 END, count(*), '
         f'min("created_at") FROM {actions} WHERE {UNFINISHED_ACTIONS} GROUP BY "state", "is_sync" '
         f"UNION ALL SELECT '{WORKFLOW}', \"state\", 0, count(*), NULL FROM {wfs} WHERE {active_wf} "
         'GROUP BY "state" '

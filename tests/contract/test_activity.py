@@ -12,7 +12,8 @@ from tests.contract.conftest import Records
 def test_an_empty_store_has_no_activity(store: ExecutionStore, rec: type[Records]) -> None:
     activity = store.activity(rec.at(0))
     assert (activity.workflows, activity.tasks, activity.actions) == ({}, {}, {})
-    assert (activity.waits, activity.oldest_wait, activity.timers_due, activity.oldest_due) == (0, None, 0, None)
+    assert (activity.waits, activity.oldest_wait) == (0, None)
+    assert (activity.timers_due, activity.oldest_due) == (0, None)
 
 
 def test_unfinished_records_are_counted_by_state_and_finished_ones_not(
@@ -27,7 +28,8 @@ def test_unfinished_records_are_counted_by_state_and_finished_ones_not(
         store.insert(task)
     store.insert(rec.action(t1, is_sync=True, created_at=rec.at(5)))
     store.insert(rec.action(t1, name="std.async_noop", is_sync=False, created_at=rec.at(20)))
-    store.insert(rec.action(t2, name="std.async_noop", is_sync=False, created_at=rec.at(10), state=State.PAUSED))
+    paused_wait = rec.action(t2, name="std.async_noop", is_sync=False, created_at=rec.at(10))
+    store.insert(dataclasses.replace(paused_wait, state=State.PAUSED))
     store.insert(rec.action(t3, state=State.SUCCESS, created_at=rec.at(1)))
     store.insert(rec.action(None, name="std.echo", state=State.ERROR, created_at=rec.at(0)))
     activity = store.activity(rec.at(100))

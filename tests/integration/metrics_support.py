@@ -32,9 +32,7 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 def total(samples: Samples, name: str, **labels: str) -> float:
     """The sum of the samples called ``name`` whose labels include ``labels``."""
-    return sum(
-        v for (n, found), v in samples.items() if n == name and set(labels.items()) <= set(found)
-    )
+    return sum(v for (n, found), v in samples.items() if n == name and set(labels.items()) <= set(found))
 
 
 def delta(after: Samples, before: Samples, name: str, **labels: str) -> float:

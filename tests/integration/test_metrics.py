@@ -39,7 +39,9 @@ def metered(api: Api) -> Api:
     return api
 
 
-def test_counters_move_when_executions_run_and_results_are_pushed(server: ServerProcess, metered: Api) -> None:
+def test_counters_move_when_executions_run_and_results_are_pushed(
+    server: ServerProcess, metered: Api
+) -> None:
     url = server.base_url + "/metrics"
     before = scrape(url)
     ex_id = metered.start("metered_wait")["id"]
@@ -60,12 +62,8 @@ def test_counters_move_when_executions_run_and_results_are_pushed(server: Server
     assert metered.wait_finished(ex_id)["state"] == "SUCCESS"
     after = scrape(url)
     pushes = "mistral_core_result_pushes_total"
-    assert [delta(after, before, pushes, outcome=o) for o in ("accepted", "repeated", "rejected", "unknown")] == [
-        1,
-        1,
-        1,
-        1,
-    ]
+    outcomes = ("accepted", "repeated", "rejected", "unknown")
+    assert [delta(after, before, pushes, outcome=o) for o in outcomes] == [1, 1, 1, 1]
     assert delta(after, before, "mistral_core_workflow_executions_started_total") == 1
     finished = "mistral_core_executions_finished_total"
     assert delta(after, before, finished, kind="workflow", state="SUCCESS") == 1
@@ -85,7 +83,9 @@ def test_counters_move_when_executions_run_and_results_are_pushed(server: Server
     assert value(after, "mistral_core_queue_depth", source="local", queue="events") >= 0
 
 
-def test_labels_are_bounded_no_ids_and_odd_methods_counted_as_other(server: ServerProcess, metered: Api) -> None:
+def test_labels_are_bounded_no_ids_and_odd_methods_counted_as_other(
+    server: ServerProcess, metered: Api
+) -> None:
     for _ in range(3):
         metered.call("GET", f"/v2/executions/{uuid.uuid4()}")
         metered.call("GET", f"/nowhere/{uuid.uuid4()}")
@@ -93,7 +93,7 @@ def test_labels_are_bounded_no_ids_and_odd_methods_counted_as_other(server: Serv
     samples = scrape(server.base_url + "/metrics")
     routes = {dict(labels).get("route") for _, labels in samples}
     assert "/v2/executions/{ex_id}" in routes and "unmatched" in routes
-    assert not any(label and "-" in label.rsplit("/", 1)[-1] and "{" not in label for label in routes if label)
+    assert not [route for route in routes if route and route.count("-") >= 4]  # no UUID in a label
     methods = {dict(labels).get("method") for _, labels in samples} - {None}
     assert "BREW" not in methods and "other" in methods
 
