@@ -5,6 +5,7 @@ are read; counters move as executions run and results are pushed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ pushed:
 
 
 @pytest.fixture
-def amqp_url() -> object:
+def amqp_url() -> Iterator[str]:
     with broker.vhost() as url:
         yield url
 
