@@ -36,8 +36,8 @@ def _statements(actions: int, now: str, future: str) -> list[str]:
     series = "generate_series(1, {n}) AS n(i)"
     return [
         f"""INSERT INTO "workflow_executions" ("id", "workflow_id", "workflow_name", "spec_checksum", "state",
-        "created_at") SELECT 'wf-' || i, 'wf', 'wf', 'c', CASE WHEN i % 100 = 0 THEN 'RUNNING' ELSE 'SUCCESS' END,
-        {now} FROM {series.format(n=WORKFLOWS)}""",
+        "created_at") SELECT 'wf-' || i, 'wf', 'wf', 'c',
+        CASE WHEN i % 100 = 0 THEN 'RUNNING' ELSE 'SUCCESS' END, {now} FROM {series.format(n=WORKFLOWS)}""",
         f"""INSERT INTO "task_executions" ("id", "workflow_execution_id", "name", "state", "workflow_name",
         "workflow_id", "created_at") SELECT 'task-' || i, 'wf-' || (1 + (i - 1) / 10), 't', CASE WHEN
         (1 + (i - 1) / 10) % 100 = 0 AND i % 10 = 0 THEN 'RUNNING' ELSE 'SUCCESS' END, 'wf', 'wf', {now}
