@@ -60,7 +60,8 @@ def test_finished_records_are_counted_and_every_hook_still_told() -> None:
     hooks.notify("mistral_task_execution_completed", task_ex=_Record(State.ERROR))
     hooks.notify("mistral_action_execution_completed", action_ex=_Record(State.SUCCESS))
     hooks.notify("mistral_workflow_execution_completed", wf_ex=_Record(State.ERROR))
-    hooks.notify("mistral_action_result_rejected", action_ex=_Record(State.SUCCESS), state="ERROR", reason="x")
+    rejected = _Record(State.SUCCESS)
+    hooks.notify("mistral_action_result_rejected", action_ex=rejected, state="ERROR", reason="x")
     samples = _samples(metrics)
     finished = "mistral_core_executions_finished_total"
     assert samples[(finished, (("kind", "task"), ("state", "ERROR")))] == 1
