@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -211,18 +212,25 @@ def api(
         ("AUTH", ",".join(settings.auth)),
     ):
         os.environ[f"MISTRAL_CORE_{name}"] = value
-    _multiprocess_dir()
-    run_gunicorn(f"{settings.host}:{settings.port}", workers, threads)
+    made = _multiprocess_dir()
+    try:
+        run_gunicorn(f"{settings.host}:{settings.port}", workers, threads)
+    finally:
+        if made:
+            shutil.rmtree(made, ignore_errors=True)
 
 
-def _multiprocess_dir() -> None:
+def _multiprocess_dir() -> str | None:
     """Give gunicorn's workers prometheus_client's multiprocess directory: the one the environment
-    names, emptied (files of an earlier run would add to its counters), else a new one."""
+    names, emptied (files of an earlier run would add to its counters), else a new one (returned:
+    it is removed when gunicorn stops)."""
     path = os.environ.get(MULTIPROC_ENV, "")
-    if path:
-        os.makedirs(path, exist_ok=True)
-        for name in os.listdir(path):
-            if name.endswith(".db"):
-                os.unlink(os.path.join(path, name))
-    else:
-        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="mistral-core-metrics-")
+    if not path:
+        made = tempfile.mkdtemp(prefix="mistral-core-metrics-")
+        os.environ[MULTIPROC_ENV] = made
+        return made
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.unlink(os.path.join(path, name))
+    return None
