@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from mistral_core.actions.base import ActionContext, ExecutionContext
 from mistral_core.errors import ActionError
-from mistral_core.metrics.logs import log_context
+from mistral_core.metrics.logs import reset_ids, set_ids
 from mistral_core.model import (
     ActionCompleted,
     ActionHandedOff,
@@ -82,12 +82,15 @@ class Executor:
         """Run ``cmd``'s action and return the event the engine must apply (lines it logs carry
         its ids)."""
         began = time.perf_counter()
-        with log_context(
+        ids = set_ids(  # a token, not a with-block: this runs once per action, and costs a third
             execution_id=cmd.workflow_execution_id,
             task_id=cmd.task_execution_id,
             action_execution_id=cmd.action_execution_id,
-        ):
+        )
+        try:
             event = self._run(cmd)
+        finally:
+            reset_ids(ids)
         if self._on_run is not None:
             outcome = event.state.value if isinstance(event, ActionCompleted) else HANDED_OFF
             self._on_run(outcome, time.perf_counter() - began)
