@@ -7,6 +7,7 @@ own (a lock and an add; in multiprocess mode, a write to a memory-mapped file).
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -121,14 +122,21 @@ class MeteredHooks:
     def __init__(self, inner: HookRelay, instruments: Instruments) -> None:
         self._inner = inner
         self._instruments = instruments
+        #: (hook name, state key) -> the ``inc`` of its counter: one lookup per hook call. A state
+        #: (an enum member, a singleton) is keyed by its id: an enum's hash is Python code.
+        self._incs: dict[tuple[str, object], Any] = {}
 
     def notify(self, hook_name: str, **kwargs: Any) -> None:
         """Count, then call every implementation of ``hook_name`` (never raises)."""
         finished = _FINISHED.get(hook_name)
         if finished is not None:
-            kind, key = finished
-            state = getattr(kwargs.get(key), "state", None)
-            self._instruments.record_finished(kind, str(getattr(state, "value", state)))
+            state = getattr(kwargs.get(finished[1]), "state", None)
+            key = (hook_name, id(state) if isinstance(state, enum.Enum) else state)
+            inc = self._incs.get(key)
+            if inc is None:
+                child = self._instruments.finished.labels(finished[0], str(getattr(state, "value", state)))
+                inc = self._incs[key] = child.inc
+            inc()
         elif hook_name == "mistral_workflow_execution_started":
             self._instruments.started.inc()
         self._inner.notify(hook_name, **kwargs)
