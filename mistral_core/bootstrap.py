@@ -176,5 +176,6 @@ def build_app(
         session_max_age=settings.ui_session_max_age,
         sign_in=sign_in,
         metrics=metrics,
+        log_ids=settings.log_format == "json",
     )
     return app, human

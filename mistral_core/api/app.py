@@ -14,7 +14,7 @@ import falcon
 from mistral_core.api import errors
 from mistral_core.api.browsers import BrowserGuard, allowed_origin_set
 from mistral_core.api.context import ApiContext
-from mistral_core.api.metering import RequestMetering
+from mistral_core.api.metering import RequestLogIds, RequestMetering
 from mistral_core.api.refusals import PushRefusals
 from mistral_core.api.routes import ROUTES
 from mistral_core.api.urltext import UrlTextCheck
@@ -45,6 +45,7 @@ def create_app(
     session_max_age: float = 8 * 3600.0,
     sign_in: SignInFlow | None = None,
     metrics: Metrics | None = None,
+    log_ids: bool = False,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """Build the REST API v2 application.
 
@@ -63,6 +64,8 @@ def create_app(
         sign_in: the UI's sign-in through the OIDC provider (None: with a key or token only).
         metrics: this process's metrics, served at ``GET /metrics`` (default: the requests of
             this app and the store's activity).
+        log_ids: put the ids of a request's path on the log lines written while it is served
+            (with JSON log lines).
 
     Returns:
         A WSGI application.
@@ -88,6 +91,8 @@ def create_app(
     # No media handlers are used (see api/media.py), and CORS is off: both cost per request.
     guard = BrowserGuard(allowed_hosts, allowed_origin_set(ctx.public_url, allowed_origins))
     middleware: list[Any] = [RequestMetering(metrics.instruments.request_done), guard, UrlTextCheck()]
+    if log_ids:
+        middleware.insert(1, RequestLogIds())
     if authenticators:
         keys: Any = engine.store  # both stores keep API keys (the KeyStore port)
         sessions = Sessions(human.signer, session_max_age, public_url.startswith("https:"), keys)

@@ -155,3 +155,23 @@ def test_a_json_line_holds_the_traceback_and_stays_one_line() -> None:
     assert "\n" not in text
     line = json.loads(text)
     assert line["message"] == "failed a\nb" and "ValueError: boom" in line["exception"]
+
+
+def test_lines_written_while_a_request_is_served_carry_the_ids_of_its_path() -> None:
+    import falcon
+    from falcon.testing import TestClient
+
+    from mistral_core.api.metering import RequestLogIds
+
+    lines: list[dict[str, Any]] = []
+
+    class Logged:
+        def on_get(self, req: falcon.Request, resp: falcon.Response, action_ex_id: str) -> None:
+            record = logging.LogRecord("x", logging.INFO, __file__, 1, "served", (), None)
+            lines.append(json.loads(JsonFormatter().format(record)))
+
+    app = falcon.App(middleware=[RequestLogIds()])
+    app.add_route("/v2/action_executions/{action_ex_id}", Logged())
+    TestClient(app).simulate_get("/v2/action_executions/a-1")
+    assert lines[0]["action_execution_id"] == "a-1" and "execution_id" not in lines[0]
+    assert "action_execution_id" not in _line("after the request")
