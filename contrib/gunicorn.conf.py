@@ -50,21 +50,38 @@ keepalive = 5
 
 # Logs: gunicorn's and mistral-core's (logger "mistral_core") on stderr, one line per
 # request on stdout (set the level of "gunicorn.access" to "WARNING" to drop those).
-# MISTRAL_CORE_LOG_LEVEL (DEBUG, INFO, WARNING, ERROR) sets mistral-core's level.
+# MISTRAL_CORE_LOG_LEVEL (DEBUG, INFO, WARNING, ERROR) sets mistral-core's level;
+# MISTRAL_CORE_LOG_FORMAT=json makes mistral-core's lines JSON objects (with the ids of the
+# execution, task and action execution they are about; docs/operations.md, "Logs").
+_JSON_LOGS = os.environ.get("MISTRAL_CORE_LOG_FORMAT", "text").lower() == "json"
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
+    "formatters": {"mistral_core_json": {"()": "mistral_core.metrics.logs.JsonFormatter"}},
+    "handlers": {
+        "mistral_core_console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+            **({"formatter": "mistral_core_json"} if _JSON_LOGS else {}),
+        }
+    },
     "root": {"level": "WARNING", "handlers": ["error_console"]},
     "loggers": {
         "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
         "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
         "mistral_core": {
             "level": os.environ.get("MISTRAL_CORE_LOG_LEVEL", "INFO").upper(),
-            "handlers": ["error_console"],
+            "handlers": ["mistral_core_console" if _JSON_LOGS else "error_console"],
             "propagate": False,
         },
     },
 }
+
+# Metrics (GET /metrics, docs/operations.md, "Metrics"): every worker is a process of its own,
+# so set PROMETHEUS_MULTIPROC_DIR to an empty directory that only these workers use, before
+# gunicorn starts (e.g. Environment= and ExecStartPre= in the systemd unit): a scrape, whichever
+# worker answers it, then shows the sums of all workers. child_exit below tells it when a worker
+# is gone. Without the variable, each scrape shows the counters of the worker that answered.
 
 
 def on_starting(server):
@@ -94,6 +111,14 @@ def on_starting(server):
         host = f"[{host}]"
     os.environ["MISTRAL_CORE_PUBLIC_URL"] = f"http://{host}:{port}"
     server.log.info("MISTRAL_CORE_PUBLIC_URL=%s (from bind)", os.environ["MISTRAL_CORE_PUBLIC_URL"])
+
+
+def child_exit(server, worker):
+    """A worker is gone: its files in PROMETHEUS_MULTIPROC_DIR stop counting as a live process."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def worker_exit(server, worker):

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,15 @@ from mistral_core.auth.wiring import build_authenticators, build_sign_in, check_
 from mistral_core.config import Settings
 from mistral_core.engine.limits import Limits
 from mistral_core.engine.notifications import NotifyPolicy
+from mistral_core.engine.ports import SystemClock
 from mistral_core.errors import InputError, StoreError
 from mistral_core.executor import Executor
 from mistral_core.hooks import HookManager
 from mistral_core.lang.budget import ExpressionLimits
 from mistral_core.lang.expressions import Evaluator
+from mistral_core.metrics.collectors import ActivityCollector, QueueCollector
+from mistral_core.metrics.exposition import Metrics
+from mistral_core.metrics.instruments import MeteredHooks
 from mistral_core.model import DISPATCH_STARTED
 from mistral_core.notifiers.registry import NotifierRegistry
 from mistral_core.persistence.sql import open_serving_store
@@ -45,6 +50,7 @@ class Service:
     scheduler: Scheduler
     store: Any
     human: HumanWaits
+    metrics: Metrics
     #: The listener of event triggers (only with a ``transport``).
     events: Any = None
 
@@ -90,9 +96,10 @@ def build_service(
     store = store if store is not None else open_serving_store(settings.database_url, settings.upgrade)
     authenticators = build_authenticators(settings, store)
     registry = registry or ActionRegistry.from_entry_points()
-    engine = build_engine(settings, store, registry, hooks, notifiers)
+    metrics = Metrics.from_environment()  # gunicorn workers of whole services share its files
+    engine = build_engine(settings, store, registry, hooks, notifiers, metrics)
     transport = LocalTransport(
-        build_executor_core(settings, registry, notifiers),
+        build_executor_core(settings, registry, notifiers, metrics.instruments.action_run),
         workers=settings.executor_threads,
         mark_started=lambda ids: store.raise_dispatch(ids, DISPATCH_STARTED),
         notify_workers=settings.notify_threads,
@@ -103,9 +110,11 @@ def build_service(
     engine.on_timers_added(scheduler.wake)
     recover(settings, engine)
     scheduler.start()
-    app, human = build_app(settings, engine, authenticators)
+    metrics.add(ActivityCollector(store, SystemClock()))
+    metrics.add(QueueCollector(transport.queue_depths, "local"))
+    app, human = build_app(settings, engine, authenticators, metrics)
     events = listen_for_events(settings, engine) if settings.transport else None
-    return Service(settings, app, engine, transport, scheduler, store, human, events)
+    return Service(settings, app, engine, transport, scheduler, store, human, metrics, events)
 
 
 def listen_for_events(settings: Settings, engine: Engine) -> Any:
@@ -126,11 +135,14 @@ def listen_for_events(settings: Settings, engine: Engine) -> Any:
 
 
 def build_executor_core(
-    settings: Settings, registry: ActionRegistry, notifiers: NotifierRegistry
+    settings: Settings,
+    registry: ActionRegistry,
+    notifiers: NotifierRegistry,
+    on_run: Callable[[str, float], None] | None = None,
 ) -> Executor:
     """The executor of actions as the settings say (dynamic actions run only with ``dynamic_actions``)."""
     dynamic = DynamicLoader(settings.dynamic_code_max_bytes) if settings.dynamic_actions else None
-    return Executor(registry, settings.base_url, notifiers, dynamic)
+    return Executor(registry, settings.base_url, notifiers, dynamic, on_run)
 
 
 def build_engine(
@@ -139,8 +151,10 @@ def build_engine(
     registry: ActionRegistry,
     hooks: HookManager | None,
     notifiers: NotifierRegistry,
+    metrics: Metrics | None = None,
 ) -> Engine:
-    """The engine's services over ``store``, as the settings say (no runner yet).
+    """The engine's services over ``store``, as the settings say (no runner yet); ``metrics``
+    (if given) measures its transactions and counts records as they finish.
 
     Raises:
         InputError: the setting ``notify`` names publishers ``notifiers`` do not accept.
@@ -148,10 +162,12 @@ def build_engine(
     server_publishers = notifiers.check(list(settings.notify), "setting notify")
     limits = Limits(settings.field_size_limit, settings.with_items_limit, settings.subworkflow_depth_limit)
     evaluator = Evaluator(ExpressionLimits(settings.expression_timeout, settings.expression_max_size))
+    relay: Any = hooks or HookManager()
     return Engine(
         store,
         registry,
-        hooks=hooks or HookManager(),
+        hooks=relay if metrics is None else MeteredHooks(relay, metrics.instruments),
+        meter=None if metrics is None else metrics.instruments,
         cron=CronTab(),
         evaluator=evaluator,
         limits=limits,
@@ -181,7 +197,9 @@ def recover(settings: Settings, engine: Engine) -> None:
         )
 
 
-def build_app(settings: Settings, engine: Engine, authenticators: Any) -> tuple[Any, HumanWaits]:
+def build_app(
+    settings: Settings, engine: Engine, authenticators: Any, metrics: Metrics | None = None
+) -> tuple[Any, HumanWaits]:
     """The API's WSGI app over ``engine``, and the approvals behind its pages."""
     sign_in = build_sign_in(settings, authenticators)
     human = HumanWaits.build(
@@ -198,6 +216,8 @@ def build_app(settings: Settings, engine: Engine, authenticators: Any) -> tuple[
         session_max_age=settings.ui_session_max_age,
         sign_in=sign_in,
         options=api_options(settings),
+        metrics=metrics,
+        log_ids=settings.log_format == "json",
     )
     return app, human
 

@@ -14,6 +14,7 @@ from mistral_core import splitcli
 from mistral_core.config import Settings
 from mistral_core.errors import InputError, MistralError
 from mistral_core.keyadmin import keys
+from mistral_core.metrics.logs import configure
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -23,11 +24,8 @@ def _settings(**overrides: Any) -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def _logging(settings: Settings) -> None:
+    configure(settings.log_level, settings.log_format)
 
 
 @click.group()
@@ -46,6 +44,12 @@ def main() -> None:
 )
 @click.option("--public-url", default=None, help="Base URL third parties call back [http://HOST:PORT].")
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR [INFO].")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Log lines: text, or JSON with execution/task/action ids [text; env MISTRAL_CORE_LOG_FORMAT].",
+)
 @click.option(
     "--recover",
     type=click.Choice(["auto", "yes", "no"]),
@@ -76,6 +80,7 @@ def serve(
     database_url: str | None,
     public_url: str | None,
     log_level: str | None,
+    log_format: str | None,
     recover: str | None,
     upgrade: bool | None,
     auth: str | None,
@@ -91,12 +96,13 @@ def serve(
         database_url=database_url,
         public_url=public_url,
         log_level=log_level,
+        log_format=log_format,
         recover=recover,
         upgrade=upgrade,
         auth=auth,
         insecure_no_auth=insecure_no_auth,
     )
-    _logging(settings.log_level)
+    _logging(settings)
     from mistral_core import dblock, server
     from mistral_core.bootstrap import build_service
 

@@ -151,6 +151,11 @@ class Settings:
             on the API, engine *and* executor processes (an executor with it off fails such
             actions). Give the admin role only to people you would give a shell on the executors.
         dynamic_code_max_bytes: the largest code source accepted (UTF-8 bytes; default 65,536).
+        log_format: ``text`` (default) or ``json``: one JSON object a line, with the ids of the
+            execution, task and action execution a line is about (docs/operations.md, "Logs").
+        metrics_port: the port an engine or executor of the split deployment serves ``/metrics``
+            on (0, the default: none). The API serves its own ``/metrics`` on its port.
+        metrics_host: the address that port listens on (default loopback: it has no credentials).
     """
 
     host: str = "127.0.0.1"
@@ -208,6 +213,9 @@ class Settings:
     report_max_entries: int = 10_000
     allow_action_execution_deletion: bool = False
     info_file: str = ""
+    log_format: str = "text"
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
 
     @property
     def base_url(self) -> str:
@@ -236,6 +244,7 @@ class Settings:
         allowed = {
             "recover": ("auto", "yes", "no"),
             "log_level": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+            "log_format": ("text", "json"),
         }
         for name, choices in allowed.items():
             value = getattr(self, name)
@@ -288,6 +297,8 @@ class Settings:
             raise InputError("setting notify_backoff takes delays above 0 and at most a week (604800 s)")
 
     def _check_split(self) -> None:
+        if not 0 <= self.metrics_port <= 65535:
+            raise InputError(f"setting metrics_port must be a port number (0: none), not {self.metrics_port}")
         if self.transport and not self.transport.startswith("amqp://"):
             raise InputError(f"setting transport must be an amqp:// URL, not {self.transport[:40]!r}")
         if not 0.05 <= self.event_poll <= 3600:

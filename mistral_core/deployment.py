@@ -23,7 +23,10 @@ from mistral_core.actions.registry import ActionRegistry
 from mistral_core.auth.wiring import build_authenticators
 from mistral_core.bootstrap import build_app, build_engine, build_executor_core, listen_for_events, recover
 from mistral_core.config import Settings
+from mistral_core.engine.ports import SystemClock
 from mistral_core.errors import InputError
+from mistral_core.metrics.collectors import ActivityCollector, QueueCollector
+from mistral_core.metrics.exposition import Metrics
 from mistral_core.notifiers.registry import NotifierRegistry
 from mistral_core.persistence.sql import open_serving_store
 from mistral_core.scheduler import Scheduler
@@ -57,6 +60,7 @@ class Process:
     store: Any = None
     #: The id this process is known by (its heartbeat timer's target).
     ident: str = ""
+    metrics: Metrics | None = None
     #: The listener of event triggers (engines only).
     events: Any = None
 
@@ -116,10 +120,36 @@ def _broker_runner(settings: Settings) -> Any:
     return runner
 
 
-def _engine_over_store(settings: Settings, registry: ActionRegistry | None) -> tuple[Any, Engine]:
+def _engine_over_store(
+    settings: Settings, registry: ActionRegistry | None, metrics: Metrics
+) -> tuple[Any, Engine]:
     store = open_serving_store(settings.database_url, settings.upgrade)
     registry = registry or ActionRegistry.from_entry_points()
-    return store, build_engine(settings, store, registry, None, NotifierRegistry.from_entry_points())
+    engine = build_engine(settings, store, registry, None, NotifierRegistry.from_entry_points(), metrics)
+    return store, engine
+
+
+def _observed(metrics: Metrics, store: Any, runner: Any) -> Metrics:
+    """``metrics`` reading the store's activity and the broker's queue depths at each scrape."""
+    if store is not None:
+        metrics.add(ActivityCollector(store, SystemClock()))
+    if runner is not None:
+        metrics.add(QueueCollector(runner.queue_depths, "broker"))
+    return metrics
+
+
+def _serve_metrics(settings: Settings, metrics: Metrics, parts: list[Stoppable]) -> None:
+    """Serve ``/metrics`` on the setting ``metrics_port`` (engines, executors), if set."""
+    if settings.metrics_port:
+        try:
+            metrics.serve(settings.metrics_host, settings.metrics_port)
+        except OSError as exc:
+            for part in parts:
+                part.stop(5.0)
+            raise InputError(
+                f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: {exc.strerror}"
+            ) from None
+        parts.append(metrics)
 
 
 def build_api(settings: Settings, registry: ActionRegistry | None = None) -> Process:
@@ -130,14 +160,17 @@ def build_api(settings: Settings, registry: ActionRegistry | None = None) -> Pro
         MistralError: the store cannot be opened (or its schema is older: ``db upgrade``).
     """
     _needs_transport(settings, "api")
-    store, engine = _engine_over_store(settings, registry)
+    metrics = Metrics.from_environment()  # gunicorn's workers: multiprocess mode
+    store, engine = _engine_over_store(settings, registry, metrics)
     runner = _broker_runner(settings)
     engine.attach_runner(runner)
     heartbeat = Heartbeat(engine.recovery.heartbeat, beat_every(settings))
     heartbeat.start()
-    app, _ = build_app(settings, engine, build_authenticators(settings, store))
+    app, _ = build_app(
+        settings, engine, build_authenticators(settings, store), _observed(metrics, store, runner)
+    )
     parts: list[Stoppable] = [heartbeat, runner]
-    return Process(settings, parts, app, engine, runner, store, engine.engine_id)
+    return Process(settings, parts, app, engine, runner, store, engine.engine_id, metrics)
 
 
 def build_engine_process(settings: Settings, registry: ActionRegistry | None = None) -> Process:
@@ -151,7 +184,8 @@ def build_engine_process(settings: Settings, registry: ActionRegistry | None = N
     _needs_transport(settings, "engine")
     from mistral_core.transport.broker import EngineConsumer
 
-    store, engine = _engine_over_store(settings, registry)
+    metrics = Metrics()
+    store, engine = _engine_over_store(settings, registry, metrics)
     runner = _broker_runner(settings)
     engine.attach_runner(runner)
     scheduler = Scheduler(store, engine.timers, heartbeat_every=beat_every(settings))
@@ -162,7 +196,8 @@ def build_engine_process(settings: Settings, registry: ActionRegistry | None = N
     scheduler.start()
     events = listen_for_events(settings, engine)
     parts: list[Stoppable] = [events, consumer, scheduler, runner]
-    return Process(settings, parts, None, engine, runner, store, engine.engine_id, events=events)
+    _serve_metrics(settings, _observed(metrics, store, runner), parts)
+    return Process(settings, parts, None, engine, runner, store, engine.engine_id, metrics, events=events)
 
 
 def build_executor(
@@ -185,8 +220,12 @@ def build_executor(
         problem = target_error(target)
         if problem is not None:
             raise InputError(problem)
+    metrics = Metrics()
     executor = build_executor_core(
-        settings, registry or ActionRegistry.from_entry_points(), NotifierRegistry.from_entry_points()
+        settings,
+        registry or ActionRegistry.from_entry_points(),
+        NotifierRegistry.from_entry_points(),
+        metrics.instruments.action_run,
     )
     consumer = ExecutorConsumer(
         executor,
@@ -197,4 +236,6 @@ def build_executor(
         lease=settings.executor_lease,
     )
     consumer.start()
-    return Process(settings, [consumer], ident=consumer.id)
+    parts: list[Stoppable] = [consumer]
+    _serve_metrics(settings, metrics, parts)
+    return Process(settings, parts, ident=consumer.id, metrics=metrics)

@@ -14,10 +14,13 @@ import dataclasses
 import functools
 import json
 import logging
+import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from mistral_core.actions.base import ActionContext, ExecutionContext
 from mistral_core.errors import ActionError
+from mistral_core.metrics.logs import reset_ids, set_ids
 from mistral_core.model import (
     ActionCompleted,
     ActionHandedOff,
@@ -32,6 +35,8 @@ from mistral_core.model import (
 from mistral_core.notifiers.base import DeliveryError, Notification
 
 LOG = logging.getLogger(__name__)
+#: What came of an async action whose ``run()`` returned (for ``on_run``).
+HANDED_OFF = "handed-off"
 
 
 class ActionBuilder(Protocol):
@@ -66,6 +71,8 @@ class Executor:
         public_url: the API's public base URL (for callback URLs in the action context).
         notifiers: gives notifiers (the notifier registry); None: no notification is delivered.
         dynamic: builds dynamic actions (None: they are off here, and their commands fail).
+        on_run: told, after each action ran, what came of it (its state, or ``handed-off``) and
+            the seconds it took (the metrics).
     """
 
     def __init__(
@@ -74,14 +81,33 @@ class Executor:
         public_url: str,
         notifiers: NotifierBuilder | None = None,
         dynamic: DynamicBuilder | None = None,
+        on_run: Callable[[str, float], None] | None = None,
     ) -> None:
         self._builder = builder
         self._public_url = public_url.rstrip("/")
         self._notifiers = notifiers
         self._dynamic = dynamic
+        self._on_run = on_run
 
     def run(self, cmd: RunAction) -> Event:
-        """Run ``cmd``'s action and return the event the engine must apply."""
+        """Run ``cmd``'s action and return the event the engine must apply (lines it logs carry
+        its ids)."""
+        began = time.perf_counter()
+        ids = set_ids(  # a token, not a with-block: this runs once per action, and costs a third
+            execution_id=cmd.workflow_execution_id,
+            task_id=cmd.task_execution_id,
+            action_execution_id=cmd.action_execution_id,
+        )
+        try:
+            event = self._run(cmd)
+        finally:
+            reset_ids(ids)
+        if self._on_run is not None:
+            outcome = event.state.value if isinstance(event, ActionCompleted) else HANDED_OFF
+            self._on_run(outcome, time.perf_counter() - began)
+        return event
+
+    def _run(self, cmd: RunAction) -> Event:
         wf_id = cmd.workflow_execution_id
         try:
             action = self._build(cmd)

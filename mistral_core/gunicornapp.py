@@ -19,6 +19,12 @@ def _worker_exit(server: Any, worker: Any) -> None:
         wsgi.service.stop()
 
 
+def _child_exit(server: Any, worker: Any) -> None:
+    from mistral_core.metrics.exposition import worker_exited
+
+    worker_exited(worker.pid)  # its live gauges go; its counters stay in the sums
+
+
 class _Api(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types
     def __init__(self, options: dict[str, Any]) -> None:
         self._options = options
@@ -48,6 +54,7 @@ def run_gunicorn(bind: str, workers: int, threads: int) -> None:
         "keepalive": 5,
         "accesslog": None,
         "worker_exit": _worker_exit,
+        "child_exit": _child_exit,
     }
     known = {setting.name for setting in KNOWN_SETTINGS}
     if "control_socket_disable" in known:  # gunicorn >= 24: one shared socket path per user otherwise

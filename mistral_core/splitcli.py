@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
+import tempfile
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +19,11 @@ import click
 
 from mistral_core.config import Settings
 from mistral_core.errors import MistralError
+from mistral_core.metrics.logs import configure
+
+#: prometheus_client's multiprocess directory (kept here: importing prometheus_client before
+#: the variable is set would choose single-process values for gunicorn's workers).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 LOG = logging.getLogger(__name__)
 
@@ -29,6 +36,15 @@ _transport = click.option(
     help="The broker: amqp://user:password@host:5672// [env MISTRAL_CORE_TRANSPORT].",
 )
 _log_level = click.option("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR [INFO].")
+_log_format = click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default=None, help="Log lines: text or JSON [text]."
+)
+_metrics_port = click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve Prometheus /metrics on this port [0: none; setting metrics_port, metrics_host].",
+)
 _public_url = click.option("--public-url", default=None, help="Base URL third parties call back.")
 
 
@@ -39,11 +55,14 @@ def _settings(**overrides: Any) -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def _logging(settings: Settings) -> None:
+    configure(settings.log_level, settings.log_format)
+
+
+def _alone() -> None:
+    """Keep this process's metrics to itself: an environment shared with the API's gunicorn (a
+    systemd ``EnvironmentFile``) must not make it write to the API workers' multiprocess files."""
+    os.environ.pop(MULTIPROC_ENV, None)
 
 
 def _run_until_signal(build: Callable[[], Any], what: str) -> None:
@@ -65,6 +84,8 @@ def _run_until_signal(build: Callable[[], Any], what: str) -> None:
 @_database
 @_transport
 @_log_level
+@_log_format
+@_metrics_port
 @click.option("--upgrade", is_flag=True, default=None, help="Upgrade an older database schema first.")
 @click.option(
     "--recover",
@@ -76,14 +97,23 @@ def engine(
     database_url: str | None,
     transport: str | None,
     log_level: str | None,
+    log_format: str | None,
+    metrics_port: int | None,
     upgrade: bool | None,
     recover: str | None,
 ) -> None:
     """Run an engine: apply executors' results, answer their claims, fire timers (no HTTP)."""
     settings = _settings(
-        database_url=database_url, transport=transport, log_level=log_level, upgrade=upgrade, recover=recover
+        database_url=database_url,
+        transport=transport,
+        log_level=log_level,
+        log_format=log_format,
+        metrics_port=metrics_port,
+        upgrade=upgrade,
+        recover=recover,
     )
-    _logging(settings.log_level)
+    _logging(settings)
+    _alone()
     from mistral_core.deployment import build_engine_process
 
     _run_until_signal(lambda: build_engine_process(settings), "engine")
@@ -92,6 +122,8 @@ def engine(
 @click.command()
 @_transport
 @_log_level
+@_log_format
+@_metrics_port
 @_public_url
 @click.option("--target", "targets", multiple=True, help="Also run the actions of tasks with this target.")
 @click.option("--targets-only", is_flag=True, help="Only the targets' actions, not those without a target.")
@@ -99,6 +131,8 @@ def engine(
 def executor(
     transport: str | None,
     log_level: str | None,
+    log_format: str | None,
+    metrics_port: int | None,
     public_url: str | None,
     targets: tuple[str, ...],
     targets_only: bool,
@@ -106,9 +140,15 @@ def executor(
 ) -> None:
     """Run an executor: run actions from the broker (never opens the database)."""
     settings = _settings(
-        transport=transport, log_level=log_level, public_url=public_url, executor_threads=threads
+        transport=transport,
+        log_level=log_level,
+        log_format=log_format,
+        metrics_port=metrics_port,
+        public_url=public_url,
+        executor_threads=threads,
     )
-    _logging(settings.log_level)
+    _logging(settings)
+    _alone()
     if targets_only and not targets:
         raise click.ClickException("--targets-only needs at least one --target")
     from mistral_core.deployment import build_executor
@@ -122,6 +162,7 @@ def executor(
 @_database
 @_transport
 @_log_level
+@_log_format
 @_public_url
 @click.option("--workers", type=int, default=2, show_default=True, help="gunicorn worker processes.")
 @click.option("--threads", type=int, default=8, show_default=True, help="Request threads per worker.")
@@ -132,6 +173,7 @@ def api(
     database_url: str | None,
     transport: str | None,
     log_level: str | None,
+    log_format: str | None,
     public_url: str | None,
     workers: int,
     threads: int,
@@ -144,6 +186,7 @@ def api(
         database_url=database_url,
         transport=transport,
         log_level=log_level,
+        log_format=log_format,
         public_url=public_url,
         auth=auth,
     )
@@ -162,10 +205,32 @@ def api(
         ("DATABASE_URL", settings.database_url),
         ("TRANSPORT", settings.transport),
         ("LOG_LEVEL", settings.log_level),
+        ("LOG_FORMAT", settings.log_format),
         ("PUBLIC_URL", settings.base_url),
         ("HOST", settings.host),
         ("PORT", str(settings.port)),
         ("AUTH", ",".join(settings.auth)),
     ):
         os.environ[f"MISTRAL_CORE_{name}"] = value
-    run_gunicorn(f"{settings.host}:{settings.port}", workers, threads)
+    made = _multiprocess_dir()
+    try:
+        run_gunicorn(f"{settings.host}:{settings.port}", workers, threads)
+    finally:
+        if made:
+            shutil.rmtree(made, ignore_errors=True)
+
+
+def _multiprocess_dir() -> str | None:
+    """Give gunicorn's workers prometheus_client's multiprocess directory: the one the environment
+    names, emptied (files of an earlier run would add to its counters), else a new one (returned:
+    it is removed when gunicorn stops)."""
+    path = os.environ.get(MULTIPROC_ENV, "")
+    if not path:
+        made = tempfile.mkdtemp(prefix="mistral-core-metrics-")
+        os.environ[MULTIPROC_ENV] = made
+        return made
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.unlink(os.path.join(path, name))
+    return None

@@ -13,7 +13,6 @@ setting ``host`` is always that address (it decides whether ``Host`` names are c
 
 from __future__ import annotations
 
-import logging
 import os
 import shlex
 import sys
@@ -24,6 +23,7 @@ from gunicorn.errors import AppImportError
 from mistral_core.bootstrap import build_service
 from mistral_core.config import Settings
 from mistral_core.errors import MistralError
+from mistral_core.metrics.logs import configure
 
 
 def _gunicorn_bind() -> tuple[str, str] | None:
@@ -58,10 +58,7 @@ def _settings() -> Settings:
 
 
 _SETTINGS = _settings()
-logging.basicConfig(
-    level=getattr(logging, _SETTINGS.log_level.upper(), logging.INFO),
-    format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-)
+configure(_SETTINGS.log_level, _SETTINGS.log_format)
 try:
     if _SETTINGS.transport:  # the split deployment: this worker is an API worker only
         from mistral_core.deployment import build_api

@@ -15,6 +15,7 @@ from mistral_core.api import errors
 from mistral_core.api.browsers import BrowserGuard, allowed_origin_set
 from mistral_core.api.context import ApiContext, ApiOptions
 from mistral_core.api.maintenance_guard import MaintenanceGuard
+from mistral_core.api.metering import RequestLogIds, RequestMetering
 from mistral_core.api.refusals import PushRefusals
 from mistral_core.api.routes import ROUTES
 from mistral_core.api.urltext import UrlTextCheck
@@ -22,6 +23,9 @@ from mistral_core.approvals.wiring import HumanWaits
 from mistral_core.auth.identity import Authenticator
 from mistral_core.auth.middleware import AuthMiddleware
 from mistral_core.auth.oidc_login import SignInFlow
+from mistral_core.engine.ports import SystemClock
+from mistral_core.metrics.collectors import ActivityCollector
+from mistral_core.metrics.exposition import Metrics
 from mistral_core.services.engine import Engine
 from mistral_core.ui import app as ui
 from mistral_core.ui.context import UiContext
@@ -42,6 +46,8 @@ def create_app(
     session_max_age: float = 8 * 3600.0,
     sign_in: SignInFlow | None = None,
     options: ApiOptions | None = None,
+    metrics: Metrics | None = None,
+    log_ids: bool = False,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """Build the REST API v2 application.
 
@@ -59,6 +65,10 @@ def create_app(
         session_max_age: how long a sign-in to the UI (``/ui``) lasts, in seconds.
         sign_in: the UI's sign-in through the OIDC provider (None: with a key or token only).
         options: settings of single endpoints (the report's size, action execution deletion, /info).
+        metrics: this process's metrics, served at ``GET /metrics`` (default: the requests of
+            this app and the store's activity).
+        log_ids: put the ids of a request's path on the log lines written while it is served
+            (with JSON log lines).
 
     Returns:
         A WSGI application.
@@ -69,6 +79,9 @@ def create_app(
     if max_body_bytes <= 0:
         raise ValueError("max_body_bytes must be positive")
     human = human or HumanWaits.build(engine, public_url)
+    if metrics is None:
+        metrics = Metrics()
+        metrics.add(ActivityCollector(engine.store, SystemClock()))
     ctx = ApiContext(
         engine=engine,
         public_url=public_url.rstrip("/"),
@@ -76,11 +89,14 @@ def create_app(
         authenticators=tuple(authenticators),
         human=human,
         options=options or ApiOptions(),
+        metrics=metrics,
     )
     sessions = None
     # No media handlers are used (see api/media.py), and CORS is off: both cost per request.
     guard = BrowserGuard(allowed_hosts, allowed_origin_set(ctx.public_url, allowed_origins))
-    middleware: list[Any] = [guard, UrlTextCheck()]
+    middleware: list[Any] = [RequestMetering(metrics.instruments.request_done), guard, UrlTextCheck()]
+    if log_ids:
+        middleware.insert(1, RequestLogIds())
     if authenticators:
         keys: Any = engine.store  # both stores keep API keys (the KeyStore port)
         sessions = Sessions(human.signer, session_max_age, public_url.startswith("https:"), keys)

@@ -40,6 +40,8 @@ class ApiContext:
         authenticators: what turns secrets into identities (empty: authentication is off).
         human: approvals and the signed links of their pages (``links.respond``).
         options: settings of single endpoints.
+        metrics: this process's metrics (``GET /metrics``), a
+            :class:`~mistral_core.metrics.exposition.Metrics`.
     """
 
     engine: Engine
@@ -48,6 +50,7 @@ class ApiContext:
     authenticators: tuple[Any, ...] = ()
     human: HumanWaits | None = None
     options: ApiOptions = ApiOptions()
+    metrics: Any = None
 
     def url(self, path: str) -> str:
         """The public URL of ``path`` (``/v2/executions``)."""

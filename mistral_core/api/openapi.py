@@ -66,8 +66,11 @@ def _root_paths() -> dict[str, Schema]:
             json_body("MaintenanceChange"),
         ),
     }
+    metrics = op("This process's metrics, in Prometheus' text format (docs/operations.md)", 200, None)
+    metrics["responses"]["200"]["content"] = {"text/plain": {"schema": {"type": "string"}}}
     return {
         "/": {"get": op("The API versions", 200, "Versions")},
+        "/metrics": {"get": metrics},
         "/v2": {"get": op("The v2 root", 200, "V2Root")},
         "/v2/openapi.json": {"get": op("This document", 200, "OpenApi")},
         "/maintenance": maintenance,

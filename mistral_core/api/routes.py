@@ -21,6 +21,7 @@ from mistral_core.api.resources import (
     executions,
     maintenance,
     members,
+    metrics,
     notifications,
     openapi,
     root,
@@ -98,6 +99,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/v2/dynamic_actions/{identifier}", dynamic_actions.DynamicActionItem),
     # Not Mistral's: the deliveries of notifications that failed (docs/api.md, "Notifications").
     Route("/v2/notifications", notifications.NotificationCollection),
+    # Not Mistral's: the Prometheus metrics (docs/operations.md, "Metrics").
+    Route("/metrics", metrics.MetricsText),
     # Not Mistral's: an API key as an OAuth 2 password grant, for mistralclient's keycloak-oidc.
     Route("/realms/{realm}/protocol/openid-connect/token", tokens.KeyToken),
 )

@@ -127,6 +127,8 @@ REQUIRED: dict[tuple[str, str], Role | None] = {
     ("/v2/dynamic_actions/{identifier}", "GET"): A,
     ("/v2/dynamic_actions/{identifier}", "DELETE"): A,
     ("/realms/{realm}/protocol/openid-connect/token", "POST"): None,
+    # Counts and latencies only (no ids, no names of workflows): a reader's, as every read.
+    ("/metrics", "GET"): R,
 }
 
 #: The pages of the UI (:mod:`mistral_core.ui`): a browser signs in once (a session cookie) rather

@@ -38,6 +38,7 @@ from mistral_core.model import (
     WorkflowDefinition,
     WorkflowExecution,
 )
+from mistral_core.model.activity import Activity
 
 Record = WorkflowExecution | TaskExecution | ActionExecution
 
@@ -242,6 +243,12 @@ class ExecutionStore(
         """How many timers are pending."""
         ...
 
+    def activity(self, now: dt.datetime) -> Activity:
+        """The unfinished records by state, the waits and the timers due at ``now``, in one
+        statement that walks indexes only (its cost follows the work in progress, not the
+        number of finished records)."""
+        ...
+
     # -- cron triggers --------------------------------------------------------------------
     def create_cron_trigger(self, trigger: CronTrigger) -> None:
         """Store a new trigger; DuplicateError if the name exists in its project."""
@@ -439,6 +446,28 @@ class HookRelay(Protocol):
     def notify(self, hook_name: str, **kwargs: Any) -> None:
         """Call every implementation of ``hook_name``; log and swallow their failures."""
         ...
+
+
+class Meter(Protocol):
+    """Measures what the services do, for the metrics endpoint; never raises, costs microseconds."""
+
+    def transaction_done(self, seconds: float) -> None:
+        """A transaction of the engine committed and handed on its effects, in ``seconds``."""
+        ...
+
+    def result_pushed(self, outcome: str) -> None:
+        """A result was pushed: ``accepted``, ``repeated``, ``rejected`` or ``unknown``."""
+        ...
+
+
+class NoMeter:
+    """Measures nothing."""
+
+    def transaction_done(self, seconds: float) -> None:
+        """Nothing."""
+
+    def result_pushed(self, outcome: str) -> None:
+        """Nothing."""
 
 
 class SystemClock:

@@ -39,6 +39,7 @@ from mistral_core.persistence.columns import (
 )
 from mistral_core.persistence.eventtriggers import EventTriggerMethods
 from mistral_core.persistence.executions import ExecutionReads
+from mistral_core.persistence.memoryactivity import MemoryActivity
 from mistral_core.persistence.memoryapprovals import MemoryApprovals
 from mistral_core.persistence.memorybase import ID, replaced
 from mistral_core.persistence.memorycallbacks import MemoryCallbacks
@@ -64,6 +65,7 @@ _CREATED = {table.name: table.index_of("created_at") for table in ALL_TABLES}
 
 class MemoryStore(
     MemoryWaits,
+    MemoryActivity,
     MemoryCallbacks,
     MemoryNotifications,
     MemoryMembers,

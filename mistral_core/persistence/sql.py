@@ -53,6 +53,7 @@ from mistral_core.persistence.dialects import (
 from mistral_core.persistence.eventtriggers import EventTriggerMethods
 from mistral_core.persistence.executions import ExecutionReads
 from mistral_core.persistence.migrations import LATEST_VERSION
+from mistral_core.persistence.sqlactivity import SqlActivity
 from mistral_core.persistence.sqlapprovals import SqlApprovals
 from mistral_core.persistence.sqlcallbacks import SqlCallbacks
 from mistral_core.persistence.sqldefinitions import SqlDefinitions
@@ -71,6 +72,7 @@ LOG = logging.getLogger(__name__)
 
 class SqlStore(
     SqlWaits,
+    SqlActivity,
     SqlCallbacks,
     SqlNotifications,
     SqlMembers,

@@ -27,6 +27,7 @@ from mistral_core.engine.ports import (
     CronSchedule,
     ExecutionStore,
     HookRelay,
+    Meter,
     NoHooks,
     NotifierCatalog,
     SystemClock,
@@ -87,6 +88,7 @@ class Engine:
             notification is tried again (default: none; a day, Standard Webhooks' schedule).
         dynamic_code_max_bytes: the largest code source (the ``dynamic_code_max_bytes`` setting);
             None (default): dynamic actions are off (``dynamic`` is None, none resolves).
+        meter: measures transactions and result pushes (default: nothing measured).
 
     Attributes:
         definitions: workflows, ad-hoc actions, workbooks.
@@ -130,6 +132,7 @@ class Engine:
         notifiers: NotifierCatalog | None = None,
         notify_policy: NotifyPolicy | None = None,
         dynamic_code_max_bytes: int | None = None,
+        meter: Meter | None = None,
     ) -> None:
         evaluator = evaluator or Evaluator()
         limits = limits or Limits()
@@ -171,6 +174,8 @@ class Engine:
             self._parts.notifiers = notifiers
         if notify_policy is not None:
             self._parts.notify_policy = notify_policy
+        if meter is not None:
+            self._parts.meter = meter
         launcher = Launcher(self._parts, evaluator)
         transactions = Transactions(self._parts, IntentApplier(self._parts, launcher))
         self.executions = Executions(transactions, self._parts, launcher)

@@ -51,6 +51,8 @@ LOG = logging.getLogger(__name__)
 S = State
 #: The state_info of an action whose result could not be applied (the log has why).
 INTERNAL_ERROR = "Internal error while applying the action's result; see the server log"
+#: The outcome of a push to an unknown action execution (counted only: it has no history).
+UNKNOWN = "unknown"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -59,6 +61,8 @@ class _Outcome:
 
     action_ex: ActionExecution
     refused: str | None = None
+    #: The same result again (idempotent): nothing changed.
+    repeated: bool = False
 
 
 class Results:
@@ -99,19 +103,12 @@ class Results:
             StateConflictError: the action finished already with another result (it may have
                 timed out), or it is synchronous (its executor reports its result, nobody else).
         """
-        if state not in RESULT_STATES:
-            raise InputError(f"an action result must be SUCCESS, ERROR or CANCELLED, not {state.value}")
-        too_big = self._parts.limits.oversized(output, "The result")
-        if too_big is not None:  # the sender may send a smaller one: the action keeps waiting
-            self._history.reject(action_ex_id, state, origin, too_big)
-            raise InputError(too_big)
-        try:
-            outcome = self._tx.run(lambda work: self._complete(work, action_ex_id, state, output, origin))
-        except (InputError, ConflictError) as exc:  # judged, then rolled back: recorded on its own
-            self._history.reject(action_ex_id, state, origin, exc.message)
-            raise
+        outcome = self._judge(action_ex_id, state, output, origin)
+        meter = self._parts.meter
         if outcome.refused is not None:  # told after the transaction, like every hook
+            meter.result_pushed(REJECTED)
             raise self.refusal(outcome.action_ex, state, outcome.refused)
+        meter.result_pushed(REPEATED if outcome.repeated else ACCEPTED)
         return outcome.action_ex
 
     def push_in(
@@ -135,6 +132,27 @@ class Results:
             "mistral_action_result_rejected", action_ex=action_ex, state=state.value, reason=reason
         )
         return StateConflictError(reason, action_ex.state.value)
+
+    def _judge(self, action_ex_id: str, state: State, output: Any, origin: PushOrigin) -> _Outcome:
+        """Check a push and run its transaction; a push refused before or inside it is counted."""
+        meter = self._parts.meter
+        if state not in RESULT_STATES:
+            meter.result_pushed(REJECTED)
+            raise InputError(f"an action result must be SUCCESS, ERROR or CANCELLED, not {state.value}")
+        too_big = self._parts.limits.oversized(output, "The result")
+        if too_big is not None:  # the sender may send a smaller one: the action keeps waiting
+            self._history.reject(action_ex_id, state, origin, too_big)
+            meter.result_pushed(REJECTED)
+            raise InputError(too_big)
+        try:
+            return self._tx.run(lambda work: self._complete(work, action_ex_id, state, output, origin))
+        except NotFoundError:
+            meter.result_pushed(UNKNOWN)
+            raise
+        except (InputError, ConflictError) as exc:  # judged, then rolled back: recorded on its own
+            self._history.reject(action_ex_id, state, origin, exc.message)
+            meter.result_pushed(REJECTED)
+            raise
 
     def _complete(
         self, work: Work, action_ex_id: str, state: State, output: Any, origin: PushOrigin
@@ -160,7 +178,7 @@ class Results:
             self._history.write(action_ex_id, state, origin, ACCEPTED)
             return _Outcome(action_ex)
         self._history.write(action_ex_id, state, origin, REPEATED if refused is None else REJECTED, refused)
-        return _Outcome(action_ex, refused)
+        return _Outcome(action_ex, refused, repeated=refused is None)
 
     def _complete_orphan(self, action_ex: ActionExecution, state: State, output: Any) -> ActionExecution:
         """An action run outside any workflow: only its own row changes."""

@@ -36,6 +36,8 @@ from mistral_core.engine.ports import (
     Clock,
     ExecutionStore,
     HookRelay,
+    Meter,
+    NoMeter,
     NoNotifiers,
     NotifierCatalog,
 )
@@ -94,6 +96,8 @@ class Parts:
     notifiers: NotifierCatalog = dataclasses.field(default_factory=NoNotifiers)
     #: The server's publishers and how long a failing notification is tried again.
     notify_policy: NotifyPolicy = dataclasses.field(default_factory=NotifyPolicy)
+    #: Measures transactions and pushes (the metrics endpoint's).
+    meter: Meter = dataclasses.field(default_factory=NoMeter)
 
 
 @dataclasses.dataclass
@@ -365,6 +369,7 @@ class Transactions:
             TransientStoreError: the database kept refusing the transaction.
             MistralError: whatever ``body`` raised (nothing of it was written).
         """
+        began = time.perf_counter()
         preload = Preload()
         refused = 0
         doubtful: list[Work] = []
@@ -390,6 +395,7 @@ class Transactions:
                 continue
             work.after_commit()
             self._settle_doubts(doubtful)
+            self._parts.meter.transaction_done(time.perf_counter() - began)
             return result
         raise RuntimeError("the engine kept asking for more data in one transaction")
 

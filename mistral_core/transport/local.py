@@ -248,6 +248,12 @@ class LocalTransport:
             if self._pending <= 0:
                 self._idle.notify_all()
 
+    def queue_depths(self) -> dict[str, int]:
+        """Work waiting in this process (for the metrics endpoint): ``actions``, commands handed to
+        the executor threads and not finished (their events not yet applied); ``events``, events
+        waiting for the engine thread."""
+        return {"actions": max(0, self._pending), "events": self._events.qsize()}
+
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until every submitted action and its event were handled (for tests and shutdown)."""
         with self._idle:

@@ -135,6 +135,10 @@ class Checker:
             answer = api.client.simulate_request(method, path)
         assert answer.status_code < 400, f"{method} {path}: {answer.text}"
         declared = self.document["paths"][template][method.lower()]["responses"][str(answer.status_code)]
+        if "text/plain" in declared.get("content", {}):
+            assert answer.headers["content-type"].startswith("text/plain") and answer.text
+            self.checked.add((template, method, answer.status_code))
+            return answer.text
         if "content" in declared:
             schema = _json_schema(declared["content"]["application/json"]["schema"])
             jsonschema.Draft7Validator({**schema, "components": self.components}).validate(answer.json)
@@ -161,6 +165,7 @@ def test_the_answers_of_a_whole_story_match_the_document(api: Api, document: dic
     c.check(api, "GET", "/v2", "/v2")
     c.check(api, "GET", "/v2/openapi.json", "/v2/openapi.json")
     c.check(api, "GET", "/info", "/info")
+    c.check(api, "GET", "/metrics", "/metrics")
     _definitions(api, c)
     _executions(api, c)
     _settings(api, c)

@@ -168,3 +168,9 @@ def test_whether_a_synchronous_action_runs_is_one_probe_of_the_unfinished_index(
     plan = crowded.store.explain("sync running", (True,))
     assert_uses_index(plan, "action_executions_unfinished", "action_executions")
     assert crowded.store.sync_action_running() is False  # the crowd's RUNNING actions are not is_sync
+
+
+def test_the_activity_read_for_metrics_walks_indexes(crowded: Crowded) -> None:
+    plan = crowded.store.explain("activity", (at(500),))
+    assert_uses_index(plan, "action_executions_unfinished", "action_executions")
+    assert_uses_index(plan, "timers_due_at_seq", "timers")
