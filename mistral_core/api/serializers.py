@@ -129,7 +129,15 @@ SECRET_SHOWN = "***"
 
 def _params(wf_ex: WorkflowExecution) -> str:
     """An execution's params as text; the ``secret`` of each publisher of ``notify`` masked."""
-    params = wf_ex.params
+    return _masked(wf_ex.params)
+
+
+def _workflow_params(trigger: CronTrigger | EventTrigger) -> str:
+    """A trigger's ``workflow_params`` (those of every execution it starts), masked the same way."""
+    return _masked(trigger.workflow_params)
+
+
+def _masked(params: dict[str, Any]) -> str:
     notify = params.get("notify") if params else None
     if isinstance(notify, list) and any(isinstance(p, dict) and "secret" in p for p in notify):
         shown = [
@@ -409,7 +417,7 @@ CRON_TRIGGER: View[CronTrigger] = View(
         ("workflow_name", _attr("workflow_name")),
         ("workflow_id", _attr("workflow_id")),
         ("workflow_input", _js("workflow_input")),
-        ("workflow_params", _js("workflow_params")),
+        ("workflow_params", _workflow_params),
         ("pattern", _attr("pattern")),
         ("first_execution_time", _ts("first_execution_time")),
         ("next_execution_time", _ts("next_execution_time")),
@@ -428,7 +436,7 @@ EVENT_TRIGGER: View[EventTrigger] = View(
         ("name", _attr("name")),
         ("workflow_id", _attr("workflow_id")),
         ("workflow_input", _js("workflow_input")),
-        ("workflow_params", _js("workflow_params")),
+        ("workflow_params", _workflow_params),
         ("exchange", _attr("exchange")),
         ("topic", _attr("topic")),
         ("event", _attr("event")),

@@ -124,6 +124,9 @@ class Conductor:
             st.cancel_timers(action_ex.id, "heartbeat")
         if task is None or task.state not in (S.RUNNING, S.PAUSED):
             return action_ex
+        if task.state is S.PAUSED and not any(a.state is S.PAUSED for a in st.actions_of(task.id)):
+            task = st.change(task, state=S.RUNNING)  # its paused action has its result (the workflow
+            # stays as it is: paused, it moves on when resumed), as a task of a paused workflow does
         queue: Queue = deque()
         if task.runtime_context.with_items is not None:
             self._tasks.items.action_done(st, task, action_ex, queue)

@@ -35,6 +35,7 @@ from mistral_core.model import (
     WorkflowDefinition,
 )
 from mistral_core.model.event_triggers import EventTrigger
+from mistral_core.model.members import WORKFLOW
 from mistral_core.model.projects import PUBLIC
 
 OwnedRecord = (
@@ -185,8 +186,11 @@ class Definitions:
                 raise DuplicateError(
                     f"Workflow '{wf_def.name}' already exists in namespace '{old.namespace}'"
                 )
+            members = self._store.list_resource_members(WORKFLOW, old.id)  # deleted with the row
             self._store.delete_workflow_definition(old.id, old.namespace)
             self._store.create_workflow_definition(wf_def)  # the same id: cron triggers still start it
+            for member in members:  # and it is still shared: a rename is no unsharing
+                self._store.create_resource_member(member)
         return wf_def
 
     def delete_workflow(self, identifier: str, namespace: str = "", viewer: Viewer = EVERY_PROJECT) -> None:

@@ -27,6 +27,7 @@ from mistral_core.model.event_triggers import (
     message_key,
     routing_name_error,
 )
+from mistral_core.model.maintenance import RUNNING
 from mistral_core.services.definitions import check_owner
 from mistral_core.services.launcher import Launcher
 from mistral_core.services.unit_of_work import Parts, Transactions, Work
@@ -44,6 +45,7 @@ class Outcome(enum.Enum):
     DUPLICATE = "duplicate"
     IGNORED = "ignored"
     FAILED = "failed"
+    HELD = "held"  #: in maintenance: nothing recorded or started; deliver it again once it ends
 
 
 class EventTriggers:
@@ -157,7 +159,8 @@ class EventTriggers:
         return self._parts.store.forget_event_messages(self._parts.clock.now() - older_than)
 
     def fire(self, trigger_id: str, notification: Notification) -> Outcome:
-        """Start the trigger's workflow for this message, unless it did before (exactly once).
+        """Start the trigger's workflow for this message, unless it did before (exactly once);
+        in maintenance start nothing and record nothing (:attr:`Outcome.HELD`), as cron firings wait.
 
         Raises:
             TransientStoreError: the database is unavailable (nothing written: deliver it again).
@@ -181,6 +184,8 @@ class EventTriggers:
         ex_id = self._parts.new_id()
 
         def body(work: Work) -> Outcome:
+            if work.store.maintenance_mode().status != RUNNING:  # read where the start is written
+                return Outcome.HELD
             taken = EventMessage(key, trigger.id, notification.message_id, ex_id, work.now)
             if not work.store.take_event_message(taken):
                 return Outcome.DUPLICATE

@@ -372,6 +372,8 @@ class Waits:
             return StateConflictError(
                 f"Action execution {action_ex.id} is already {action_ex.state.value}", action_ex.state.value
             )
+        if bulk.op == "extend" and action_ex.state is not State.RUNNING:  # PAUSED: as the real one
+            return _not_extendable(action_ex)
         if bulk.op == "extend" and action_ex.deadline is None:
             return StateConflictError(
                 f"Action execution {action_ex.id} has no deadline to extend (its task has no timeout)",
@@ -400,12 +402,7 @@ class Waits:
         if st is not None:
             action_ex = work.action(st, action_ex_id)
         if action_ex.state is not State.RUNNING or action_ex.is_sync:
-            kind = "synchronous" if action_ex.is_sync else action_ex.state.value
-            raise StateConflictError(
-                f"Action execution {action_ex_id} is {kind}: only a RUNNING asynchronous action "
-                "execution's deadline can be extended",
-                action_ex.state.value,
-            )
+            raise _not_extendable(action_ex)
         task = st.tasks.get(action_ex.task_execution_id or "") if st is not None else None
         if st is None or task is None:
             raise StateConflictError(
@@ -418,6 +415,16 @@ class Waits:
         reason = f"deadline {extend_by:g} s later: {deadline}"
         self._history.write(action_ex_id, None, origin, EXTENDED, reason)
         return moved
+
+
+def _not_extendable(action_ex: ActionExecution) -> StateConflictError:
+    """Why the deadline of ``action_ex`` (synchronous, or not RUNNING) cannot be extended."""
+    kind = "synchronous" if action_ex.is_sync else action_ex.state.value
+    return StateConflictError(
+        f"Action execution {action_ex.id} is {kind}: only a RUNNING asynchronous action "
+        "execution's deadline can be extended",
+        action_ex.state.value,
+    )
 
 
 def _seen(store: ExecutionStore, action_ex_id: str, viewer: Viewer) -> ActionExecution | None:

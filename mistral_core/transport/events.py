@@ -34,6 +34,8 @@ LOG = logging.getLogger(__name__)
 QUEUE_PREFIX = "mistral_core.event_trigger."
 #: Seconds between two deletions of old message records by one listening process.
 FORGET_EVERY_S = 3600.0
+#: Seconds between two tries of a message held by maintenance (as a cron firing waits).
+HELD_S = 15.0
 
 
 class TriggerSource(Protocol):
@@ -167,8 +169,10 @@ class EventListener:
         notification = self._read(trigger_id, delivery)
         if notification is not None:
             outcome = self._fire(trigger_id, notification)
-            if outcome is None:
-                return  # stopping with the database away: left for another process
+            while outcome == "held" and not self._stopping.wait(HELD_S):
+                outcome = self._fire(trigger_id, notification)  # in maintenance: nothing may start
+            if outcome is None or outcome == "held":
+                return  # stopping with the database away or in maintenance: left for another process
             self.counts[outcome] += 1
         delivery.ack()
 

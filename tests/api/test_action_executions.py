@@ -184,6 +184,24 @@ def test_put_paused_then_running(wf_api: Api) -> None:
     assert wf_api.execution(wf_ex["id"])["state"] == "RUNNING"
 
 
+@pytest.mark.parametrize(("state", "output"), [("SUCCESS", {"answer": 42}), ("ERROR", "disk full")])
+def test_a_paused_action_still_receives_its_result(wf_api: Api, state: str, output: Any) -> None:
+    """As docs/api.md says: its task finishes; the workflow, paused with the action, moves on once
+    resumed."""
+    wf_ex, action_ex = wf_api.start_async()
+    url = f"/v2/action_executions/{action_ex['id']}"
+    assert wf_api.put_json(url, {"state": "PAUSED"}).status_code == 200
+
+    pushed = wf_api.put_json(url, {"state": state, "output": output})
+
+    assert (pushed.status_code, pushed.json["state"]) == (200, state), pushed.text
+    (task,) = wf_api.tasks(wf_ex["id"])
+    assert task["state"] == state
+    assert wf_api.execution(wf_ex["id"])["state"] == "PAUSED"
+    assert wf_api.put_json(f"/v2/executions/{wf_ex['id']}", {"state": "RUNNING"}).status_code == 200
+    assert wf_api.execution(wf_ex["id"])["state"] == state
+
+
 def test_the_same_result_twice_is_answered_with_the_stored_one(wf_api: Api) -> None:
     _, action_ex = wf_api.start_async()
     url = f"/v2/action_executions/{action_ex['id']}"

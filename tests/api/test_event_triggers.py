@@ -224,3 +224,19 @@ def test_a_message_is_remembered_for_a_while_then_forgotten(wf_api: Api) -> None
     wf_api.clock.now()  # the stepping clock moves on: the record is now in the past
     assert forget(dt.timedelta(0)) == 1
     assert fire(trigger["id"], read_notification(body)) is Outcome.STARTED
+
+
+def test_a_message_in_maintenance_is_held_until_it_ends(wf_api: Api) -> None:
+    """In maintenance nothing new starts (the mode is PAUSED once nothing runs): a message waits,
+    unrecorded, and starts its workflow once maintenance has ended."""
+    trigger = created(wf_api)
+    message = {"message_id": "m-held", "event_type": "compute.create", "payload": {}}
+    fire = wf_api.engine.event_triggers.fire
+    assert wf_api.put_json("/maintenance", {"status": "PAUSED"}).json == {"status": "PAUSED"}
+
+    assert fire(trigger["id"], read_notification(json.dumps(message).encode())) is Outcome.HELD
+    assert wf_api.get("/v2/executions").json["executions"] == []
+
+    assert wf_api.put_json("/maintenance", {"status": "RUNNING"}).json == {"status": "RUNNING"}
+    assert fire(trigger["id"], read_notification(json.dumps(message).encode())) is Outcome.STARTED
+    assert len(wf_api.get("/v2/executions").json["executions"]) == 1

@@ -87,3 +87,29 @@ def test_deleting_an_execution_deletes_its_deliveries(wf_api: Api) -> None:
 
     assert wf_api.client.simulate_delete(f"/v2/executions/{ex['id']}").status_code == 204
     assert wf_api.get("/v2/notifications").json["notifications"] == []
+
+
+def test_a_publisher_s_secret_is_never_shown_in_a_trigger_s_params(wf_api: Api) -> None:
+    """A trigger's ``workflow_params`` are the params of every execution it starts: the same mask."""
+    (wf,) = wf_api.get("/v2/workflows", params={"name": "wf_async"}).json["workflows"]
+    params = {"notify": [{**DOWN, "secret": "whsec_x"}]}
+    cron = wf_api.post_json(
+        "/v2/cron_triggers",
+        {"name": "c", "workflow_name": "wf_async", "pattern": "0 0 1 1 *", "workflow_params": params},
+    )
+    event = wf_api.post_json(
+        "/v2/event_triggers",
+        {"exchange": "nova", "topic": "n", "event": "e", "workflow_id": wf["id"], "workflow_params": params},
+    )
+    assert (cron.status_code, event.status_code) == (201, 201), (cron.text, event.text)
+
+    for document in (
+        cron.json,
+        event.json,
+        wf_api.get("/v2/cron_triggers/c").json,
+        wf_api.get(f"/v2/event_triggers/{event.json['id']}").json,
+        wf_api.get("/v2/cron_triggers").json["cron_triggers"][0],
+        wf_api.get("/v2/event_triggers").json["event_triggers"][0],
+    ):
+        (publisher,) = json.loads(document["workflow_params"])["notify"]
+        assert publisher["secret"] == "***" and publisher["to"] == DOWN["to"]

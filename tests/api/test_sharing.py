@@ -176,6 +176,20 @@ def test_deleting_the_workflow_ends_its_sharing(projects: Projects) -> None:
     assert projects.api.store.list_resource_members("workflow", wf_id) == []
 
 
+def test_renaming_the_workflow_keeps_its_sharing(projects: Projects) -> None:
+    """``PUT /v2/workflows/<id>`` with another name keeps the id (cron triggers still start it),
+    and so its members: a rename is no unsharing."""
+    wf_id, _ = shared(projects)
+    projects.p2.ok("PUT", members_path(wf_id, "p2"), {"status": "accepted"})
+
+    renamed = projects.p1.ok("PUT", f"/v2/workflows/{wf_id}", SHARED.replace("shared_wf:", "renamed_wf:"))
+
+    assert (renamed["id"], renamed["name"]) == (wf_id, "renamed_wf")
+    assert projects.p2.ok("GET", members_path(wf_id, "p2"))["status"] == "accepted"
+    assert workflow_names(projects.p2) == ["renamed_wf"]
+    assert projects.p2.ok("GET", f"/v2/workflows/{wf_id}")["name"] == "renamed_wf"
+
+
 def test_removing_a_member_hides_the_workflow_from_it(projects: Projects) -> None:
     wf_id, _ = shared(projects)
     projects.p2.ok("PUT", members_path(wf_id, "p2"), {"status": "accepted"})

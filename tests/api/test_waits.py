@@ -406,6 +406,18 @@ def test_a_dry_run_judges_each_wait_and_changes_nothing(client: Client) -> None:
     assert client.t.store.get_action_execution(timed).deadline.isoformat() == "2030-01-01T12:01:40"  # type: ignore[union-attr]
 
 
+def test_a_dry_run_of_extend_refuses_a_paused_action_as_the_real_one_does(client: Client) -> None:
+    timed = client.waiting("copy")
+    paused = client.http.simulate_put(f"/v2/action_executions/{timed}", json={"state": "PAUSED"})
+    assert paused.status_code == 200, paused.text
+    body = {"op": "extend", "ids": [timed], "extend_by": 5}
+
+    dry, real = client.ok({**body, "dry_run": True}), client.ok(body)
+
+    assert statuses(real)[timed][0] == 409 and "is PAUSED" in str(statuses(real)[timed][1])
+    assert statuses(dry)[timed] == statuses(real)[timed]
+
+
 def test_bulk_by_filter_acts_on_the_waits_the_inventory_lists(client: Client) -> None:
     old = client.waiting("copy")
     client.t.advance(60)

@@ -207,6 +207,45 @@ def test_serve_with_a_transport_listens_reconnects_and_a_deleted_trigger_stops_l
         server.stop()
 
 
+def test_a_message_published_in_maintenance_starts_its_workflow_once_it_ends(
+    tmp_path: Path,
+    amqp_url: str,  # noqa: F811  (the fixture imported above)
+) -> None:
+    from tests.integration.support import BIN_DIR, HOST, Process, clean_env, free_port
+
+    port = free_port()
+    env = clean_env({"MISTRAL_CORE_TRANSPORT": amqp_url, "MISTRAL_CORE_EVENT_POLL": "0.3"})
+    command = [str(BIN_DIR / "mistral-core"), "serve", "--host", HOST, "--port", str(port)]
+    database = f"sqlite:///{tmp_path / 'serve.db'}"
+    server = Process("serve", [*command, "--database-url", database], tmp_path / "serve.log", env)
+    try:
+        server.wait_port(port)
+        api = Api(f"http://{HOST}:{port}")
+        _wait_answering(api)
+        (wf,) = api.create_workflows(WORKFLOW)
+        body = {"exchange": "cinder", "topic": "notifications", "event": EVENT, "workflow_id": wf["id"]}
+        body["workflow_input"] = {"zone": "z"}
+        trigger = api.ok("POST", "/v2/event_triggers", body)
+        queue = f"mistral_core.event_trigger.{trigger['id']}"
+        wait_until(lambda: _consumers(amqp_url, queue) == 1, "serve listening", timeout=30, interval=0.2)
+        assert api.ok("PUT", "/maintenance", {"status": "PAUSED"}) == {"status": "PAUSED"}
+
+        with Connection(amqp_url) as conn:
+            producer = Producer(conn.channel(), exchange=Exchange("cinder", "topic", durable=False))
+            producer.publish(_notification(5), routing_key="notifications.info")
+        time.sleep(3)
+        assert _executions(api) == [], "nothing starts in maintenance"
+
+        assert api.ok("PUT", "/maintenance", {"status": "RUNNING"}) == {"status": "RUNNING"}
+        (ex,) = wait_until(lambda: _executions(api), "the held message's execution", timeout=60, interval=0.5)
+        assert json.loads(ex["params"])["event_params"]["payload"] == {"n": 5}
+        wait_until(lambda: _ready(amqp_url, queue) == 0, "an empty queue", timeout=60)
+        time.sleep(1)
+        assert len(_executions(api)) == 1
+    finally:
+        server.stop()
+
+
 def test_a_link_binds_to_an_existing_exchange_and_queue_whatever_their_arguments(amqp_url: str) -> None:  # noqa: F811
     from mistral_core.transport.link import Binding, Consume, Delivery, Link
 

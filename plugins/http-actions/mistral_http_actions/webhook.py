@@ -93,9 +93,9 @@ class WebhookNotifier(Notifier):
         try:
             answer = transport.send(request)
         except egress.EgressRefused as exc:
-            raise DeliveryError(str(exc), retry=False) from None
-        except ActionError as exc:
-            raise DeliveryError(str(exc)) from None
+            raise DeliveryError(str(exc).replace(url, _shown(url)), retry=False) from None
+        except ActionError as exc:  # its message names the URL: not its query
+            raise DeliveryError(str(exc).replace(url, _shown(url))) from None
         status = int(answer["status"])
         if 200 <= status < 300:
             return

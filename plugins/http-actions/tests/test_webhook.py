@@ -67,6 +67,16 @@ def test_a_refused_connection_is_retried() -> None:
     assert failed.value.retry is True
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1:9", "no-such-host.invalid"])
+def test_a_failure_without_an_answer_does_not_show_the_url_s_query_either(host: str) -> None:
+    """Its message lands in GET /v2/notifications and the log: no token of the URL in it."""
+    with pytest.raises(DeliveryError) as failed:
+        WebhookNotifier().publish(_notification(f"http://{host}/hook?token=t0ps3cret"))
+
+    assert failed.value.retry is True and "/hook" in failed.value.message
+    assert "t0ps3cret" not in failed.value.message
+
+
 def test_the_egress_policy_of_std_http_refuses_for_good(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(DENIED_CIDRS_ENV, "127.0.0.0/8")
 
