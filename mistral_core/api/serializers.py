@@ -123,12 +123,12 @@ def _js(name: str) -> Getter[Any]:
     return lambda record: _json_text(get(record))
 
 
-#: What an execution's ``params`` shows instead of a publisher's ``secret``.
+#: What an execution's ``params`` shows instead of a publisher's ``secret``, header values and query.
 SECRET_SHOWN = "***"
 
 
 def _params(wf_ex: WorkflowExecution) -> str:
-    """An execution's params as text; the ``secret`` of each publisher of ``notify`` masked."""
+    """An execution's params as text; each publisher of ``notify`` masked (:func:`_shown_publisher`)."""
     return _masked(wf_ex.params)
 
 
@@ -139,12 +139,24 @@ def _workflow_params(trigger: CronTrigger | EventTrigger) -> str:
 
 def _masked(params: dict[str, Any]) -> str:
     notify = params.get("notify") if params else None
-    if isinstance(notify, list) and any(isinstance(p, dict) and "secret" in p for p in notify):
-        shown = [
-            {**p, "secret": SECRET_SHOWN} if isinstance(p, dict) and "secret" in p else p for p in notify
-        ]
-        params = {**params, "notify": shown}
+    if isinstance(notify, list) and any(isinstance(p, dict) for p in notify):
+        params = {**params, "notify": [_shown_publisher(p) if isinstance(p, dict) else p for p in notify]}
     return _json_text(params)
+
+
+def _shown_publisher(publisher: dict[str, Any]) -> dict[str, Any]:
+    """A publisher as readers see it: its ``secret``, its headers' values and its URL's query
+    (where receivers' tokens usually are) masked."""
+    shown = dict(publisher)
+    if "secret" in shown:
+        shown["secret"] = SECRET_SHOWN
+    headers = shown.get("headers")
+    if isinstance(headers, dict):
+        shown["headers"] = {name: SECRET_SHOWN for name in headers}
+    url = shown.get("url")
+    if isinstance(url, str) and "?" in url:
+        shown["url"] = url.split("?", 1)[0] + "?" + SECRET_SHOWN
+    return shown
 
 
 def _state(record: Any) -> str:

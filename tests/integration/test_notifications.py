@@ -210,3 +210,36 @@ def test_the_mistral_cli_starts_an_execution_that_notifies(processes: ProcessGro
         assert (body["id"], body["event"], body["state"]) == (ex["ID"], "WORKFLOW_SUCCEEDED", "SUCCESS")
     finally:
         receiver.close()
+
+
+def test_readers_never_see_a_publisher_s_secret_header_values_or_url_query(processes: ProcessGroup) -> None:
+    receiver = Receiver(refusals=0)
+    try:
+        server = processes.server()
+        server.api.create_workflows(WORKFLOWS)
+        publisher = {
+            "type": "webhook",
+            "url": receiver.url("/masked") + "?token=t0ps3cret",
+            "headers": {"Authorization": "Bearer s3cret-bearer"},
+            "secret": SECRET,
+        }
+        ex = server.api.call(
+            "POST", "/v2/executions", {"workflow_name": "nt_child", "params": {"notify": [publisher]}}
+        )
+        assert ex.status == 201, ex
+
+        shown = server.api.get(f"/v2/executions/{json.loads(ex.body)['id']}")["params"]
+        assert "t0ps3cret" not in shown and "s3cret-bearer" not in shown and SECRET not in shown
+        (masked,) = json.loads(shown)["notify"]
+        assert masked["headers"] == {"Authorization": "***"} and masked["url"].endswith("/masked?***")
+        wait_until(
+            lambda: receiver.delivered("/masked?token=t0ps3cret"),
+            "a delivery with the real values",
+            STOP_TIMEOUT,
+        )
+        assert (
+            receiver.delivered("/masked?token=t0ps3cret")[0]["headers"]["authorization"]
+            == "Bearer s3cret-bearer"
+        )
+    finally:
+        receiver.close()
