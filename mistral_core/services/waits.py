@@ -7,9 +7,11 @@ whose target has no executor waits so, sync or not). ``GET /v2/waits`` lists the
 
 Each item of a bulk action goes through the same service as a single request would
 (:meth:`~mistral_core.services.results.Results.complete` for ``complete``, ``fail`` and
-``cancel``; the deadline move of a heartbeat's ``extend_by`` for ``extend``), in a transaction
-of its own, and lands in the action execution's history with who asked. An item's refusal
-(404, 409, 422) is its own: the others go on. At most ``max_bulk_items`` items per request.
+``cancel``; the deadline move of a heartbeat's ``extend_by`` for ``extend``), judged as if
+alone, and lands in the action execution's history with who asked. Items go up to ``BATCH`` in a
+transaction; when one is refused in a way that rolls that transaction back, its batch is done
+again one item per transaction, so an item's refusal (404, 409, 422) is its own and the others go
+on. At most ``max_bulk_items`` items per request.
 """
 
 from __future__ import annotations
