@@ -101,6 +101,15 @@ def event_name_error(value: object) -> str | None:
     return None
 
 
+def trigger_name_error(value: object) -> str | None:
+    """Why ``value`` cannot be a trigger's ``name`` (None: it can; a trigger may have none)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > MAX_NAME:
+        return f"Invalid input for field 'name': a string of at most {MAX_NAME} characters"
+    return None
+
+
 def message_key(trigger_id: str, message_id: str) -> str:
     """The id of the :class:`EventMessage` of ``message_id`` taken by ``trigger_id`` (bounded length)."""
     digest = hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -26,6 +26,7 @@ from mistral_core.model.event_triggers import (
     event_name_error,
     message_key,
     routing_name_error,
+    trigger_name_error,
 )
 from mistral_core.model.maintenance import RUNNING
 from mistral_core.services.definitions import check_owner
@@ -84,6 +85,7 @@ class EventTriggers:
             routing_name_error("exchange", exchange),
             routing_name_error("topic", topic),
             event_name_error(event),
+            trigger_name_error(name),
         ):
             if problem is not None:
                 raise InputError(problem)
@@ -118,6 +120,9 @@ class EventTriggers:
         refused = sorted(set(changes) - set(UPDATABLE))
         if refused:
             raise InputError(f"Can not update fields {refused} of event trigger (only {list(UPDATABLE)})")
+        name_problem = trigger_name_error(changes.get("name"))
+        if name_problem is not None:
+            raise InputError(name_problem)
         if changes.get("scope", "private") not in ("private", "public"):
             raise InputError(
                 f"Invalid input for field 'scope': {changes['scope']!r} is not private or public"

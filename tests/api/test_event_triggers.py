@@ -88,6 +88,7 @@ def test_create_get_list_update_delete(wf_api: Api) -> None:
         ({"workflow_input": [1]}, 400, "expected a JSON object"),
         ({"workflow_params": {"env": 3}}, 400, "params.env must be an object"),
         ({"name": 5}, 400, "Invalid input for field 'name'"),
+        ({"name": "n" * 256}, 400, "Invalid input for field 'name': a string of at most 255 characters"),
     ],
 )
 def test_bad_input_is_a_4xx_in_one_line(
@@ -114,6 +115,7 @@ def test_one_trigger_per_exchange_topic_event_and_workflow(wf_api: Api) -> None:
         ({"colour": "red"}, "Unknown attribute for argument event_trigger: colour"),
         ({"scope": "everyone"}, "'everyone' is not private or public"),
         ({"workflow_input": {"nope": 1}}, "unexpected=['nope']"),
+        ({"name": "n" * 256}, "Invalid input for field 'name': a string of at most 255 characters"),
     ],
 )
 def test_an_update_changes_only_name_input_params_and_scope(
