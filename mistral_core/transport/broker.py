@@ -100,9 +100,8 @@ class EngineConsumer:
 
     Everything runs on the link's thread: a burst of deliveries is collected, then claims are
     granted in one transaction and answered, heartbeats recorded, events applied in one
-    transaction (``sink.apply_events``); the burst is acknowledged in one frame (a ``multiple`` ack)
-    after the commits of what it caused. While the database is unavailable the burst waits (nothing
-    is acknowledged).
+    transaction (``sink.apply_events``); each message is acknowledged after the commit of what
+    it caused. While the database is unavailable the burst waits (nothing is acknowledged).
 
     Args:
         url: the broker.
@@ -171,16 +170,13 @@ class EngineConsumer:
         if beats:
             leases = {executor: lease for executor, lease, _ in beats}
             self._store(lambda: self._claims_sink.beat(leases), f"{len(leases)} heartbeat(s)")
+            for _, _, delivery in beats:
+                delivery.ack()
         if events:
             batch = [event for event, _ in events]
             self._store(lambda: self._events_sink.apply_events(batch), f"{len(batch)} event(s)")
-        # All this link was given is recorded now (a message dropped was acknowledged at once):
-        # one frame acknowledges the burst. A failure above leaves all of it unacknowledged: the
-        # events come again, as before; claims already answered come again and are answered
-        # again (no executor waits for that answer any more), heartbeats are recorded again.
-        received = [d for _, d in claims] + [d for _, _, d in beats] + [d for _, d in events]
-        if received:
-            max(received, key=lambda delivery: delivery.order).ack(multiple=True)
+            for _, delivery in events:
+                delivery.ack()
 
     def _grant(self, claims: list[tuple[tuple[str, str, float], Delivery]]) -> None:
         answers: list[bool] = []
@@ -200,6 +196,8 @@ class EngineConsumer:
             for (_, delivery), go in zip(claims, answers, strict=True)
         ]
         self._link.publish(replies)
+        for _, delivery in claims:
+            delivery.ack()
 
     def _store(self, write: Any, what: str) -> None:
         try:

@@ -36,8 +36,7 @@ from typing import Any
 from kombu.connection import Connection
 from kombu.entity import Exchange, Queue
 from kombu.exceptions import KombuError
-from kombu.messaging import Consumer
-from kombu.serialization import dumps
+from kombu.messaging import Consumer, Producer
 
 from mistral_core.transport.wire import EXCHANGE
 
@@ -106,22 +105,13 @@ class Delivery:
         self.correlation_id: str | None = props.get("correlation_id")
         self.redelivered: bool = bool((message.delivery_info or {}).get("redelivered"))
 
-    @property
-    def order(self) -> tuple[int, int]:
-        """Sorts the deliveries of a link in the order they came (connection, delivery tag)."""
-        return self._generation, int(self._message.delivery_tag)
+    def ack(self) -> None:
+        """Acknowledge it (from any thread). Lost with its connection: the broker redelivers it."""
+        self._link.call(self._ack)
 
-    def ack(self, multiple: bool = False) -> None:
-        """Acknowledge it (from any thread). Lost with its connection: the broker redelivers it.
-
-        ``multiple``: and, in the same frame, every delivery of this link that came before it
-        and is not acknowledged yet (for a consumer that has dealt with all of them).
-        """
-        self._link.call(lambda: self._ack(multiple))
-
-    def _ack(self, multiple: bool) -> None:
+    def _ack(self) -> None:
         if self._generation == self._link.generation:
-            self._message.ack(multiple=multiple)
+            self._message.ack()
 
 
 class Link:
@@ -169,6 +159,7 @@ class Link:
         self._conn: Any = None
         self._channel: Any = None
         self._seq = 0
+        self._producers: tuple[Producer, Producer] | None = None
         self._declared: set[str] = set()
         self._burst = False
         #: Counts connections: deliveries of an older one cannot be acknowledged.
@@ -296,6 +287,10 @@ class Link:
         channel.events["basic_nack"].add(self._on_nack)
         self._channel, self._seq = channel, 0
         Exchange(EXCHANGE, "direct", durable=True)(channel).declare()
+        self._producers = (
+            Producer(channel, exchange=Exchange(EXCHANGE, "direct", durable=True)),
+            Producer(channel, exchange=Exchange("")),  # the default exchange: reply queues
+        )
         self._consumers = {}
         self._consuming = conn.channel()
         self._consuming.basic_qos(0, self._prefetch, False)
@@ -404,34 +399,31 @@ class Link:
             job()
 
     def _flush(self) -> None:
+        assert self._producers is not None
+        producer, direct = self._producers
         while True:
             with self._lock:
                 if not self._pending:
                     return
                 message = self._pending.popleft()
             try:
-                self._send(message)
+                self._send(producer, direct, message)
             except Exception:
                 with self._lock:
                     self._pending.appendleft(message)
                 raise
 
-    def _send(self, message: Outgoing) -> None:
-        """Publish on the confirming channel: the message kombu's ``Producer`` would make (JSON,
-        the same properties), built here, as a ``Producer`` costs about 2.5 times as much CPU
-        per message (measured: 89 µs against 34 µs)."""
-        content_type, encoding, body = dumps(message.body, serializer="json")
-        properties: dict[str, Any] = {"delivery_mode": 2 if message.persistent else 1}
+    def _send(self, producer: Producer, direct: Producer, message: Outgoing) -> None:
+        options: dict[str, Any] = {"serializer": "json", "delivery_mode": 2 if message.persistent else 1}
         if message.reply_to is not None:
-            properties["reply_to"] = message.reply_to
+            options["reply_to"] = message.reply_to
         if message.correlation_id is not None:
-            properties["correlation_id"] = message.correlation_id
-        prepared = self._channel.prepare_message(body, None, content_type, encoding, {}, properties)
-        if message.to_reply_queue:  # the default exchange
-            self._channel.basic_publish(prepared, exchange="", routing_key=message.queue)
+            options["correlation_id"] = message.correlation_id
+        if message.to_reply_queue:
+            direct.publish(message.body, routing_key=message.queue, **options)
         else:
             self._declare(message.queue)
-            self._channel.basic_publish(prepared, exchange=EXCHANGE, routing_key=message.queue)
+            producer.publish(message.body, routing_key=message.queue, **options)
         self._seq += 1
         self._unconfirmed[self._seq] = message
 
