@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""CPU per task transition of each process of the split deployment, for before/after comparisons.
+
+    .venv/bin/python benchmarks/split_cpu.py [--executions 300] [--rounds 3]
+
+Each round starts one engine, one executor and ``mistral-core api`` (one gunicorn worker) over a
+new PostgreSQL schema and a new RabbitMQ vhost (as compare.py makes them), warms them with 20
+executions, then POSTs ``--executions`` executions of scenario a's 10-task ``std.noop`` chain and
+polls every 0.1 s (not every 2 ms as run.py does: the API's figure is then the starts', not the
+polls') until none is unfinished. The figure of each process is its CPU (utime + stime of its
+tree, from /proc) over those executions, divided by the transitions (executions x 10): unlike
+wall-clock throughput on a shared machine, it barely moves with the load. The code measured is
+the one ``mistral-core`` imports: put an export of a revision first on ``PYTHONPATH`` to
+measure that revision (the processes are started by path, so the working directory is not on
+``sys.path``), and alternate the two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from compare import pg_schema, vhost
+from mcbench import proc
+from mcbench.scenarios import chain_workflow
+
+PROCESSES = ("engine", "executor", "api")
+
+
+def main() -> int:
+    """Run the rounds and print each process's median CPU per transition."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--executions", type=int, default=300, help="executions measured per round [300]")
+    p.add_argument("--rounds", type=int, default=3, help="rounds [3]")
+    p.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test", help="PostgreSQL database")
+    p.add_argument("--amqp", default="amqp://guest:guest@127.0.0.1:5672", help="RabbitMQ, without a vhost")
+    args = p.parse_args()
+    command = str(Path(sys.executable).parent / "mistral-core")
+    runs: list[dict[str, float]] = []
+    for number in range(1, args.rounds + 1):
+        with contextlib.ExitStack() as stack:
+            database = stack.enter_context(pg_schema(args.pg))
+            transport = stack.enter_context(vhost(args.amqp))
+            run = _round(command, database, transport, args.executions)
+        print(f"round {number}: " + ", ".join(f"{k} {v:.0f}" for k, v in run.items()), file=sys.stderr)
+        runs.append(run)
+    print(f"\nCPU per task transition, µs (median of {args.rounds}); load average {proc.load_average()}")
+    for name in (*PROCESSES, "transitions/s"):
+        print(f"{name:<14} {statistics.median(r[name] for r in runs):>8.0f}")
+    return 0
+
+
+def _round(command: str, database: str, transport: str, executions: int) -> dict[str, float]:
+    subprocess.run([command, "db", "upgrade", "--database-url", database], check=True, capture_output=True)
+    port = _free_port()
+    common = ["--database-url", database, "--transport", transport]
+    argv = {
+        "engine": [command, "engine", *common],
+        "executor": [command, "executor", "--transport", transport],
+        "api": [command, "api", *common, "--port", str(port), "--workers", "1"],
+    }
+    procs = {
+        name: subprocess.Popen(a, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for name, a in argv.items()
+    }
+    try:
+        client = _connect(port)
+        _call(client, "POST", "/v2/workflows", chain_workflow("chain", 10), "text/plain")
+        _finish(client, 20)
+        time.sleep(1.0)
+        before = {name: proc.cpu_seconds(p.pid) or 0.0 for name, p in procs.items()}
+        started = time.monotonic()
+        _finish(client, executions)
+        elapsed = time.monotonic() - started
+        time.sleep(1.5)  # the last acknowledgements and heartbeats
+        after = {name: proc.cpu_seconds(p.pid) or 0.0 for name, p in procs.items()}
+    finally:
+        for p in procs.values():
+            p.terminate()
+        for p in procs.values():
+            p.wait(30)
+    transitions = executions * 10
+    figures = {name: 1e6 * (after[name] - before[name]) / transitions for name in PROCESSES}
+    figures["transitions/s"] = transitions / elapsed
+    return figures
+
+
+def _finish(client: http.client.HTTPConnection, executions: int) -> None:
+    """Start ``executions`` chains one after another, then poll until none is unfinished."""
+    for _ in range(executions):
+        _call(client, "POST", "/v2/executions", json.dumps({"workflow_name": "chain"}), "application/json")
+    while _call(client, "GET", "/v2/executions?state=nin:CANCELLED,ERROR,SUCCESS&limit=1")["executions"]:
+        time.sleep(0.1)
+
+
+def _call(client: http.client.HTTPConnection, method: str, path: str, body: str = "", kind: str = "") -> dict:
+    client.request(method, path, body=body or None, headers={"Content-Type": kind} if kind else {})
+    response = client.getresponse()
+    data = response.read()
+    if response.status >= 300:
+        raise RuntimeError(f"{method} {path}: {response.status} {data[:200]!r}")
+    return json.loads(data) if data else {}
+
+
+def _connect(port: int) -> http.client.HTTPConnection:
+    deadline = time.monotonic() + 60
+    while True:
+        client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            _call(client, "GET", "/v2/executions?limit=1")
+            return client
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
