@@ -6,9 +6,11 @@ published twice; bodies that are not notifications, too large, or of another eve
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -158,10 +160,14 @@ def _ready(url: str, queue: str) -> int:
     return -1
 
 
-def test_serve_with_a_transport_listens_reconnects_and_a_deleted_trigger_stops_listening(
+@contextlib.contextmanager
+def _serve_listening(
     tmp_path: Path,
-    amqp_url: str,  # noqa: F811  (the fixture imported above)
-) -> None:
+    amqp_url: str,  # noqa: F811  (the fixture's value, passed on)
+    exchange: str,
+) -> Iterator[tuple[Any, Api, dict[str, Any], str]]:
+    """``serve`` with a transport, a workflow and a trigger on ``exchange`` it listens for:
+    (the server's process, its API, the trigger, the trigger's queue); stopped afterwards."""
     from tests.integration.support import BIN_DIR, HOST, Process, clean_env, free_port
 
     port = free_port()
@@ -174,11 +180,21 @@ def test_serve_with_a_transport_listens_reconnects_and_a_deleted_trigger_stops_l
         api = Api(f"http://{HOST}:{port}")
         _wait_answering(api)
         (wf,) = api.create_workflows(WORKFLOW)
-        body = {"exchange": "glance", "topic": "notifications", "event": EVENT, "workflow_id": wf["id"]}
+        body = {"exchange": exchange, "topic": "notifications", "event": EVENT, "workflow_id": wf["id"]}
         body["workflow_input"] = {"zone": "z"}
         trigger = api.ok("POST", "/v2/event_triggers", body)
         queue = f"mistral_core.event_trigger.{trigger['id']}"
         wait_until(lambda: _consumers(amqp_url, queue) == 1, "serve listening", timeout=30, interval=0.2)
+        yield server, api, trigger, queue
+    finally:
+        server.stop()
+
+
+def test_serve_with_a_transport_listens_reconnects_and_a_deleted_trigger_stops_listening(
+    tmp_path: Path,
+    amqp_url: str,  # noqa: F811  (the fixture imported above)
+) -> None:
+    with _serve_listening(tmp_path, amqp_url, "glance") as (server, api, trigger, queue):
         with Connection(amqp_url) as conn:
             producer = Producer(conn.channel(), exchange=Exchange("glance", "topic", durable=False))
             producer.publish(_notification(7), routing_key="notifications.info")
@@ -203,31 +219,13 @@ def test_serve_with_a_transport_listens_reconnects_and_a_deleted_trigger_stops_l
         time.sleep(1)
         assert len(_executions(api)) == 2
         assert "event triggers: listening on the broker" in server.log()
-    finally:
-        server.stop()
 
 
 def test_a_message_published_in_maintenance_starts_its_workflow_once_it_ends(
     tmp_path: Path,
     amqp_url: str,  # noqa: F811  (the fixture imported above)
 ) -> None:
-    from tests.integration.support import BIN_DIR, HOST, Process, clean_env, free_port
-
-    port = free_port()
-    env = clean_env({"MISTRAL_CORE_TRANSPORT": amqp_url, "MISTRAL_CORE_EVENT_POLL": "0.3"})
-    command = [str(BIN_DIR / "mistral-core"), "serve", "--host", HOST, "--port", str(port)]
-    database = f"sqlite:///{tmp_path / 'serve.db'}"
-    server = Process("serve", [*command, "--database-url", database], tmp_path / "serve.log", env)
-    try:
-        server.wait_port(port)
-        api = Api(f"http://{HOST}:{port}")
-        _wait_answering(api)
-        (wf,) = api.create_workflows(WORKFLOW)
-        body = {"exchange": "cinder", "topic": "notifications", "event": EVENT, "workflow_id": wf["id"]}
-        body["workflow_input"] = {"zone": "z"}
-        trigger = api.ok("POST", "/v2/event_triggers", body)
-        queue = f"mistral_core.event_trigger.{trigger['id']}"
-        wait_until(lambda: _consumers(amqp_url, queue) == 1, "serve listening", timeout=30, interval=0.2)
+    with _serve_listening(tmp_path, amqp_url, "cinder") as (_server, api, _trigger, queue):
         assert api.ok("PUT", "/maintenance", {"status": "PAUSED"}) == {"status": "PAUSED"}
 
         with Connection(amqp_url) as conn:
@@ -242,8 +240,6 @@ def test_a_message_published_in_maintenance_starts_its_workflow_once_it_ends(
         wait_until(lambda: _ready(amqp_url, queue) == 0, "an empty queue", timeout=60)
         time.sleep(1)
         assert len(_executions(api)) == 1
-    finally:
-        server.stop()
 
 
 def test_a_link_binds_to_an_existing_exchange_and_queue_whatever_their_arguments(amqp_url: str) -> None:  # noqa: F811
