@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
 from mistral_core.model import (
@@ -61,13 +61,24 @@ class View(Generic[R]):
 
     Args:
         fields: ``(wire name, getter)`` pairs in the order Mistral writes them.
+        reads: the record fields each wire field's getter reads, where they are not just the
+            field of the same name; ``None``: not declared (the view's :attr:`columns` is then
+            ``None``: render whole records). A test renders every declared view from records
+            holding only its columns.
     """
 
-    __slots__ = ("_fields", "names")
+    __slots__ = ("_fields", "_reads", "columns", "names")
 
-    def __init__(self, fields: Iterable[tuple[str, Getter[R]]]) -> None:
+    def __init__(
+        self, fields: Iterable[tuple[str, Getter[R]]], reads: Mapping[str, tuple[str, ...]] | None = None
+    ) -> None:
         self._fields = tuple(fields)
         self.names: tuple[str, ...] = tuple(name for name, _ in self._fields)
+        self._reads = reads
+        #: The record fields this view reads (``None``: not declared: every field).
+        self.columns: frozenset[str] | None = None
+        if reads is not None:
+            self.columns = frozenset(c for name in self.names for c in reads.get(name, (name,)))
 
     def render(self, record: R) -> dict[str, Any]:
         """The wire document of ``record``."""
@@ -80,11 +91,11 @@ class View(Generic[R]):
 
     def only(self, names: Collection[str]) -> View[R]:
         """This view narrowed to ``names`` (kept in this view's order)."""
-        return View(pair for pair in self._fields if pair[0] in names)
+        return View((pair for pair in self._fields if pair[0] in names), self._reads)
 
     def without(self, *names: str) -> View[R]:
         """This view without ``names``."""
-        return View(pair for pair in self._fields if pair[0] not in names)
+        return View((pair for pair in self._fields if pair[0] not in names), self._reads)
 
 
 class ActionInfo(Protocol):
@@ -272,7 +283,8 @@ EXECUTION: View[WorkflowExecution] = View(
         ("updated_at", _ts("updated_at")),
         ("project_id", _attr("project_id")),
         ("published_global", _published_global),
-    ]
+    ],
+    {"published_global": ("context",)},
 )
 """A workflow execution as GET /v2/executions/<id> shows it."""
 
@@ -303,7 +315,8 @@ TASK: View[TaskExecution] = View(
         ("updated_at", _ts("updated_at")),
         ("started_at", _ts("started_at")),
         ("finished_at", _ts("finished_at")),
-    ]
+    ],
+    {"result": ("result", "state")},
 )
 """A task execution as GET /v2/tasks/<id> shows it."""
 
@@ -331,7 +344,8 @@ ACTION_EXECUTION: View[ActionExecution] = View(
         ("progress", _attr("progress")),
         ("last_heartbeat_at", _iso("last_heartbeat_at")),
         ("deadline", _iso("deadline")),
-    ]
+    ],
+    {"state_info": ("state", "is_sync", "state_info", "progress", "last_heartbeat_at", "deadline")},
 )
 """An action execution as GET /v2/action_executions/<id> and PUT show it (``progress``,
 ``last_heartbeat_at`` and ``deadline`` are ours: the life of an async wait)."""

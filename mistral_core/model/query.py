@@ -32,6 +32,9 @@ class Query:
         project: only the records this project sees: its own, and other projects' public
             ones where the kind has a ``scope`` (:mod:`~mistral_core.model.projects`);
             ``None``: every project's.
+        columns: the only fields the caller reads of each record (``id`` always comes too): a
+            store may read just those and leave the others ``None`` (a list of 1,000 executions
+            asked for ``fields=id,state`` need not decode their contexts). ``None``: every field.
     """
 
     filters: tuple[Filter, ...] = ()
@@ -39,3 +42,4 @@ class Query:
     limit: int | None = None
     marker: str | None = None
     project: str | None = None
+    columns: frozenset[str] | None = None

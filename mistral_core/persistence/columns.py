@@ -10,6 +10,7 @@ SQLite store keeps times as ISO text).
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import enum
@@ -325,6 +326,7 @@ class Codec:
         updated_at = table.positions.get("updated_at")
         self._encode_updated_at = None if updated_at is None else self.encoders[updated_at]
         self._update_plans: dict[tuple[str, ...], _UpdatePlan] = {}
+        self._partials: dict[tuple[int, ...], Callable[[Row], Any]] = {}
 
     @staticmethod
     def _encoder(kind: Kind, datetime_in: Convert) -> Convert:
@@ -418,3 +420,27 @@ class Codec:
         for i, decode in self._decoding:
             values[i] = decode(values[i])
         return self._type(*values)
+
+    def partial(self, positions: tuple[int, ...]) -> Callable[[Row], Any]:
+        """Turns a row of only the columns at ``positions`` (in table order) into a record of
+        just those fields (a named tuple: reading any other field raises AttributeError), for
+        callers that read only those (a list's ``fields``)."""
+        decoder = self._partials.get(positions)
+        if decoder is None:
+            decoder = self._partials[positions] = self._partial(positions)
+        return decoder
+
+    def _partial(self, positions: tuple[int, ...]) -> Callable[[Row], Any]:
+        names = [self.names[at] for at in positions]
+        shape: Any = collections.namedtuple(f"Partial{self._type.__name__}", names)  # type: ignore[misc]
+        make = shape._make
+        decoders = dict(self._decoding)
+        steps = [(slot, decoders[at]) for slot, at in enumerate(positions) if at in decoders]
+
+        def decode(row: Row) -> Any:
+            values = list(row)
+            for slot, convert in steps:
+                values[slot] = convert(values[slot])
+            return make(values)
+
+        return decode

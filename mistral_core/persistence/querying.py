@@ -99,6 +99,8 @@ class Plan:
     limit: int | None
     marker: str | None
     visibility: Visibility | None = None
+    #: The positions of the columns to read, in table order (None: every column).
+    columns: tuple[int, ...] | None = None
 
 
 def make_plan(table: TableSpec, query: Query) -> Plan:
@@ -114,7 +116,21 @@ def make_plan(table: TableSpec, query: Query) -> Plan:
     order = tuple(_order(table, name, direction) for name, direction in keys)
     if query.limit is not None and query.limit < 0:
         raise InputError(f"limit must not be negative, got {query.limit}")
-    return Plan(conditions, order, query.limit, query.marker, _visibility(table, query.project))
+    visibility = _visibility(table, query.project)
+    return Plan(conditions, order, query.limit, query.marker, visibility, _columns(table, query.columns))
+
+
+def _columns(table: TableSpec, names: frozenset[str] | None) -> tuple[int, ...] | None:
+    """The positions of ``names`` and ``id``, in table order (None: every column).
+
+    Raises:
+        InputError: an unknown field.
+    """
+    if names is None:
+        return None
+    for name in names:
+        _column(table, name, "listed")
+    return tuple(i for i, name in enumerate(table.names) if name in names or name == "id")
 
 
 def _visibility(table: TableSpec, project: str | None) -> Visibility | None:

@@ -347,5 +347,6 @@ class SqlBase:
         sql, params = sqlquery.select_page(
             table, plan, marker, self._dialect.param, self._dialect.contains, extra
         )
-        record = self._codecs[table.name].record
+        codec = self._codecs[table.name]
+        record = codec.record if plan.columns is None else codec.partial(plan.columns)
         return [record(row) for row in self._all(self._dialect.sql(sql), params)]

@@ -25,9 +25,10 @@ def quote(name: str) -> str:
     return f'"{name}"'
 
 
-def select_list(table: TableSpec) -> str:
-    """The column list of a record, in field order."""
-    return ", ".join(quote(name) for name in table.names)
+def select_list(table: TableSpec, positions: tuple[int, ...] | None = None) -> str:
+    """The column list of a record, in field order (only those at ``positions`` if given)."""
+    names = table.names if positions is None else [table.names[i] for i in positions]
+    return ", ".join(quote(name) for name in names)
 
 
 def select_page(
@@ -63,7 +64,7 @@ def select_page(
         sql, values = _after_marker(plan.order, marker)
         parts.append(sql)
         params.extend(values)
-    text = f"SELECT {select_list(table)} FROM {quote(table.name)}"
+    text = f"SELECT {select_list(table, plan.columns)} FROM {quote(table.name)}"
     if parts:
         text += " WHERE " + " AND ".join(parts)
     text += " ORDER BY " + ", ".join(_ordering(order) for order in plan.order)

@@ -279,9 +279,10 @@ class Api:
         dynamic_code_max_bytes: int | None = None,
         options: ApiOptions | None = None,
         actions: Mapping[str, type[Any]] | None = None,
+        store: Any = None,
     ) -> None:
         clock = SteppingClock()
-        self.store = MemoryStore(clock=clock)
+        self.store = store if store is not None else MemoryStore(clock=clock)
         registry = ActionRegistry.from_classes({**ACTIONS, **(actions or {})})
         notifiers = NotifierRegistry({"noop": NoopNotifier, "refusing": RefusingNotifier})
         dynamic = None if dynamic_code_max_bytes is None else DynamicLoader(dynamic_code_max_bytes)

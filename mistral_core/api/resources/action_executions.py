@@ -30,7 +30,7 @@ from mistral_core.api.media import (
     write_json,
 )
 from mistral_core.api.projects import check_visible, viewer_of
-from mistral_core.api.resources.common import page_document
+from mistral_core.api.resources.common import list_view, page_document, projected
 from mistral_core.auth.identity import Identity, Role
 from mistral_core.auth.middleware import identity_of
 from mistral_core.errors import Forbidden, InputError
@@ -136,11 +136,9 @@ class ActionExecutionCollection:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List action executions (without ``output`` unless ``include_output=true``)."""
         listed = LISTING.parse(req.params, self._url, viewer_of(req))
-        action_exs = self._ctx.engine.store.list_action_executions(listed.query)
-        write_json(
-            resp,
-            page_document("action_executions", action_exs, listed, listed_view(listed), ser.ACTION_EXECUTION),
-        )
+        view = list_view(listed, listed_view(listed), ser.ACTION_EXECUTION)
+        action_exs = self._ctx.engine.store.list_action_executions(projected(listed.query, view))
+        write_json(resp, page_document("action_executions", action_exs, listed, view, view))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Run an action (``mistral run-action``): 201 with the action execution and its output."""

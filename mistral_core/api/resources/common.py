@@ -3,6 +3,7 @@ uploads, and the answer of the ``validate`` endpoints."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -12,6 +13,7 @@ from mistral_core.api.media import bounded_name
 from mistral_core.api.querying import ListRequest
 from mistral_core.api.serializers import View
 from mistral_core.errors import InputError, LanguageError
+from mistral_core.model import Query
 
 SCOPES = ("private", "public")
 
@@ -27,6 +29,18 @@ def envelope(key: str, items: list[dict[str, Any]], request: ListRequest) -> dic
     return document
 
 
+def list_view(request: ListRequest, default: View[R], full: View[R]) -> View[R]:
+    """The view a page is shown in: ``default``, or ``full`` narrowed to the ``fields`` asked."""
+    return default if request.fields is None else full.only(request.fields)
+
+
+def projected(query: Query, view: View[Any]) -> Query:
+    """``query`` asking the store for only the record fields ``view`` shows (when it says which):
+    a list of executions asked for ``fields=id,state`` reads two columns, not their contexts."""
+    columns = view.columns
+    return query if columns is None else dataclasses.replace(query, columns=columns)
+
+
 def page_document(
     key: str, records: Sequence[R], request: ListRequest, default: View[R], full: View[R]
 ) -> dict[str, Any]:
@@ -39,8 +53,7 @@ def page_document(
         default: the view used when no ``fields`` were asked.
         full: every field of the resource.
     """
-    view = default if request.fields is None else full.only(request.fields)
-    return envelope(key, view.render_all(records), request)
+    return envelope(key, list_view(request, default, full).render_all(records), request)
 
 
 def scope_value(value: str | None, name: str = "scope") -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -22,11 +22,12 @@ from mistral_core.api.media import (
     write_json,
 )
 from mistral_core.api.projects import check_visible, viewer_of
-from mistral_core.api.resources.common import page_document
+from mistral_core.api.resources.common import list_view, page_document, projected
 from mistral_core.api.resources.tasks import LISTING as TASK_LISTING
 from mistral_core.api.subexecutions import SubExecutionRequest, sub_executions
+from mistral_core.engine.ports import ExecutionStore
 from mistral_core.errors import InputError
-from mistral_core.model import Filter, State, WorkflowExecution
+from mistral_core.model import Filter, Query, State
 
 LISTING = q.Listing(
     fields=ser.EXECUTION.names,
@@ -112,10 +113,13 @@ def update_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def executions_page(wf_exs: Sequence[WorkflowExecution], listed: q.ListRequest) -> dict[str, Any]:
-    """A page of executions: without ``output`` unless ``include_output=true`` or ``fields`` ask for it."""
+def executions_page(store: ExecutionStore, query: Query, listed: q.ListRequest) -> dict[str, Any]:
+    """A page of the executions ``query`` finds: without ``output`` unless ``include_output=true``
+    or ``fields`` ask for it; only the fields shown are read."""
     default = _LISTED_WITH_OUTPUT if listed.flag("include_output") else ser.EXECUTION_LISTED
-    return page_document("executions", wf_exs, listed, default, ser.EXECUTION)
+    view = list_view(listed, default, ser.EXECUTION)
+    wf_exs = store.list_workflow_executions(projected(query, view))
+    return page_document("executions", wf_exs, listed, view, view)
 
 
 def _settable_state(value: str | None) -> State | None:
@@ -138,9 +142,7 @@ class ExecutionCollection:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List executions (``include_output=true`` adds ``output``)."""
         listed = LISTING.parse(req.params, self._url, viewer_of(req))
-        write_json(
-            resp, executions_page(self._ctx.engine.store.list_workflow_executions(listed.query), listed)
-        )
+        write_json(resp, executions_page(self._ctx.engine.store, listed.query, listed))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Start an execution: 201 with it."""
@@ -187,10 +189,9 @@ class ExecutionTasks:
         store.get_workflow_execution(ex_id, viewer)
         url = self._ctx.url(f"/v2/executions/{quote(ex_id, safe='')}/tasks")
         listed = TASK_LISTING.parse(req.params, url, viewer)
-        query = q.scoped(listed.query, Filter("workflow_execution_id", "eq", ex_id))
-        write_json(
-            resp, page_document("tasks", store.list_task_executions(query), listed, ser.TASK_LISTED, ser.TASK)
-        )
+        view = list_view(listed, ser.TASK_LISTED, ser.TASK)
+        query = projected(q.scoped(listed.query, Filter("workflow_execution_id", "eq", ex_id)), view)
+        write_json(resp, page_document("tasks", store.list_task_executions(query), listed, view, view))
 
 
 class ExecutionSubExecutions:
@@ -222,7 +223,7 @@ class TaskWorkflowExecutions:
         url = self._ctx.url(f"/v2/tasks/{quote(task_id, safe='')}/workflow_executions")
         listed = LISTING.parse(req.params, url, viewer)
         query = q.scoped(listed.query, Filter("task_execution_id", "eq", task_id))
-        write_json(resp, executions_page(store.list_workflow_executions(query), listed))
+        write_json(resp, executions_page(store, query, listed))
 
 
 class ExecutionReport:

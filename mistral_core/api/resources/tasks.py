@@ -22,7 +22,7 @@ from mistral_core.api.media import (
 from mistral_core.api.projects import viewer_of
 from mistral_core.api.resources.action_executions import LISTING as ACTION_EX_LISTING
 from mistral_core.api.resources.action_executions import listed_view as action_ex_view
-from mistral_core.api.resources.common import page_document
+from mistral_core.api.resources.common import list_view, page_document, projected
 from mistral_core.api.subexecutions import SubExecutionRequest, sub_executions
 from mistral_core.errors import InputError, NotFoundError
 from mistral_core.model import ActionExecution, Filter, State, TaskExecution
@@ -120,8 +120,9 @@ class TaskCollection:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List task executions (without ``result``)."""
         listed = LISTING.parse(req.params, self._url, viewer_of(req))
-        task_exs = self._ctx.engine.store.list_task_executions(listed.query)
-        write_json(resp, page_document("tasks", task_exs, listed, ser.TASK_LISTED, ser.TASK))
+        view = list_view(listed, ser.TASK_LISTED, ser.TASK)
+        task_exs = self._ctx.engine.store.list_task_executions(projected(listed.query, view))
+        write_json(resp, page_document("tasks", task_exs, listed, view, view))
 
 
 class TaskItem:
@@ -158,14 +159,10 @@ class TaskActionExecutions:
         store.get_task_execution(task_id, viewer)
         url = self._ctx.url(f"/v2/tasks/{quote(task_id, safe='')}/action_executions")
         listed = ACTION_EX_LISTING.parse(req.params, url, viewer)
-        query = q.scoped(listed.query, Filter("task_execution_id", "eq", task_id))
+        view = list_view(listed, action_ex_view(listed), ser.ACTION_EXECUTION)
+        query = projected(q.scoped(listed.query, Filter("task_execution_id", "eq", task_id)), view)
         action_exs = store.list_action_executions(query)
-        write_json(
-            resp,
-            page_document(
-                "action_executions", action_exs, listed, action_ex_view(listed), ser.ACTION_EXECUTION
-            ),
-        )
+        write_json(resp, page_document("action_executions", action_exs, listed, view, view))
 
 
 class TaskActionExecutionItem:
