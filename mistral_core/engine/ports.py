@@ -84,6 +84,12 @@ class ExecutionStore(
         """
         ...
 
+    def lock_workflow_execution_of_action(self, action_ex_id: str) -> WorkflowExecution | None:
+        """Inside :meth:`atomic` (StoreError outside): lock the workflow execution an action
+        execution belongs to, found and locked in one statement (a pushed result's first round
+        trip); None if there is no such action execution or it belongs to none."""
+        ...
+
     def lock_workflow_executions(self, wf_ex_ids: Sequence[str]) -> list[WorkflowExecution]:
         """Inside :meth:`atomic` (StoreError outside): lock these workflow executions until
         commit, in the order of their ids (one statement on PostgreSQL: a batch of events

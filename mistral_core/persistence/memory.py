@@ -101,6 +101,21 @@ class MemoryStore(
                 raise StoreError("lock_workflow_execution() needs an open atomic() block")
             return self.get_workflow_execution(wf_ex_id)
 
+    def lock_workflow_execution_of_action(self, action_ex_id: str) -> WorkflowExecution | None:
+        """Inside :meth:`atomic`: the workflow execution of an action execution; None if none.
+
+        Raises:
+            StoreError: called outside :meth:`atomic`.
+        """
+        with self._lock:
+            if self._depth == 0:
+                raise StoreError("lock_workflow_execution_of_action() needs an open atomic() block")
+            try:
+                wf_ex_id = self.get_action_execution(action_ex_id).workflow_execution_id
+                return None if wf_ex_id is None else self.get_workflow_execution(wf_ex_id)
+            except NotFoundError:
+                return None
+
     def lock_workflow_executions(self, wf_ex_ids: Sequence[str]) -> list[WorkflowExecution]:
         """Inside :meth:`atomic`: those of these workflow executions that exist, in the order of
         their ids (each through :meth:`lock_workflow_execution`).

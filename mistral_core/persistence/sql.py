@@ -98,6 +98,11 @@ class SqlStore(
     def _statement_texts(self) -> dict[str, str]:
         sql = super()._statement_texts()
         sql["lock"] = sql[f"get {WORKFLOW_EXECUTIONS.name}"] + self._dialect.lock_suffix
+        sql["lock of action"] = (
+            f"SELECT {select_list(WORKFLOW_EXECUTIONS)} FROM {quote(WORKFLOW_EXECUTIONS.name)} "
+            f'WHERE "id" = (SELECT "workflow_execution_id" FROM {quote(ACTION_EXECUTIONS.name)} '
+            f'WHERE "id" = ?){self._dialect.lock_suffix}'
+        )
         sql["lock many"] = (
             f"SELECT {select_list(WORKFLOW_EXECUTIONS)} FROM {quote(WORKFLOW_EXECUTIONS.name)} "
             f'WHERE {self._dialect.one_of.format(col=quote("id"))} ORDER BY "id"{self._dialect.lock_suffix}'
@@ -137,6 +142,18 @@ class SqlStore(
             raise StoreError("lock_workflow_execution() needs an open atomic() block")
         record: WorkflowExecution = self._get(WORKFLOW_EXECUTIONS, wf_ex_id, self._sql["lock"])
         return record
+
+    def lock_workflow_execution_of_action(self, action_ex_id: str) -> WorkflowExecution | None:
+        """Inside :meth:`atomic`: lock the workflow execution of an action execution (one
+        statement) and return it fresh; None if there is none.
+
+        Raises:
+            StoreError: called outside :meth:`atomic`.
+        """
+        if not getattr(self._local, "depth", 0):
+            raise StoreError("lock_workflow_execution_of_action() needs an open atomic() block")
+        row = self._one(self._sql["lock of action"], (action_ex_id,))
+        return None if row is None else self._codecs[WORKFLOW_EXECUTIONS.name].record(row)
 
     def lock_workflow_executions(self, wf_ex_ids: Sequence[str]) -> list[WorkflowExecution]:
         """Inside :meth:`atomic`: lock these workflow executions (in the order of their ids, one

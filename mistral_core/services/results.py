@@ -293,11 +293,21 @@ class Results:
 
 
 def _lock_action(work: Work, action_ex_id: str) -> tuple[ActionExecution, ExecutionState | None]:
-    """The action execution, read under the lock of its workflow execution (None: it has none)."""
+    """The action execution, read under the lock of its workflow execution (None: it has none).
+
+    The execution is found and locked by the action's id (one statement), then the action is read
+    under that lock.
+
+    Raises:
+        NotFoundError: no such action execution (or its workflow execution is gone).
+    """
+    st = work.state_of_action(action_ex_id)
+    if st is not None:
+        return work.action(st, action_ex_id), st
     action_ex = work.store.get_action_execution(action_ex_id)
     if action_ex.workflow_execution_id is None:
         return action_ex, None
-    st = work.state(action_ex.workflow_execution_id)
+    st = work.state(action_ex.workflow_execution_id)  # created meanwhile, or gone: NotFoundError
     return work.action(st, action_ex_id), st
 
 

@@ -166,6 +166,18 @@ class Work:
             self._ready(st)
         return st
 
+    def state_of_action(self, action_ex_id: str) -> ExecutionState | None:
+        """The view of the execution an action execution belongs to, locked (and loaded the first
+        time) by the action's id in one statement; None if there is none."""
+        wf_ex = self._parts.store.lock_workflow_execution_of_action(action_ex_id)
+        if wf_ex is None:
+            return None
+        st = self.states.get(wf_ex.id)
+        if st is None:
+            st = self.states[wf_ex.id] = self._load(wf_ex)
+            self._ready(st)
+        return st
+
     def lock(self, wf_ex_ids: Iterable[str | None]) -> None:
         """Lock and load these executions at once (one statement, in the order of their ids), as
         a batch about to touch each of them does; those that do not exist are left out (asking

@@ -104,3 +104,57 @@ def test_lock_many_serialises_with_lock_one(store: ExecutionStore, rec: Any) -> 
         thread.join()
     assert errors == []
     assert [store.get_workflow_execution(w.id).context["n"] for w in pair] == [80, 80]
+
+
+def test_lock_of_an_action_returns_its_execution_fresh(store: ExecutionStore, rec: Any) -> None:
+    wf_ex = rec.wf(context={"n": 0})
+    task_ex = rec.task(wf_ex)
+    action_ex = rec.action(task_ex)
+    orphan = rec.action()
+    with store.atomic():
+        store.write([(wf_ex, None), (task_ex, None), (action_ex, None), (orphan, None)])
+    store.update(dataclasses.replace(wf_ex, context={"n": 5}), ["context"])
+    with store.atomic():
+        locked = store.lock_workflow_execution_of_action(action_ex.id)
+        assert locked is not None and (locked.id, locked.context["n"]) == (wf_ex.id, 5)
+        assert store.lock_workflow_execution_of_action(orphan.id) is None
+        assert store.lock_workflow_execution_of_action("nope") is None
+    with pytest.raises(StoreError, match="atomic"):
+        store.lock_workflow_execution_of_action(action_ex.id)
+
+
+def test_lock_of_an_action_serialises_with_lock_one(store: ExecutionStore, rec: Any) -> None:
+    wf_ex = rec.wf(context={"n": 0})
+    task_ex = rec.task(wf_ex)
+    action_ex = rec.action(task_ex)
+    with store.atomic():
+        store.write([(wf_ex, None), (task_ex, None), (action_ex, None)])
+    errors: list[BaseException] = []
+
+    def bump(by_action: bool) -> None:
+        try:
+            for _ in range(20):
+                with store.atomic():
+                    fresh = (
+                        store.lock_workflow_execution_of_action(action_ex.id)
+                        if by_action
+                        else store.lock_workflow_execution(wf_ex.id)
+                    )
+                    assert fresh is not None
+                    store.write(
+                        [(dataclasses.replace(fresh, context={"n": fresh.context["n"] + 1}), ("context",))]
+                    )
+        except BaseException as exc:  # collected and re-raised by the test thread
+            errors.append(exc)
+        finally:
+            close = getattr(store, "close", None)
+            if close is not None:
+                close()
+
+    threads = [threading.Thread(target=bump, args=(i % 2 == 0,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert store.get_workflow_execution(wf_ex.id).context["n"] == 80
