@@ -28,6 +28,7 @@ from mistral_core.model import (
     ActionExecution,
     CronTrigger,
     Environment,
+    HistoryEntry,
     Query,
     RunAction,
     State,
@@ -41,6 +42,8 @@ from mistral_core.model import (
 from mistral_core.model.activity import Activity
 
 Record = WorkflowExecution | TaskExecution | ActionExecution
+#: What :meth:`ExecutionStore.write` takes: records, and entries of action executions' histories.
+Written = Record | HistoryEntry
 
 
 class ExecutionStore(
@@ -141,10 +144,12 @@ class ExecutionStore(
         """Write ``fields`` of ``record`` (matched by id) and its ``updated_at``."""
         ...
 
-    def write(self, changes: Sequence[tuple[Record, Sequence[str] | None]]) -> None:
+    def write(self, changes: Sequence[tuple[Written, Sequence[str] | None]]) -> None:
         """Inside :meth:`atomic`: :meth:`insert` (fields None) or :meth:`update` each record, in
-        this order; on PostgreSQL in one round trip. An update of a record that is not there
-        need not be reported (the caller holds the lock of its workflow execution)."""
+        this order; on PostgreSQL in one round trip. A :class:`HistoryEntry` (fields None) is
+        added to its action execution's history (:meth:`add_history_entry`). An update of a
+        record that is not there need not be reported (the caller holds the lock of its
+        workflow execution)."""
         ...
 
     def get_workflow_execution(self, wf_ex_id: str, viewer: Viewer = EVERY_PROJECT) -> WorkflowExecution:

@@ -16,12 +16,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from mistral_core.engine.ports import Clock, Record
+from mistral_core.engine.ports import Clock, Record, Written
 from mistral_core.errors import NotFoundError, StoreError
 from mistral_core.model import (
     DISPATCH_QUEUED,
     DISPATCH_STARTED,
     ActionExecution,
+    HistoryEntry,
     State,
     TaskExecution,
     WorkflowExecution,
@@ -131,10 +132,13 @@ class MemoryStore(
                 continue
         return found
 
-    def write(self, changes: Sequence[tuple[Record, Sequence[str] | None]]) -> None:
-        """Insert (fields None) or update each record, in this order (see :meth:`insert`, :meth:`update`)."""
+    def write(self, changes: Sequence[tuple[Written, Sequence[str] | None]]) -> None:
+        """Insert (fields None) or update each record, in this order (see :meth:`insert`, :meth:`update`);
+        a history entry is added to its action execution's history."""
         for record, fields in changes:
-            if fields is None:
+            if isinstance(record, HistoryEntry):
+                self.add_history_entry(record)
+            elif fields is None:
                 self.insert(record)
             else:
                 self.update(record, fields)

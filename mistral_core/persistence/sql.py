@@ -24,12 +24,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import peewee
 
-from mistral_core.engine.ports import Clock, Record
+from mistral_core.engine.ports import Clock, Record, Written
 from mistral_core.errors import InputError, MistralError, NotFoundError, StoreError
 from mistral_core.model import (
     DISPATCH_QUEUED,
     DISPATCH_STARTED,
     ActionExecution,
+    HistoryEntry,
     State,
     TaskExecution,
     WorkflowExecution,
@@ -231,7 +232,7 @@ class SqlStore(
         """
         self._update_record(_table_of(record), record, fields)
 
-    def write(self, changes: Sequence[tuple[Record, Sequence[str] | None]]) -> None:
+    def write(self, changes: Sequence[tuple[Written, Sequence[str] | None]]) -> None:
         """Inside :meth:`atomic`: insert (fields None) or update (those fields and ``updated_at``)
         each record, in this order; on PostgreSQL in one round trip. An update of a record that
         does not exist is not reported: the caller holds the lock of its workflow execution.
@@ -242,6 +243,11 @@ class SqlStore(
         """
         statements: list[tuple[Statement, Sequence[Any]]] = []
         for record, fields in changes:
+            if isinstance(record, HistoryEntry):
+                statements.append(
+                    (self._sql["add history"], self._history_codec.insert_row(record, self._clock.now))
+                )
+                continue
             table = _table_of(record)
             if fields is None:
                 row = self._codecs[table.name].insert_row(record, self._clock.now)

@@ -175,9 +175,10 @@ class Results:
                 action_ex = self._conductor.on_action_completed(st, action_ex, state, output, checked=True)
                 if told:
                     st.commands.append(CancelAction.of(action_ex, CANCELLED))
-            self._history.write(action_ex_id, state, origin, ACCEPTED)
+            self._history.write(action_ex_id, state, origin, ACCEPTED, work=work)
             return _Outcome(action_ex)
-        self._history.write(action_ex_id, state, origin, REPEATED if refused is None else REJECTED, refused)
+        outcome = REPEATED if refused is None else REJECTED
+        self._history.write(action_ex_id, state, origin, outcome, refused, work=work)
         return _Outcome(action_ex, refused, repeated=refused is None)
 
     def _complete_orphan(self, action_ex: ActionExecution, state: State, output: Any) -> ActionExecution:

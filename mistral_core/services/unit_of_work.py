@@ -50,6 +50,7 @@ from mistral_core.model import (
     CancelAction,
     Command,
     Filter,
+    HistoryEntry,
     Notify,
     Query,
     RunAction,
@@ -138,6 +139,8 @@ class Work:
         self.states: dict[str, ExecutionState] = {}
         #: Commands of no execution's view (a cancel notice tried again), sent after commit too.
         self.commands: list[Command] = []
+        #: Entries of action executions' histories, written with the records (one round trip).
+        self.history: list[HistoryEntry] = []
         self.catalog_checked = False
         #: An earlier attempt's commit may have been kept: work that is not idempotent checks first.
         self.after_doubt = after_doubt
@@ -277,6 +280,7 @@ class Work:
         changes: list[tuple[Any, Any]] = []
         for st in self.states.values():
             changes.extend(self._flush(st))
+        changes.extend((entry, None) for entry in self.history)
         if changes:
             self._parts.store.write(changes)  # on PostgreSQL: one round trip for the whole batch
 

@@ -10,7 +10,7 @@ import pytest
 
 from mistral_core.engine.ports import ExecutionStore
 from mistral_core.errors import StoreError
-from mistral_core.model import Query, State
+from mistral_core.model import HistoryEntry, Query, State
 
 
 class Boom(Exception):
@@ -158,3 +158,21 @@ def test_lock_of_an_action_serialises_with_lock_one(store: ExecutionStore, rec: 
         thread.join()
     assert errors == []
     assert store.get_workflow_execution(wf_ex.id).context["n"] == 80
+
+
+def test_write_adds_history_entries_with_the_records(store: ExecutionStore, rec: Any) -> None:
+    wf_ex = rec.wf()
+    task_ex = rec.task(wf_ex)
+    action_ex = rec.action(task_ex)
+    entry = HistoryEntry(
+        action_execution_id=action_ex.id, outcome="accepted", state="SUCCESS", by="anonymous"
+    )
+    with store.atomic():
+        store.write([(wf_ex, None), (task_ex, None), (action_ex, None), (entry, None)])
+    assert [(e.outcome, e.state, e.by) for e in store.history_of(action_ex.id)] == [
+        ("accepted", "SUCCESS", "anonymous")
+    ]
+    with pytest.raises(Boom), store.atomic():
+        store.write([(dataclasses.replace(action_ex, state=State.SUCCESS), ("state",)), (entry, None)])
+        raise Boom()
+    assert len(store.history_of(action_ex.id)) == 1
