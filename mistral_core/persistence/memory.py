@@ -113,7 +113,7 @@ class MemoryStore(
                 raise StoreError("lock_workflow_execution_of_action() needs an open atomic() block")
             try:
                 wf_ex_id = self.get_action_execution(action_ex_id).workflow_execution_id
-                return None if wf_ex_id is None else self.get_workflow_execution(wf_ex_id)
+                return None if wf_ex_id is None else self.lock_workflow_execution(wf_ex_id)
             except NotFoundError:
                 return None
 

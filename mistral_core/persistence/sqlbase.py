@@ -79,10 +79,10 @@ class SqlBase:
             connection = self._db.connection()  # type: ignore[no-untyped-call]
             cursor = connection.cursor()
             if isinstance(sql, str):
-                cursor.execute(self._begun(sql), params)
+                cursor.execute(*self._begun(sql, params))
                 return cursor
             self._prepare(connection, cursor, sql)
-            cursor.execute(self._begun(sql.execute), params)
+            cursor.execute(*self._begun(sql.execute, params))
         except DB_ERRORS as exc:
             error = store_error(exc)
             if getattr(connection, "closed", 0) or isinstance(error, StoreUnavailable):
@@ -95,20 +95,33 @@ class SqlBase:
             raise error from exc
         return cursor
 
-    def _begun(self, text: str) -> str:
-        """``text``, after the BEGIN of a transaction that has not sent it yet (PostgreSQL: one
-        query, one round trip; the result is the last statement's)."""
-        if not getattr(self._local, "begin_pending", False):
-            return text
-        self._local.begin_pending = False
-        return f"{self._dialect.begin};\n{text}"
+    def _begun(self, text: str, params: Sequence[Any]) -> tuple[str, Sequence[Any]]:
+        """``text`` and its ``params``, after what the transaction has not sent yet: its BEGIN,
+        and the writes held back by :meth:`_execute_all` (PostgreSQL: one query, one round trip;
+        the result is the last statement's)."""
+        local = self._local
+        held: list[tuple[str, Sequence[Any]]] | None = getattr(local, "held", None)
+        if not getattr(local, "begin_pending", False) and not held:
+            return text, params
+        texts: list[str] = []
+        values: list[Any] = []
+        if getattr(local, "begin_pending", False):
+            local.begin_pending = False
+            texts.append(self._dialect.begin)
+        for held_text, held_values in held or ():
+            texts.append(held_text)
+            values.extend(held_values)
+        local.held = []
+        return ";\n".join([*texts, text]), [*values, *params]
 
     def _execute_all(self, statements: Sequence[tuple[Statement, Sequence[Any]]]) -> None:
         """Run these writing statements in order. PostgreSQL gets them in one round trip (one
         query of several statements; each prepared statement is prepared first, once per
-        connection); SQLite runs them one by one (it has no round trips). Row counts are not
-        checked: the caller holds the locks that keep the rows there."""
-        if self._dialect.placeholder == "?" or len(statements) == 1:
+        connection), and inside a transaction they are held back and go with its next statement
+        (its COMMIT, usually: an error of theirs is raised there); SQLite runs them one by one
+        (it has no round trips). Row counts are not checked: the caller holds the locks that
+        keep the rows there."""
+        if self._dialect.placeholder == "?":
             for sql, params in statements:
                 self._execute(sql, params)
             return
@@ -121,8 +134,14 @@ class SqlBase:
             else:
                 texts.append(sql)
             values.extend(params)
-        if texts:
-            self._execute(";\n".join(texts), values)
+        if not texts:
+            return
+        if getattr(self._local, "depth", 0):
+            held: list[tuple[str, Sequence[Any]]] = getattr(self._local, "held", None) or []
+            held.append((";\n".join(texts), values))
+            self._local.held = held
+            return
+        self._execute(";\n".join(texts), values)
 
     def _prepare_once(self, sql: Prepared) -> None:
         """PREPARE ``sql`` on this thread's connection unless it is prepared there already."""
@@ -268,7 +287,7 @@ class SqlBase:
             self._commit()
 
     def _commit(self) -> None:
-        if getattr(self._local, "begin_pending", False):
+        if getattr(self._local, "begin_pending", False) and not getattr(self._local, "held", None):
             self._local.begin_pending = False  # nothing was sent: nothing to commit
             return
         try:
@@ -281,6 +300,7 @@ class SqlBase:
             raise
 
     def _roll_back(self) -> None:
+        self._local.held = []  # writes held back are not sent
         if getattr(self._local, "begin_pending", False):
             self._local.begin_pending = False
             return

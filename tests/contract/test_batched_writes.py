@@ -176,3 +176,27 @@ def test_write_adds_history_entries_with_the_records(store: ExecutionStore, rec:
         store.write([(dataclasses.replace(action_ex, state=State.SUCCESS), ("state",)), (entry, None)])
         raise Boom()
     assert len(store.history_of(action_ex.id)) == 1
+
+
+def test_reads_after_write_in_one_transaction_see_the_writes(store: ExecutionStore, rec: Any) -> None:
+    # On PostgreSQL the writes are held back and sent with the next statement: it must see them.
+    wf_ex = rec.wf(context={"n": 1})
+    task_ex = rec.task(wf_ex)
+    with store.atomic():
+        store.write([(wf_ex, None), (task_ex, None)])
+        assert [t.id for t in store.task_executions_of(wf_ex.id)] == [task_ex.id]
+        store.write([(dataclasses.replace(wf_ex, context={"n": 2}), ("context",))])
+        assert store.lock_workflow_execution(wf_ex.id).context == {"n": 2}
+    assert store.get_workflow_execution(wf_ex.id).context == {"n": 2}
+
+
+def test_a_failing_write_fails_the_commit_and_keeps_nothing(store: ExecutionStore, rec: Any) -> None:
+    kept = rec.wf()
+    store.insert(kept)
+    fresh = rec.wf()
+    with pytest.raises(StoreError), store.atomic():
+        store.write([(fresh, None), (kept, None)])  # the second is a duplicate id
+    assert [w.id for w in store.list_workflow_executions(Query())] == [kept.id]
+    with store.atomic():  # the connection is usable again
+        store.write([(fresh, None)])
+    assert len(store.list_workflow_executions(Query())) == 2
