@@ -87,10 +87,13 @@ class ExecutionStore(
         """
         ...
 
-    def lock_workflow_execution_of_action(self, action_ex_id: str) -> WorkflowExecution | None:
-        """Inside :meth:`atomic` (StoreError outside): lock the workflow execution an action
-        execution belongs to, found and locked in one statement (a pushed result's first round
-        trip); None if there is no such action execution or it belongs to none."""
+    def lock_action_with_execution(
+        self, action_ex_id: str
+    ) -> tuple[WorkflowExecution, ActionExecution] | None:
+        """Inside :meth:`atomic` (StoreError outside): lock an action execution and the workflow
+        execution it belongs to until commit (that one first, as every transaction locks them)
+        and return both fresh, in one statement (a pushed result's first round trip); None if
+        there is no such action execution or it belongs to none."""
         ...
 
     def lock_workflow_executions(self, wf_ex_ids: Sequence[str]) -> list[WorkflowExecution]:

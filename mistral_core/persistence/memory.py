@@ -102,18 +102,21 @@ class MemoryStore(
                 raise StoreError("lock_workflow_execution() needs an open atomic() block")
             return self.get_workflow_execution(wf_ex_id)
 
-    def lock_workflow_execution_of_action(self, action_ex_id: str) -> WorkflowExecution | None:
-        """Inside :meth:`atomic`: the workflow execution of an action execution; None if none.
+    def lock_action_with_execution(
+        self, action_ex_id: str
+    ) -> tuple[WorkflowExecution, ActionExecution] | None:
+        """Inside :meth:`atomic`: an action execution and its workflow execution; None if none.
 
         Raises:
             StoreError: called outside :meth:`atomic`.
         """
         with self._lock:
             if self._depth == 0:
-                raise StoreError("lock_workflow_execution_of_action() needs an open atomic() block")
+                raise StoreError("lock_action_with_execution() needs an open atomic() block")
             try:
-                wf_ex_id = self.get_action_execution(action_ex_id).workflow_execution_id
-                return None if wf_ex_id is None else self.lock_workflow_execution(wf_ex_id)
+                action_ex = self.get_action_execution(action_ex_id)
+                wf_ex_id = action_ex.workflow_execution_id
+                return None if wf_ex_id is None else (self.lock_workflow_execution(wf_ex_id), action_ex)
             except NotFoundError:
                 return None
 

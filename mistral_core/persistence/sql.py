@@ -99,10 +99,18 @@ class SqlStore(
     def _statement_texts(self) -> dict[str, str]:
         sql = super()._statement_texts()
         sql["lock"] = sql[f"get {WORKFLOW_EXECUTIONS.name}"] + self._dialect.lock_suffix
-        sql["lock of action"] = (
-            f"SELECT {select_list(WORKFLOW_EXECUTIONS)} FROM {quote(WORKFLOW_EXECUTIONS.name)} "
-            f'WHERE "id" = (SELECT "workflow_execution_id" FROM {quote(ACTION_EXECUTIONS.name)} '
-            f'WHERE "id" = ?){self._dialect.lock_suffix}'
+        # The workflow execution comes first in FROM: PostgreSQL locks its row first, in the
+        # order every transaction locks the two (an action's row under its execution's lock).
+        both = ", ".join(
+            [
+                *(f"w.{quote(n)}" for n in WORKFLOW_EXECUTIONS.names),
+                *(f"a.{quote(n)}" for n in ACTION_EXECUTIONS.names),
+            ]
+        )
+        sql["lock with action"] = (
+            f"SELECT {both} FROM {quote(WORKFLOW_EXECUTIONS.name)} w "
+            f'JOIN {quote(ACTION_EXECUTIONS.name)} a ON a."workflow_execution_id" = w."id" '
+            f'WHERE a."id" = ?{self._dialect.lock_suffix}'
         )
         sql["lock many"] = (
             f"SELECT {select_list(WORKFLOW_EXECUTIONS)} FROM {quote(WORKFLOW_EXECUTIONS.name)} "
@@ -144,17 +152,24 @@ class SqlStore(
         record: WorkflowExecution = self._get(WORKFLOW_EXECUTIONS, wf_ex_id, self._sql["lock"])
         return record
 
-    def lock_workflow_execution_of_action(self, action_ex_id: str) -> WorkflowExecution | None:
-        """Inside :meth:`atomic`: lock the workflow execution of an action execution (one
-        statement) and return it fresh; None if there is none.
+    def lock_action_with_execution(
+        self, action_ex_id: str
+    ) -> tuple[WorkflowExecution, ActionExecution] | None:
+        """Inside :meth:`atomic`: lock an action execution and its workflow execution (one
+        statement) and return both fresh; None if there is no such action or it has none.
 
         Raises:
             StoreError: called outside :meth:`atomic`.
         """
         if not getattr(self._local, "depth", 0):
-            raise StoreError("lock_workflow_execution_of_action() needs an open atomic() block")
-        row = self._one(self._sql["lock of action"], (action_ex_id,))
-        return None if row is None else self._codecs[WORKFLOW_EXECUTIONS.name].record(row)
+            raise StoreError("lock_action_with_execution() needs an open atomic() block")
+        row = self._one(self._sql["lock with action"], (action_ex_id,))
+        if row is None:
+            return None
+        split = len(WORKFLOW_EXECUTIONS.names)
+        wf_ex: WorkflowExecution = self._codecs[WORKFLOW_EXECUTIONS.name].record(row[:split])
+        action_ex: ActionExecution = self._codecs[ACTION_EXECUTIONS.name].record(row[split:])
+        return wf_ex, action_ex
 
     def lock_workflow_executions(self, wf_ex_ids: Sequence[str]) -> list[WorkflowExecution]:
         """Inside :meth:`atomic`: lock these workflow executions (in the order of their ids, one

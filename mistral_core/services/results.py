@@ -296,15 +296,15 @@ class Results:
 def _lock_action(work: Work, action_ex_id: str) -> tuple[ActionExecution, ExecutionState | None]:
     """The action execution, read under the lock of its workflow execution (None: it has none).
 
-    The execution is found and locked by the action's id (one statement), then the action is read
-    under that lock.
+    Both are found and locked by the action's id, in one statement.
 
     Raises:
         NotFoundError: no such action execution (or its workflow execution is gone).
     """
-    st = work.state_of_action(action_ex_id)
-    if st is not None:
-        return work.action(st, action_ex_id), st
+    found = work.lock_action(action_ex_id)
+    if found is not None:
+        st, action_ex = found
+        return action_ex, st
     action_ex = work.store.get_action_execution(action_ex_id)
     if action_ex.workflow_execution_id is None:
         return action_ex, None

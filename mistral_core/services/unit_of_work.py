@@ -169,17 +169,19 @@ class Work:
             self._ready(st)
         return st
 
-    def state_of_action(self, action_ex_id: str) -> ExecutionState | None:
-        """The view of the execution an action execution belongs to, locked (and loaded the first
-        time) by the action's id in one statement; None if there is none."""
-        wf_ex = self._parts.store.lock_workflow_execution_of_action(action_ex_id)
-        if wf_ex is None:
+    def lock_action(self, action_ex_id: str) -> tuple[ExecutionState, ActionExecution] | None:
+        """An action execution and the view of the execution it belongs to, both locked (and the
+        view loaded the first time) in one statement; None if it has none."""
+        found = self._parts.store.lock_action_with_execution(action_ex_id)
+        if found is None:
             return None
+        wf_ex, action_ex = found
         st = self.states.get(wf_ex.id)
         if st is None:
             st = self.states[wf_ex.id] = self._load(wf_ex)
             self._ready(st)
-        return st
+        st.actions[action_ex_id] = action_ex  # read under the lock: fresher than a kept view's
+        return st, action_ex
 
     def lock(self, wf_ex_ids: Iterable[str | None]) -> None:
         """Lock and load these executions at once (one statement, in the order of their ids), as

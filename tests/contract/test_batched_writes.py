@@ -106,7 +106,7 @@ def test_lock_many_serialises_with_lock_one(store: ExecutionStore, rec: Any) -> 
     assert [store.get_workflow_execution(w.id).context["n"] for w in pair] == [80, 80]
 
 
-def test_lock_of_an_action_returns_its_execution_fresh(store: ExecutionStore, rec: Any) -> None:
+def test_lock_with_an_action_returns_both_fresh(store: ExecutionStore, rec: Any) -> None:
     wf_ex = rec.wf(context={"n": 0})
     task_ex = rec.task(wf_ex)
     action_ex = rec.action(task_ex)
@@ -115,15 +115,18 @@ def test_lock_of_an_action_returns_its_execution_fresh(store: ExecutionStore, re
         store.write([(wf_ex, None), (task_ex, None), (action_ex, None), (orphan, None)])
     store.update(dataclasses.replace(wf_ex, context={"n": 5}), ["context"])
     with store.atomic():
-        locked = store.lock_workflow_execution_of_action(action_ex.id)
-        assert locked is not None and (locked.id, locked.context["n"]) == (wf_ex.id, 5)
-        assert store.lock_workflow_execution_of_action(orphan.id) is None
-        assert store.lock_workflow_execution_of_action("nope") is None
+        found = store.lock_action_with_execution(action_ex.id)
+        assert found is not None
+        locked, action = found
+        assert (locked.id, locked.context["n"]) == (wf_ex.id, 5)
+        assert (action.id, action.state) == (action_ex.id, State.RUNNING)
+        assert store.lock_action_with_execution(orphan.id) is None
+        assert store.lock_action_with_execution("nope") is None
     with pytest.raises(StoreError, match="atomic"):
-        store.lock_workflow_execution_of_action(action_ex.id)
+        store.lock_action_with_execution(action_ex.id)
 
 
-def test_lock_of_an_action_serialises_with_lock_one(store: ExecutionStore, rec: Any) -> None:
+def test_lock_with_an_action_serialises_with_lock_one(store: ExecutionStore, rec: Any) -> None:
     wf_ex = rec.wf(context={"n": 0})
     task_ex = rec.task(wf_ex)
     action_ex = rec.action(task_ex)
@@ -135,12 +138,8 @@ def test_lock_of_an_action_serialises_with_lock_one(store: ExecutionStore, rec: 
         try:
             for _ in range(20):
                 with store.atomic():
-                    fresh = (
-                        store.lock_workflow_execution_of_action(action_ex.id)
-                        if by_action
-                        else store.lock_workflow_execution(wf_ex.id)
-                    )
-                    assert fresh is not None
+                    found = store.lock_action_with_execution(action_ex.id) if by_action else None
+                    fresh = found[0] if found is not None else store.lock_workflow_execution(wf_ex.id)
                     store.write(
                         [(dataclasses.replace(fresh, context={"n": fresh.context["n"] + 1}), ("context",))]
                     )
