@@ -124,7 +124,7 @@ def serve(
     click.echo(f"mistral-core serving on http://{address} (database {settings.database_url})", err=True)
     if settings.transport:
         click.echo("event triggers: listening on the broker of the setting transport", err=True)
-    limits = server.Limits(settings.http_threads, settings.http_timeout, settings.max_body_bytes)
+    limits = server.Limits(settings.request_threads(), settings.http_timeout, settings.max_body_bytes)
     try:
         server.serve(service.app, settings.host, settings.port, limits, on_stop=service.stop)
     except OSError as exc:  # taken between the check and granian's bind
