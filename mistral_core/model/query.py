@@ -33,8 +33,9 @@ class Query:
             ones where the kind has a ``scope`` (:mod:`~mistral_core.model.projects`);
             ``None``: every project's.
         columns: the only fields the caller reads of each record (``id`` always comes too): a
-            store may read just those and leave the others ``None`` (a list of 1,000 executions
-            asked for ``fields=id,state`` need not decode their contexts). ``None``: every field.
+            store may give records of just those fields, where reading another raises (a list of
+            1,000 executions asked for ``fields=id,state`` need not decode their contexts); the
+            in-memory store gives whole records. ``None``: every field.
     """
 
     filters: tuple[Filter, ...] = ()

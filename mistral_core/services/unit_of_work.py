@@ -163,11 +163,7 @@ class Work:
             NotFoundError: no such execution.
         """
         st = self.states.get(wf_ex_id)
-        if st is None:
-            st = self._load(self._parts.store.lock_workflow_execution(wf_ex_id))
-            self.states[wf_ex_id] = st
-            self._ready(st)
-        return st
+        return st if st is not None else self._adopt(self._parts.store.lock_workflow_execution(wf_ex_id))
 
     def lock_action(self, action_ex_id: str) -> tuple[ExecutionState, ActionExecution] | None:
         """An action execution and the view of the execution it belongs to, both locked (and the
@@ -176,10 +172,7 @@ class Work:
         if found is None:
             return None
         wf_ex, action_ex = found
-        st = self.states.get(wf_ex.id)
-        if st is None:
-            st = self.states[wf_ex.id] = self._load(wf_ex)
-            self._ready(st)
+        st = self._adopt(wf_ex)
         st.actions[action_ex_id] = action_ex  # read under the lock: fresher than a kept view's
         return st, action_ex
 
@@ -191,9 +184,16 @@ class Work:
         if len(todo) < 2:
             return  # one is locked when it is asked for: the same single statement
         for wf_ex in self._parts.store.lock_workflow_executions(todo):
-            st = self._load(wf_ex)
-            self.states[wf_ex.id] = st
+            self._adopt(wf_ex)
+
+    def _adopt(self, wf_ex: WorkflowExecution) -> ExecutionState:
+        """The view of ``wf_ex``, just locked: the one this work holds already, else loaded (with
+        what earlier attempts asked for)."""
+        st = self.states.get(wf_ex.id)
+        if st is None:
+            st = self.states[wf_ex.id] = self._load(wf_ex)
             self._ready(st)
+        return st
 
     def add(self, st: ExecutionState) -> None:
         """A new execution created in this transaction."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -69,25 +70,19 @@ def test_lock_many_outside_atomic_is_refused(store: ExecutionStore, rec: Any) ->
         store.lock_workflow_executions([wf_ex.id])
 
 
-def test_lock_many_serialises_with_lock_one(store: ExecutionStore, rec: Any) -> None:
-    pair = [rec.wf(context={"n": 0}), rec.wf(context={"n": 0})]
-    for wf_ex in pair:
-        store.insert(wf_ex)
+def _race(store: ExecutionStore, locked: Callable[[bool], list[Any]]) -> None:
+    """Four threads, two each way (``locked(True)`` and ``locked(False)``), 20 transactions each:
+    lock with ``locked``, then add 1 to ``context["n"]`` of every execution it returned."""
     errors: list[BaseException] = []
 
-    def bump(many: bool) -> None:
+    def bump(one_way: bool) -> None:
         try:
             for _ in range(20):
                 with store.atomic():
-                    fresh = (
-                        store.lock_workflow_executions([w.id for w in pair])
-                        if many
-                        else [store.lock_workflow_execution(w.id) for w in sorted(pair, key=lambda w: w.id)]
-                    )
                     store.write(
                         [
                             (dataclasses.replace(w, context={"n": w.context["n"] + 1}), ("context",))
-                            for w in fresh
+                            for w in locked(one_way)
                         ]
                     )
         except BaseException as exc:  # collected and re-raised by the test thread
@@ -103,6 +98,19 @@ def test_lock_many_serialises_with_lock_one(store: ExecutionStore, rec: Any) -> 
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def test_lock_many_serialises_with_lock_one(store: ExecutionStore, rec: Any) -> None:
+    pair = [rec.wf(context={"n": 0}), rec.wf(context={"n": 0})]
+    for wf_ex in pair:
+        store.insert(wf_ex)
+
+    def locked(many: bool) -> list[Any]:
+        if many:
+            return store.lock_workflow_executions([w.id for w in pair])
+        return [store.lock_workflow_execution(w.id) for w in sorted(pair, key=lambda w: w.id)]
+
+    _race(store, locked)
     assert [store.get_workflow_execution(w.id).context["n"] for w in pair] == [80, 80]
 
 
@@ -132,30 +140,12 @@ def test_lock_with_an_action_serialises_with_lock_one(store: ExecutionStore, rec
     action_ex = rec.action(task_ex)
     with store.atomic():
         store.write([(wf_ex, None), (task_ex, None), (action_ex, None)])
-    errors: list[BaseException] = []
 
-    def bump(by_action: bool) -> None:
-        try:
-            for _ in range(20):
-                with store.atomic():
-                    found = store.lock_action_with_execution(action_ex.id) if by_action else None
-                    fresh = found[0] if found is not None else store.lock_workflow_execution(wf_ex.id)
-                    store.write(
-                        [(dataclasses.replace(fresh, context={"n": fresh.context["n"] + 1}), ("context",))]
-                    )
-        except BaseException as exc:  # collected and re-raised by the test thread
-            errors.append(exc)
-        finally:
-            close = getattr(store, "close", None)
-            if close is not None:
-                close()
+    def locked(by_action: bool) -> list[Any]:
+        found = store.lock_action_with_execution(action_ex.id) if by_action else None
+        return [found[0] if found is not None else store.lock_workflow_execution(wf_ex.id)]
 
-    threads = [threading.Thread(target=bump, args=(i % 2 == 0,)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    _race(store, locked)
     assert store.get_workflow_execution(wf_ex.id).context["n"] == 80
 
 
