@@ -19,7 +19,9 @@ from mistral_core.model import ActionCompleted, Command, Event, RunAction, State
 from mistral_core.transport.link import Consume, Delivery, Link, Outgoing
 from mistral_core.transport.local import EventSink, until_stored
 from mistral_core.transport.wire import (
+    CLAIMS_PER_MESSAGE,
     CLAIMS_QUEUE,
+    COMMANDS_PER_MESSAGE,
     DEFAULT_QUEUE,
     EVENTS_QUEUE,
     WireError,
@@ -71,7 +73,7 @@ class BrokerRunner:
         for command in commands:
             queue = queue_for(getattr(command, "target", None))  # a notification: any executor
             self._queues.add(queue)
-            messages.append(Outgoing(queue, encode_command(command)))
+            messages.append(Outgoing(queue, encode_command(command), bundle=COMMANDS_PER_MESSAGE))
         self._link.publish(messages)
 
     def run_now(self, command: RunAction) -> Event:
@@ -192,6 +194,7 @@ class EngineConsumer:
                 persistent=False,
                 correlation_id=delivery.correlation_id,
                 to_reply_queue=True,
+                bundle=CLAIMS_PER_MESSAGE,
             )
             for (_, delivery), go in zip(claims, answers, strict=True)
         ]

@@ -25,8 +25,10 @@ from mistral_core.executor import Executor
 from mistral_core.model import ActionHandedOff, CancelAction, Command, Event, Notify, RunAction
 from mistral_core.transport.link import Consume, Delivery, Link, LinkLost, Outgoing
 from mistral_core.transport.wire import (
+    CLAIMS_PER_MESSAGE,
     CLAIMS_QUEUE,
     DEFAULT_QUEUE,
+    EVENTS_PER_MESSAGE,
     EVENTS_QUEUE,
     WireError,
     claim,
@@ -152,7 +154,7 @@ class ExecutorConsumer:
         request = claim(command.action_execution_id, self.id)
         request["lease"] = self._lease
         while not self._stopping.is_set():
-            future = self._link.request(CLAIMS_QUEUE, request)
+            future = self._link.request(CLAIMS_QUEUE, request, bundle=CLAIMS_PER_MESSAGE)
             try:
                 answer: Any = future.result(CLAIM_TIMEOUT)
             except LinkLost:
@@ -167,7 +169,10 @@ class ExecutorConsumer:
 
     def _report(self, event: Event, delivery: Delivery) -> None:
         """Publish the event; acknowledge the command once the broker has the event."""
-        self._link.publish([Outgoing(EVENTS_QUEUE, encode_event(event), on_confirmed=delivery.ack)])
+        event_out = Outgoing(
+            EVENTS_QUEUE, encode_event(event), on_confirmed=delivery.ack, bundle=EVENTS_PER_MESSAGE
+        )
+        self._link.publish([event_out])
 
     def _answer(self, event: Event, delivery: Delivery) -> None:
         """An action run outside any workflow: its event goes back to who asked."""

@@ -38,6 +38,7 @@ from kombu.entity import Exchange, Queue
 from kombu.exceptions import KombuError
 from kombu.messaging import Consumer, Producer
 
+from mistral_core.transport.bundles import Parts, bundled, headers_of, parts_of
 from mistral_core.transport.wire import EXCHANGE
 
 LOG = logging.getLogger(__name__)
@@ -54,7 +55,9 @@ class Outgoing:
     """One message to publish: to ``queue`` (declared durable first), or to a reply queue.
 
     ``persistent`` messages survive a broker restart and are published again until the broker
-    confirms them; then ``on_confirmed`` runs (on the link's thread).
+    confirms them; then ``on_confirmed`` runs (on the link's thread). ``bundle`` > 1: it may
+    travel in one AMQP message with up to ``bundle`` - 1 others to the same queue (see
+    :mod:`~mistral_core.transport.bundles`).
     """
 
     queue: str
@@ -64,6 +67,7 @@ class Outgoing:
     reply_to: str | None = None
     correlation_id: str | None = None
     to_reply_queue: bool = False
+    bundle: int = 1
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -92,17 +96,26 @@ class Consume:
 
 
 class Delivery:
-    """A message received: its body, whom to answer, and its acknowledgement."""
+    """A message received (or one part of a bundle): its body, whom to answer, and its
+    acknowledgement."""
 
-    def __init__(self, link: Link, message: Any, generation: int, raw: bool = False) -> None:
+    def __init__(
+        self,
+        link: Link,
+        message: Any,
+        generation: int,
+        raw: bool = False,
+        part: tuple[Any, str | None, Parts] | None = None,
+    ) -> None:
         self._link = link
         self._message = message
         self._generation = generation
+        self._parts = part[2] if part is not None else None
         props = message.properties or {}
-        self.body: Any = bytes(message.body) if raw else message.payload
+        self.body: Any = part[0] if part is not None else bytes(message.body) if raw else message.payload
         self.message_id: str | None = props.get("message_id")
         self.reply_to: str | None = props.get("reply_to")
-        self.correlation_id: str | None = props.get("correlation_id")
+        self.correlation_id: str | None = part[1] if part is not None else props.get("correlation_id")
         self.redelivered: bool = bool((message.delivery_info or {}).get("redelivered"))
 
     def ack(self) -> None:
@@ -110,8 +123,12 @@ class Delivery:
         self._link.call(self._ack)
 
     def _ack(self) -> None:
-        if self._generation == self._link.generation:
+        if self._generation != self._link.generation:
+            return
+        if self._parts is None:
             self._message.ack()
+        else:
+            self._parts.ack()
 
 
 class Link:
@@ -149,7 +166,7 @@ class Link:
         self._lock = threading.Lock()
         self._pending: collections.deque[Outgoing] = collections.deque()
         self._jobs: collections.deque[Callable[[], None]] = collections.deque()
-        self._unconfirmed: dict[int, Outgoing] = {}
+        self._unconfirmed: dict[int, list[Outgoing]] = {}
         self._futures: dict[str, concurrent.futures.Future[Any]] = {}
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
@@ -196,9 +213,10 @@ class Link:
         self._wake()
 
     def request(
-        self, queue: str, body: dict[str, Any], persistent: bool = False
+        self, queue: str, body: dict[str, Any], persistent: bool = False, bundle: int = 1
     ) -> concurrent.futures.Future[Any]:
-        """Send ``body`` to ``queue`` and get the answer's body in the future.
+        """Send ``body`` to ``queue`` (in a bundle of up to ``bundle`` requests) and get the answer's
+        body in the future.
 
         The future fails with :class:`LinkLost` if the connection is lost first (ask again).
         """
@@ -209,7 +227,16 @@ class Link:
         with self._lock:
             self._futures[correlation_id] = future
         self.publish(
-            [Outgoing(queue, body, persistent, reply_to=self._reply_queue, correlation_id=correlation_id)]
+            [
+                Outgoing(
+                    queue,
+                    body,
+                    persistent,
+                    reply_to=self._reply_queue,
+                    correlation_id=correlation_id,
+                    bundle=bundle,
+                )
+            ]
         )
         return future
 
@@ -379,16 +406,23 @@ class Link:
     def _receiver(self, callback: Callable[[Delivery], None], raw: bool = False) -> Callable[[Any], None]:
         def receive(message: Any) -> None:
             self._burst = True
-            callback(Delivery(self, message, self.generation, raw))
+            parts = None if raw else parts_of(message)
+            if parts is None:
+                callback(Delivery(self, message, self.generation, raw))
+                return
+            left = Parts(message, len(parts))
+            for body, correlation_id in parts:
+                callback(Delivery(self, message, self.generation, part=(body, correlation_id, left)))
 
         return receive
 
     def _on_reply(self, message: Any) -> None:
-        correlation_id = str((message.properties or {}).get("correlation_id"))
-        with self._lock:
-            future = self._futures.pop(correlation_id, None)
-        if future is not None and not future.done():
-            future.set_result(message.payload)
+        answers = parts_of(message) or [(message.payload, (message.properties or {}).get("correlation_id"))]
+        for body, correlation_id in answers:
+            with self._lock:
+                future = self._futures.pop(str(correlation_id), None)
+            if future is not None and not future.done():
+                future.set_result(body)
 
     def _run_jobs(self) -> None:
         while True:
@@ -399,33 +433,41 @@ class Link:
             job()
 
     def _flush(self) -> None:
+        """Publish what is pending now, bundled (what comes meanwhile waits for the next round)."""
         assert self._producers is not None
         producer, direct = self._producers
-        while True:
-            with self._lock:
-                if not self._pending:
-                    return
-                message = self._pending.popleft()
+        with self._lock:
+            pending = list(self._pending)
+            self._pending.clear()
+        units = bundled(pending)
+        for number, unit in enumerate(units):
             try:
-                self._send(producer, direct, message)
+                self._send(producer, direct, unit)
             except Exception:
                 with self._lock:
-                    self._pending.appendleft(message)
+                    self._pending.extendleft(reversed([m for u in units[number:] for m in u]))
                 raise
 
-    def _send(self, producer: Producer, direct: Producer, message: Outgoing) -> None:
+    def _send(self, producer: Producer, direct: Producer, unit: list[Outgoing]) -> None:
+        """Publish one message, or the bundle of several (same queue, persistent)."""
+        message = unit[0]
         options: dict[str, Any] = {"serializer": "json", "delivery_mode": 2 if message.persistent else 1}
         if message.reply_to is not None:
             options["reply_to"] = message.reply_to
         if message.correlation_id is not None:
             options["correlation_id"] = message.correlation_id
+        body: Any = message.body
+        if len(unit) > 1:
+            body = [part.body for part in unit]
+            options["headers"] = headers_of(unit)
+            options.pop("correlation_id", None)
         if message.to_reply_queue:
-            direct.publish(message.body, routing_key=message.queue, **options)
+            direct.publish(body, routing_key=message.queue, **options)
         else:
             self._declare(message.queue)
-            producer.publish(message.body, routing_key=message.queue, **options)
+            producer.publish(body, routing_key=message.queue, **options)
         self._seq += 1
-        self._unconfirmed[self._seq] = message
+        self._unconfirmed[self._seq] = unit
 
     def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
         for message in self._confirmed(delivery_tag, multiple):
@@ -440,7 +482,7 @@ class Link:
 
     def _confirmed(self, delivery_tag: int, multiple: bool) -> list[Outgoing]:
         tags = [t for t in self._unconfirmed if t <= delivery_tag] if multiple else [delivery_tag]
-        return [m for t in sorted(tags) if (m := self._unconfirmed.pop(t, None)) is not None]
+        return [m for t in sorted(tags) for m in self._unconfirmed.pop(t, ())]
 
     def _wait(self) -> None:
         with self._lock:
@@ -462,7 +504,7 @@ class Link:
         else:
             LOG.warning("broker link %s cannot connect (%s): trying again", self.name, exc)
         self.connected.clear()
-        again = [m for _, m in sorted(self._unconfirmed.items()) if m.persistent]
+        again = [m for _, unit in sorted(self._unconfirmed.items()) for m in unit if m.persistent]
         self._unconfirmed = {}
         with self._lock:
             self._pending.extendleft(reversed(again))

@@ -30,6 +30,13 @@ DEFAULT_QUEUE = "mistral.executor"
 EVENTS_QUEUE = "mistral.events"
 #: Claims and heartbeats, executors to engines (claims are answered on the reply queue).
 CLAIMS_QUEUE = "mistral.claims"
+#: The most commands sent in one AMQP message (a bundle goes to one executor whole: kept small so
+#: that several executors share a burst, see :mod:`~mistral_core.transport.bundles`).
+COMMANDS_PER_MESSAGE = 8
+#: The most events sent in one AMQP message (engines apply them in batches anyway).
+EVENTS_PER_MESSAGE = 64
+#: The most claims (and answers to claims) sent in one AMQP message.
+CLAIMS_PER_MESSAGE = 64
 
 
 class WireError(ValueError):
