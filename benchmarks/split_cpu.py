@@ -9,7 +9,10 @@ executions, then POSTs ``--executions`` executions of scenario a's 10-task ``std
 polls every 0.1 s (not every 2 ms as run.py does: the API's figure is then the starts', not the
 polls') until none is unfinished. The figure of each process is its CPU (utime + stime of its
 tree, from /proc) over those executions, divided by the transitions (executions x 10): unlike
-wall-clock throughput on a shared machine, it barely moves with the load. The code measured is
+wall-clock throughput on a shared machine, it barely moves with the load. PostgreSQL and RabbitMQ
+are shown too (every ``postgres`` and ``beam.smp`` process of the machine over the same time:
+run nothing else against them meanwhile), and the total: on a 2-core machine, 2 s of CPU a
+second divided by it is the most transitions/s the deployment could do here. The code measured is
 the one ``mistral-core`` imports: put an export of a revision first on ``PYTHONPATH`` to
 measure that revision (the processes are started by path, so the working directory is not on
 ``sys.path``), and alternate the two.
@@ -35,6 +38,8 @@ from mcbench import proc
 from mcbench.scenarios import chain_workflow
 
 PROCESSES = ("engine", "executor", "api")
+#: The servers' processes, by name (``comm``): PostgreSQL's, RabbitMQ's Erlang VM.
+SERVERS = {"postgresql": "postgres", "rabbitmq": "beam.smp"}
 
 
 def main() -> int:
@@ -55,7 +60,7 @@ def main() -> int:
         print(f"round {number}: " + ", ".join(f"{k} {v:.0f}" for k, v in run.items()), file=sys.stderr)
         runs.append(run)
     print(f"\nCPU per task transition, µs (median of {args.rounds}); load average {proc.load_average()}")
-    for name in (*PROCESSES, "transitions/s"):
+    for name in (*PROCESSES, *SERVERS, "total", "transitions/s"):
         print(f"{name:<14} {statistics.median(r[name] for r in runs):>8.0f}")
     return 0
 
@@ -79,11 +84,13 @@ def _round(command: str, database: str, transport: str, executions: int) -> dict
         _finish(client, 20)
         time.sleep(1.0)
         before = {name: proc.cpu_seconds(p.pid) or 0.0 for name, p in procs.items()}
+        servers_before = proc.cpu_by_name(tuple(SERVERS.values()))
         started = time.monotonic()
         _finish(client, executions)
         elapsed = time.monotonic() - started
         time.sleep(1.5)  # the last acknowledgements and heartbeats
         after = {name: proc.cpu_seconds(p.pid) or 0.0 for name, p in procs.items()}
+        servers_after = proc.cpu_by_name(tuple(SERVERS.values()))
     finally:
         for p in procs.values():
             p.terminate()
@@ -91,6 +98,9 @@ def _round(command: str, database: str, transport: str, executions: int) -> dict
             p.wait(30)
     transitions = executions * 10
     figures = {name: 1e6 * (after[name] - before[name]) / transitions for name in PROCESSES}
+    for label, name in SERVERS.items():
+        figures[label] = 1e6 * (servers_after[name] - servers_before[name]) / transitions
+    figures["total"] = sum(figures.values())
     figures["transitions/s"] = transitions / elapsed
     return figures
 

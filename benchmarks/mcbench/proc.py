@@ -135,6 +135,24 @@ def database_used_bytes(path: Path | None) -> int | None:
     return used
 
 
+def cpu_by_name(names: tuple[str, ...]) -> dict[str, float]:
+    """CPU seconds so far of every process on the machine whose name (``comm``) is one of
+    ``names``, summed per name (PostgreSQL's backends, RabbitMQ's ``beam.smp``)."""
+    found = dict.fromkeys(names, 0.0)
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        if name in found:
+            fields = stat[stat.rindex(")") + 2 :].split()
+            found[name] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
 def load_average() -> list[float] | None:
     """The 1, 5 and 15 minute load averages."""
     try:
