@@ -23,10 +23,12 @@ from typing import Any
 
 from mistral_core.executor import Executor
 from mistral_core.model import ActionHandedOff, CancelAction, Command, Event, Notify, RunAction
+from mistral_core.transport.intake import Intake
 from mistral_core.transport.link import Consume, Delivery, Link, LinkLost, Outgoing
 from mistral_core.transport.wire import (
     CLAIMS_PER_MESSAGE,
     CLAIMS_QUEUE,
+    COMMANDS_PER_MESSAGE,
     DEFAULT_QUEUE,
     EVENTS_PER_MESSAGE,
     EVENTS_QUEUE,
@@ -76,6 +78,7 @@ class ExecutorConsumer:
         self.queues = tuple(queues)
         self._link = Link(url, "executor", [Consume(q, self._on_command) for q in queues], threads, rpc=True)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="executor")
+        self._intake = Intake(self._link, queues, self._on_command, threads)
         self._claimed: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -113,12 +116,28 @@ class ExecutorConsumer:
         if isinstance(command, RunAction) and self._seen(command.action_execution_id):
             delivery.ack()  # a copy of one this executor claimed already (delivered again)
             return
+        refusable = isinstance(command, RunAction) and not delivery.reply_to and bool(delivery.routing_key)
+        if not self._intake.admit(refusable):
+            self._hand_back(delivery)
+            return
         try:
             self._pool.submit(self._handle, command, delivery)
         except RuntimeError:  # the pool is shut down: stopping
             return
 
+    def _hand_back(self, delivery: Delivery) -> None:
+        """Publish a command this executor has no thread for again, to its queue (any executor may
+        take it); the one taken is acknowledged once the broker has the copy."""
+        again = Outgoing(
+            delivery.routing_key or DEFAULT_QUEUE,
+            delivery.body,
+            on_confirmed=delivery.ack,
+            bundle=COMMANDS_PER_MESSAGE,
+        )
+        self._link.publish([again])
+
     def _handle(self, command: Command, delivery: Delivery) -> None:
+        self._intake.started()
         try:
             if isinstance(command, CancelAction):
                 self._report(self._executor.cancel(command), delivery)

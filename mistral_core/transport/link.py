@@ -116,7 +116,10 @@ class Delivery:
         self.message_id: str | None = props.get("message_id")
         self.reply_to: str | None = props.get("reply_to")
         self.correlation_id: str | None = part[1] if part is not None else props.get("correlation_id")
-        self.redelivered: bool = bool((message.delivery_info or {}).get("redelivered"))
+        info = message.delivery_info or {}
+        self.redelivered: bool = bool(info.get("redelivered"))
+        #: The queue it was sent to (mistral's exchange routes by queue name).
+        self.routing_key: str | None = info.get("routing_key")
 
     def ack(self) -> None:
         """Acknowledge it (from any thread). Lost with its connection: the broker redelivers it."""
