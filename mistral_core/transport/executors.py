@@ -46,6 +46,10 @@ LOG = logging.getLogger(__name__)
 REMEMBERED = 100_000
 #: Seconds an executor waits for the answer to a claim before asking again.
 CLAIM_TIMEOUT = 10.0
+#: Commands an executor holds waiting for a thread, per thread (more go back to their queue). One
+#: engine transaction's burst of quick actions fits (1 per thread handed back 10 % of scenario a's
+#: commands, 2 per thread 2.5 %); a burst of slow actions is left to other executors.
+WAITING_PER_THREAD = 2
 
 
 class ExecutorConsumer:
@@ -78,7 +82,7 @@ class ExecutorConsumer:
         self.queues = tuple(queues)
         self._link = Link(url, "executor", [Consume(q, self._on_command) for q in queues], threads, rpc=True)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="executor")
-        self._intake = Intake(self._link, queues, self._on_command, threads)
+        self._intake = Intake(self._link, queues, self._on_command, WAITING_PER_THREAD * threads)
         self._claimed: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._lock = threading.Lock()
         self._stopping = threading.Event()

@@ -25,7 +25,7 @@ class Intake:
         link: the executor's link (its consumers are paused and resumed through it).
         queues: the queues the executor consumes.
         on_command: the consumers' callback.
-        limit: the most commands waiting for a thread (the executor's thread count).
+        limit: the most commands waiting for a thread (executors: twice their thread count).
     """
 
     def __init__(

@@ -111,6 +111,7 @@ class Delivery:
         self._message = message
         self._generation = generation
         self._parts = part[2] if part is not None else None
+        self._acked = False
         props = message.properties or {}
         self.body: Any = part[0] if part is not None else bytes(message.body) if raw else message.payload
         self.message_id: str | None = props.get("message_id")
@@ -126,8 +127,9 @@ class Delivery:
         self._link.call(self._ack)
 
     def _ack(self) -> None:
-        if self._generation != self._link.generation:
+        if self._generation != self._link.generation or self._acked:
             return
+        self._acked = True  # a part acknowledged twice must not count twice toward its bundle
         if self._parts is None:
             self._message.ack()
         else:

@@ -3,6 +3,8 @@ part, and delivered again whole when its consumer goes before that (transport/bu
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -126,3 +128,26 @@ def test_requests_and_their_answers_travel_in_bundles_and_each_answer_finds_its_
     finally:
         asking.stop()
         answering[0].stop()
+
+
+def test_a_part_acknowledged_twice_counts_once(amqp_url: str) -> None:
+    sender = Link(amqp_url, "sender")
+    sender.publish([Outgoing(QUEUE, {"n": n}, bundle=4) for n in range(3)])
+    sender.start()
+    got: list[Delivery] = []
+    consumer = _consuming(amqp_url, got)
+    try:
+        wait_until(lambda: len(got) == 3, "three parts", timeout=30)
+        got[0].ack()
+        got[0].ack()
+        got[1].ack()  # two of three parts: the bundle is not acknowledged
+        done = threading.Event()
+        consumer.call(done.set)  # after the acknowledgements: the link runs its jobs in order
+        assert done.wait(30)
+        time.sleep(0.5)
+        assert _ready_and_unacked(amqp_url) == (0, 1)
+        got[2].ack()
+        wait_until(lambda: _ready_and_unacked(amqp_url) == (0, 0), "the bundle acknowledged", timeout=30)
+    finally:
+        consumer.stop()
+        sender.stop()
