@@ -1,22 +1,23 @@
 #!/usr/bin/env python3
 """CPU per task transition of each process of the split deployment, for before/after comparisons.
 
-    .venv/bin/python benchmarks/split_cpu.py [--executions 300] [--rounds 3]
+    .venv/bin/python benchmarks/split_cpu.py [--executions 300] [--rounds 3] [--scenario c --clients 8]
 
-Each round starts one engine, one executor and ``mistral-core api`` (one gunicorn worker) over a
-new PostgreSQL schema and a new RabbitMQ vhost (as compare.py makes them), warms them with 20
-executions, then POSTs ``--executions`` executions of scenario a's 10-task ``std.noop`` chain and
-polls every 0.1 s (not every 2 ms as run.py does: the API's figure is then the starts', not the
-polls') until none is unfinished. The figure of each process is its CPU (utime + stime of its
-tree, from /proc) over those executions, divided by the transitions (executions x 10): unlike
-wall-clock throughput on a shared machine, it barely moves with the load. PostgreSQL and RabbitMQ
-are shown too (every ``postgres`` and ``beam.smp`` process of the machine over the same time:
-run nothing else against them meanwhile), and the total: on a 2-core machine, 2 s of CPU a
-second divided by it is the most transitions/s the deployment could do here. The code measured is
-the one ``mistral-core`` imports: put an export of a revision first on ``PYTHONPATH`` to
+Each round starts one engine, one executor and ``mistral-core api`` (``--workers`` gunicorn
+workers, 1 by default) over a new PostgreSQL schema and a new RabbitMQ vhost (as compare.py makes
+them), warms them with 20 executions, then POSTs ``--executions`` executions of scenario a's
+10-task ``std.noop`` chain and polls every 0.1 s (not every 2 ms as run.py does: the API's figure
+is then the starts', not the polls') until none is unfinished. The figure of each process is its
+CPU (utime + stime of its tree, from /proc) over those executions, divided by the transitions
+(executions x 10): unlike wall-clock throughput on a shared machine, it barely moves with the
+load. PostgreSQL and RabbitMQ are shown too (every ``postgres`` and ``beam.smp`` process of the
+machine over the same time: run nothing else against them meanwhile), and the total: on a 2-core
+machine, 2 s of CPU a second divided by it is the most transitions/s the deployment could do here.
+``--scenario c`` measures scenario c instead (``--clients`` clients, each polling every 2 ms as
+run.py's do): the CPU per round trip, round trips/s and the PUT -> SUCCESS p50. The code measured
+is the one ``mistral-core`` imports: put an export of a revision first on ``PYTHONPATH`` to
 measure that revision (the processes are started by path, so the working directory is not on
-``sys.path``), and alternate the two.
-"""
+``sys.path``), and alternate the two."""
 
 from __future__ import annotations
 
@@ -29,12 +30,15 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from compare import pg_schema, vhost
-from mcbench import proc
+from mcbench import proc, scenarios, server
+from mcbench.rest import Client
 from mcbench.scenarios import chain_workflow
 
 PROCESSES = ("engine", "executor", "api")
@@ -49,6 +53,11 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=3, help="rounds [3]")
     p.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test", help="PostgreSQL database")
     p.add_argument("--amqp", default="amqp://guest:guest@127.0.0.1:5672", help="RabbitMQ, without a vhost")
+    p.add_argument(
+        "--scenario", choices=("a", "c"), default="a", help="a (chains) or c (async round trips) [a]"
+    )
+    p.add_argument("--clients", type=int, default=8, help="c: clients at once [8]")
+    p.add_argument("--workers", type=int, default=1, help="the API's gunicorn workers [1]")
     args = p.parse_args()
     command = str(Path(sys.executable).parent / "mistral-core")
     runs: list[dict[str, float]] = []
@@ -56,23 +65,24 @@ def main() -> int:
         with contextlib.ExitStack() as stack:
             database = stack.enter_context(pg_schema(args.pg))
             transport = stack.enter_context(vhost(args.amqp))
-            run = _round(command, database, transport, args.executions)
+            run = _round(command, database, transport, args)
         print(f"round {number}: " + ", ".join(f"{k} {v:.0f}" for k, v in run.items()), file=sys.stderr)
         runs.append(run)
-    print(f"\nCPU per task transition, µs (median of {args.rounds}); load average {proc.load_average()}")
-    for name in (*PROCESSES, *SERVERS, "total", "transitions/s"):
+    unit = "task transition" if args.scenario == "a" else "round trip"
+    print(f"\nCPU per {unit}, µs (median of {args.rounds}); load average {proc.load_average()}")
+    for name in (*PROCESSES, *SERVERS, "total", *runs[0].keys() - {*PROCESSES, *SERVERS, "total"}):
         print(f"{name:<14} {statistics.median(r[name] for r in runs):>8.0f}")
     return 0
 
 
-def _round(command: str, database: str, transport: str, executions: int) -> dict[str, float]:
+def _round(command: str, database: str, transport: str, args: argparse.Namespace) -> dict[str, float]:
     subprocess.run([command, "db", "upgrade", "--database-url", database], check=True, capture_output=True)
     port = _free_port()
     common = ["--database-url", database, "--transport", transport]
     argv = {
         "engine": [command, "engine", *common],
         "executor": [command, "executor", "--transport", transport],
-        "api": [command, "api", *common, "--port", str(port), "--workers", "1"],
+        "api": [command, "api", *common, "--port", str(port), "--workers", str(args.workers)],
     }
     procs = {
         name: subprocess.Popen(a, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -80,13 +90,12 @@ def _round(command: str, database: str, transport: str, executions: int) -> dict
     }
     try:
         client = _connect(port)
-        _call(client, "POST", "/v2/workflows", chain_workflow("chain", 10), "text/plain")
-        _finish(client, 20)
+        work, units = _workload(args, client, port)
         time.sleep(1.0)
         before = {name: proc.cpu_seconds(p.pid) or 0.0 for name, p in procs.items()}
         servers_before = proc.cpu_by_name(tuple(SERVERS.values()))
         started = time.monotonic()
-        _finish(client, executions)
+        extra = work()
         elapsed = time.monotonic() - started
         time.sleep(1.5)  # the last acknowledgements and heartbeats
         after = {name: proc.cpu_seconds(p.pid) or 0.0 for name, p in procs.items()}
@@ -96,13 +105,36 @@ def _round(command: str, database: str, transport: str, executions: int) -> dict
             p.terminate()
         for p in procs.values():
             p.wait(30)
-    transitions = executions * 10
-    figures = {name: 1e6 * (after[name] - before[name]) / transitions for name in PROCESSES}
+    figures = {name: 1e6 * (after[name] - before[name]) / units for name in PROCESSES}
     for label, name in SERVERS.items():
-        figures[label] = 1e6 * (servers_after[name] - servers_before[name]) / transitions
+        figures[label] = 1e6 * (servers_after[name] - servers_before[name]) / units
     figures["total"] = sum(figures.values())
-    figures["transitions/s"] = transitions / elapsed
-    return figures
+    figures["transitions/s" if args.scenario == "a" else "round trips/s"] = units / elapsed
+    return {**figures, **extra}
+
+
+def _workload(
+    args: argparse.Namespace, client: http.client.HTTPConnection, port: int
+) -> tuple[Callable[[], dict[str, float]], int]:
+    """Warm the deployment up; the measured work (returning figures of its own) and its units."""
+    if args.scenario == "a":
+        _call(client, "POST", "/v2/workflows", chain_workflow("chain", 10), "text/plain")
+        _finish(client, 20)
+
+        def chains() -> dict[str, float]:
+            _finish(client, args.executions)
+            return {}
+
+        return chains, args.executions * 10
+    base = f"http://127.0.0.1:{port}"
+    ctx = scenarios.Context(Client(base), server.Server(base, None, None), concurrency=args.clients)
+    scenarios.scenario_c(ctx, 20)
+
+    def round_trips() -> dict[str, float]:
+        result = scenarios.scenario_c(ctx, args.executions)
+        return {"PUT->SUCCESS p50 ms": float(result["put_to_success_p50_ms"])}
+
+    return round_trips, args.executions
 
 
 def _finish(client: http.client.HTTPConnection, executions: int) -> None:
@@ -113,7 +145,9 @@ def _finish(client: http.client.HTTPConnection, executions: int) -> None:
         time.sleep(0.1)
 
 
-def _call(client: http.client.HTTPConnection, method: str, path: str, body: str = "", kind: str = "") -> dict:
+def _call(
+    client: http.client.HTTPConnection, method: str, path: str, body: str = "", kind: str = ""
+) -> dict[str, Any]:
     client.request(method, path, body=body or None, headers={"Content-Type": kind} if kind else {})
     response = client.getresponse()
     data = response.read()
