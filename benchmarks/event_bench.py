@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from mistral_core.actions.registry import ActionRegistry
 from mistral_core.model.event_triggers import read_notification
@@ -37,7 +38,7 @@ bench_wf:
 """
 
 
-def _measure(label: str, n: int, step: Callable[[int], object]) -> dict[str, float]:
+def _measure(label: str, n: int, step: Callable[[int], object]) -> dict[str, Any]:
     cpu, wall = time.process_time(), time.perf_counter()
     for i in range(n):
         step(i)

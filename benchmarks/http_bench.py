@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -146,7 +147,9 @@ def _prepare(connection: http.client.HTTPConnection, count: int) -> list[str]:
     raise RuntimeError(f"only {len(ids)} of {count} actions are waiting after 120 s")
 
 
-def _call(connection: http.client.HTTPConnection, method: str, path: str, body: str | None = None) -> dict:
+def _call(
+    connection: http.client.HTTPConnection, method: str, path: str, body: str | None = None
+) -> dict[str, Any]:
     connection.request(method, path, body, HEADERS)
     response = connection.getresponse()
     raw = response.read()

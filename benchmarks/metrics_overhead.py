@@ -50,7 +50,7 @@ def main(executions: int, requests: int) -> None:
         metrics = Metrics()
         engine = build_engine(settings, store, registry, None, notifiers, metrics)
         runner = InlineRunner(
-            Executor(registry, settings.base_url, notifiers, metrics.instruments.action_run)
+            Executor(registry, settings.base_url, notifiers, on_run=metrics.instruments.action_run)
         )
         app, _ = build_app(settings, engine, auth, metrics)
     else:  # the code before metrics

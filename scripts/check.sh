@@ -9,7 +9,7 @@ scripts/setup.sh --dev
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff";         ruff check .
 echo "== ruff format";  ruff format --check .
-echo "== mypy";         mypy mistral_core plugins/std-actions/mistral_std_actions plugins/http-actions/mistral_http_actions
+echo "== mypy";         mypy mistral_core plugins/std-actions/mistral_std_actions plugins/http-actions/mistral_http_actions benchmarks
 echo "== import contracts"; lint-imports
 # The API fuzzed over its own OpenAPI document, against real servers (SQLite, PostgreSQL): ~1.5 min.
 if [ -z "${SKIP_SCHEMATHESIS:-}" ]; then echo "== schemathesis"; python scripts/schemathesis_run.py; fi
