@@ -45,9 +45,10 @@ def bundled(messages: Sequence[Outgoing]) -> list[list[Outgoing]]:
         if message.bundle <= 1:
             units.append([message])
             continue
-        unit = open_bundles.get(kind_of(message))
+        kind = kind_of(message)
+        unit = open_bundles.get(kind)
         if unit is None or len(unit) >= message.bundle:
-            unit = open_bundles[kind_of(message)] = []
+            unit = open_bundles[kind] = []
             units.append(unit)
         unit.append(message)
     return units

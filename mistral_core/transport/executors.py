@@ -120,20 +120,21 @@ class ExecutorConsumer:
         if isinstance(command, RunAction) and self._seen(command.action_execution_id):
             delivery.ack()  # a copy of one this executor claimed already (delivered again)
             return
-        refusable = isinstance(command, RunAction) and not delivery.reply_to and bool(delivery.routing_key)
+        queue = delivery.routing_key
+        refusable = isinstance(command, RunAction) and not delivery.reply_to and queue is not None
         if not self._intake.admit(refusable):
-            self._hand_back(delivery)
+            self._hand_back(delivery, queue or DEFAULT_QUEUE)
             return
         try:
             self._pool.submit(self._handle, command, delivery)
         except RuntimeError:  # the pool is shut down: stopping
             return
 
-    def _hand_back(self, delivery: Delivery) -> None:
+    def _hand_back(self, delivery: Delivery, queue: str) -> None:
         """Publish a command this executor has no thread for again, to its queue (any executor may
         take it); the one taken is acknowledged once the broker has the copy."""
         again = Outgoing(
-            delivery.routing_key or DEFAULT_QUEUE,
+            queue,
             delivery.body,
             on_confirmed=delivery.ack,
             bundle=COMMANDS_PER_MESSAGE,

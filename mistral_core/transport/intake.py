@@ -40,18 +40,6 @@ class Intake:
         self._paused = False
         self._consuming = True
 
-    @property
-    def waiting(self) -> int:
-        """Commands taken and not started yet."""
-        with self._lock:
-            return self._waiting
-
-    @property
-    def paused(self) -> bool:
-        """Whether the executor stopped consuming (too many commands wait for a thread)."""
-        with self._lock:
-            return self._paused
-
     def admit(self, refusable: bool = True) -> bool:
         """Take one more command (on the link's thread); False: hand it back (full), consuming paused.
 

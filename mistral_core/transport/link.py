@@ -56,7 +56,7 @@ class Outgoing:
 
     ``persistent`` messages survive a broker restart and are published again until the broker
     confirms them; then ``on_confirmed`` runs (on the link's thread). ``bundle`` > 1: it may
-    travel in one AMQP message with up to ``bundle`` - 1 others to the same queue (see
+    travel in one AMQP message with up to ``bundle`` - 1 others of its kind (see
     :mod:`~mistral_core.transport.bundles`).
     """
 
@@ -454,18 +454,17 @@ class Link:
                 raise
 
     def _send(self, producer: Producer, direct: Producer, unit: list[Outgoing]) -> None:
-        """Publish one message, or the bundle of several (same queue, persistent)."""
+        """Publish one message, or the bundle of several of one kind (:func:`~.bundles.kind_of`)."""
         message = unit[0]
         options: dict[str, Any] = {"serializer": "json", "delivery_mode": 2 if message.persistent else 1}
         if message.reply_to is not None:
             options["reply_to"] = message.reply_to
-        if message.correlation_id is not None:
-            options["correlation_id"] = message.correlation_id
         body: Any = message.body
-        if len(unit) > 1:
+        if len(unit) > 1:  # each part's correlation id travels in the headers
             body = [part.body for part in unit]
             options["headers"] = headers_of(unit)
-            options.pop("correlation_id", None)
+        elif message.correlation_id is not None:
+            options["correlation_id"] = message.correlation_id
         if message.to_reply_queue:
             direct.publish(body, routing_key=message.queue, **options)
         else:
