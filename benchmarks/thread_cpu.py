@@ -26,6 +26,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -62,8 +63,9 @@ TRACER = textwrap.dedent(
 
     @atexit.register
     def _write():
-        with open(os.environ["{COUNTS_VARIABLE}"], "w") as out:
-            json.dump(_counts, out)
+        if _counts:  # not the short-lived helpers started with the same environment
+            with open(os.environ["{COUNTS_VARIABLE}"], "w") as out:
+                json.dump(_counts, out)
     '''
 )
 
@@ -138,9 +140,14 @@ def _run(rev: str | None, executions: int, statements: bool) -> dict[str, float]
         server.stop(srv)
     figures = _per_execution(srv.pid, before, after, executions)
     figures["transitions/s"] = executions * 10 / elapsed
-    if statements:  # written at exit: the warm-up's executions count too (and a few one-off statements)
-        spent = Counter(json.loads(counts.read_text()))
-        figures.update({f"SQL {kind}": n / (WARM_UP + executions) for kind, n in spent.items()})
+    try:
+        if statements:  # written at exit: the warm-up's executions count too (and a few one-off statements)
+            if not counts.exists():
+                raise RuntimeError("the server wrote no statement counts: did it exit cleanly?")
+            spent = Counter(json.loads(counts.read_text()))
+            figures.update({f"SQL {kind}": n / (WARM_UP + executions) for kind, n in spent.items()})
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return figures
 
 
