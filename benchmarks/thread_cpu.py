@@ -23,7 +23,6 @@ alternate; the table shows medians.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import shutil
@@ -34,11 +33,11 @@ import textwrap
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mcbench import proc, server
+from mcbench.rest import Client
 from mcbench.scenarios import chain_workflow
 
 REPO = Path(__file__).resolve().parent.parent
@@ -128,15 +127,15 @@ def _run(rev: str | None, executions: int, statements: bool) -> dict[str, float]
             else:
                 os.environ[name] = value
     assert srv.pid is not None
-    connection = http.client.HTTPConnection("127.0.0.1", int(srv.base.rsplit(":", 1)[1]), timeout=60)
+    client = Client(srv.base)
     try:
-        _call(connection, "POST", "/v2/workflows", chain_workflow("chain", 10), "text/plain")
-        _start(connection, WARM_UP)
+        client.post("/v2/workflows", chain_workflow("chain", 10), "text/plain")
+        _start(client, WARM_UP)
         before, started = _threads(srv.pid), time.monotonic()
-        _start(connection, executions)
+        _start(client, executions)
         elapsed, after = time.monotonic() - started, _threads(srv.pid)
     finally:
-        connection.close()
+        client.close()
         server.stop(srv)
     figures = _per_execution(srv.pid, before, after, executions)
     figures["transitions/s"] = executions * 10 / elapsed
@@ -151,11 +150,10 @@ def _run(rev: str | None, executions: int, statements: bool) -> dict[str, float]
     return figures
 
 
-def _start(connection: http.client.HTTPConnection, executions: int) -> None:
-    body = json.dumps({"workflow_name": "chain"})
+def _start(client: Client, executions: int) -> None:
     for _ in range(executions):
-        _call(connection, "POST", "/v2/executions", body, "application/json")
-    while _call(connection, "GET", "/v2/executions?state=RUNNING&limit=1")["executions"]:
+        client.post("/v2/executions", {"workflow_name": "chain"})
+    while client.get("/v2/executions?state=RUNNING&limit=1")["executions"]:
         time.sleep(0.01)
 
 
@@ -186,17 +184,6 @@ def _per_execution(
         "all others, ms": others * scale,
         "total, ms": (main + busiest + others) * scale,
     }
-
-
-def _call(
-    connection: http.client.HTTPConnection, method: str, path: str, body: str = "", kind: str = ""
-) -> Any:
-    connection.request(method, path, body=body or None, headers={"Content-Type": kind} if kind else {})
-    response = connection.getresponse()
-    data = response.read()
-    if response.status >= 300:
-        raise RuntimeError(f"{method} {path}: {response.status} {data[:200]!r}")
-    return json.loads(data) if data else None
 
 
 if __name__ == "__main__":

@@ -123,7 +123,8 @@ class ExecutorConsumer:
         queue = delivery.routing_key
         refusable = isinstance(command, RunAction) and not delivery.reply_to and queue is not None
         if not self._intake.admit(refusable):
-            self._hand_back(delivery, queue or DEFAULT_QUEUE)
+            assert queue is not None  # only a refusable command is handed back
+            self._hand_back(delivery, queue)
             return
         try:
             self._pool.submit(self._handle, command, delivery)
