@@ -171,6 +171,15 @@ class ExecutionStore(
         """Every task execution of a workflow execution, oldest first."""
         ...
 
+    def task_executions_of_many(self, wf_ex_ids: Sequence[str]) -> list[TaskExecution]:
+        """Every task execution of these workflow executions, oldest first (on a database, one
+        statement: a batch loads the executions it found in no cache in one round trip)."""
+        ...
+
+    def action_executions_by_id(self, action_ex_ids: Sequence[str]) -> list[ActionExecution]:
+        """Those of these action executions that exist, in any order (one statement)."""
+        ...
+
     def action_executions_of(self, task_ex_id: str) -> list[ActionExecution]:
         """Every action execution of a task execution, oldest first."""
         ...

@@ -242,6 +242,22 @@ class MemoryStore(
             ids = list(self._actions_of.get(task_ex_id, ()))
             return self._oldest_first(ACTION_EXECUTIONS, ids)
 
+    def task_executions_of_many(self, wf_ex_ids: Sequence[str]) -> list[TaskExecution]:
+        """Every task execution of these workflow executions, oldest first (ties: insertion order)."""
+        with self._lock:
+            ids = [task_id for wf_ex_id in set(wf_ex_ids) for task_id in self._tasks_of.get(wf_ex_id, ())]
+            return self._oldest_first(TASK_EXECUTIONS, ids)
+
+    def action_executions_by_id(self, action_ex_ids: Sequence[str]) -> list[ActionExecution]:
+        """Those of these action executions that exist."""
+        found = []
+        for action_ex_id in set(action_ex_ids):
+            try:
+                found.append(self.get_action_execution(action_ex_id))
+            except NotFoundError:
+                continue
+        return found
+
     def count_task_states(self, wf_ex_ids: Sequence[str]) -> dict[State, int]:
         """How many task executions of these workflow executions are in each state."""
         counts: dict[State, int] = {}

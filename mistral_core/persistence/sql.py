@@ -124,6 +124,15 @@ class SqlStore(
                 f'SELECT {select_list(table)} FROM {quote(table.name)} WHERE "{parent}" = ? '
                 'ORDER BY "created_at", "seq"'
             )
+        sql["tasks of many"] = (
+            f"SELECT {select_list(TASK_EXECUTIONS)} FROM {quote(TASK_EXECUTIONS.name)} "
+            f"WHERE {self._dialect.one_of.format(col=quote('workflow_execution_id'))} "
+            'ORDER BY "created_at", "seq"'
+        )
+        sql["actions by id"] = (
+            f"SELECT {select_list(ACTION_EXECUTIONS)} FROM {quote(ACTION_EXECUTIONS.name)} "
+            f"WHERE {self._dialect.one_of.format(col=quote('id'))}"
+        )
         sql["unfinished"] = (
             f"SELECT {select_list(ACTION_EXECUTIONS)} FROM {quote(ACTION_EXECUTIONS.name)} "
             f'WHERE {UNFINISHED_ACTIONS} ORDER BY "created_at", "seq"'
@@ -279,6 +288,22 @@ class SqlStore(
     def action_executions_of(self, task_ex_id: str) -> list[ActionExecution]:
         """Every action execution of a task execution, oldest first (ties: insertion order)."""
         return self._children(ACTION_EXECUTIONS, task_ex_id)
+
+    def task_executions_of_many(self, wf_ex_ids: Sequence[str]) -> list[TaskExecution]:
+        """Every task execution of these workflow executions, oldest first (one statement)."""
+        if not wf_ex_ids:
+            return []
+        record = self._codecs[TASK_EXECUTIONS.name].record
+        rows = self._all(self._sql["tasks of many"], (self._dialect.id_list(sorted(set(wf_ex_ids))),))
+        return [record(row) for row in rows]
+
+    def action_executions_by_id(self, action_ex_ids: Sequence[str]) -> list[ActionExecution]:
+        """Those of these action executions that exist, in no particular order (one statement)."""
+        if not action_ex_ids:
+            return []
+        record = self._codecs[ACTION_EXECUTIONS.name].record
+        rows = self._all(self._sql["actions by id"], (self._dialect.id_list(sorted(set(action_ex_ids))),))
+        return [record(row) for row in rows]
 
     def count_task_states(self, wf_ex_ids: Sequence[str]) -> dict[State, int]:
         """How many task executions of these workflow executions are in each state (one grouped

@@ -252,7 +252,11 @@ class Results:
         completed = [e for e in events if isinstance(e, ActionCompleted)]
         if completed:
             self._tx.in_batches(
-                completed, self._apply_completion, self._fail_event, lambda e: e.workflow_execution_id
+                completed,
+                self._apply_completion,
+                self._fail_event,
+                lambda e: e.workflow_execution_id,
+                lambda e: e.action_execution_id,
             )
         noticed = [e for e in events if isinstance(e, CancelNoticed)]
         if noticed:

@@ -179,12 +179,44 @@ class Work:
     def lock(self, wf_ex_ids: Iterable[str | None]) -> None:
         """Lock and load these executions at once (one statement, in the order of their ids), as
         a batch about to touch each of them does; those that do not exist are left out (asking
-        for one of them by :meth:`state` raises as always)."""
+        for one of them by :meth:`state` raises as always). The tasks of those that no cache
+        holds are read in one more statement, not one per execution."""
         todo = sorted({wf_ex_id for wf_ex_id in wf_ex_ids if wf_ex_id and wf_ex_id not in self.states})
         if len(todo) < 2:
             return  # one is locked when it is asked for: the same single statement
+        uncached: list[WorkflowExecution] = []
         for wf_ex in self._parts.store.lock_workflow_executions(todo):
-            self._adopt(wf_ex)
+            st = self._cached(wf_ex)
+            if st is None:
+                uncached.append(wf_ex)
+                continue
+            self.states[wf_ex.id] = st
+            self._ready(st)
+        if not uncached:
+            return
+        tasks: dict[str, dict[str, TaskExecution]] = {wf_ex.id: {} for wf_ex in uncached}
+        for task in self._parts.store.task_executions_of_many(list(tasks)):
+            tasks[task.workflow_execution_id or ""][task.id] = task
+        for wf_ex in uncached:
+            st = self.states[wf_ex.id] = self._view_of(wf_ex, tasks[wf_ex.id])
+            self._ready(st)
+
+    def prefetch_actions(self, wanted: Iterable[tuple[str | None, str]]) -> None:
+        """Read, in one statement, the action executions of these ``(workflow execution, action
+        execution)`` pairs that the views of this work (locked already) lack, as a batch about to
+        ask for each by :meth:`action` does."""
+        states = self.states
+        todo = {
+            action_ex_id
+            for wf_ex_id, action_ex_id in wanted
+            if wf_ex_id in states and action_ex_id not in states[wf_ex_id].actions
+        }
+        if len(todo) < 2:
+            return  # one is read when it is asked for: the same single statement
+        for action_ex in self._parts.store.action_executions_by_id(list(todo)):
+            st = states.get(action_ex.workflow_execution_id or "")
+            if st is not None and action_ex.id not in st.actions:
+                st.actions[action_ex.id] = action_ex
 
     def _adopt(self, wf_ex: WorkflowExecution) -> ExecutionState:
         """The view of ``wf_ex``, just locked: the one this work holds already, else loaded (with
@@ -226,14 +258,24 @@ class Work:
         return action_ex
 
     def _load(self, wf_ex: WorkflowExecution) -> ExecutionState:
+        cached = self._cached(wf_ex)
+        if cached is not None:
+            return cached
+        return self._view_of(wf_ex, {t.id: t for t in self._parts.store.task_executions_of(wf_ex.id)})
+
+    def _cached(self, wf_ex: WorkflowExecution) -> ExecutionState | None:
+        """The view of ``wf_ex`` that the cache kept, if it is still current."""
         parts = self._parts
         cached = parts.cache.take(wf_ex)
         if cached is not None:
             cached.wf_ex = wf_ex
             cached.begin(parts.clock.now())
-            return cached
+        return cached
+
+    def _view_of(self, wf_ex: WorkflowExecution, tasks: dict[str, TaskExecution]) -> ExecutionState:
+        """A view of ``wf_ex`` read from the store, with these tasks."""
+        parts = self._parts
         spec = parts.definitions.spec(wf_ex.spec_checksum)
-        tasks = {t.id: t for t in parts.store.task_executions_of(wf_ex.id)}
         return ExecutionState(wf_ex, spec, tasks, parts.clock.now(), parts.new_id)
 
     def _ready(self, st: ExecutionState) -> None:
@@ -449,18 +491,20 @@ class Transactions:
         apply: Callable[[Work, T], None],
         on_failure: Callable[[T], None],
         execution_of: Callable[[T], str | None] | None = None,
+        action_of: Callable[[T], str] | None = None,
     ) -> None:
         """Apply many items in one transaction; if that fails, each alone (one bad item loses no other).
 
         With ``execution_of`` (the workflow execution an item touches, if known), the executions
-        of the whole batch are locked and loaded first, in one statement.
+        of the whole batch are locked and loaded first, in one statement; with ``action_of`` too
+        (the action execution it touches), those actions that the views lack are read in one more.
 
         Raises:
             TransientStoreError: the database refused or could not be reached, also when tried
                 again: nothing is lost or failed; the caller applies the items again later.
         """
         try:
-            self.run(lambda work: _each(work, items, apply, execution_of))
+            self.run(lambda work: _each(work, items, apply, execution_of, action_of))
         except TransientStoreError:
             raise  # a fault of the store, not of an item: splitting the batch would not help
         except Exception:
@@ -470,7 +514,7 @@ class Transactions:
                 return
             LOG.warning("a batch of %d failed; applying them one by one", len(items), exc_info=True)
             for item in items:
-                self.in_batches([item], apply, on_failure, execution_of)
+                self.in_batches([item], apply, on_failure, execution_of, action_of)
 
 
 #: The kind of the timers that try a cancel notice again.
@@ -501,9 +545,12 @@ def _each(
     items: Sequence[T],
     apply: Callable[[Work, T], None],
     execution_of: Callable[[T], str | None] | None,
+    action_of: Callable[[T], str] | None,
 ) -> None:
     if execution_of is not None:
         work.lock(execution_of(item) for item in items)
+        if action_of is not None:
+            work.prefetch_actions((execution_of(item), action_of(item)) for item in items)
     for item in items:
         apply(work, item)
 

@@ -189,3 +189,25 @@ def test_a_failing_write_fails_the_commit_and_keeps_nothing(store: ExecutionStor
     with store.atomic():  # the connection is usable again
         store.write([(fresh, None)])
     assert len(store.list_workflow_executions(Query())) == 2
+
+
+def test_tasks_of_many_executions_come_oldest_first(store: ExecutionStore, rec: Any) -> None:
+    one, two, other = rec.wf(), rec.wf(), rec.wf()
+    tasks = [rec.task(one), rec.task(two), rec.task(one), rec.task(other)]
+    with store.atomic():
+        store.write([(one, None), (two, None), (other, None), *((t, None) for t in tasks)])
+    found = store.task_executions_of_many([two.id, one.id, "nope", one.id])
+    assert [t.id for t in found] == [t.id for t in tasks[:3]]
+    assert store.task_executions_of_many([]) == []
+
+
+def test_actions_by_id_returns_those_that_exist(store: ExecutionStore, rec: Any) -> None:
+    wf_ex = rec.wf()
+    task_ex = rec.task(wf_ex)
+    actions = [rec.action(task_ex), rec.action(task_ex), rec.action()]
+    with store.atomic():
+        store.write([(wf_ex, None), (task_ex, None), *((a, None) for a in actions)])
+    found = store.action_executions_by_id([actions[2].id, "nope", actions[0].id, actions[0].id])
+    assert sorted(a.id for a in found) == sorted([actions[0].id, actions[2].id])
+    assert {a.id: a.task_execution_id for a in found}[actions[0].id] == task_ex.id
+    assert store.action_executions_by_id([]) == []
