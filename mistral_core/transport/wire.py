@@ -52,9 +52,8 @@ _NAMES: dict[type, tuple[str, ...]] = {}
 
 def _fields_of(record: Any) -> dict[str, Any]:
     """A command's or event's fields by name, their values shared, not copied as
-    ``dataclasses.asdict`` does (a deep copy of every input and output, about 5 % of an engine's
-    CPU in scenario a): records are frozen and their values are read only; the message is
-    serialised as it is."""
+    ``dataclasses.asdict`` does (a deep copy of every input and output: 14 µs per command against
+    1.6): records are frozen and their values are read only; the message is serialised as it is."""
     names = _NAMES.get(type(record))
     if names is None:
         names = _NAMES[type(record)] = tuple(field.name for field in dataclasses.fields(record))

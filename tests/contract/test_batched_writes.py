@@ -1,4 +1,5 @@
-"""write() and lock_workflow_executions(): what a batch of events does in one round trip each."""
+"""write(), lock_workflow_executions() and the batch reads (tasks of many executions, actions by
+id): what a batch of events does in one round trip each."""
 
 from __future__ import annotations
 
