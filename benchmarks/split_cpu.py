@@ -15,9 +15,13 @@ machine over the same time: run nothing else against them meanwhile), and the to
 machine, 2 s of CPU a second divided by it is the most transitions/s the deployment could do here.
 ``--scenario c`` measures scenario c instead (``--clients`` clients, each polling every 2 ms as
 run.py's do): the CPU per round trip, round trips/s and the PUT -> SUCCESS p50. The code measured
-is the one ``mistral-core`` imports: put an export of a revision first on ``PYTHONPATH`` to
-measure that revision (the processes are started by path, so the working directory is not on
-``sys.path``), and alternate the two."""
+is the one ``mistral-core`` imports; ``--rev REV`` (repeat it) measures the code of git revisions
+instead (exported with ``git archive`` and put first on the processes' ``PYTHONPATH``, as
+``run.py --rev`` does; ``installed``: the code this virtualenv imports), one round of each in turn,
+and prints their medians side by side:
+
+    .venv/bin/python benchmarks/split_cpu.py --rev HEAD~1 --rev installed --rounds 4 --executions 800
+"""
 
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +46,8 @@ from mcbench import proc, scenarios, server
 from mcbench.rest import Client
 from mcbench.scenarios import chain_workflow
 
+REPO = Path(__file__).resolve().parent.parent
+INSTALLED = "installed"
 PROCESSES = ("engine", "executor", "api")
 #: The servers' processes, by name (``comm``): PostgreSQL's, RabbitMQ's Erlang VM.
 SERVERS = {"postgresql": "postgres", "rabbitmq": "beam.smp"}
@@ -58,25 +65,52 @@ def main() -> int:
     )
     p.add_argument("--clients", type=int, default=8, help="c: clients at once [8]")
     p.add_argument("--workers", type=int, default=1, help="the API's gunicorn workers [1]")
+    p.add_argument(
+        "--rev", action="append", help=f"a git revision to measure, or {INSTALLED!r} (repeat to compare)"
+    )
     args = p.parse_args()
-    command = str(Path(sys.executable).parent / "mistral-core")
-    runs: list[dict[str, float]] = []
-    for number in range(1, args.rounds + 1):
-        with contextlib.ExitStack() as stack:
-            database = stack.enter_context(pg_schema(args.pg))
-            transport = stack.enter_context(vhost(args.amqp))
-            run = _round(command, database, transport, args)
-        print(f"round {number}: " + ", ".join(f"{k} {v:.0f}" for k, v in run.items()), file=sys.stderr)
-        runs.append(run)
-    unit = "task transition" if args.scenario == "a" else "round trip"
-    print(f"\nCPU per {unit}, µs (median of {args.rounds}); load average {proc.load_average()}")
-    for name in (*PROCESSES, *SERVERS, "total", *runs[0].keys() - {*PROCESSES, *SERVERS, "total"}):
-        print(f"{name:<14} {statistics.median(r[name] for r in runs):>8.0f}")
+    revisions = args.rev or [INSTALLED]
+    _print(_measure(args, revisions), revisions, args)
     return 0
 
 
-def _round(command: str, database: str, transport: str, args: argparse.Namespace) -> dict[str, float]:
-    subprocess.run([command, "db", "upgrade", "--database-url", database], check=True, capture_output=True)
+def _measure(args: argparse.Namespace, revisions: list[str]) -> dict[str, list[dict[str, float]]]:
+    """The figures of every round of each revision (one round of each in turn)."""
+    command = str(Path(sys.executable).parent / "mistral-core")
+    runs: dict[str, list[dict[str, float]]] = {rev: [] for rev in revisions}
+    for number in range(1, args.rounds + 1):
+        for rev in revisions:
+            with contextlib.ExitStack() as stack:
+                database = stack.enter_context(pg_schema(args.pg))
+                transport = stack.enter_context(vhost(args.amqp))
+                workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="split-cpu-")))
+                env = server.clean_env(None if rev == INSTALLED else (REPO, rev), workdir)
+                run = _round(command, database, transport, args, env)
+            label = f"round {number}" + (f" {rev}" if len(revisions) > 1 else "")
+            print(f"{label}: " + ", ".join(f"{k} {v:.0f}" for k, v in run.items()), file=sys.stderr)
+            runs[rev].append(run)
+    return runs
+
+
+def _print(runs: dict[str, list[dict[str, float]]], revisions: list[str], args: argparse.Namespace) -> None:
+    """Each figure's median, a column per revision."""
+    unit = "task transition" if args.scenario == "a" else "round trip"
+    print(f"\nCPU per {unit}, µs (median of {args.rounds}); load average {proc.load_average()}")
+    first = runs[revisions[0]][0]
+    names = (*PROCESSES, *SERVERS, "total", *first.keys() - {*PROCESSES, *SERVERS, "total"})
+    if len(revisions) > 1:
+        print(f"{'':<14}" + "".join(f"{rev:>14}" for rev in revisions))
+    for name in names:
+        cells = [statistics.median(r[name] for r in runs[rev]) for rev in revisions]
+        print(f"{name:<14}" + "".join(f"{cell:>14.0f}" for cell in cells))
+
+
+def _round(
+    command: str, database: str, transport: str, args: argparse.Namespace, env: dict[str, str]
+) -> dict[str, float]:
+    subprocess.run(
+        [command, "db", "upgrade", "--database-url", database], check=True, capture_output=True, env=env
+    )
     port = _free_port()
     common = ["--database-url", database, "--transport", transport]
     argv = {
@@ -85,7 +119,7 @@ def _round(command: str, database: str, transport: str, args: argparse.Namespace
         "api": [command, "api", *common, "--port", str(port), "--workers", str(args.workers)],
     }
     procs = {
-        name: subprocess.Popen(a, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        name: subprocess.Popen(a, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         for name, a in argv.items()
     }
     try:
