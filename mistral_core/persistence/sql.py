@@ -189,11 +189,7 @@ class SqlStore(
         """
         if not getattr(self._local, "depth", 0):
             raise StoreError("lock_workflow_executions() needs an open atomic() block")
-        if not wf_ex_ids:
-            return []
-        record = self._codecs[WORKFLOW_EXECUTIONS.name].record
-        rows = self._all(self._sql["lock many"], (self._dialect.id_list(sorted(wf_ex_ids)),))
-        return [record(row) for row in rows]
+        return self._records_of(WORKFLOW_EXECUTIONS, "lock many", wf_ex_ids)
 
     # -- spec snapshots -----------------------------------------------------------
     def save_spec(self, checksum: str, spec: dict[str, Any]) -> None:
@@ -291,19 +287,11 @@ class SqlStore(
 
     def task_executions_of_many(self, wf_ex_ids: Sequence[str]) -> list[TaskExecution]:
         """Every task execution of these workflow executions, oldest first (one statement)."""
-        if not wf_ex_ids:
-            return []
-        record = self._codecs[TASK_EXECUTIONS.name].record
-        rows = self._all(self._sql["tasks of many"], (self._dialect.id_list(sorted(set(wf_ex_ids))),))
-        return [record(row) for row in rows]
+        return self._records_of(TASK_EXECUTIONS, "tasks of many", wf_ex_ids)
 
     def action_executions_by_id(self, action_ex_ids: Sequence[str]) -> list[ActionExecution]:
         """Those of these action executions that exist, in no particular order (one statement)."""
-        if not action_ex_ids:
-            return []
-        record = self._codecs[ACTION_EXECUTIONS.name].record
-        rows = self._all(self._sql["actions by id"], (self._dialect.id_list(sorted(set(action_ex_ids))),))
-        return [record(row) for row in rows]
+        return self._records_of(ACTION_EXECUTIONS, "actions by id", action_ex_ids)
 
     def count_task_states(self, wf_ex_ids: Sequence[str]) -> dict[State, int]:
         """How many task executions of these workflow executions are in each state (one grouped
@@ -317,6 +305,15 @@ class SqlStore(
             'GROUP BY "state"'
         )
         return {State(state): int(count) for state, count in self._all(sql, ids)}
+
+    def _records_of(self, table: TableSpec, statement: str, ids: Sequence[str]) -> list[Any]:
+        """The records of ``table`` that the named statement finds for these ids (one parameter:
+        the ids, distinct and sorted, so that rows are locked in the order of their ids)."""
+        if not ids:
+            return []
+        record = self._codecs[table.name].record
+        rows = self._all(self._sql[statement], (self._dialect.id_list(sorted(set(ids))),))
+        return [record(row) for row in rows]
 
     def _children(self, table: TableSpec, parent_id: str) -> list[Any]:
         record = self._codecs[table.name].record
