@@ -46,8 +46,6 @@ from mcbench import proc, scenarios, server
 from mcbench.rest import Client
 from mcbench.scenarios import chain_workflow
 
-REPO = Path(__file__).resolve().parent.parent
-INSTALLED = "installed"
 PROCESSES = ("engine", "executor", "api")
 #: The servers' processes, by name (``comm``): PostgreSQL's, RabbitMQ's Erlang VM.
 SERVERS = {"postgresql": "postgres", "rabbitmq": "beam.smp"}
@@ -66,10 +64,12 @@ def main() -> int:
     p.add_argument("--clients", type=int, default=8, help="c: clients at once [8]")
     p.add_argument("--workers", type=int, default=1, help="the API's gunicorn workers [1]")
     p.add_argument(
-        "--rev", action="append", help=f"a git revision to measure, or {INSTALLED!r} (repeat to compare)"
+        "--rev",
+        action="append",
+        help=f"a git revision to measure, or {server.INSTALLED!r} (repeat to compare)",
     )
     args = p.parse_args()
-    revisions = args.rev or [INSTALLED]
+    revisions = args.rev or [server.INSTALLED]
     _print(_measure(args, revisions), revisions, args)
     return 0
 
@@ -84,7 +84,7 @@ def _measure(args: argparse.Namespace, revisions: list[str]) -> dict[str, list[d
                 database = stack.enter_context(pg_schema(args.pg))
                 transport = stack.enter_context(vhost(args.amqp))
                 workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="split-cpu-")))
-                env = server.clean_env(None if rev == INSTALLED else (REPO, rev), workdir)
+                env = server.clean_env(server.revision_of(rev), workdir)
                 run = _round(command, database, transport, args, env)
             label = f"round {number}" + (f" {rev}" if len(revisions) > 1 else "")
             print(f"{label}: " + ", ".join(f"{k} {v:.0f}" for k, v in run.items()), file=sys.stderr)

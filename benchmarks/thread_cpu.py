@@ -40,8 +40,6 @@ from mcbench import proc, server
 from mcbench.rest import Client
 from mcbench.scenarios import chain_workflow
 
-REPO = Path(__file__).resolve().parent.parent
-INSTALLED = "installed"
 WARM_UP = 100
 #: Where the traced server writes its statement counts (an environment variable it inherits).
 COUNTS_VARIABLE = "MCBENCH_STATEMENT_COUNTS"
@@ -72,11 +70,11 @@ TRACER = textwrap.dedent(
 def main() -> int:
     """Run the rounds and print the table."""
     args = _parse()
-    revisions = args.rev or [INSTALLED]
+    revisions = args.rev or [server.INSTALLED]
     figures: dict[str, list[dict[str, float]]] = {rev: [] for rev in revisions}
     for number in range(1, args.rounds + 1):
         for rev in revisions:
-            run = _run(None if rev == INSTALLED else rev, args.executions, args.statements)
+            run = _run(rev, args.executions, args.statements)
             figures[rev].append(run)
             print(
                 f"round {number} {rev}: " + ", ".join(f"{k} {v:.3g}" for k, v in run.items()), file=sys.stderr
@@ -102,7 +100,9 @@ def _parse() -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--rev", action="append", help=f"a git revision to serve, or {INSTALLED!r} (repeat to compare)"
+        "--rev",
+        action="append",
+        help=f"a git revision to serve, or {server.INSTALLED!r} (repeat to compare)",
     )
     parser.add_argument("--executions", type=int, default=1000, help="executions measured per run [1000]")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each revision [3]")
@@ -110,7 +110,7 @@ def _parse() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _run(rev: str | None, executions: int, statements: bool) -> dict[str, float]:
+def _run(rev: str, executions: int, statements: bool) -> dict[str, float]:
     scratch = Path(tempfile.mkdtemp(prefix="thread-cpu-"))
     counts = scratch / "counts.json"
     saved = {name: os.environ.get(name) for name in ("PYTHONPATH", COUNTS_VARIABLE)}
@@ -119,7 +119,7 @@ def _run(rev: str | None, executions: int, statements: bool) -> dict[str, float]
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(scratch), saved["PYTHONPATH"]]))
         os.environ[COUNTS_VARIABLE] = str(counts)
     try:
-        srv = server.start(revision=(REPO, rev) if rev else None)
+        srv = server.start(revision=server.revision_of(rev))
     finally:
         for name, value in saved.items():
             if value is None:

@@ -107,6 +107,17 @@ def free_port() -> int:
         return port
 
 
+#: This checkout (the repository ``--rev`` options export revisions of).
+REPO = Path(__file__).resolve().parent.parent.parent
+#: The ``--rev`` of the code this virtualenv imports, rather than a git revision's.
+INSTALLED = "installed"
+
+
+def revision_of(rev: str) -> tuple[Path, str] | None:
+    """What :func:`start` and :func:`clean_env` take for a ``--rev`` value (None: :data:`INSTALLED`)."""
+    return None if rev == INSTALLED else (REPO, rev)
+
+
 def clean_env(revision: tuple[Path, str] | None, workdir: Path) -> dict[str, str]:
     """This environment without the caller's settings (``MISTRAL_CORE_*``); with ``revision``
     (repository, revision), that commit's code exported into ``workdir`` and first on PYTHONPATH."""
