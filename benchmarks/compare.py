@@ -61,6 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--engines", type=int, default=1, help="split: engine processes [1]")
     p.add_argument("--executors", type=int, default=1, help="split: executor processes [1]")
     p.add_argument("--out", type=Path, help="every run's figures and the medians as JSON")
+    p.add_argument("--from", dest="saved", type=Path, help="print the tables of a run saved with --out")
     p.add_argument(
         "run_args", nargs="*", help="more options for run.py, after -- (e.g. -- --a-executions 300)"
     )
@@ -145,24 +146,60 @@ def figures_of(result: dict[str, Any]) -> dict[tuple[str, str], float]:
     return found
 
 
-def table(args: argparse.Namespace, collected: dict[str, list[dict[tuple[str, str], float]]]) -> str:
+Figures = dict[tuple[str, str], float]
+
+
+def table(args: argparse.Namespace, collected: dict[str, dict[int, Figures]]) -> str:
     """The medians of each figure per target, and each target's ratio to its base (:func:`_base_of`)."""
     targets = args.target_list
-    medians = {
-        t: {key: statistics.median(v) for key in _keys(runs) if (v := [r[key] for r in runs if key in r])}
-        for t, runs in collected.items()
-    }
-    pairs = [(t, b) for t in targets if (b := _base_of(t, targets)) != t]
+    medians = {t: _medians(list(runs.values())) for t, runs in collected.items()}
+    pairs = _pairs(targets)
     header = ["figure (median)", *targets, *[f"{t} / {b}" for t, b in pairs]]
     rows = []
-    for scenario, figure, label in FIGURES:
-        if scenario not in args.scenarios:
-            continue
+    for scenario, figure, label in _figures(args):
         key = (scenario, figure)
         values = [medians[t].get(key) for t in targets]
         ratios = [_ratio(medians[t].get(key), medians[b].get(key)) for t, b in pairs]
         rows.append([label, *[_fmt(v) for v in values], *ratios])
     rows.append(["runs", *[str(len(collected[t])) for t in targets], *[""] * len(pairs)])
+    return _render(header, rows)
+
+
+def round_ratios(args: argparse.Namespace, collected: dict[str, dict[int, Figures]]) -> str:
+    """Each target's ratio to its base within each round (the two ran minutes apart, so a drift of
+    the machine falls on both): the median of those ratios, and the lowest and highest."""
+    pairs = _pairs(args.target_list)
+    header = ["ratio within a round: median (lowest-highest)", *[f"{t} / {b}" for t, b in pairs]]
+    rows = []
+    for scenario, figure, label in _figures(args):
+        key = (scenario, figure)
+        cells = []
+        for target, base in pairs:
+            ratios = sorted(
+                runs[key] / collected[base][rnd][key]
+                for rnd, runs in collected[target].items()
+                if key in runs and rnd in collected[base] and collected[base][rnd].get(key)
+            )
+            cells.append(
+                f"{statistics.median(ratios):.2f} ({ratios[0]:.2f}-{ratios[-1]:.2f})" if ratios else "n/a"
+            )
+        rows.append([label, *cells])
+    return _render(header, rows)
+
+
+def _medians(runs: list[Figures]) -> dict[tuple[str, str], float]:
+    return {key: statistics.median(v) for key in _keys(runs) if (v := [r[key] for r in runs if key in r])}
+
+
+def _pairs(targets: list[str]) -> list[tuple[str, str]]:
+    return [(t, b) for t in targets if (b := _base_of(t, targets)) != t]
+
+
+def _figures(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    return [f for f in FIGURES if f[0] in args.scenarios]
+
+
+def _render(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = [" | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows]]
     lines.insert(1, "-+-".join("-" * w for w in widths))
@@ -180,7 +217,7 @@ def _ratio(value: float | None, base: float | None) -> str:
     return f"{value / base:.2f}" if value is not None and base else "n/a"
 
 
-def _keys(runs: list[dict[tuple[str, str], float]]) -> set[tuple[str, str]]:
+def _keys(runs: list[Figures]) -> set[tuple[str, str]]:
     return {key for run in runs for key in run}
 
 
@@ -191,13 +228,15 @@ def _fmt(value: float | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the rounds, print the table."""
+    """Run the rounds (or read a saved run: ``--from``), print the tables."""
     args = parse_args(argv)
+    if args.saved is not None:
+        return _report_saved(args)
     targets = args.target_list
-    collected: dict[str, list[dict[tuple[str, str], float]]] = {t: [] for t in targets}
+    collected: dict[str, dict[int, Figures]] = {t: {} for t in targets}
     raw: dict[str, list[dict[str, Any]]] = {t: [] for t in targets}
-    with open("/proc/loadavg") as f:
-        load_start = f.read().split()[:3]
+    rounds: dict[str, list[int]] = {t: [] for t in targets}
+    load_start = _load()
     with tempfile.TemporaryDirectory(prefix="mc-compare-") as tmp:
         for rnd in range(args.rounds):
             order = targets[rnd % len(targets) :] + targets[: rnd % len(targets)]
@@ -206,19 +245,46 @@ def main(argv: list[str] | None = None) -> int:
                 result = run_target(args, target, out)
                 if result:
                     raw[target].append(result)
-                    collected[target].append(figures_of(result))
+                    rounds[target].append(rnd)
+                    collected[target][rnd] = figures_of(result)
                     heads = ", ".join(f"{label.split(':')[0]} {_fmt(v)}" for label, v in _headline(result))
                     log(f"round {rnd + 1}/{args.rounds} {target}: {heads}")
-    with open("/proc/loadavg") as f:
-        load_end = f.read().split()[:3]
-    print(
-        f"\n{args.rounds} rounds, interleaved; load average {' '.join(load_start)} at start, "
-        f"{' '.join(load_end)} at end"
-    )
+    loads = f"load average {' '.join(load_start)} at start, {' '.join(_load())} at end"
+    print(f"\n{args.rounds} rounds, interleaved; {loads}")
     print(table(args, collected))
+    print()
+    print(round_ratios(args, collected))
     if args.out:
-        args.out.write_text(json.dumps({"targets": targets, "runs": raw}, indent=1, default=str) + "\n")
+        saved = {
+            "targets": targets,
+            "runs": raw,
+            "rounds": rounds,
+            "scenarios": args.scenarios,
+            "load": loads,
+        }
+        args.out.write_text(json.dumps(saved, indent=1, default=str) + "\n")
     return 0 if all(collected.values()) else 1
+
+
+def _report_saved(args: argparse.Namespace) -> int:
+    """Print the tables of a run saved with ``--out`` (its targets and scenarios, not the options')."""
+    saved = json.loads(args.saved.read_text())
+    args.target_list = saved["targets"]
+    args.scenarios = saved.get("scenarios", args.scenarios)
+    collected: dict[str, dict[int, Figures]] = {}
+    for target, results in saved["runs"].items():
+        numbers = saved.get("rounds", {}).get(target, range(len(results)))  # older files: none failed
+        collected[target] = {rnd: figures_of(result) for rnd, result in zip(numbers, results, strict=True)}
+    print(f"{args.saved}: {saved.get('load', '')}")
+    print(table(args, collected))
+    print()
+    print(round_ratios(args, collected))
+    return 0
+
+
+def _load() -> list[str]:
+    with open("/proc/loadavg") as f:
+        return f.read().split()[:3]
 
 
 def _headline(result: dict[str, Any]) -> list[tuple[str, float]]:
