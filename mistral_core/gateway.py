@@ -30,6 +30,8 @@ Answer = tuple[int, list[tuple[str, str]], bytes]
 _JSON = [("Content-Type", "application/json")]
 #: Threads for the requests that may wait for an action (``Gateway(blocking=...)``).
 BLOCKING_THREADS = 4
+#: The requests that may wait for an action to run (at most 60 s): always on their own pool.
+BLOCKING_REQUESTS = frozenset({("POST", "/v2/action_executions")})
 #: Headers that become CONTENT_LENGTH / CONTENT_TYPE rather than HTTP_*.
 _UNPREFIXED = {"CONTENT_LENGTH", "CONTENT_TYPE"}
 

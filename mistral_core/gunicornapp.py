@@ -26,8 +26,9 @@ def _child_exit(server: Any, worker: Any) -> None:
 
 
 class _Api(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, options: dict[str, Any], asgi_threads: int | None = None) -> None:
         self._options = options
+        self._asgi_threads = asgi_threads
         super().__init__()
 
     def load_config(self) -> None:
@@ -35,18 +36,28 @@ class _Api(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from mistral_core.wsgi import app
+        from mistral_core.wsgi import app, settings
 
-        return app
+        if self._asgi_threads is None:
+            return app
+        from mistral_core.asgi_gateway import AsgiGateway
+        from mistral_core.gateway import BLOCKING_REQUESTS
+
+        return AsgiGateway(
+            app, settings.max_body_bytes, settings.http_timeout, self._asgi_threads, BLOCKING_REQUESTS
+        )
 
 
-def run_gunicorn(bind: str, workers: int, threads: int) -> None:
-    """Serve the API on ``bind`` with ``workers`` gthread workers of ``threads`` threads each."""
+def run_gunicorn(bind: str, workers: int, threads: int, worker_class: str = "asgi") -> None:
+    """Serve the API on ``bind`` with ``workers`` workers of ``worker_class`` (``asgi``: requests read
+    on an event loop, the app called on its thread with ``threads`` = 1, else on a pool of that many;
+    ``gthread``: ``threads`` threads read and serve requests)."""
+    asgi = worker_class == "asgi"
     options: dict[str, Any] = {
         "bind": [bind],
         "workers": workers,
-        "worker_class": "gthread",
-        "threads": threads,
+        "worker_class": worker_class,
+        "threads": 1 if asgi else threads,
         "preload_app": False,
         "max_requests": 0,
         "timeout": 30,
@@ -59,4 +70,4 @@ def run_gunicorn(bind: str, workers: int, threads: int) -> None:
     known = {setting.name for setting in KNOWN_SETTINGS}
     if "control_socket_disable" in known:  # gunicorn >= 24: one shared socket path per user otherwise
         options["control_socket_disable"] = True
-    _Api(options).run()
+    _Api(options, threads if asgi else None).run()

@@ -28,12 +28,11 @@ from granian.constants import HTTPModes, Interfaces
 from granian.http import HTTP1Settings
 from granian.server.embed import Server
 
-from mistral_core.gateway import Gateway, WSGIApp
+from mistral_core.gateway import BLOCKING_REQUESTS, Gateway, WSGIApp
 
 LOG = logging.getLogger(__name__)
 
 #: Requests that may wait for an action to run (up to the transport's bound): never on the loop.
-BLOCKING_REQUESTS = frozenset({("POST", "/v2/action_executions")})
 #: Bytes granian buffers for a request's line and headers (it answers 431 past them).
 MAX_HEADER_BYTES = 64 * 1024
 

@@ -165,7 +165,16 @@ def executor(
 @_log_format
 @_public_url
 @click.option("--workers", type=int, default=2, show_default=True, help="gunicorn worker processes.")
-@click.option("--threads", type=int, default=8, show_default=True, help="Request threads per worker.")
+@click.option(
+    "--threads", type=int, default=1, show_default=True, help="Requests each worker serves at once."
+)
+@click.option(
+    "--worker-class",
+    type=click.Choice(["asgi", "gthread"]),
+    default="asgi",
+    show_default=True,
+    help="gunicorn's worker: asgi reads requests on an event loop; gthread on threads.",
+)
 @click.option("--auth", default=None, help="Credentials accepted: keys, oidc (see serve).")
 def api(
     host: str | None,
@@ -177,6 +186,7 @@ def api(
     public_url: str | None,
     workers: int,
     threads: int,
+    worker_class: str,
     auth: str | None,
 ) -> None:
     """Run the REST API under gunicorn (extra gunicorn): WORKERS processes, no actions run here."""
@@ -214,7 +224,7 @@ def api(
         os.environ[f"MISTRAL_CORE_{name}"] = value
     made = _multiprocess_dir()
     try:
-        run_gunicorn(f"{settings.host}:{settings.port}", workers, threads)
+        run_gunicorn(f"{settings.host}:{settings.port}", workers, threads, worker_class)
     finally:
         if made:
             shutil.rmtree(made, ignore_errors=True)

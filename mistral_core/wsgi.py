@@ -70,3 +70,5 @@ except MistralError as exc:
     # gunicorn prints this error's message alone (no traceback) and stops: "App failed to load".
     raise AppImportError(str(exc)) from None
 app = service.app
+#: The settings this worker was built with.
+settings: Settings = _SETTINGS
