@@ -32,7 +32,6 @@ from mistral_core.gateway import BLOCKING_REQUESTS, Gateway, WSGIApp
 
 LOG = logging.getLogger(__name__)
 
-#: Requests that may wait for an action to run (up to the transport's bound): never on the loop.
 #: Bytes granian buffers for a request's line and headers (it answers 431 past them).
 MAX_HEADER_BYTES = 64 * 1024
 

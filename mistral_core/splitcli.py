@@ -166,7 +166,10 @@ def executor(
 @_public_url
 @click.option("--workers", type=int, default=2, show_default=True, help="gunicorn worker processes.")
 @click.option(
-    "--threads", type=int, default=1, show_default=True, help="Requests each worker serves at once."
+    "--threads",
+    type=int,
+    default=None,
+    help="Requests each worker serves at once [asgi: 1, on its event loop; gthread: 8].",
 )
 @click.option(
     "--worker-class",
@@ -185,7 +188,7 @@ def api(
     log_format: str | None,
     public_url: str | None,
     workers: int,
-    threads: int,
+    threads: int | None,
     worker_class: str,
     auth: str | None,
 ) -> None:
@@ -202,6 +205,8 @@ def api(
     )
     if not settings.transport:
         raise click.ClickException("mistral-core api needs a broker: --transport amqp://…")
+    if threads is None:
+        threads = 1 if worker_class == "asgi" else 8
     if workers < 1 or threads < 1:
         raise click.ClickException("--workers and --threads must be at least 1")
     try:

@@ -6,8 +6,8 @@ body shorter than their Content-Length. Meanwhile 100 ``GET /v2`` and a workflow
 answered. Each stalled body is answered 408 within ``http_timeout`` plus a margin. A connection
 stalled in its headers holds a socket, no thread, until the client goes (gunicorn's ``asgi`` worker
 has no timeout for a first request's headers: docs/operations.md says to put a proxy in front).
-With gunicorn's ``gthread`` worker (``--worker-class gthread``), 16 such clients were enough to
-stop the API: every thread waited for a body.
+With gunicorn's ``gthread`` worker (``--worker-class gthread --threads 8``), the same 40 clients
+stopped the API: a ``GET`` from another client timed out.
 """
 
 from __future__ import annotations
@@ -133,3 +133,23 @@ def test_stalled_clients_delay_nobody_and_stalled_bodies_get_408(
             for sock in bodies + heads:
                 sock.close()
         assert api_process.running
+
+
+def test_gunicorns_threaded_worker_is_still_there_on_request(
+    tmp_path: Path,
+    pg_url: str,  # noqa: F811  (the fixture imported above)
+    amqp_url: str,
+) -> None:
+    with _processes(tmp_path) as processes:
+        deployment = Deployment(processes, pg_url, amqp_url)
+        deployment.spawn("engine", "engine")
+        deployment.spawn("executor", "executor")
+        port = str(deployment.port)
+        api_process = deployment.spawn("api", "api", "--port", port, "--worker-class", "gthread")
+        deployment.wait_api(api_process)
+        deployment.api.create_workflows(NOOP)
+        started = deployment.api.start("noop_split")
+        assert deployment.api.wait_finished(started["id"])["state"] == "SUCCESS"
+        assert b"Server: gunicorn\r\n" in _raw(
+            deployment.port, b"GET /v2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        )
