@@ -18,7 +18,7 @@ import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from mistral_core.gateway import Answer, Gateway, fault
+from mistral_core.gateway import Answer, Gateway, add_headers, fault
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -43,11 +43,7 @@ class AsgiGateway(Gateway):
         except _Disconnected:
             return
         else:
-            pool = self._pool_for(environ)
-            if pool is None:
-                answer = self._call(environ)
-            else:
-                answer = await asyncio.get_running_loop().run_in_executor(pool, self._call, environ)
+            answer = await self._answer(environ)
         await _respond(send, answer)
 
     async def _read_body(self, environ: dict[str, Any], receive: Receive) -> bytes:
@@ -139,12 +135,8 @@ def _environ(scope: Scope) -> dict[str, Any]:
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
     }
-    for raw_name, raw_value in scope.get("headers", ()):
-        key = raw_name.decode("latin-1").upper().replace("-", "_")
-        if key not in ("CONTENT_LENGTH", "CONTENT_TYPE"):
-            key = "HTTP_" + key
-        value = raw_value.decode("latin-1")
-        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    headers = scope.get("headers", ())
+    add_headers(environ, ((name.decode("latin-1"), value.decode("latin-1")) for name, value in headers))
     return environ
 
 

@@ -92,12 +92,15 @@ class Gateway:
         except TimeoutError:
             answer = fault(408, f"Request body not received within {self._timeout:g} s")
         else:
-            pool = self._pool_for(environ)
-            if pool is None:
-                answer = self._call(environ)
-            else:
-                answer = await asyncio.get_running_loop().run_in_executor(pool, self._call, environ)
+            answer = await self._answer(environ)
         proto.response_bytes(*answer)
+
+    async def _answer(self, environ: dict[str, Any]) -> Answer:
+        """The app's answer, called on the event loop's thread or on the request's pool."""
+        pool = self._pool_for(environ)
+        if pool is None:
+            return self._call(environ)
+        return await asyncio.get_running_loop().run_in_executor(pool, self._call, environ)
 
     def _pool_for(self, environ: dict[str, Any]) -> ThreadPoolExecutor | None:
         """The pool this request runs on (None: the event loop's thread)."""
@@ -167,9 +170,14 @@ class Gateway:
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,
         }
-        for name, value in scope.headers.items():
-            key = name.upper().replace("-", "_")
-            if key not in _UNPREFIXED:
-                key = "HTTP_" + key
-            environ[key] = f"{environ[key]},{value}" if key in environ else value
+        add_headers(environ, scope.headers.items())
         return environ
+
+
+def add_headers(environ: dict[str, Any], headers: Iterable[tuple[str, str]]) -> None:
+    """Put request headers in ``environ`` as WSGI names them (repeated ones joined by commas)."""
+    for name, value in headers:
+        key = name.upper().replace("-", "_")
+        if key not in _UNPREFIXED:
+            key = "HTTP_" + key
+        environ[key] = f"{environ[key]},{value}" if key in environ else value

@@ -195,6 +195,14 @@ class Deployment:
         self.wait_api(started["api"])
         return started
 
+    def start_small(self, *api_args: str) -> Process:
+        """One engine, one executor and the API (with ``api_args``), answering; the API's process."""
+        self.spawn("engine", "engine")
+        self.spawn("executor", "executor")
+        api_process = self.spawn("api", "api", "--port", str(self.port), *api_args)
+        self.wait_api(api_process)
+        return api_process
+
     def wait_api(self, api_process: Process) -> None:
         """Wait until the API's workers answer (a busy machine takes many seconds to boot them;
         gunicorn listens long before): five answers in a row, so both workers are likely up."""

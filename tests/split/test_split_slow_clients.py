@@ -98,10 +98,7 @@ def test_stalled_clients_delay_nobody_and_stalled_bodies_get_408(
     with _processes(tmp_path) as processes:
         deployment = Deployment(processes, pg_url, amqp_url)
         deployment.env["MISTRAL_CORE_HTTP_TIMEOUT"] = str(HTTP_TIMEOUT)
-        deployment.spawn("engine", "engine")
-        deployment.spawn("executor", "executor")
-        api_process = deployment.spawn("api", "api", "--port", str(deployment.port), "--workers", "2")
-        deployment.wait_api(api_process)
+        api_process = deployment.start_small("--workers", "2")
         api, base = deployment.api, deployment.api.base_url
         api.create_workflows(NOOP)
         bodies = [_stall(deployment.port, BODY_SHORT) for _ in range(STALLED // 2)]
@@ -142,11 +139,7 @@ def test_gunicorns_threaded_worker_is_still_there_on_request(
 ) -> None:
     with _processes(tmp_path) as processes:
         deployment = Deployment(processes, pg_url, amqp_url)
-        deployment.spawn("engine", "engine")
-        deployment.spawn("executor", "executor")
-        port = str(deployment.port)
-        api_process = deployment.spawn("api", "api", "--port", port, "--worker-class", "gthread")
-        deployment.wait_api(api_process)
+        deployment.start_small("--worker-class", "gthread")
         deployment.api.create_workflows(NOOP)
         started = deployment.api.start("noop_split")
         assert deployment.api.wait_finished(started["id"])["state"] == "SUCCESS"
