@@ -33,6 +33,7 @@ from mistral_core.engine.ports import (
     SystemClock,
 )
 from mistral_core.lang.expressions import Evaluator
+from mistral_core.model.ids import new_id
 from mistral_core.services.action_runs import ActionRuns
 from mistral_core.services.callbacks import CallbackTokens
 from mistral_core.services.claims import Claims
@@ -56,11 +57,6 @@ from mistral_core.services.results import Results
 from mistral_core.services.timing import Timers
 from mistral_core.services.unit_of_work import Parts, Transactions
 from mistral_core.services.waits import Waits
-
-
-def new_id() -> str:
-    """A new random id (a UUID4, as Mistral's)."""
-    return str(uuid.uuid4())
 
 
 class Engine:
