@@ -102,6 +102,12 @@ class ExecutionStore(
         locks its executions in one round trip); those that exist, fresh, in that order."""
         ...
 
+    def lock_workflow_versions(self, wf_ex_ids: Sequence[str]) -> dict[str, int]:
+        """As :meth:`lock_workflow_executions` (the same locks, in the same order), but only the
+        ``version`` of each that exists: enough to tell whether a view kept in memory is current
+        (every write of an execution's records raises its version), without reading the rest."""
+        ...
+
     # -- workflow definitions -----------------------------------------------------
     def create_workflow_definition(self, wf_def: WorkflowDefinition) -> None:
         """Store a new definition; :class:`DuplicateError` if (name, namespace) exists in its project."""

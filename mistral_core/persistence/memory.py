@@ -135,6 +135,14 @@ class MemoryStore(
                 continue
         return found
 
+    def lock_workflow_versions(self, wf_ex_ids: Sequence[str]) -> dict[str, int]:
+        """Inside :meth:`atomic`: the version of each of these workflow executions that exists.
+
+        Raises:
+            StoreError: called outside :meth:`atomic`.
+        """
+        return {wf_ex.id: wf_ex.version for wf_ex in self.lock_workflow_executions(wf_ex_ids)}
+
     def write(self, changes: Sequence[tuple[Written, Sequence[str] | None]]) -> None:
         """Insert (fields None) or update each record, in this order (see :meth:`insert`, :meth:`update`);
         a history entry is added to its action execution's history."""

@@ -116,6 +116,10 @@ class SqlStore(
             f"SELECT {select_list(WORKFLOW_EXECUTIONS)} FROM {quote(WORKFLOW_EXECUTIONS.name)} "
             f'WHERE {self._dialect.one_of.format(col=quote("id"))} ORDER BY "id"{self._dialect.lock_suffix}'
         )
+        sql["lock versions"] = (
+            f'SELECT "id", "version" FROM {quote(WORKFLOW_EXECUTIONS.name)} '
+            f'WHERE {self._dialect.one_of.format(col=quote("id"))} ORDER BY "id"{self._dialect.lock_suffix}'
+        )
         for table, parent in (
             (TASK_EXECUTIONS, "workflow_execution_id"),
             (ACTION_EXECUTIONS, "task_execution_id"),
@@ -190,6 +194,20 @@ class SqlStore(
         if not getattr(self._local, "depth", 0):
             raise StoreError("lock_workflow_executions() needs an open atomic() block")
         return self._records_of(WORKFLOW_EXECUTIONS, "lock many", wf_ex_ids)
+
+    def lock_workflow_versions(self, wf_ex_ids: Sequence[str]) -> dict[str, int]:
+        """Inside :meth:`atomic`: lock these workflow executions as :meth:`lock_workflow_executions`
+        does; the version of each that exists.
+
+        Raises:
+            StoreError: called outside :meth:`atomic`.
+        """
+        if not getattr(self._local, "depth", 0):
+            raise StoreError("lock_workflow_versions() needs an open atomic() block")
+        if not wf_ex_ids:
+            return {}
+        rows = self._all(self._sql["lock versions"], (self._dialect.id_list(sorted(set(wf_ex_ids))),))
+        return {str(wf_ex_id): int(version) for wf_ex_id, version in rows}
 
     # -- spec snapshots -----------------------------------------------------------
     def save_spec(self, checksum: str, spec: dict[str, Any]) -> None:

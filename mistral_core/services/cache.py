@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 
 from mistral_core.engine.state import ExecutionState
-from mistral_core.model import State, WorkflowExecution
+from mistral_core.model import State
 
 S = State
 
@@ -30,13 +30,18 @@ class StateCache:
         self._states: OrderedDict[str, ExecutionState] = OrderedDict()
         self._lock = threading.Lock()
 
-    def take(self, wf_ex: WorkflowExecution) -> ExecutionState | None:
-        """Remove and return the view of ``wf_ex`` if it is current, else None."""
+    def take(self, wf_ex_id: str, version: int) -> ExecutionState | None:
+        """Remove and return the view of an execution if it was saved at ``version`` (the one
+        read under the execution's lock), else None."""
         with self._lock:
-            st = self._states.pop(wf_ex.id, None)
-        if st is None or st.wf_ex.version != wf_ex.version:
+            st = self._states.pop(wf_ex_id, None)
+        if st is None or st.wf_ex.version != version:
             return None
         return st
+
+    def holds(self, wf_ex_id: str) -> bool:
+        """Whether a view of this execution is kept (current or not)."""
+        return wf_ex_id in self._states
 
     def keep(self, st: ExecutionState) -> None:
         """Keep the view after its transaction committed, if sync work of it is still running."""

@@ -163,7 +163,17 @@ class Work:
             NotFoundError: no such execution.
         """
         st = self.states.get(wf_ex_id)
-        return st if st is not None else self._adopt(self._parts.store.lock_workflow_execution(wf_ex_id))
+        if st is not None:
+            return st
+        store = self._parts.store
+        if self._parts.cache.holds(wf_ex_id):  # its version is all that is needed to use the view
+            version = store.lock_workflow_versions([wf_ex_id]).get(wf_ex_id)
+            kept = None if version is None else self._kept(wf_ex_id, version)
+            if kept is not None:
+                self.states[wf_ex_id] = kept
+                self._ready(kept)
+                return kept
+        return self._adopt(store.lock_workflow_execution(wf_ex_id))
 
     def lock_action(self, action_ex_id: str) -> tuple[ExecutionState, ActionExecution] | None:
         """An action execution and the view of the execution it belongs to, both locked (and the
@@ -184,8 +194,23 @@ class Work:
         todo = sorted({wf_ex_id for wf_ex_id in wf_ex_ids if wf_ex_id and wf_ex_id not in self.states})
         if len(todo) < 2:
             return  # one is locked when it is asked for: the same single statement
+        store = self._parts.store
+        if any(self._parts.cache.holds(wf_ex_id) for wf_ex_id in todo):
+            # Lock them all (in order) reading only their versions; read whole only those whose
+            # kept view is not current (they are locked already).
+            stale = []
+            for wf_ex_id, version in store.lock_workflow_versions(todo).items():
+                kept = self._kept(wf_ex_id, version)
+                if kept is None:
+                    stale.append(wf_ex_id)
+                    continue
+                self.states[wf_ex_id] = kept
+                self._ready(kept)
+            fresh = store.lock_workflow_executions(stale) if stale else []
+        else:
+            fresh = store.lock_workflow_executions(todo)
         uncached: list[WorkflowExecution] = []
-        for wf_ex in self._parts.store.lock_workflow_executions(todo):
+        for wf_ex in fresh:
             st = self._cached(wf_ex)
             if st is None:
                 uncached.append(wf_ex)
@@ -264,11 +289,21 @@ class Work:
         return self._view_of(wf_ex, {t.id: t for t in self._parts.store.task_executions_of(wf_ex.id)})
 
     def _cached(self, wf_ex: WorkflowExecution) -> ExecutionState | None:
-        """The view of ``wf_ex`` that the cache kept, if it is still current."""
-        parts = self._parts
-        cached = parts.cache.take(wf_ex)
+        """The view of ``wf_ex`` that the cache kept, if it is still current (with ``wf_ex``)."""
+        cached = self._kept(wf_ex.id, wf_ex.version)
         if cached is not None:
             cached.wf_ex = wf_ex
+        return cached
+
+    def _kept(self, wf_ex_id: str, version: int) -> ExecutionState | None:
+        """The view the cache kept of an execution locked at ``version``, if it is that version's.
+
+        Its record of the execution is the one this process wrote at that version: every write of
+        an execution's records goes through :meth:`_flush`, which raises the version.
+        """
+        parts = self._parts
+        cached = parts.cache.take(wf_ex_id, version)
+        if cached is not None:
             cached.begin(parts.clock.now())
         return cached
 

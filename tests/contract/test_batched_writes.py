@@ -64,6 +64,22 @@ def test_lock_many_returns_those_that_exist_fresh_in_id_order(store: ExecutionSt
         assert store.lock_workflow_executions([]) == []
 
 
+def test_lock_versions_gives_the_version_of_those_that_exist(store: ExecutionStore, rec: Any) -> None:
+    executions = [rec.wf() for _ in range(3)]
+    for wf_ex in executions:
+        store.insert(wf_ex)
+    store.update(dataclasses.replace(executions[1], version=7), ["version"])
+    with store.atomic():
+        versions = store.lock_workflow_versions(
+            [executions[2].id, "nope", executions[1].id, executions[0].id]
+        )
+        assert store.lock_workflow_versions([]) == {}
+    assert list(versions) == sorted(w.id for w in executions)
+    assert versions == {w.id: 7 if w is executions[1] else w.version for w in executions}
+    with pytest.raises(StoreError, match="atomic"):
+        store.lock_workflow_versions([executions[0].id])
+
+
 def test_lock_many_outside_atomic_is_refused(store: ExecutionStore, rec: Any) -> None:
     wf_ex = rec.wf()
     store.insert(wf_ex)
