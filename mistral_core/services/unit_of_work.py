@@ -168,10 +168,8 @@ class Work:
         store = self._parts.store
         if self._parts.cache.holds(wf_ex_id):  # its version is all that is needed to use the view
             version = store.lock_workflow_versions([wf_ex_id]).get(wf_ex_id)
-            kept = None if version is None else self._kept(wf_ex_id, version)
+            kept = None if version is None else self._take_up(wf_ex_id, version)
             if kept is not None:
-                self.states[wf_ex_id] = kept
-                self._ready(kept)
                 return kept
         return self._adopt(store.lock_workflow_execution(wf_ex_id))
 
@@ -198,14 +196,8 @@ class Work:
         if any(self._parts.cache.holds(wf_ex_id) for wf_ex_id in todo):
             # Lock them all (in order) reading only their versions; read whole only those whose
             # kept view is not current (they are locked already).
-            stale = []
-            for wf_ex_id, version in store.lock_workflow_versions(todo).items():
-                kept = self._kept(wf_ex_id, version)
-                if kept is None:
-                    stale.append(wf_ex_id)
-                    continue
-                self.states[wf_ex_id] = kept
-                self._ready(kept)
+            versions = store.lock_workflow_versions(todo)
+            stale = [i for i, version in versions.items() if not self._take_up(i, version)]
             fresh = store.lock_workflow_executions(stale) if stale else []
         else:
             fresh = store.lock_workflow_executions(todo)
@@ -294,6 +286,14 @@ class Work:
         if cached is not None:
             cached.wf_ex = wf_ex
         return cached
+
+    def _take_up(self, wf_ex_id: str, version: int) -> ExecutionState | None:
+        """The kept view of an execution locked at ``version``, made this work's, if it is current."""
+        kept = self._kept(wf_ex_id, version)
+        if kept is not None:
+            self.states[wf_ex_id] = kept
+            self._ready(kept)
+        return kept
 
     def _kept(self, wf_ex_id: str, version: int) -> ExecutionState | None:
         """The view the cache kept of an execution locked at ``version``, if it is that version's.

@@ -9,17 +9,12 @@ does must be what the same events applied one at a time do.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 
-from mistral_core.actions.registry import ActionRegistry
-from mistral_core.executor import Executor
 from mistral_core.model import ActionCompleted, Filter, Query, State
-from mistral_core.persistence.sql import open_store
 from mistral_core.services.engine import Engine
-from mistral_core.testing import InlineRunner
-from tests.unit.support import ACTIONS
+from tests.engines.support import inline_engine
 
 WORKFLOWS = """
 version: '2.0'
@@ -39,24 +34,6 @@ pair:
 """
 
 
-def _engine(url: str) -> tuple[Engine, InlineRunner]:
-    store = open_store(url)
-    store.upgrade()
-    registry = ActionRegistry.from_classes(ACTIONS)
-    runner = InlineRunner(Executor(registry, "http://127.0.0.1:8989"))
-    engine = Engine(store, registry, runner)
-    runner.engine = engine
-    return engine, runner
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: str) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/batch.db"
-    else:
-        yield request.getfixturevalue("pg_url")
-
-
 def _waiting(engine: Engine, wf_ex_id: str) -> list[str]:
     query = Query(filters=(Filter("workflow_execution_id", "eq", wf_ex_id), Filter("state", "eq", "RUNNING")))
     return sorted(a.id for a in engine.store.list_action_executions(query))
@@ -65,7 +42,7 @@ def _waiting(engine: Engine, wf_ex_id: str) -> list[str]:
 def test_a_batch_of_uncached_executions_ends_as_one_by_one(
     url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    (starter, _), (other, other_runner) = _engine(url), _engine(url)
+    (starter, _), (other, other_runner) = inline_engine(url), inline_engine(url)
     starter.definitions.create_workflows(WORKFLOWS)
     chains = [starter.executions.start("waits").id for _ in range(4)]
     pair = starter.executions.start("pair").id

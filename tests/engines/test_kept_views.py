@@ -8,17 +8,12 @@ kept view must then be dropped and the execution read whole, never acted on as i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from mistral_core.actions.registry import ActionRegistry
-from mistral_core.executor import Executor
 from mistral_core.model import Filter, Query, State
-from mistral_core.persistence.sql import open_store
 from mistral_core.services.engine import Engine
 from mistral_core.testing import InlineRunner
-from tests.unit.support import ACTIONS
+from tests.engines.support import inline_engine
 
 WORKFLOWS = """
 version: '2.0'
@@ -32,24 +27,6 @@ chain:
 """
 
 
-def _engine(url: str) -> tuple[Engine, InlineRunner]:
-    store = open_store(url)
-    store.upgrade()
-    registry = ActionRegistry.from_classes(ACTIONS)
-    runner = InlineRunner(Executor(registry, "http://127.0.0.1:8989"))
-    engine = Engine(store, registry, runner)
-    runner.engine = engine
-    return engine, runner
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: str) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/kept.db"
-    else:
-        yield request.getfixturevalue("pg_url")
-
-
 def _tasks(engine: Engine, wf_ex_id: str) -> dict[str, State]:
     query = Query(filters=(Filter("workflow_execution_id", "eq", wf_ex_id),))
     return {t.name: t.state for t in engine.store.list_task_executions(query)}
@@ -57,7 +34,7 @@ def _tasks(engine: Engine, wf_ex_id: str) -> dict[str, State]:
 
 @pytest.mark.parametrize("batch", [1, 3], ids=["alone", "in a batch"])
 def test_a_view_changed_by_another_engine_is_read_again(url: str, batch: int) -> None:
-    (engine, runner), (other, _) = _engine(url), _engine(url)
+    (engine, runner), (other, _) = inline_engine(url), inline_engine(url)
     engine.definitions.create_workflows(WORKFLOWS)
     started = [engine.executions.start("chain").id for _ in range(batch)]
     paused = started[0]
@@ -77,7 +54,7 @@ def test_a_view_changed_by_another_engine_is_read_again(url: str, batch: int) ->
 
 
 def test_a_current_view_is_taken_up_again(url: str) -> None:
-    engine, runner = _engine(url)
+    engine, runner = inline_engine(url)
     engine.definitions.create_workflows(WORKFLOWS)
     wf_ex_id = engine.executions.start("chain").id
     version = engine.store.get_workflow_execution(wf_ex_id).version

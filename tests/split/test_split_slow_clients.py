@@ -90,59 +90,54 @@ def _raw(port: int, data: bytes, until: bytes = b"") -> bytes:
     return answer
 
 
-def test_stalled_clients_delay_nobody_and_stalled_bodies_get_408(
+@pytest.fixture
+def deployment(
     tmp_path: Path,
     pg_url: str,  # noqa: F811  (the fixture imported above)
     amqp_url: str,
-) -> None:
+) -> Iterator[Deployment]:
+    """A split deployment's processes (started by the test), stopped afterwards."""
     with _processes(tmp_path) as processes:
-        deployment = Deployment(processes, pg_url, amqp_url)
-        deployment.env["MISTRAL_CORE_HTTP_TIMEOUT"] = str(HTTP_TIMEOUT)
-        api_process = deployment.start_small("--workers", "2")
-        api, base = deployment.api, deployment.api.base_url
-        api.create_workflows(NOOP)
-        bodies = [_stall(deployment.port, BODY_SHORT) for _ in range(STALLED // 2)]
-        heads = [_stall(deployment.port, HEADERS_UNFINISHED) for _ in range(STALLED // 2)]
-        stalled_at = time.monotonic()
-        try:
-            statuses = [request("GET", f"{base}/v2", timeout=LIVENESS_S).status for _ in range(GETS)]
-            started = api.start("noop_split")
-            assert statuses == [200] * GETS
-            assert api.wait_finished(started["id"])["state"] == "SUCCESS"
-            assert time.monotonic() - stalled_at < HTTP_TIMEOUT, "measured while the stalls lasted"
-
-            answers = [_answer_within(sock, HTTP_TIMEOUT + LIVENESS_S) for sock in bodies]
-            print(
-                f"\nthe stalled bodies were answered {time.monotonic() - stalled_at:.1f} s after they stalled"
-            )
-            assert all(a is not None and a.startswith(b"HTTP/1.1 408") for a in answers), answers
-            assert all(b"Request body not received within 5 s" in (a or b"") for a in answers)
-            # A header too large is refused by gunicorn's parser; a body too large without reading it.
-            assert _raw(deployment.port, HUGE_HEADER)[:12] in (b"HTTP/1.1 400", b"HTTP/1.1 431")
-            assert _raw(deployment.port, HUGE_BODY).startswith(b"HTTP/1.1 413")
-            # A chunked body is read whole before the app runs; a path is decoded as UTF-8.
-            chunked = _raw(deployment.port, CHUNKED_START, until=b'"state"')
-            assert chunked.startswith(b"HTTP/1.1 201"), chunked[:200]
-            missing = _raw(deployment.port, WORKFLOW_CAFE, until=b"}")
-            assert missing.startswith(b"HTTP/1.1 404") and b"caf\\u00e9" in missing, missing[:300]
-            assert request("GET", f"{base}/v2").status == 200
-        finally:
-            for sock in bodies + heads:
-                sock.close()
-        assert api_process.running
+        yield Deployment(processes, pg_url, amqp_url)
 
 
-def test_gunicorns_threaded_worker_is_still_there_on_request(
-    tmp_path: Path,
-    pg_url: str,  # noqa: F811  (the fixture imported above)
-    amqp_url: str,
-) -> None:
-    with _processes(tmp_path) as processes:
-        deployment = Deployment(processes, pg_url, amqp_url)
-        deployment.start_small("--worker-class", "gthread")
-        deployment.api.create_workflows(NOOP)
-        started = deployment.api.start("noop_split")
-        assert deployment.api.wait_finished(started["id"])["state"] == "SUCCESS"
-        assert b"Server: gunicorn\r\n" in _raw(
-            deployment.port, b"GET /v2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-        )
+def test_stalled_clients_delay_nobody_and_stalled_bodies_get_408(deployment: Deployment) -> None:
+    deployment.env["MISTRAL_CORE_HTTP_TIMEOUT"] = str(HTTP_TIMEOUT)
+    api_process = deployment.start_small("--workers", "2")
+    api, base = deployment.api, deployment.api.base_url
+    api.create_workflows(NOOP)
+    bodies = [_stall(deployment.port, BODY_SHORT) for _ in range(STALLED // 2)]
+    heads = [_stall(deployment.port, HEADERS_UNFINISHED) for _ in range(STALLED // 2)]
+    stalled_at = time.monotonic()
+    try:
+        statuses = [request("GET", f"{base}/v2", timeout=LIVENESS_S).status for _ in range(GETS)]
+        started = api.start("noop_split")
+        assert statuses == [200] * GETS
+        assert api.wait_finished(started["id"])["state"] == "SUCCESS"
+        assert time.monotonic() - stalled_at < HTTP_TIMEOUT, "measured while the stalls lasted"
+
+        answers = [_answer_within(sock, HTTP_TIMEOUT + LIVENESS_S) for sock in bodies]
+        print(f"\nthe stalled bodies were answered {time.monotonic() - stalled_at:.1f} s after they stalled")
+        assert all(a is not None and a.startswith(b"HTTP/1.1 408") for a in answers), answers
+        assert all(b"Request body not received within 5 s" in (a or b"") for a in answers)
+        # A header too large is refused by gunicorn's parser; a body too large without reading it.
+        assert _raw(deployment.port, HUGE_HEADER)[:12] in (b"HTTP/1.1 400", b"HTTP/1.1 431")
+        assert _raw(deployment.port, HUGE_BODY).startswith(b"HTTP/1.1 413")
+        # A chunked body is read whole before the app runs; a path is decoded as UTF-8.
+        chunked = _raw(deployment.port, CHUNKED_START, until=b'"state"')
+        assert chunked.startswith(b"HTTP/1.1 201"), chunked[:200]
+        missing = _raw(deployment.port, WORKFLOW_CAFE, until=b"}")
+        assert missing.startswith(b"HTTP/1.1 404") and b"caf\\u00e9" in missing, missing[:300]
+        assert request("GET", f"{base}/v2").status == 200
+    finally:
+        for sock in bodies + heads:
+            sock.close()
+    assert api_process.running
+
+
+def test_gunicorns_threaded_worker_is_still_there_on_request(deployment: Deployment) -> None:
+    deployment.start_small("--worker-class", "gthread")
+    deployment.api.create_workflows(NOOP)
+    started = deployment.api.start("noop_split")
+    assert deployment.api.wait_finished(started["id"])["state"] == "SUCCESS"
+    assert b"Server: gunicorn\r\n" in _raw(deployment.port, b"GET /v2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
