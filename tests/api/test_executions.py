@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from typing import Any
 
 import pytest
@@ -78,6 +80,16 @@ def test_a_sync_workflow_runs_to_success(wf_api: Api) -> None:
     assert got["state"] == "SUCCESS"
     assert got["output"] == '{"greeting": "hello"}'
     assert got["published_global"] == "{}"
+
+
+def test_the_ids_made_begin_with_the_time_in_mistrals_form(wf_api: Api) -> None:
+    before_ms = time.time_ns() // 1_000_000
+    wf_ex = wf_api.start("wf_seq")
+    tasks = wf_api.get(f"/v2/executions/{wf_ex['id']}/tasks").json["tasks"]
+    ids = [wf_ex["id"], wf_api.get("/v2/workflows/wf_seq").json["id"], *(t["id"] for t in tasks)]
+
+    assert all(str(uuid.UUID(i)) == i and uuid.UUID(i).version == 7 for i in ids), ids
+    assert before_ms <= uuid.UUID(wf_ex["id"]).int >> 80 <= time.time_ns() // 1_000_000
 
 
 @pytest.mark.parametrize(
